@@ -1,0 +1,143 @@
+//! Loader configuration as plain data.
+//!
+//! Owns: [`Config`], its defaults, [`KeyFilter`], and the validation `ImageLoader::new` runs.
+//! Must not touch: threads, caches or the network; it only describes them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::Error;
+
+/// The default `User-Agent`: `webimage/<crate version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("webimage/", env!("CARGO_PKG_VERSION"));
+
+/// How an [`ImageLoader`](crate::ImageLoader) runs. All fields are public; start from
+/// `Config::default()` and change what you need:
+///
+/// ```
+/// let config = webimage::Config { max_workers: 4, lifo: true, ..Default::default() };
+/// assert_eq!(config.memory_cache_bytes, 256 * 1024 * 1024);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Number of worker threads that download and decode. Exactly this many are started; it
+    /// bounds concurrent connections and concurrent decodes. Must be at least 1. Default 6.
+    pub max_workers: usize,
+    /// Start the most recently queued job first (a stack), which suits a fast-scrolling list:
+    /// what is on screen now beats what scrolled past. Priorities still come first. Default
+    /// `false` (first in, first out).
+    pub lifo: bool,
+    /// Total cost limit of the memory cache in bytes of decoded pixels. An image bigger than a
+    /// tenth of this is returned but not cached. `0` turns the memory cache off. Default 256 MiB.
+    pub memory_cache_bytes: u64,
+    /// Network timeout: connecting, receiving the response headers, and each read of the body
+    /// must each make progress within this time (an idle timeout, as in `URLSession`, so that a
+    /// large image on a slow but live link still loads). Default 15 s.
+    pub timeout: Duration,
+    /// Largest body accepted, enforced while streaming: a longer body is abandoned with
+    /// [`Error::TooLarge`] as soon as it crosses the limit. Default 64 MiB.
+    pub max_download_bytes: u64,
+    /// Largest image, in pixels, that is decoded. An image whose header declares more is refused
+    /// with [`Error::TooLarge`] before any pixel buffer is allocated. Default 100 megapixels.
+    pub max_pixels: u64,
+    /// Redirects followed per request before giving up with [`Error::Network`]. Default 10.
+    pub max_redirects: u32,
+    /// `User-Agent` header sent with every request. Default [`DEFAULT_USER_AGENT`].
+    pub user_agent: String,
+    /// Headers sent with every request (before the request's own headers).
+    pub headers: Vec<(String, String)>,
+    /// Maps a URL to its cache key, e.g. to drop signing tokens that change on every request.
+    /// Requests whose keys are equal share one download and one cache entry. `None` uses the
+    /// URL as given.
+    pub cache_key: Option<KeyFilter>,
+    /// Remember URLs that failed permanently (4xx other than 408/429, undecodable data) and
+    /// fail later loads of them at once with [`Error::FailedBefore`]. Default `true`.
+    pub remember_failed_urls: bool,
+    /// How many failed URLs are remembered at most; the oldest is forgotten first. Default 1000.
+    pub max_failed_urls: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_workers: 6,
+            lifo: false,
+            memory_cache_bytes: 256 * 1024 * 1024,
+            timeout: Duration::from_secs(15),
+            max_download_bytes: 64 * 1024 * 1024,
+            max_pixels: 100_000_000,
+            max_redirects: 10,
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            headers: Vec::new(),
+            cache_key: None,
+            remember_failed_urls: true,
+            max_failed_urls: 1000,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings that would make a loader unusable.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        if self.max_workers == 0 {
+            return Err(Error::Config(
+                "max_workers is 0: at least one worker thread is needed to load anything".into(),
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(Error::Config("timeout is zero".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A function from URL to cache key; see [`Config::cache_key`].
+///
+/// ```
+/// use webimage::KeyFilter;
+/// let filter = KeyFilter::strip_query(&["token", "expires"]);
+/// let url = url::Url::parse("https://cdn.example/a.jpg?size=2&token=abc").unwrap();
+/// assert_eq!(filter.apply(&url), "https://cdn.example/a.jpg?size=2");
+/// ```
+#[derive(Clone)]
+pub struct KeyFilter(Arc<dyn Fn(&Url) -> String + Send + Sync>);
+
+impl KeyFilter {
+    /// A filter from any function of the URL.
+    pub fn new(f: impl Fn(&Url) -> String + Send + Sync + 'static) -> Self {
+        KeyFilter(Arc::new(f))
+    }
+
+    /// A filter that removes the named query parameters (and the `?` if none remain).
+    pub fn strip_query(names: &[&str]) -> Self {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        KeyFilter::new(move |url| {
+            let mut url = url.clone();
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !names.iter().any(|n| n == k))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            if kept.is_empty() {
+                url.set_query(None);
+            } else {
+                url.query_pairs_mut().clear().extend_pairs(kept);
+            }
+            url.into()
+        })
+    }
+
+    /// The key for `url`.
+    pub fn apply(&self, url: &Url) -> String {
+        (self.0)(url)
+    }
+}
+
+impl fmt::Debug for KeyFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyFilter(..)")
+    }
+}

@@ -1,0 +1,98 @@
+//! HTTP(S) downloads through the loader's one `ureq::Agent`.
+
+use std::io;
+
+use super::{BodyLimits, FetchError, Target};
+use crate::config::Config;
+use crate::stats::Counters;
+use crate::Error;
+
+/// The agent every worker shares. Timeouts are idle timeouts: connecting, receiving the
+/// headers, and each read must make progress within `config.timeout`.
+pub(super) fn agent(config: &Config) -> ureq::Agent {
+    let t = Some(config.timeout);
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(config.max_redirects)
+        .max_redirects_will_error(true)
+        .user_agent(config.user_agent.as_str())
+        .timeout_connect(t)
+        .timeout_send_request(t)
+        .timeout_recv_response(t)
+        .timeout_per_read(t)
+        .max_idle_connections_per_host(config.max_workers.max(1))
+        .build()
+        .into()
+}
+
+pub(super) fn get(
+    agent: &ureq::Agent,
+    default_headers: &[(String, String)],
+    target: &Target<'_>,
+    body: BodyLimits<'_>,
+) -> Result<Vec<u8>, FetchError> {
+    let raw = target.raw;
+    let mut request = agent.get(target.url.as_str());
+    for (name, value) in default_headers.iter().chain(target.headers) {
+        request = request.header(name, value);
+    }
+    Counters::bump(&body.counters.network_requests);
+    let response = request.call().map_err(|e| map_error(raw, e))?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(Error::Http {
+            url: raw.to_string(),
+            status,
+        }
+        .into());
+    }
+    let declared = response.body().content_length();
+    // Dropping the reader early (limit, cancel) closes the connection instead of draining it.
+    let reader = response.into_body().into_reader();
+    body.read(reader, declared, |e| map_io(raw, e))
+}
+
+fn map_error(raw: &str, e: ureq::Error) -> Error {
+    let url = raw.to_string();
+    match e {
+        ureq::Error::Timeout(_) => Error::Timeout { url },
+        ureq::Error::StatusCode(status) => Error::Http { url, status },
+        ureq::Error::BadUri(reason) => Error::InvalidUrl { url, reason },
+        ureq::Error::Http(e) => Error::InvalidRequest {
+            url,
+            reason: e.to_string(),
+        },
+        ureq::Error::Io(e) => map_io(raw, e),
+        ureq::Error::TooManyRedirects => Error::Network {
+            url,
+            message: "too many redirects".into(),
+        },
+        other => Error::Network {
+            url,
+            message: other.to_string(),
+        },
+    }
+}
+
+fn map_io(raw: &str, e: io::Error) -> Error {
+    if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
+        return Error::Timeout {
+            url: raw.to_string(),
+        };
+    }
+    // The body reader wraps ureq's own errors (a timeout among them) in an io::Error.
+    if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
+        let inner = e.into_inner().and_then(|b| b.downcast::<ureq::Error>().ok());
+        if let Some(inner) = inner {
+            return map_error(raw, *inner);
+        }
+        return Error::Network {
+            url: raw.to_string(),
+            message: "connection failed".into(),
+        };
+    }
+    Error::Network {
+        url: raw.to_string(),
+        message: e.to_string(),
+    }
+}

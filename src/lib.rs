@@ -1,0 +1,53 @@
+//! # webimage
+//!
+//! Load, decode and cache images for blocking (non-async) Rust programs: desktop and TUI apps,
+//! game tools, batch thumbnailers, services built on threads. No async runtime.
+//!
+//! The ways image-heavy apps die of memory are impossible by construction:
+//!
+//! - **Bounded concurrency.** A fixed pool of `max_workers` threads downloads and decodes;
+//!   never one thread or one connection per image.
+//! - **One download per URL.** Concurrent loads of the same image attach to one job; all
+//!   callers get the same `Arc`'d pixels.
+//! - **Cost-limited caches.** The memory cache is bounded in decoded bytes, least recently
+//!   used first out.
+//! - **One HTTP agent per loader.** Connections are reused; no client per request.
+//! - **Limits enforced early.** Oversized bodies are abandoned while streaming; oversized
+//!   images are refused from their header, before any pixel buffer exists.
+//!
+//! ```no_run
+//! let loader = webimage::ImageLoader::new(webimage::Config::default())?;
+//! let image = loader.load_blocking("https://example.com/cat.jpg")?;
+//! println!("{}x{}", image.width(), image.height());
+//! # Ok::<(), webimage::Error>(())
+//! ```
+//!
+//! See `docs/ARCHITECTURE.md` for the path of one request through the modules.
+
+#![warn(missing_docs)]
+
+mod cache;
+mod coalesce;
+mod config;
+mod decode;
+mod error;
+mod fetch;
+mod image;
+mod key;
+mod loader;
+mod queue;
+mod request;
+mod stats;
+
+pub use crate::config::{Config, KeyFilter, DEFAULT_USER_AGENT};
+pub use crate::error::{Error, Limit};
+pub use crate::image::{LoadedImage, Source};
+pub use crate::loader::{ImageLoader, Token};
+pub use crate::request::{Priority, Request};
+pub use crate::stats::Stats;
+
+/// The `image` crate this library decodes with, re-exported so callers use the same
+/// `RgbaImage` type.
+pub use ::image as image_crate;
+/// The `url` crate, re-exported for [`KeyFilter`] functions.
+pub use ::url;

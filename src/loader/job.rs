@@ -1,0 +1,112 @@
+//! What a worker does with one job: fetch, decode each wanted variant, cache, deliver.
+
+use std::sync::atomic::Ordering;
+
+use super::Shared;
+use crate::coalesce::{Control, Decoded};
+use crate::decode;
+use crate::fetch::{FetchError, Stop, Target, Watch};
+use crate::image::Source;
+use crate::queue::Job;
+use crate::stats::Counters;
+use crate::Error;
+
+/// The worker's view of its task while fetching.
+struct JobWatch<'a> {
+    shared: &'a Shared,
+    job: &'a Job,
+    control: &'a Control,
+}
+
+impl Watch for JobWatch<'_> {
+    fn progress(&self, received: u64, total: Option<u64>) {
+        let panics = self.control.report(received, total);
+        Counters::add(&self.shared.counters.callback_panics, panics);
+    }
+
+    fn should_stop(&self) -> Option<Stop> {
+        if self.shared.closing.load(Ordering::SeqCst) {
+            return Some(Stop::Shutdown);
+        }
+        if self.control.is_abandoned() && self.shared.inflight.confirm_abandon(self.job) {
+            return Some(Stop::Abandoned);
+        }
+        None
+    }
+}
+
+pub(super) fn run(shared: &Shared, job: Job) {
+    let Some((spec, control)) = shared.inflight.start(&job) else {
+        return; // cancelled while queued, or drained at shutdown
+    };
+    let watch = JobWatch {
+        shared,
+        job: &job,
+        control: &control,
+    };
+    let target = Target {
+        url: &spec.url,
+        raw: &spec.raw,
+        headers: &spec.headers,
+    };
+    let bytes = match shared.fetcher.fetch(&target, &watch, &shared.counters) {
+        Ok(bytes) => bytes,
+        Err(FetchError::Stopped(Stop::Abandoned)) => {
+            Counters::bump(&shared.counters.jobs_abandoned);
+            return;
+        }
+        Err(FetchError::Stopped(Stop::Shutdown)) => {
+            let error = Error::Shutdown {
+                url: spec.raw.to_string(),
+            };
+            return fail(shared, &job, error);
+        }
+        Err(FetchError::Failed(error)) => return fail(shared, &job, error),
+    };
+
+    let mut produced = None;
+    loop {
+        let step = shared.inflight.advance(&job, produced.take());
+        for (subscriber, result) in step.ready {
+            shared.deliver(subscriber, result, Source::Network);
+        }
+        let Some(variant) = step.next else { break };
+        if let Some(stop) = watch.should_stop() {
+            if stop == Stop::Abandoned {
+                Counters::bump(&shared.counters.jobs_abandoned);
+                return;
+            }
+            let error = Error::Shutdown {
+                url: spec.raw.to_string(),
+            };
+            return fail(shared, &job, error);
+        }
+        Counters::bump(&shared.counters.decodes);
+        let result: Decoded = decode::decode(&bytes, variant, &shared.limits)
+            .map(std::sync::Arc::new)
+            .map_err(|e| e.into_error(&spec.raw, &shared.limits));
+        // Store before `advance` can take the task out of the map, so a caller arriving in
+        // between finds the image in the cache.
+        match &result {
+            Ok(pixels) => {
+                shared.failed.remove(&job.key);
+                shared.memory.insert((job.key.clone(), variant), pixels.clone());
+            }
+            Err(e) if e.is_permanent() => shared.failed.insert(job.key.clone(), e.to_string()),
+            Err(_) => {}
+        }
+        produced = Some((variant, result));
+    }
+}
+
+/// The whole task failed: every caller gets `error`; permanent failures are remembered first.
+fn fail(shared: &Shared, job: &Job, error: Error) {
+    let subscribers = shared.inflight.fail(job, || {
+        if error.is_permanent() {
+            shared.failed.insert(job.key.clone(), error.to_string());
+        }
+    });
+    for subscriber in subscribers {
+        shared.deliver(subscriber, Err(error.clone()), Source::Network);
+    }
+}

@@ -1,0 +1,330 @@
+//! The public face: [`ImageLoader`] and [`Token`].
+//!
+//! Owns: the order of one load (memory cache on the caller's thread, then the in-flight map,
+//! then the queue), delivering results to completion closures (panics caught, exactly once),
+//! and shutdown. Must not touch: the mechanics of each stage; it calls them.
+//!
+//! Threads: a completion closure runs on the caller's thread when the answer is immediate (a
+//! memory-cache hit, an invalid URL, a URL on the failed-URL list), on the thread that calls
+//! [`Token::cancel`] for a cancellation, and on a worker thread otherwise.
+
+mod job;
+mod token;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use once_cell::sync::Lazy;
+
+use crate::cache::failed::FailedUrls;
+use crate::cache::memory::MemoryCache;
+use crate::coalesce::{Admission, Caller, Decoded, InFlight, JobSpec, Subscriber};
+use crate::config::Config;
+use crate::decode;
+use crate::fetch::Fetcher;
+use crate::image::{LoadedImage, Source};
+use crate::key::{self, Key};
+use crate::queue::pool::Pool;
+use crate::queue::JobQueue;
+use crate::request::Request;
+use crate::stats::{Counters, Stats};
+use crate::Error;
+
+pub use token::Token;
+
+/// Everything the workers share with the loader.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) limits: decode::Limits,
+    pub(crate) queue: JobQueue,
+    pub(crate) inflight: InFlight,
+    pub(crate) memory: MemoryCache,
+    pub(crate) failed: FailedUrls,
+    pub(crate) fetcher: Fetcher,
+    pub(crate) counters: Counters,
+    pub(crate) closing: AtomicBool,
+}
+
+/// Loads, decodes and caches images on a fixed pool of worker threads.
+///
+/// ```no_run
+/// use webimage::{Config, ImageLoader, Request, Priority};
+///
+/// let loader = ImageLoader::new(Config { max_workers: 4, ..Default::default() })?;
+/// // With a completion closure (runs on a worker thread, or right here on a cache hit):
+/// let token = loader.load("https://example.com/a.png", |result| match result {
+///     Ok(image) => println!("{}x{} from {:?}", image.width(), image.height(), image.source()),
+///     Err(e) => eprintln!("{e}"),
+/// });
+/// token.cancel(); // the closure gets Err(Cancelled) now, on this thread
+///
+/// // Or waiting for the result:
+/// let image = loader.load_blocking(Request::new("https://example.com/b.png").priority(Priority::High))?;
+/// # Ok::<(), webimage::Error>(())
+/// ```
+///
+/// Dropping the loader stops its workers and joins them; loads still queued complete with
+/// [`Error::Shutdown`]. The loader is `Send + Sync`; share it by reference or in an `Arc`, or
+/// use the process-wide [`ImageLoader::shared`].
+pub struct ImageLoader {
+    shared: Arc<Shared>,
+    pool: Option<Pool>,
+}
+
+static SHARED: Lazy<ImageLoader> = Lazy::new(|| {
+    ImageLoader::new(Config::default()).expect("the default configuration is valid")
+});
+
+impl ImageLoader {
+    /// Starts a loader with `config`: exactly `config.max_workers` worker threads and one HTTP
+    /// agent. Fails if the configuration is unusable (for example `max_workers == 0`).
+    pub fn new(config: Config) -> Result<ImageLoader, Error> {
+        config.validate()?;
+        let shared = Arc::new(Shared {
+            limits: decode::Limits {
+                max_pixels: config.max_pixels,
+            },
+            queue: JobQueue::new(config.lifo),
+            inflight: InFlight::default(),
+            memory: MemoryCache::new(config.memory_cache_bytes),
+            failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
+            fetcher: Fetcher::new(&config),
+            counters: Counters::default(),
+            closing: AtomicBool::new(false),
+            config,
+        });
+        let worker = {
+            let shared = shared.clone();
+            move || {
+                while let Some(job) = shared.queue.pop() {
+                    job::run(&shared, job);
+                }
+            }
+        };
+        let pool = Pool::start(shared.config.max_workers, worker, || {
+            shared.closing.store(true, Ordering::SeqCst);
+            shared.queue.close(shared.config.max_workers);
+        })?;
+        Ok(ImageLoader {
+            shared,
+            pool: Some(pool),
+        })
+    }
+
+    /// The process-wide loader with the default [`Config`], created on first use.
+    pub fn shared() -> &'static ImageLoader {
+        &SHARED
+    }
+
+    /// Loads `request` and calls `completion` exactly once with the result.
+    ///
+    /// A memory-cache hit does not go through the queue: `completion` runs on this thread
+    /// before `load` returns, so a UI can show a cached image in the same frame. So do other
+    /// answers known at once (invalid URL, a URL on the failed-URL list). Otherwise
+    /// `completion` runs later on a worker thread. Concurrent loads of the same image share
+    /// one download and one decode.
+    ///
+    /// Do not call [`load_blocking`](Self::load_blocking) from inside `completion`: with every
+    /// worker waiting, nothing would be left to do the work.
+    pub fn load<F>(&self, request: impl Into<Request>, completion: F) -> Token
+    where
+        F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
+    {
+        let request = request.into();
+        let shared = &self.shared;
+        Counters::bump(&shared.counters.loads);
+        let raw: Arc<str> = request.url.into();
+        let subscriber = |id| Subscriber {
+            id,
+            url: raw.clone(),
+            variant: request.variant,
+            callback: Box::new(completion),
+        };
+        let (url, key) = match key::resolve(&raw, shared.config.cache_key.as_ref()) {
+            Ok(resolved) => resolved,
+            Err(e) => {
+                let result = shared.remember_invalid(&raw, e);
+                shared.deliver(subscriber(0), result, Source::Network);
+                return Token::finished();
+            }
+        };
+        let entry = (key.clone(), request.variant);
+        if let Some(pixels) = shared.memory.get(&entry) {
+            Counters::bump(&shared.counters.memory_hits);
+            shared.deliver(subscriber(0), Ok(pixels), Source::Memory);
+            return Token::finished();
+        }
+        let caller = Caller {
+            subscriber: subscriber(shared.inflight.next_id()),
+            priority: request.priority,
+            progress: request.progress,
+        };
+        let headers = request.headers;
+        let retry_failed = request.retry_failed;
+        let admission = shared.inflight.admit(
+            &key,
+            caller,
+            &shared.queue,
+            || JobSpec {
+                url,
+                raw: raw.clone(),
+                headers,
+            },
+            || shared.check_new_task(&key, &entry, retry_failed, &raw),
+        );
+        match admission {
+            Admission::Joined(id) => {
+                Counters::bump(&shared.counters.coalesced);
+                Token::pending(&self.shared, key, id)
+            }
+            Admission::Started(id) => Token::pending(&self.shared, key, id),
+            Admission::Answered(subscriber, result) => {
+                shared.deliver(subscriber, result, Source::Memory);
+                Token::finished()
+            }
+        }
+    }
+
+    /// Loads `request` and waits for the result on this thread.
+    ///
+    /// Do not call this from a completion closure (see [`load`](Self::load)).
+    pub fn load_blocking(&self, request: impl Into<Request>) -> Result<LoadedImage, Error> {
+        let request = request.into();
+        let url = request.url.clone();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let _token = self.load(request, move |result| {
+            let _ = tx.send(result);
+        });
+        // Every path calls the closure exactly once; a dropped sender would be a bug, reported
+        // as a shutdown rather than a panic.
+        rx.recv().unwrap_or(Err(Error::Shutdown { url }))
+    }
+
+    /// The image for `request` if it is in the memory cache, without loading anything.
+    pub fn cached(&self, request: impl Into<Request>) -> Option<LoadedImage> {
+        let request = request.into();
+        let (_, key) = key::resolve(&request.url, self.shared.config.cache_key.as_ref()).ok()?;
+        let pixels = self.shared.memory.get(&(key, request.variant))?;
+        Some(LoadedImage::new(pixels, Source::Memory, request.url.into()))
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Empties the memory cache. Images already handed out stay valid (they are shared).
+    pub fn clear_memory(&self) {
+        self.shared.memory.clear();
+    }
+
+    /// Bytes of decoded pixels held by the memory cache.
+    pub fn memory_cache_bytes(&self) -> u64 {
+        self.shared.memory.cost()
+    }
+
+    /// Number of images held by the memory cache.
+    pub fn memory_cache_len(&self) -> usize {
+        self.shared.memory.len()
+    }
+
+    /// Forgets every URL on the failed-URL list.
+    pub fn clear_failed(&self) {
+        self.shared.failed.clear();
+    }
+
+    /// Number of URLs on the failed-URL list.
+    pub fn failed_len(&self) -> usize {
+        self.shared.failed.len()
+    }
+
+    /// Number of downloads queued or running (each may serve many callers).
+    pub fn in_flight(&self) -> usize {
+        self.shared.inflight.len()
+    }
+
+    /// The configuration this loader runs with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+}
+
+impl Drop for ImageLoader {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared.closing.store(true, Ordering::SeqCst);
+        shared.queue.close(shared.config.max_workers);
+        if let Some(pool) = self.pool.take() {
+            pool.join();
+        }
+        for subscriber in shared.inflight.drain() {
+            let url = subscriber.url.to_string();
+            shared.deliver(subscriber, Err(Error::Shutdown { url }), Source::Network);
+        }
+    }
+}
+
+impl Shared {
+    /// Decides, under the in-flight lock, whether a load with no task to join is answered at
+    /// once: the loader is closing, a task finished and cached the image a moment ago, or the
+    /// URL is on the failed-URL list.
+    fn check_new_task(
+        &self,
+        key: &Key,
+        entry: &crate::cache::memory::EntryKey,
+        retry_failed: bool,
+        raw: &str,
+    ) -> Option<Decoded> {
+        if self.closing.load(Ordering::SeqCst) {
+            return Some(Err(Error::Shutdown {
+                url: raw.to_string(),
+            }));
+        }
+        if let Some(pixels) = self.memory.get(entry) {
+            Counters::bump(&self.counters.memory_hits);
+            return Some(Ok(pixels));
+        }
+        if !retry_failed && let Some(reason) = self.failed.reason(key) {
+            Counters::bump(&self.counters.failed_before);
+            return Some(Err(Error::FailedBefore {
+                url: raw.to_string(),
+                reason,
+            }));
+        }
+        None
+    }
+
+    /// An unparsable URL is a permanent failure: remembered, and `FailedBefore` next time.
+    fn remember_invalid(&self, raw: &str, error: Error) -> Decoded {
+        let key = Key::unparsed(raw);
+        if let Some(reason) = self.failed.reason(&key) {
+            Counters::bump(&self.counters.failed_before);
+            return Err(Error::FailedBefore {
+                url: raw.to_string(),
+                reason,
+            });
+        }
+        self.failed.insert(key, error.to_string());
+        Err(error)
+    }
+
+    /// Calls a caller's closure with its result. A panic in the closure is caught and counted,
+    /// so the worker and every other caller carry on.
+    pub(crate) fn deliver(&self, subscriber: Subscriber, result: Decoded, source: Source) {
+        match &result {
+            Err(Error::Cancelled { .. }) => Counters::bump(&self.counters.cancelled),
+            Err(_) => Counters::bump(&self.counters.failures),
+            Ok(_) => {}
+        }
+        let url = subscriber.url;
+        let result = match result {
+            Ok(pixels) => Ok(LoadedImage::new(pixels, source, url)),
+            Err(e) => Err(e.with_url(&url)),
+        };
+        let callback = subscriber.callback;
+        if catch_unwind(AssertUnwindSafe(move || callback(result))).is_err() {
+            Counters::bump(&self.counters.callback_panics);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Cancelling one caller's load.
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+
+use super::Shared;
+use crate::coalesce::SubscriberId;
+use crate::image::Source;
+use crate::key::Key;
+use crate::stats::Counters;
+use crate::Error;
+
+/// A handle to one call of [`ImageLoader::load`](crate::ImageLoader::load), used to cancel it.
+///
+/// Dropping a token does not cancel the load. Tokens are cheap to clone and do not keep the
+/// loader alive.
+#[derive(Clone)]
+pub struct Token {
+    target: Option<Target>,
+}
+
+#[derive(Clone)]
+struct Target {
+    shared: Weak<Shared>,
+    key: Key,
+    subscriber: SubscriberId,
+}
+
+impl Token {
+    pub(crate) fn finished() -> Token {
+        Token { target: None }
+    }
+
+    pub(crate) fn pending(shared: &Arc<Shared>, key: Key, subscriber: SubscriberId) -> Token {
+        Token {
+            target: Some(Target {
+                shared: Arc::downgrade(shared),
+                key,
+                subscriber,
+            }),
+        }
+    }
+
+    /// Cancels this caller's load. If it has not completed yet, its completion closure runs
+    /// now, on this thread, with [`Error::Cancelled`], without waiting for the download, and
+    /// `true` is returned. Other callers of the same image are unaffected. When every caller of
+    /// a download has cancelled, the download stops: a queued one never sends its request, a
+    /// running one stops reading the body, does not decode and stores nothing.
+    ///
+    /// Returns `false` if the load had already completed (or was cancelled before).
+    pub fn cancel(&self) -> bool {
+        let Some(target) = &self.target else {
+            return false;
+        };
+        let Some(shared) = target.shared.upgrade() else {
+            return false;
+        };
+        let Some((subscriber, dropped)) =
+            shared
+                .inflight
+                .cancel(&target.key, target.subscriber, &shared.queue)
+        else {
+            return false;
+        };
+        if dropped {
+            Counters::bump(&shared.counters.jobs_abandoned);
+        }
+        let url = subscriber.url.to_string();
+        shared.deliver(subscriber, Err(Error::Cancelled { url }), Source::Network);
+        true
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.target {
+            Some(t) => f
+                .debug_struct("Token")
+                .field("key", &t.key)
+                .field("subscriber", &t.subscriber)
+                .finish(),
+            None => f.write_str("Token(finished)"),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Counters of what the loader did.
+//!
+//! Owns: [`Stats`] (a snapshot) and the atomic counters behind it. Must not touch: anything the
+//! counters describe; stages only increment.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! stats {
+    ($($(#[doc = $doc:literal])* $field:ident),* $(,)?) => {
+        /// A snapshot of the loader's counters, from [`ImageLoader::stats`](crate::ImageLoader::stats).
+        /// Every field counts events since the loader was created.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub struct Stats {
+            $($(#[doc = $doc])* pub $field: u64,)*
+        }
+
+        /// The live counters; [`Counters::snapshot`] turns them into a [`Stats`].
+        #[derive(Debug, Default)]
+        pub(crate) struct Counters {
+            $(pub(crate) $field: AtomicU64,)*
+        }
+
+        impl Counters {
+            pub(crate) fn snapshot(&self) -> Stats {
+                Stats { $($field: self.$field.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+stats! {
+    /// Calls to `load` (and `load_blocking`).
+    loads,
+    /// HTTP requests sent (one per download, however many callers share it).
+    network_requests,
+    /// Loads that joined a download already queued or running instead of starting their own.
+    coalesced,
+    /// Loads answered from the memory cache, on the caller's thread.
+    memory_hits,
+    /// Images decoded (one per download and decode variant).
+    decodes,
+    /// Loads that completed with an error other than `Cancelled` (each caller counts).
+    failures,
+    /// Loads that completed with `Cancelled`.
+    cancelled,
+    /// Loads refused at once because their URL is on the failed-URL list.
+    failed_before,
+    /// Body bytes received from the network and from local files.
+    bytes_downloaded,
+    /// Downloads stopped because every caller cancelled them.
+    jobs_abandoned,
+    /// Completion or progress closures that panicked (the panic is caught; the worker goes on).
+    callback_panics,
+}
+
+impl Counters {
+    /// Adds `n` to a counter.
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds one to a counter.
+    pub(crate) fn bump(counter: &AtomicU64) {
+        Counters::add(counter, 1);
+    }
+}

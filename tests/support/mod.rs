@@ -1,0 +1,78 @@
+//! Shared test helpers: a real HTTP server on 127.0.0.1, gates, generated images and corpus
+//! paths. Each test binary uses the parts it needs.
+#![allow(dead_code, unused_imports)]
+
+pub mod server;
+
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use image::{ImageFormat, Rgba, RgbaImage};
+
+pub use server::{Gate, Route, Server};
+
+/// A path inside `../shared/corpus/` (beside the project root).
+pub fn corpus(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(rel)
+}
+
+/// The `file://` URL of a path.
+pub fn file_url(path: &std::path::Path) -> String {
+    url::Url::from_file_path(path.canonicalize().unwrap())
+        .unwrap()
+        .to_string()
+}
+
+/// A deterministic test picture: gradients plus a pattern keyed by `seed`.
+pub fn picture(width: u32, height: u32, seed: u32) -> RgbaImage {
+    RgbaImage::from_fn(width, height, |x, y| {
+        let r = (x * 255 / width.max(1)) as u8;
+        let g = (y * 255 / height.max(1)) as u8;
+        let b = ((x / 8 + y / 8 + seed) % 2 * 200) as u8;
+        Rgba([r, g, b.wrapping_add(seed as u8), 255])
+    })
+}
+
+/// `image` encoded in `format`.
+pub fn encode(image: &RgbaImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    match format {
+        ImageFormat::Jpeg => image::DynamicImage::ImageRgba8(image.clone())
+            .to_rgb8()
+            .write_to(&mut out, format)
+            .unwrap(),
+        _ => image.write_to(&mut out, format).unwrap(),
+    }
+    out.into_inner()
+}
+
+/// A PNG of a generated picture.
+pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    encode(&picture(width, height, seed), ImageFormat::Png)
+}
+
+/// Polls `cond` until it holds, failing the test after a generous limit. Used to wait for
+/// events on other threads (never to assert how long something took).
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A loader configuration for tests: no disk cache, small worker count.
+pub fn config(workers: usize) -> webimage::Config {
+    webimage::Config {
+        max_workers: workers,
+        ..Default::default()
+    }
+}
+
+/// Number of threads in this process.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
