@@ -13,19 +13,19 @@
 //! starting a second download.
 
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use image::RgbaImage;
 use parking_lot::Mutex;
 use url::Url;
 
+use crate::Error;
 use crate::image::LoadedImage;
 use crate::key::Key;
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, ProgressFn, Variant};
-use crate::Error;
 
 /// A caller's completion closure.
 pub(crate) type Callback = Box<dyn FnOnce(Result<LoadedImage, Error>) + Send>;
@@ -325,6 +325,22 @@ impl InFlight {
             tasks.remove(&job.key);
         }
         Advance { ready, next }
+    }
+
+    /// Removes every task that has not started (at shutdown, after the queue is closed) and
+    /// returns their callers.
+    pub(crate) fn drain_queued(&self) -> Vec<Subscriber> {
+        let mut tasks = self.tasks.lock();
+        let queued: Vec<Key> = tasks
+            .iter()
+            .filter(|(_, t)| matches!(t.state, State::Queued(_)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        queued
+            .iter()
+            .filter_map(|k| tasks.remove(k))
+            .flat_map(|t| t.subscribers)
+            .collect()
     }
 
     /// Removes every task (at shutdown) and returns all their callers.

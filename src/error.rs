@@ -192,6 +192,25 @@ impl Error {
         self
     }
 
+    /// What went wrong, without the URL (kept on the failed-URL list as the reason).
+    pub(crate) fn summary(&self) -> String {
+        match self {
+            Error::InvalidUrl { reason, .. } => format!("invalid URL: {reason}"),
+            Error::InvalidRequest { reason, .. } => format!("invalid request: {reason}"),
+            Error::Http { status, .. } => format!("HTTP status {status}"),
+            Error::Network { message, .. } => format!("network error: {message}"),
+            Error::Timeout { .. } => "timed out".into(),
+            Error::TooLarge { limit, .. } => format!("too large: {limit}"),
+            Error::Decode { message, .. } => format!("cannot decode: {message}"),
+            Error::UnsupportedFormat { message, .. } => format!("unsupported format: {message}"),
+            Error::Io { message, .. } => message.clone(),
+            Error::Cancelled { .. } => "cancelled".into(),
+            Error::FailedBefore { reason, .. } => reason.clone(),
+            Error::Shutdown { .. } => "shut down".into(),
+            Error::Config(message) => message.clone(),
+        }
+    }
+
     /// Whether retrying the same URL later is pointless: client errors other than 408 and 429,
     /// undecodable or unsupported data, and malformed URLs. These go on the failed-URL list;
     /// timeouts, network errors, 5xx, cancellations and shutdowns never do.

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::config::KeyFilter;
 use crate::Error;
+use crate::config::KeyFilter;
 
 /// The identity of an image: the filtered URL. Equal keys share one download, one in-flight
 /// job and one cache entry (per decode variant).
@@ -23,6 +23,7 @@ impl Key {
         Key(raw.into())
     }
 
+    #[cfg(test)]
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
@@ -75,9 +76,18 @@ mod tests {
 
     #[test]
     fn rejects_relative_and_unknown_schemes() {
-        assert!(matches!(resolve("a.png", None), Err(Error::InvalidUrl { .. })));
-        assert!(matches!(resolve("ftp://x/a.png", None), Err(Error::InvalidUrl { .. })));
-        assert!(matches!(resolve("http://", None), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(
+            resolve("a.png", None),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            resolve("ftp://x/a.png", None),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            resolve("http://", None),
+            Err(Error::InvalidUrl { .. })
+        ));
     }
 
     #[test]

@@ -50,6 +50,8 @@ stats! {
     bytes_downloaded,
     /// Downloads stopped because every caller cancelled them.
     jobs_abandoned,
+    /// Decoders that panicked on hostile data (contained and reported as `Error::Decode`).
+    decoder_panics,
     /// Completion or progress closures that panicked (the panic is caught; the worker goes on).
     callback_panics,
 }

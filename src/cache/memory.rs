@@ -61,6 +61,7 @@ impl MemoryCache {
         self.inner.lock().entries.get(key).cloned()
     }
 
+    #[cfg(test)]
     /// Whether `key` is cached, without touching its recency.
     pub(crate) fn contains(&self, key: &EntryKey) -> bool {
         self.inner.lock().entries.contains(key)

@@ -4,7 +4,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, RgbaImage};
 
-use super::{check_pixels, DecodeError, Limits};
+use super::{DecodeError, Limits, check_pixels};
 
 /// Bytes per pixel of the widest buffer a decoder may hold (RGBA, 32-bit float).
 const MAX_BYTES_PER_PIXEL: u64 = 16;

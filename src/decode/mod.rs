@@ -7,13 +7,13 @@
 
 mod generic;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use image::RgbaImage;
 
+use crate::Error;
 use crate::error::Limit;
 use crate::request::Variant;
-use crate::Error;
 
 /// Limits a decode runs under.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +25,8 @@ pub(crate) struct Limits {
 /// Why bytes did not become pixels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DecodeError {
+    /// The decoder panicked (a decoder bug on hostile data; contained here).
+    Panicked,
     /// Not an image format this build decodes.
     Unsupported(String),
     /// The header declares more pixels than allowed.
@@ -48,6 +50,10 @@ impl DecodeError {
                 },
             },
             DecodeError::Corrupt(message) => Error::Decode { url, message },
+            DecodeError::Panicked => Error::Decode {
+                url,
+                message: "the decoder failed on this data (it panicked)".into(),
+            },
         }
     }
 }
@@ -63,7 +69,7 @@ pub(crate) fn decode(
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(result) => result,
-        Err(_) => Err(DecodeError::Corrupt("the decoder panicked on this data".into())),
+        Err(_) => Err(DecodeError::Panicked),
     }
 }
 

@@ -3,13 +3,13 @@
 use std::sync::atomic::Ordering;
 
 use super::Shared;
+use crate::Error;
 use crate::coalesce::{Control, Decoded};
 use crate::decode;
 use crate::fetch::{FetchError, Stop, Target, Watch};
 use crate::image::Source;
 use crate::queue::Job;
 use crate::stats::Counters;
-use crate::Error;
 
 /// The worker's view of its task while fetching.
 struct JobWatch<'a> {
@@ -84,15 +84,22 @@ pub(super) fn run(shared: &Shared, job: Job) {
         Counters::bump(&shared.counters.decodes);
         let result: Decoded = decode::decode(&bytes, variant, &shared.limits)
             .map(std::sync::Arc::new)
-            .map_err(|e| e.into_error(&spec.raw, &shared.limits));
+            .map_err(|e| {
+                if e == decode::DecodeError::Panicked {
+                    Counters::bump(&shared.counters.decoder_panics);
+                }
+                e.into_error(&spec.raw, &shared.limits)
+            });
         // Store before `advance` can take the task out of the map, so a caller arriving in
         // between finds the image in the cache.
         match &result {
             Ok(pixels) => {
                 shared.failed.remove(&job.key);
-                shared.memory.insert((job.key.clone(), variant), pixels.clone());
+                shared
+                    .memory
+                    .insert((job.key.clone(), variant), pixels.clone());
             }
-            Err(e) if e.is_permanent() => shared.failed.insert(job.key.clone(), e.to_string()),
+            Err(e) if e.is_permanent() => shared.failed.insert(job.key.clone(), e.summary()),
             Err(_) => {}
         }
         produced = Some((variant, result));
@@ -103,7 +110,7 @@ pub(super) fn run(shared: &Shared, job: Job) {
 fn fail(shared: &Shared, job: &Job, error: Error) {
     let subscribers = shared.inflight.fail(job, || {
         if error.is_permanent() {
-            shared.failed.insert(job.key.clone(), error.to_string());
+            shared.failed.insert(job.key.clone(), error.summary());
         }
     });
     for subscriber in subscribers {

@@ -11,12 +11,13 @@
 mod job;
 mod token;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use once_cell::sync::Lazy;
 
+use crate::Error;
 use crate::cache::failed::FailedUrls;
 use crate::cache::memory::MemoryCache;
 use crate::coalesce::{Admission, Caller, Decoded, InFlight, JobSpec, Subscriber};
@@ -25,11 +26,10 @@ use crate::decode;
 use crate::fetch::Fetcher;
 use crate::image::{LoadedImage, Source};
 use crate::key::{self, Key};
-use crate::queue::pool::Pool;
 use crate::queue::JobQueue;
+use crate::queue::pool::Pool;
 use crate::request::Request;
 use crate::stats::{Counters, Stats};
-use crate::Error;
 
 pub use token::Token;
 
@@ -64,17 +64,17 @@ pub(crate) struct Shared {
 /// # Ok::<(), webimage::Error>(())
 /// ```
 ///
-/// Dropping the loader stops its workers and joins them; loads still queued complete with
-/// [`Error::Shutdown`]. The loader is `Send + Sync`; share it by reference or in an `Arc`, or
+/// Dropping the loader stops its workers and joins them; loads still queued complete at once
+/// with [`Error::Shutdown`], and running downloads stop at their next read (a read blocked on a
+/// silent server waits at most [`Config::timeout`]). The loader is `Send + Sync`; share it by reference or in an `Arc`, or
 /// use the process-wide [`ImageLoader::shared`].
 pub struct ImageLoader {
     shared: Arc<Shared>,
     pool: Option<Pool>,
 }
 
-static SHARED: Lazy<ImageLoader> = Lazy::new(|| {
-    ImageLoader::new(Config::default()).expect("the default configuration is valid")
-});
+static SHARED: Lazy<ImageLoader> =
+    Lazy::new(|| ImageLoader::new(Config::default()).expect("the default configuration is valid"));
 
 impl ImageLoader {
     /// Starts a loader with `config`: exactly `config.max_workers` worker threads and one HTTP
@@ -255,13 +255,13 @@ impl Drop for ImageLoader {
         let shared = &self.shared;
         shared.closing.store(true, Ordering::SeqCst);
         shared.queue.close(shared.config.max_workers);
+        // Work that never started is failed at once; running jobs see `closing` at their next
+        // check (a read blocked on a silent server waits for at most `timeout`).
+        shared.shut_down(shared.inflight.drain_queued());
         if let Some(pool) = self.pool.take() {
             pool.join();
         }
-        for subscriber in shared.inflight.drain() {
-            let url = subscriber.url.to_string();
-            shared.deliver(subscriber, Err(Error::Shutdown { url }), Source::Network);
-        }
+        shared.shut_down(shared.inflight.drain());
     }
 }
 
@@ -305,8 +305,15 @@ impl Shared {
                 reason,
             });
         }
-        self.failed.insert(key, error.to_string());
+        self.failed.insert(key, error.summary());
         Err(error)
+    }
+
+    fn shut_down(&self, subscribers: Vec<Subscriber>) {
+        for subscriber in subscribers {
+            let url = subscriber.url.to_string();
+            self.deliver(subscriber, Err(Error::Shutdown { url }), Source::Network);
+        }
     }
 
     /// Calls a caller's closure with its result. A panic in the closure is caught and counted,

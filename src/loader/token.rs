@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 
 use super::Shared;
+use crate::Error;
 use crate::coalesce::SubscriberId;
 use crate::image::Source;
 use crate::key::Key;
 use crate::stats::Counters;
-use crate::Error;
 
 /// A handle to one call of [`ImageLoader::load`](crate::ImageLoader::load), used to cancel it.
 ///

@@ -143,6 +143,7 @@ impl JobQueue {
         jobs.into_values().collect()
     }
 
+    #[cfg(test)]
     /// Number of queued jobs.
     pub(crate) fn len(&self) -> usize {
         self.state.lock().jobs.len()
@@ -172,7 +173,11 @@ mod tests {
             q.push(job(3), Priority::Normal);
             q.push(job(4), Priority::High);
             q.push(job(5), Priority::High);
-            let expected = if lifo { [5, 4, 3, 1, 2] } else { [4, 5, 1, 3, 2] };
+            let expected = if lifo {
+                [5, 4, 3, 1, 2]
+            } else {
+                [4, 5, 1, 3, 2]
+            };
             assert_eq!(drain(&q), expected, "lifo = {lifo}");
         }
     }

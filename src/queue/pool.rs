@@ -30,17 +30,13 @@ impl Pool {
                 Err(e) => {
                     on_failure();
                     Pool { handles }.join();
-                    return Err(Error::Config(format!("cannot start worker thread {i}: {e}")));
+                    return Err(Error::Config(format!(
+                        "cannot start worker thread {i}: {e}"
+                    )));
                 }
             }
         }
         Ok(Pool { handles })
-    }
-
-    /// Whether the calling thread is one of this pool's workers.
-    pub(crate) fn is_worker(&self) -> bool {
-        let me = thread::current().id();
-        self.handles.iter().any(|h| h.thread().id() == me)
     }
 
     /// Waits for every worker to return. A worker cannot join itself (the loader may be
