@@ -76,3 +76,23 @@ pub fn config(workers: usize) -> webimage::Config {
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
+
+/// A picture of deterministic noise: it does not compress, so its PNG is about 4*w*h bytes.
+pub fn noise(width: u32, height: u32, seed: u32) -> RgbaImage {
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    RgbaImage::from_fn(width, height, |_, _| {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        let [r, g, b, _] = s.to_le_bytes();
+        Rgba([r, g, b, 255])
+    })
+}
+
+/// A PNG of noise (large for its size).
+pub fn noisy_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    encode(&noise(width, height, seed), ImageFormat::Png)
+}
+
+/// A list shared between a test and the closures it hands to the loader.
+pub type Log<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;
