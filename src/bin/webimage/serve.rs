@@ -1,0 +1,105 @@
+//! A small image server on 127.0.0.1 for the demo: generated pictures, a slow path, a
+//! request log.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use image::{ImageFormat, Rgb, RgbImage};
+
+/// The server; it stops when dropped.
+pub struct ImageServer {
+    server: Arc<tiny_http::Server>,
+    base: String,
+    requests: Arc<AtomicUsize>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+/// A generated photo-like picture: smooth gradients, circles and fine stripes.
+pub fn picture(width: u32, height: u32, seed: u32) -> RgbImage {
+    let (cx, cy) = ((seed * 97 % width) as f32, (seed * 61 % height) as f32);
+    RgbImage::from_fn(width, height, |x, y| {
+        let (fx, fy) = (x as f32, y as f32);
+        let d = ((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt();
+        let ring = ((d / 9.0).sin() * 60.0) as i32;
+        let r = (x * 255 / width) as i32 + ring;
+        let g = (y * 255 / height) as i32 - ring;
+        let b = ((seed * 40) % 256) as i32 + ((x / 3 + y / 3) % 2 * 30) as i32;
+        Rgb([
+            r.clamp(0, 255) as u8,
+            g.clamp(0, 255) as u8,
+            b.clamp(0, 255) as u8,
+        ])
+    })
+}
+
+/// `image` encoded as a JPEG.
+pub fn jpeg(image: &RgbImage) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, ImageFormat::Jpeg)
+        .expect("encoding to memory");
+    out.into_inner()
+}
+
+impl ImageServer {
+    /// Serves `images` (path -> bytes) on a free port. `/slow/...` paths wait `delay` first.
+    pub fn start(images: HashMap<String, Vec<u8>>, delay: Duration) -> Result<Self, String> {
+        let server = tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let server = Arc::new(server);
+        let base = format!("http://{}", server.server_addr());
+        let images = Arc::new(images);
+        let requests = Arc::new(AtomicUsize::new(0));
+        let threads = (0..8)
+            .map(|_| {
+                let (server, images, requests) = (server.clone(), images.clone(), requests.clone());
+                thread::spawn(move || {
+                    for request in server.incoming_requests() {
+                        requests.fetch_add(1, Ordering::SeqCst);
+                        let path = request.url().to_string();
+                        if path.starts_with("/slow/") {
+                            thread::sleep(delay);
+                        }
+                        let response = match images.get(&path) {
+                            Some(bytes) => tiny_http::Response::from_data(bytes.clone()),
+                            None => {
+                                tiny_http::Response::from_string("not found").with_status_code(404)
+                            }
+                        };
+                        let _ = request.respond(response);
+                    }
+                })
+            })
+            .collect();
+        Ok(ImageServer {
+            server,
+            base,
+            requests,
+            threads,
+        })
+    }
+
+    /// The URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ImageServer {
+    fn drop(&mut self) {
+        for _ in &self.threads {
+            self.server.unblock();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
