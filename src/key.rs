@@ -23,9 +23,13 @@ impl Key {
         Key(raw.into())
     }
 
-    #[cfg(test)]
     pub(crate) fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The key's text, shared.
+    pub(crate) fn text(&self) -> Arc<str> {
+        self.0.clone()
     }
 }
 

@@ -39,7 +39,7 @@ mod queue;
 mod request;
 mod stats;
 
-pub use crate::config::{Config, KeyFilter, DEFAULT_USER_AGENT};
+pub use crate::config::{Config, DEFAULT_USER_AGENT, KeyFilter};
 pub use crate::error::{Error, Limit};
 pub use crate::image::{LoadedImage, Source};
 pub use crate::loader::{ImageLoader, Token};
@@ -51,3 +51,8 @@ pub use crate::stats::Stats;
 pub use ::image as image_crate;
 /// The `url` crate, re-exported for [`KeyFilter`] functions.
 pub use ::url;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -10,6 +10,8 @@
 //! again, inserting 10..15 evicted 9..13 and kept the untouched 5..8). For an image list that
 //! means the images just shown are dropped first; users expect least-recently-used.
 
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use image::RgbaImage;
@@ -20,7 +22,69 @@ use crate::key::Key;
 use crate::request::Variant;
 
 /// A memory-cache key: the image key plus the decoded variant.
-pub(crate) type EntryKey = (Key, Variant);
+#[derive(Debug, Clone)]
+pub(crate) struct EntryKey {
+    pub(crate) key: Key,
+    pub(crate) variant: Variant,
+}
+
+impl EntryKey {
+    pub(crate) fn new(key: Key, variant: Variant) -> Self {
+        EntryKey { key, variant }
+    }
+}
+
+/// A borrowed view of an entry key, so that a lookup by `(&str, Variant)` allocates nothing.
+trait Lookup {
+    fn parts(&self) -> (&str, Variant);
+}
+
+impl Lookup for EntryKey {
+    fn parts(&self) -> (&str, Variant) {
+        (self.key.as_str(), self.variant)
+    }
+}
+
+impl Lookup for (&str, Variant) {
+    fn parts(&self) -> (&str, Variant) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> Borrow<dyn Lookup + 'a> for EntryKey {
+    fn borrow(&self) -> &(dyn Lookup + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn Lookup + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state)
+    }
+}
+
+impl PartialEq for dyn Lookup + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn Lookup + '_ {}
+
+// Must hash and compare exactly like the borrowed view.
+impl Hash for EntryKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state)
+    }
+}
+
+impl PartialEq for EntryKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for EntryKey {}
 
 pub(crate) struct MemoryCache {
     limit: u64,
@@ -53,18 +117,23 @@ impl MemoryCache {
         self.limit / 10
     }
 
-    /// The image for `key`, marking it most recently used.
-    pub(crate) fn get(&self, key: &EntryKey) -> Option<Arc<RgbaImage>> {
+    /// The image for `key` and `variant`, marking it most recently used; also returns the
+    /// stored key, so a caller can reuse its text without allocating.
+    pub(crate) fn get(&self, key: &str, variant: Variant) -> Option<(Key, Arc<RgbaImage>)> {
         if self.limit == 0 {
             return None;
         }
-        self.inner.lock().entries.get(key).cloned()
+        let lookup: &dyn Lookup = &(key, variant);
+        let mut inner = self.inner.lock();
+        let (k, v) = inner.entries.get_key_value(lookup)?;
+        Some((k.key.clone(), v.clone()))
     }
 
     #[cfg(test)]
     /// Whether `key` is cached, without touching its recency.
     pub(crate) fn contains(&self, key: &EntryKey) -> bool {
-        self.inner.lock().entries.contains(key)
+        let lookup: &dyn Lookup = &(key.key.as_str(), key.variant);
+        self.inner.lock().entries.contains(lookup)
     }
 
     /// Stores `image` and evicts least-recently-used entries until the total fits. Returns
@@ -125,7 +194,11 @@ mod tests {
 
     fn key(s: &str) -> EntryKey {
         let (_, k) = crate::key::resolve(&format!("http://h/{s}"), None).unwrap();
-        (k, Variant::Original)
+        EntryKey::new(k, Variant::Original)
+    }
+
+    fn get(cache: &MemoryCache, key: &EntryKey) -> Option<Arc<RgbaImage>> {
+        cache.get(key.key.as_str(), key.variant).map(|(_, v)| v)
     }
 
     fn img(bytes: u32) -> Arc<RgbaImage> {
@@ -140,7 +213,7 @@ mod tests {
         }
         // Touch the five oldest; the next five inserts must evict 5..10, not them.
         for i in 0..5 {
-            assert!(cache.get(&key(&i.to_string())).is_some());
+            assert!(get(&cache, &key(&i.to_string())).is_some());
         }
         for i in 10..15 {
             cache.insert(key(&i.to_string()), img(100));
@@ -166,7 +239,7 @@ mod tests {
         let cache = MemoryCache::new(1000);
         let pixels = img(100);
         cache.insert(key("a"), pixels.clone());
-        assert!(Arc::ptr_eq(&cache.get(&key("a")).unwrap(), &pixels));
+        assert!(Arc::ptr_eq(&get(&cache, &key("a")).unwrap(), &pixels));
     }
 
     #[test]

@@ -3,9 +3,9 @@
 use std::io;
 
 use super::{BodyLimits, FetchError, Target};
+use crate::Error;
 use crate::config::Config;
 use crate::stats::Counters;
-use crate::Error;
 
 /// The agent every worker shares. Timeouts are idle timeouts: connecting, receiving the
 /// headers, and each read must make progress within `config.timeout`.
@@ -75,14 +75,19 @@ fn map_error(raw: &str, e: ureq::Error) -> Error {
 }
 
 fn map_io(raw: &str, e: io::Error) -> Error {
-    if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) {
         return Error::Timeout {
             url: raw.to_string(),
         };
     }
     // The body reader wraps ureq's own errors (a timeout among them) in an io::Error.
     if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
-        let inner = e.into_inner().and_then(|b| b.downcast::<ureq::Error>().ok());
+        let inner = e
+            .into_inner()
+            .and_then(|b| b.downcast::<ureq::Error>().ok());
         if let Some(inner) = inner {
             return map_error(raw, *inner);
         }

@@ -13,10 +13,10 @@ use std::io::Read;
 
 use url::Url;
 
+use crate::Error;
 use crate::config::Config;
 use crate::error::Limit;
 use crate::stats::Counters;
-use crate::Error;
 
 /// Bytes read from the source per read call.
 const CHUNK: usize = 64 * 1024;

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::Shared;
 use crate::Error;
+use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded};
 use crate::decode;
 use crate::fetch::{FetchError, Stop, Target, Watch};
@@ -97,7 +98,7 @@ pub(super) fn run(shared: &Shared, job: Job) {
                 shared.failed.remove(&job.key);
                 shared
                     .memory
-                    .insert((job.key.clone(), variant), pixels.clone());
+                    .insert(EntryKey::new(job.key.clone(), variant), pixels.clone());
             }
             Err(e) if e.is_permanent() => shared.failed.insert(job.key.clone(), e.summary()),
             Err(_) => {}

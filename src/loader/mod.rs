@@ -28,7 +28,7 @@ use crate::image::{LoadedImage, Source};
 use crate::key::{self, Key};
 use crate::queue::JobQueue;
 use crate::queue::pool::Pool;
-use crate::request::Request;
+use crate::request::{Request, Variant};
 use crate::stats::{Counters, Stats};
 
 pub use token::Token;
@@ -134,34 +134,41 @@ impl ImageLoader {
         let request = request.into();
         let shared = &self.shared;
         Counters::bump(&shared.counters.loads);
+        // Fast path for a hit: without a key filter, a URL that is already in normal form is
+        // its own key, so look it up before parsing (parsing a normal form gives it back).
+        if shared.config.cache_key.is_none()
+            && let Some((key, pixels)) = shared.memory.get(&request.url, request.variant)
+        {
+            Counters::bump(&shared.counters.memory_hits);
+            shared.complete(completion, key.text(), Ok(pixels), Source::Memory);
+            return Token::finished();
+        }
         let raw: Arc<str> = request.url.into();
-        let subscriber = |id| Subscriber {
-            id,
-            url: raw.clone(),
-            variant: request.variant,
-            callback: Box::new(completion),
-        };
         let (url, key) = match key::resolve(&raw, shared.config.cache_key.as_ref()) {
             Ok(resolved) => resolved,
             Err(e) => {
                 let result = shared.remember_invalid(&raw, e);
-                shared.deliver(subscriber(0), result, Source::Network);
+                shared.complete(completion, raw, result, Source::Network);
                 return Token::finished();
             }
         };
-        let entry = (key.clone(), request.variant);
-        if let Some(pixels) = shared.memory.get(&entry) {
+        if let Some((_, pixels)) = shared.memory.get(key.as_str(), request.variant) {
             Counters::bump(&shared.counters.memory_hits);
-            shared.deliver(subscriber(0), Ok(pixels), Source::Memory);
+            shared.complete(completion, raw, Ok(pixels), Source::Memory);
             return Token::finished();
         }
         let caller = Caller {
-            subscriber: subscriber(shared.inflight.next_id()),
+            subscriber: Subscriber {
+                id: shared.inflight.next_id(),
+                url: raw.clone(),
+                variant: request.variant,
+                callback: Box::new(completion),
+            },
             priority: request.priority,
             progress: request.progress,
         };
-        let headers = request.headers;
-        let retry_failed = request.retry_failed;
+        let (headers, retry_failed, variant) =
+            (request.headers, request.retry_failed, request.variant);
         let admission = shared.inflight.admit(
             &key,
             caller,
@@ -171,7 +178,7 @@ impl ImageLoader {
                 raw: raw.clone(),
                 headers,
             },
-            || shared.check_new_task(&key, &entry, retry_failed, &raw),
+            || shared.check_new_task(&key, variant, retry_failed, &raw),
         );
         match admission {
             Admission::Joined(id) => {
@@ -205,7 +212,7 @@ impl ImageLoader {
     pub fn cached(&self, request: impl Into<Request>) -> Option<LoadedImage> {
         let request = request.into();
         let (_, key) = key::resolve(&request.url, self.shared.config.cache_key.as_ref()).ok()?;
-        let pixels = self.shared.memory.get(&(key, request.variant))?;
+        let (_, pixels) = self.shared.memory.get(key.as_str(), request.variant)?;
         Some(LoadedImage::new(pixels, Source::Memory, request.url.into()))
     }
 
@@ -272,7 +279,7 @@ impl Shared {
     fn check_new_task(
         &self,
         key: &Key,
-        entry: &crate::cache::memory::EntryKey,
+        variant: Variant,
         retry_failed: bool,
         raw: &str,
     ) -> Option<Decoded> {
@@ -281,7 +288,7 @@ impl Shared {
                 url: raw.to_string(),
             }));
         }
-        if let Some(pixels) = self.memory.get(entry) {
+        if let Some((_, pixels)) = self.memory.get(key.as_str(), variant) {
             Counters::bump(&self.counters.memory_hits);
             return Some(Ok(pixels));
         }
@@ -316,21 +323,27 @@ impl Shared {
         }
     }
 
-    /// Calls a caller's closure with its result. A panic in the closure is caught and counted,
-    /// so the worker and every other caller carry on.
+    /// Calls a waiting caller's closure with its result.
     pub(crate) fn deliver(&self, subscriber: Subscriber, result: Decoded, source: Source) {
+        self.complete(subscriber.callback, subscriber.url, result, source);
+    }
+
+    /// Calls a completion closure with its result, about `url`. A panic in the closure is
+    /// caught and counted, so the worker and every other caller carry on.
+    fn complete<F>(&self, completion: F, url: Arc<str>, result: Decoded, source: Source)
+    where
+        F: FnOnce(Result<LoadedImage, Error>),
+    {
         match &result {
             Err(Error::Cancelled { .. }) => Counters::bump(&self.counters.cancelled),
             Err(_) => Counters::bump(&self.counters.failures),
             Ok(_) => {}
         }
-        let url = subscriber.url;
         let result = match result {
             Ok(pixels) => Ok(LoadedImage::new(pixels, source, url)),
             Err(e) => Err(e.with_url(&url)),
         };
-        let callback = subscriber.callback;
-        if catch_unwind(AssertUnwindSafe(move || callback(result))).is_err() {
+        if catch_unwind(AssertUnwindSafe(move || completion(result))).is_err() {
             Counters::bump(&self.counters.callback_panics);
         }
     }
