@@ -23,9 +23,9 @@ use url::Url;
 
 use crate::Error;
 use crate::image::LoadedImage;
-use crate::key::Key;
+use crate::key::TaskKey;
 use crate::queue::{Job, JobQueue, Slot, TaskId};
-use crate::request::{Priority, ProgressFn, Variant};
+use crate::request::{Priority, ProgressFn, Store, Variant};
 
 /// A caller's completion closure.
 pub(crate) type Callback = Box<dyn FnOnce(Result<LoadedImage, Error>) + Send>;
@@ -50,6 +50,7 @@ pub(crate) struct Caller {
     pub(crate) subscriber: Subscriber,
     pub(crate) priority: Priority,
     pub(crate) progress: Option<ProgressFn>,
+    pub(crate) store: Store,
 }
 
 /// What a task fetches, fixed by the caller that started it.
@@ -135,6 +136,8 @@ struct Task {
     spec: Arc<JobSpec>,
     control: Arc<Control>,
     decoded: Vec<(Variant, Decoded)>,
+    /// Where results go: wherever any caller asked.
+    store: Store,
 }
 
 /// How a caller was admitted.
@@ -158,7 +161,7 @@ pub(crate) struct Advance {
 
 #[derive(Default)]
 pub(crate) struct InFlight {
-    tasks: Mutex<HashMap<Key, Task>>,
+    tasks: Mutex<HashMap<TaskKey, Task>>,
     next_id: AtomicU64,
 }
 
@@ -173,7 +176,7 @@ impl InFlight {
     /// answers with its result or starts a new task from `spec`.
     pub(crate) fn admit(
         &self,
-        key: &Key,
+        key: &TaskKey,
         caller: Caller,
         queue: &JobQueue,
         spec: impl FnOnce() -> JobSpec,
@@ -183,6 +186,7 @@ impl InFlight {
             subscriber,
             priority,
             progress,
+            store,
         } = caller;
         let id = subscriber.id;
         let mut tasks = self.tasks.lock();
@@ -197,6 +201,7 @@ impl InFlight {
                 task.state = State::Queued(queue.rejoin(slot, task.priority, priority));
             }
             task.priority = task.priority.max(priority);
+            task.store = task.store.union(store);
             return Admission::Joined(id);
         }
         if let Some(answer) = check() {
@@ -222,6 +227,7 @@ impl InFlight {
                 spec: Arc::new(spec()),
                 control,
                 decoded: Vec::new(),
+                store,
             },
         );
         Admission::Started(id)
@@ -233,7 +239,7 @@ impl InFlight {
     /// worker stops at its next check.
     pub(crate) fn cancel(
         &self,
-        key: &Key,
+        key: &TaskKey,
         id: SubscriberId,
         queue: &JobQueue,
     ) -> Option<(Subscriber, bool)> {
@@ -278,6 +284,15 @@ impl InFlight {
         } else {
             task.control.abandoned.store(false, Ordering::Release);
             false
+        }
+    }
+
+    /// Where the task's results are stored (the union of its callers' wishes so far).
+    pub(crate) fn store(&self, job: &Job) -> Store {
+        let tasks = self.tasks.lock();
+        match tasks.get(&job.key) {
+            Some(task) if task.id == job.task => task.store,
+            _ => Store::None,
         }
     }
 
@@ -331,7 +346,7 @@ impl InFlight {
     /// returns their callers.
     pub(crate) fn drain_queued(&self) -> Vec<Subscriber> {
         let mut tasks = self.tasks.lock();
-        let queued: Vec<Key> = tasks
+        let queued: Vec<TaskKey> = tasks
             .iter()
             .filter(|(_, t)| matches!(t.state, State::Queued(_)))
             .map(|(k, _)| k.clone())

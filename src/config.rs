@@ -4,6 +4,7 @@
 //! Must not touch: threads, caches or the network; it only describes them.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +59,9 @@ pub struct Config {
     pub remember_failed_urls: bool,
     /// How many failed URLs are remembered at most; the oldest is forgotten first. Default 1000.
     pub max_failed_urls: usize,
+    /// The persistent cache of downloaded bytes; `None` turns it off. Default: on, in the
+    /// platform's user cache directory (see [`DiskCacheConfig::default`]).
+    pub disk_cache: Option<DiskCacheConfig>,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             cache_key: None,
             remember_failed_urls: true,
             max_failed_urls: 1000,
+            disk_cache: Some(DiskCacheConfig::default()),
         }
     }
 }
@@ -90,7 +95,61 @@ impl Config {
         if self.timeout.is_zero() {
             return Err(Error::Config("timeout is zero".into()));
         }
+        if let Some(disk) = &self.disk_cache
+            && disk.max_bytes == 0
+        {
+            return Err(Error::Config(
+                "disk_cache.max_bytes is 0: use disk_cache: None to turn the disk cache off".into(),
+            ));
+        }
         Ok(())
+    }
+}
+
+/// Settings of the disk cache ([`Config::disk_cache`]).
+///
+/// ```
+/// use std::time::Duration;
+/// let disk = webimage::DiskCacheConfig {
+///     max_bytes: 100 << 20,
+///     max_age: Duration::from_secs(3 * 24 * 3600),
+///     ..webimage::DiskCacheConfig::at("/tmp/my-app-images")
+/// };
+/// assert_eq!(disk.dir, std::path::Path::new("/tmp/my-app-images"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiskCacheConfig {
+    /// The cache directory; created if missing. Several processes may share it.
+    pub dir: PathBuf,
+    /// Size limit of the directory. When writes push it over, the least recently accessed
+    /// entries are removed down to 80% of it. Default 512 MiB.
+    pub max_bytes: u64,
+    /// Entries not accessed for this long are removed by the periodic sweep. Default 7 days.
+    pub max_age: Duration,
+    /// Writes are skipped (and counted in `Stats::disk_write_errors`) while the file system
+    /// has less free space than this. Default 64 MiB.
+    pub min_free_bytes: u64,
+}
+
+impl Default for DiskCacheConfig {
+    /// The platform's user cache directory plus `webimage` (`$XDG_CACHE_HOME/webimage` or
+    /// `~/.cache/webimage` on Linux, `~/Library/Caches/webimage` on macOS,
+    /// `%LOCALAPPDATA%\webimage` on Windows; the system temporary directory if none is known).
+    fn default() -> Self {
+        let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
+        DiskCacheConfig::at(base.join("webimage"))
+    }
+}
+
+impl DiskCacheConfig {
+    /// The default settings in another directory.
+    pub fn at(dir: impl AsRef<Path>) -> Self {
+        DiskCacheConfig {
+            dir: dir.as_ref().to_path_buf(),
+            max_bytes: 512 * 1024 * 1024,
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            min_free_bytes: 64 * 1024 * 1024,
+        }
     }
 }
 

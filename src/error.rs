@@ -99,6 +99,13 @@ pub enum Error {
         /// The message of the error that put it on the list.
         reason: String,
     },
+    /// The request allowed only cached data ([`Request::from_cache_only`](crate::Request::from_cache_only))
+    /// and the image is in neither cache.
+    #[error("{url} is not in the cache (and the request allowed no download)")]
+    NotCached {
+        /// The URL being loaded.
+        url: String,
+    },
     /// The loader was dropped before the load finished.
     #[error("the loader shut down before {url} finished loading")]
     Shutdown {
@@ -163,6 +170,7 @@ impl Error {
             | Error::Io { url, .. }
             | Error::Cancelled { url }
             | Error::FailedBefore { url, .. }
+            | Error::NotCached { url }
             | Error::Shutdown { url } => Some(url),
             Error::Config(_) => None,
         }
@@ -182,6 +190,7 @@ impl Error {
             | Error::Io { url: u, .. }
             | Error::Cancelled { url: u }
             | Error::FailedBefore { url: u, .. }
+            | Error::NotCached { url: u }
             | Error::Shutdown { url: u } => {
                 if u != url {
                     *u = url.to_string();
@@ -206,6 +215,7 @@ impl Error {
             Error::Io { message, .. } => message.clone(),
             Error::Cancelled { .. } => "cancelled".into(),
             Error::FailedBefore { reason, .. } => reason.clone(),
+            Error::NotCached { .. } => "not cached".into(),
             Error::Shutdown { .. } => "shut down".into(),
             Error::Config(message) => message.clone(),
         }

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::Error;
 use crate::config::KeyFilter;
+use crate::request::Lane;
 
 /// The identity of an image: the filtered URL. Equal keys share one download, one in-flight
 /// job and one cache entry (per decode variant).
@@ -37,6 +38,14 @@ impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&*self.0, f)
     }
+}
+
+/// The identity of an in-flight task: the image key and the cache lane. Callers share a task
+/// only within a lane.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct TaskKey {
+    pub(crate) key: Key,
+    pub(crate) lane: Lane,
 }
 
 /// Parses `raw` (an absolute URL, or an absolute file path) and computes its key.

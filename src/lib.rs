@@ -39,11 +39,11 @@ mod queue;
 mod request;
 mod stats;
 
-pub use crate::config::{Config, DEFAULT_USER_AGENT, KeyFilter};
+pub use crate::config::{Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter};
 pub use crate::error::{Error, Limit};
 pub use crate::image::{LoadedImage, Source};
-pub use crate::loader::{ImageLoader, Token};
-pub use crate::request::{Priority, Request};
+pub use crate::loader::{DiskCache, ImageLoader, Token};
+pub use crate::request::{Priority, Request, Store};
 pub use crate::stats::Stats;
 
 /// The `image` crate this library decodes with, re-exported so callers use the same

@@ -19,6 +19,64 @@ pub enum Priority {
     High,
 }
 
+/// Where a loaded image is stored for later loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Store {
+    /// Nowhere.
+    None,
+    /// Decoded pixels in the memory cache only.
+    Memory,
+    /// Downloaded bytes in the disk cache only.
+    Disk,
+    /// Both (the default).
+    #[default]
+    Both,
+}
+
+impl Store {
+    pub(crate) fn memory(self) -> bool {
+        matches!(self, Store::Memory | Store::Both)
+    }
+
+    pub(crate) fn disk(self) -> bool {
+        matches!(self, Store::Disk | Store::Both)
+    }
+
+    /// Stores wherever either asks for (callers sharing a download share its storage).
+    pub(crate) fn union(self, other: Store) -> Store {
+        match (self.memory() || other.memory(), self.disk() || other.disk()) {
+            (true, true) => Store::Both,
+            (true, false) => Store::Memory,
+            (false, true) => Store::Disk,
+            (false, false) => Store::None,
+        }
+    }
+}
+
+/// How a request uses the caches. Callers share a download only within one lane, so a
+/// cache-only caller never triggers a download and a refreshing caller never gets an
+/// unrevalidated answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Lane {
+    /// Memory, then disk if fresh (revalidated if stale), then download.
+    Normal,
+    /// Memory, then disk even if stale, then download.
+    AcceptStale,
+    /// Memory, then disk even if stale; never the network.
+    CacheOnly,
+    /// Skip the memory cache; revalidate the disk entry with the server, download on a miss.
+    Revalidate,
+    /// Skip both caches and download.
+    Reload,
+}
+
+impl Lane {
+    /// Whether a memory-cache hit answers this lane.
+    pub(crate) fn reads_memory(self) -> bool {
+        matches!(self, Lane::Normal | Lane::AcceptStale | Lane::CacheOnly)
+    }
+}
+
 /// A progress callback: bytes received so far and the total if the server announced it.
 pub(crate) type ProgressFn = Box<dyn FnMut(u64, Option<u64>) + Send>;
 
@@ -49,6 +107,11 @@ pub struct Request {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) variant: Variant,
+    pub(crate) cache_only: bool,
+    pub(crate) loader_only: bool,
+    pub(crate) refresh: bool,
+    pub(crate) accept_stale: bool,
+    pub(crate) store: Store,
 }
 
 impl Request {
@@ -61,6 +124,68 @@ impl Request {
             headers: Vec::new(),
             progress: None,
             variant: Variant::Original,
+            cache_only: false,
+            loader_only: false,
+            refresh: false,
+            accept_stale: false,
+            store: Store::Both,
+        }
+    }
+
+    /// Never touch the network: answer from the memory or disk cache (even a stale entry), or
+    /// fail with [`Error::NotCached`](crate::Error::NotCached). Takes precedence over the other
+    /// cache options.
+    #[must_use]
+    pub fn from_cache_only(mut self, yes: bool) -> Self {
+        self.cache_only = yes;
+        self
+    }
+
+    /// Skip cache reads (memory and disk) and download. The result is still stored as
+    /// [`store`](Self::store) says.
+    #[must_use]
+    pub fn from_loader_only(mut self, yes: bool) -> Self {
+        self.loader_only = yes;
+        self
+    }
+
+    /// Skip the memory cache and revalidate the disk entry with the server even if it is
+    /// fresh (`If-None-Match` / `If-Modified-Since` from the stored validators): `304` keeps
+    /// the cached bytes, `200` replaces them.
+    #[must_use]
+    pub fn refresh_cached(mut self, yes: bool) -> Self {
+        self.refresh = yes;
+        self
+    }
+
+    /// Serve a stale disk entry without revalidating it (by default a stale entry, whose
+    /// `max-age` or `Expires` has passed, is revalidated first).
+    #[must_use]
+    pub fn accept_stale(mut self, yes: bool) -> Self {
+        self.accept_stale = yes;
+        self
+    }
+
+    /// Where to store the result for later loads. Default [`Store::Both`]. Responses marked
+    /// `Cache-Control: no-store` are never written to disk.
+    #[must_use]
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// The cache lane the options add up to.
+    pub(crate) fn lane(&self) -> Lane {
+        if self.cache_only {
+            Lane::CacheOnly
+        } else if self.loader_only {
+            Lane::Reload
+        } else if self.refresh {
+            Lane::Revalidate
+        } else if self.accept_stale {
+            Lane::AcceptStale
+        } else {
+            Lane::Normal
         }
     }
 
@@ -110,6 +235,8 @@ impl fmt::Debug for Request {
             .field("headers", &self.headers)
             .field("progress", &self.progress.is_some())
             .field("variant", &self.variant)
+            .field("lane", &self.lane())
+            .field("store", &self.store)
             .finish()
     }
 }

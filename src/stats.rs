@@ -38,6 +38,22 @@ stats! {
     coalesced,
     /// Loads answered from the memory cache, on the caller's thread.
     memory_hits,
+    /// Loads served from the disk cache (decoded on a worker), including revalidated entries.
+    disk_hits,
+    /// Entries written to the disk cache.
+    disk_writes,
+    /// Disk-cache writes that failed or were skipped (read-only or full disk); the image is
+    /// still delivered and kept in memory.
+    disk_write_errors,
+    /// Disk entries found truncated or corrupt on read (deleted and fetched again).
+    disk_corrupt_entries,
+    /// Disk entries removed to keep the directory under its size or age limit.
+    disk_evicted,
+    /// Stale disk entries confirmed by the server with `304 Not Modified`.
+    revalidated,
+    /// Stale disk entries served because revalidation failed with a network error, a timeout
+    /// or a 5xx (RFC 9111 4.2.4).
+    stale_served,
     /// Images decoded (one per download and decode variant).
     decodes,
     /// Loads that completed with an error other than `Cancelled` (each caller counts).

@@ -2,7 +2,9 @@
 
 use std::io;
 
-use super::{BodyLimits, FetchError, Target};
+use std::time::SystemTime;
+
+use super::{BodyLimits, FetchError, Fetched, Fetcher, HttpResponse, Target};
 use crate::Error;
 use crate::config::Config;
 use crate::stats::Counters;
@@ -26,30 +28,40 @@ pub(super) fn agent(config: &Config) -> ureq::Agent {
 }
 
 pub(super) fn get(
-    agent: &ureq::Agent,
-    default_headers: &[(String, String)],
+    fetcher: &Fetcher,
     target: &Target<'_>,
     body: BodyLimits<'_>,
-) -> Result<Vec<u8>, FetchError> {
+) -> Result<Fetched, FetchError> {
     let raw = target.raw;
-    let mut request = agent.get(target.url.as_str());
-    for (name, value) in default_headers.iter().chain(target.headers) {
+    let mut sent: Vec<(String, String)> = vec![("user-agent".into(), fetcher.user_agent.clone())];
+    sent.extend(fetcher.headers.iter().chain(target.headers).cloned());
+    let mut request = fetcher.agent.get(target.url.as_str());
+    for (name, value) in sent.iter().skip(1).chain(target.conditional) {
         request = request.header(name, value);
     }
     Counters::bump(&body.counters.network_requests);
     let response = request.call().map_err(|e| map_error(raw, e))?;
-    let status = response.status().as_u16();
-    if !(200..300).contains(&status) {
+    let meta = HttpResponse {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        received_at: SystemTime::now(),
+        sent,
+    };
+    if meta.status == 304 && !target.conditional.is_empty() {
+        return Ok(Fetched::NotModified(meta));
+    }
+    if !(200..300).contains(&meta.status) {
         return Err(Error::Http {
             url: raw.to_string(),
-            status,
+            status: meta.status,
         }
         .into());
     }
     let declared = response.body().content_length();
     // Dropping the reader early (limit, cancel) closes the connection instead of draining it.
     let reader = response.into_body().into_reader();
-    body.read(reader, declared, |e| map_io(raw, e))
+    let bytes = body.read(reader, declared, |e| map_io(raw, e))?;
+    Ok(Fetched::Body(bytes, Some(meta)))
 }
 
 fn map_error(raw: &str, e: ureq::Error) -> Error {

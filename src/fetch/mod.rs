@@ -10,6 +10,7 @@ mod file;
 mod http;
 
 use std::io::Read;
+use std::time::SystemTime;
 
 use url::Url;
 
@@ -62,6 +63,28 @@ pub(crate) struct Target<'a> {
     pub(crate) raw: &'a str,
     /// Headers of the request that started the job.
     pub(crate) headers: &'a [(String, String)],
+    /// Validators of a cached copy (`If-None-Match`, `If-Modified-Since`); when present, a
+    /// `304` answer is [`Fetched::NotModified`].
+    pub(crate) conditional: &'a [(String, String)],
+}
+
+/// The HTTP response a body came with, for the disk cache.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: ureq::http::HeaderMap,
+    pub(crate) received_at: SystemTime,
+    /// The request headers sent (for `Vary`), without the conditional ones.
+    pub(crate) sent: Vec<(String, String)>,
+}
+
+/// What a fetch produced.
+#[derive(Debug)]
+pub(crate) enum Fetched {
+    /// The whole body, and over HTTP the response it came with.
+    Body(Vec<u8>, Option<HttpResponse>),
+    /// The server confirmed the cached copy (`304 Not Modified` to a conditional request).
+    NotModified(HttpResponse),
 }
 
 /// Fetches bytes for every supported scheme.
@@ -69,6 +92,7 @@ pub(crate) struct Fetcher {
     agent: ureq::Agent,
     max_bytes: u64,
     headers: Vec<(String, String)>,
+    user_agent: String,
 }
 
 impl Fetcher {
@@ -77,6 +101,7 @@ impl Fetcher {
             agent: http::agent(config),
             max_bytes: config.max_download_bytes,
             headers: config.headers.clone(),
+            user_agent: config.user_agent.clone(),
         }
     }
 
@@ -86,7 +111,7 @@ impl Fetcher {
         target: &Target<'_>,
         watch: &dyn Watch,
         counters: &Counters,
-    ) -> Result<Vec<u8>, FetchError> {
+    ) -> Result<Fetched, FetchError> {
         if let Some(stop) = watch.should_stop() {
             return Err(FetchError::Stopped(stop));
         }
@@ -97,9 +122,9 @@ impl Fetcher {
             counters,
         };
         match target.url.scheme() {
-            "http" | "https" => http::get(&self.agent, &self.headers, target, body),
-            "file" => file::read(target, body),
-            "data" => data::decode(target, body),
+            "http" | "https" => http::get(self, target, body),
+            "file" => file::read(target, body).map(|b| Fetched::Body(b, None)),
+            "data" => data::decode(target, body).map(|b| Fetched::Body(b, None)),
             other => Err(Error::InvalidUrl {
                 url: target.raw.to_string(),
                 reason: format!("unsupported scheme {other:?}"),

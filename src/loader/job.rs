@@ -7,13 +7,13 @@ use crate::Error;
 use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded};
 use crate::decode;
-use crate::fetch::{FetchError, Stop, Target, Watch};
+use crate::fetch::{FetchError, Stop, Watch};
 use crate::image::Source;
 use crate::queue::Job;
 use crate::stats::Counters;
 
 /// The worker's view of its task while fetching.
-struct JobWatch<'a> {
+pub(super) struct JobWatch<'a> {
     shared: &'a Shared,
     job: &'a Job,
     control: &'a Control,
@@ -45,13 +45,8 @@ pub(super) fn run(shared: &Shared, job: Job) {
         job: &job,
         control: &control,
     };
-    let target = Target {
-        url: &spec.url,
-        raw: &spec.raw,
-        headers: &spec.headers,
-    };
-    let bytes = match shared.fetcher.fetch(&target, &watch, &shared.counters) {
-        Ok(bytes) => bytes,
+    let obtained = match super::obtain::obtain(shared, &job, &spec, &watch) {
+        Ok(obtained) => obtained,
         Err(FetchError::Stopped(Stop::Abandoned)) => {
             Counters::bump(&shared.counters.jobs_abandoned);
             return;
@@ -64,12 +59,13 @@ pub(super) fn run(shared: &Shared, job: Job) {
         }
         Err(FetchError::Failed(error)) => return fail(shared, &job, error),
     };
+    let (bytes, source) = (obtained.bytes, obtained.source);
 
     let mut produced = None;
     loop {
         let step = shared.inflight.advance(&job, produced.take());
         for (subscriber, result) in step.ready {
-            shared.deliver(subscriber, result, Source::Network);
+            shared.deliver(subscriber, result, source);
         }
         let Some(variant) = step.next else { break };
         if let Some(stop) = watch.should_stop() {
@@ -93,14 +89,24 @@ pub(super) fn run(shared: &Shared, job: Job) {
             });
         // Store before `advance` can take the task out of the map, so a caller arriving in
         // between finds the image in the cache.
+        let key = &job.key.key;
         match &result {
             Ok(pixels) => {
-                shared.failed.remove(&job.key);
-                shared
-                    .memory
-                    .insert(EntryKey::new(job.key.clone(), variant), pixels.clone());
+                shared.failed.remove(key);
+                if shared.inflight.store(&job).memory() {
+                    let entry = EntryKey::new(key.clone(), variant);
+                    shared.memory.insert(entry, pixels.clone());
+                }
             }
-            Err(e) if e.is_permanent() => shared.failed.insert(job.key.clone(), e.summary()),
+            Err(e) if e.is_permanent() => {
+                shared.failed.insert(key.clone(), e.summary());
+                // Bytes that pass the checksum but do not decode are the server's; drop them.
+                if source == Source::Disk
+                    && let Some(disk) = &shared.disk
+                {
+                    disk.remove(key.as_str());
+                }
+            }
             Err(_) => {}
         }
         produced = Some((variant, result));
@@ -111,7 +117,7 @@ pub(super) fn run(shared: &Shared, job: Job) {
 fn fail(shared: &Shared, job: &Job, error: Error) {
     let subscribers = shared.inflight.fail(job, || {
         if error.is_permanent() {
-            shared.failed.insert(job.key.clone(), error.summary());
+            shared.failed.insert(job.key.key.clone(), error.summary());
         }
     });
     for subscriber in subscribers {

@@ -8,7 +8,9 @@
 //! memory-cache hit, an invalid URL, a URL on the failed-URL list), on the thread that calls
 //! [`Token::cancel`] for a cancellation, and on a worker thread otherwise.
 
+mod disk;
 mod job;
+mod obtain;
 mod token;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -18,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use once_cell::sync::Lazy;
 
 use crate::Error;
+use crate::cache::disk::DiskStore;
 use crate::cache::failed::FailedUrls;
 use crate::cache::memory::MemoryCache;
 use crate::coalesce::{Admission, Caller, Decoded, InFlight, JobSpec, Subscriber};
@@ -25,12 +28,13 @@ use crate::config::Config;
 use crate::decode;
 use crate::fetch::Fetcher;
 use crate::image::{LoadedImage, Source};
-use crate::key::{self, Key};
+use crate::key::{self, Key, TaskKey};
 use crate::queue::JobQueue;
 use crate::queue::pool::Pool;
-use crate::request::{Request, Variant};
+use crate::request::{Lane, Request, Variant};
 use crate::stats::{Counters, Stats};
 
+pub use disk::DiskCache;
 pub use token::Token;
 
 /// Everything the workers share with the loader.
@@ -42,7 +46,8 @@ pub(crate) struct Shared {
     pub(crate) memory: MemoryCache,
     pub(crate) failed: FailedUrls,
     pub(crate) fetcher: Fetcher,
-    pub(crate) counters: Counters,
+    pub(crate) disk: Option<DiskStore>,
+    pub(crate) counters: Arc<Counters>,
     pub(crate) closing: AtomicBool,
 }
 
@@ -77,10 +82,22 @@ static SHARED: Lazy<ImageLoader> =
     Lazy::new(|| ImageLoader::new(Config::default()).expect("the default configuration is valid"));
 
 impl ImageLoader {
-    /// Starts a loader with `config`: exactly `config.max_workers` worker threads and one HTTP
-    /// agent. Fails if the configuration is unusable (for example `max_workers == 0`).
+    /// Starts a loader with `config`: exactly `config.max_workers` worker threads, one HTTP
+    /// agent, and (if the disk cache is on) one IO thread. Fails if the configuration is
+    /// unusable (for example `max_workers == 0`, or a disk-cache directory that cannot be
+    /// created).
     pub fn new(config: Config) -> Result<ImageLoader, Error> {
         config.validate()?;
+        let counters = Arc::new(Counters::default());
+        let disk = match &config.disk_cache {
+            Some(disk) => Some(DiskStore::open(disk, counters.clone()).map_err(|e| {
+                Error::Config(format!(
+                    "cannot use disk cache directory {}: {e}",
+                    disk.dir.display()
+                ))
+            })?),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             limits: decode::Limits {
                 max_pixels: config.max_pixels,
@@ -90,7 +107,8 @@ impl ImageLoader {
             memory: MemoryCache::new(config.memory_cache_bytes),
             failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
             fetcher: Fetcher::new(&config),
-            counters: Counters::default(),
+            disk,
+            counters,
             closing: AtomicBool::new(false),
             config,
         });
@@ -112,7 +130,8 @@ impl ImageLoader {
         })
     }
 
-    /// The process-wide loader with the default [`Config`], created on first use.
+    /// The process-wide loader with the default [`Config`], created on first use (without
+    /// the disk cache if its default directory cannot be created).
     pub fn shared() -> &'static ImageLoader {
         &SHARED
     }
@@ -134,9 +153,11 @@ impl ImageLoader {
         let request = request.into();
         let shared = &self.shared;
         Counters::bump(&shared.counters.loads);
+        let lane = request.lane();
         // Fast path for a hit: without a key filter, a URL that is already in normal form is
         // its own key, so look it up before parsing (parsing a normal form gives it back).
-        if shared.config.cache_key.is_none()
+        if lane.reads_memory()
+            && shared.config.cache_key.is_none()
             && let Some((key, pixels)) = shared.memory.get(&request.url, request.variant)
         {
             Counters::bump(&shared.counters.memory_hits);
@@ -152,7 +173,9 @@ impl ImageLoader {
                 return Token::finished();
             }
         };
-        if let Some((_, pixels)) = shared.memory.get(key.as_str(), request.variant) {
+        if lane.reads_memory()
+            && let Some((_, pixels)) = shared.memory.get(key.as_str(), request.variant)
+        {
             Counters::bump(&shared.counters.memory_hits);
             shared.complete(completion, raw, Ok(pixels), Source::Memory);
             return Token::finished();
@@ -166,11 +189,16 @@ impl ImageLoader {
             },
             priority: request.priority,
             progress: request.progress,
+            store: request.store,
         };
         let (headers, retry_failed, variant) =
             (request.headers, request.retry_failed, request.variant);
+        let task_key = TaskKey {
+            key: key.clone(),
+            lane,
+        };
         let admission = shared.inflight.admit(
-            &key,
+            &task_key,
             caller,
             &shared.queue,
             || JobSpec {
@@ -178,14 +206,14 @@ impl ImageLoader {
                 raw: raw.clone(),
                 headers,
             },
-            || shared.check_new_task(&key, variant, retry_failed, &raw),
+            || shared.check_new_task(&key, lane, variant, retry_failed, &raw),
         );
         match admission {
             Admission::Joined(id) => {
                 Counters::bump(&shared.counters.coalesced);
-                Token::pending(&self.shared, key, id)
+                Token::pending(&self.shared, task_key, id)
             }
-            Admission::Started(id) => Token::pending(&self.shared, key, id),
+            Admission::Started(id) => Token::pending(&self.shared, task_key, id),
             Admission::Answered(subscriber, result) => {
                 shared.deliver(subscriber, result, Source::Memory);
                 Token::finished()
@@ -251,6 +279,12 @@ impl ImageLoader {
         self.shared.inflight.len()
     }
 
+    /// The disk cache, if [`Config::disk_cache`] is on.
+    pub fn disk_cache(&self) -> Option<DiskCache<'_>> {
+        let store = self.shared.disk.as_ref()?;
+        Some(DiskCache::new(store, self.shared.config.cache_key.as_ref()))
+    }
+
     /// The configuration this loader runs with.
     pub fn config(&self) -> &Config {
         &self.shared.config
@@ -279,6 +313,7 @@ impl Shared {
     fn check_new_task(
         &self,
         key: &Key,
+        lane: Lane,
         variant: Variant,
         retry_failed: bool,
         raw: &str,
@@ -288,7 +323,9 @@ impl Shared {
                 url: raw.to_string(),
             }));
         }
-        if let Some((_, pixels)) = self.memory.get(key.as_str(), variant) {
+        if lane.reads_memory()
+            && let Some((_, pixels)) = self.memory.get(key.as_str(), variant)
+        {
             Counters::bump(&self.counters.memory_hits);
             return Some(Ok(pixels));
         }

@@ -7,7 +7,7 @@ use super::Shared;
 use crate::Error;
 use crate::coalesce::SubscriberId;
 use crate::image::Source;
-use crate::key::Key;
+use crate::key::TaskKey;
 use crate::stats::Counters;
 
 /// A handle to one call of [`ImageLoader::load`](crate::ImageLoader::load), used to cancel it.
@@ -22,7 +22,7 @@ pub struct Token {
 #[derive(Clone)]
 struct Target {
     shared: Weak<Shared>,
-    key: Key,
+    key: TaskKey,
     subscriber: SubscriberId,
 }
 
@@ -31,7 +31,7 @@ impl Token {
         Token { target: None }
     }
 
-    pub(crate) fn pending(shared: &Arc<Shared>, key: Key, subscriber: SubscriberId) -> Token {
+    pub(crate) fn pending(shared: &Arc<Shared>, key: TaskKey, subscriber: SubscriberId) -> Token {
         Token {
             target: Some(Target {
                 shared: Arc::downgrade(shared),

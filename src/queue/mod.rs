@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
-use crate::key::Key;
+use crate::key::TaskKey;
 use crate::request::Priority;
 
 /// Identifies one in-flight task; a key can be reused by a later task.
@@ -26,7 +26,7 @@ pub(crate) type TaskId = u64;
 /// A queued unit of work: the task to run for a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Job {
-    pub(crate) key: Key,
+    pub(crate) key: TaskKey,
     pub(crate) task: TaskId,
 }
 
@@ -156,7 +156,11 @@ mod tests {
 
     fn job(n: u64) -> Job {
         let (_, key) = crate::key::resolve(&format!("http://h/{n}"), None).unwrap();
-        Job { key, task: n }
+        let lane = crate::request::Lane::Normal;
+        Job {
+            key: TaskKey { key, lane },
+            task: n,
+        }
     }
 
     fn drain(q: &JobQueue) -> Vec<u64> {

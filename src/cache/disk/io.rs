@@ -1,0 +1,366 @@
+//! The IO thread: the only code that touches the cache directory.
+//!
+//! Owns: reading and verifying entries, writing them (temporary file, then rename under the
+//! directory lock), last-access times, the size limit (evict least recently accessed down to a
+//! low-water mark as soon as writes push the total over), the age sweep, the free-space check,
+//! and backing off when the disk refuses writes. Must not touch: decoding, the network.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crossbeam_channel::{Receiver, select};
+use parking_lot::Mutex;
+
+use super::entry;
+use super::layout::{Layout, Locked};
+use super::{Cached, Deferred, Staged, Urgent};
+use crate::config::DiskCacheConfig;
+use crate::stats::Counters;
+
+/// After a write pushes the total over the limit, evict down to this fraction of it.
+const LOW_WATER: f64 = 0.8;
+/// A read moves an entry's last-access time only if it is older than this (saves a syscall
+/// per hit; eviction order does not need finer grain).
+const TOUCH_GRANULARITY: Duration = Duration::from_secs(60);
+/// Rescan the directory after this many writes, to pick up other processes' changes.
+const RESCAN_EVERY: u32 = 256;
+/// Temporary files older than this were left by a process killed mid-write.
+const STALE_TEMP: Duration = Duration::from_secs(3600);
+/// How long writes are skipped after the disk refused one.
+const BACKOFF: Duration = Duration::from_secs(30);
+/// Re-check free space at least this often.
+const SPACE_CHECK: Duration = Duration::from_secs(5);
+
+pub(super) struct Io {
+    layout: Layout,
+    config: DiskCacheConfig,
+    staging: Arc<Mutex<HashMap<String, Staged>>>,
+    counters: Arc<Counters>,
+    serial: u64,
+    writes_since_scan: u32,
+    next_sweep: Instant,
+    space: Option<(Instant, u64)>,
+    refusing_until: Option<Instant>,
+}
+
+impl Io {
+    pub(super) fn new(
+        layout: Layout,
+        config: DiskCacheConfig,
+        staging: Arc<Mutex<HashMap<String, Staged>>>,
+        counters: Arc<Counters>,
+    ) -> Io {
+        Io {
+            layout,
+            config,
+            staging,
+            counters,
+            serial: 0,
+            writes_since_scan: 0,
+            next_sweep: Instant::now(),
+            space: None,
+            refusing_until: None,
+        }
+    }
+
+    fn sweep_interval(&self) -> Duration {
+        (self.config.max_age / 8).clamp(Duration::from_secs(1), Duration::from_secs(600))
+    }
+
+    pub(super) fn run(mut self, urgent: Receiver<Urgent>, deferred: Receiver<Deferred>) {
+        // Sweep before answering anything: a new loader starts from a directory within limits.
+        let _ = self.sweep();
+        loop {
+            // Reads never wait behind writes.
+            while let Ok(m) = urgent.try_recv() {
+                self.urgent(m);
+            }
+            let wait = self.next_sweep.saturating_duration_since(Instant::now());
+            select! {
+                recv(urgent) -> m => match m {
+                    Ok(m) => self.urgent(m),
+                    Err(_) => break,
+                },
+                recv(deferred) -> m => match m {
+                    Ok(m) => self.deferred(m),
+                    Err(_) => break,
+                },
+                default(wait) => {
+                    let _ = self.sweep();
+                }
+            }
+        }
+        // The loader is gone: finish what was queued, then leave the directory within limits.
+        while let Ok(m) = deferred.try_recv() {
+            self.deferred(m);
+        }
+    }
+
+    fn urgent(&mut self, m: Urgent) {
+        match m {
+            Urgent::Read { key, reply } => {
+                let _ = reply.send(self.read(&key));
+            }
+            Urgent::Contains { key, reply } => {
+                let _ = reply.send(self.layout.entry_path(&key).is_file());
+            }
+        }
+    }
+
+    fn deferred(&mut self, m: Deferred) {
+        match m {
+            Deferred::Write { key, staged } => {
+                match self.write(&key, &staged) {
+                    Ok(()) => Counters::bump(&self.counters.disk_writes),
+                    Err(_) => Counters::bump(&self.counters.disk_write_errors),
+                }
+                let mut staging = self.staging.lock();
+                if staging.get(&key).is_some_and(|s| Arc::ptr_eq(s, &staged)) {
+                    staging.remove(&key);
+                }
+            }
+            Deferred::Remove { key, reply } => {
+                let _ = reply.send(self.remove(&key));
+            }
+            Deferred::Clear { reply } => {
+                let _ = reply.send(self.clear());
+            }
+            Deferred::Usage { reply } => {
+                let usage = self
+                    .layout
+                    .scan()
+                    .map(|files| (files.iter().map(|f| f.size).sum(), files.len()));
+                let _ = reply.send(usage);
+            }
+            Deferred::Flush { reply } => {
+                let _ = reply.send(());
+            }
+            Deferred::Sweep { reply } => {
+                let _ = reply.send(self.sweep());
+            }
+        }
+    }
+
+    fn read(&mut self, key: &str) -> Option<Cached> {
+        let path = self.layout.entry_path(key);
+        let mut file = File::open(&path).ok()?;
+        let meta = file.metadata().ok()?;
+        let len = usize::try_from(meta.len()).ok()?;
+        // The size is known: one read into an exact buffer, no probing read at the end.
+        let mut buf = vec![0u8; len];
+        if file.read_exact(&mut buf).is_err() {
+            return None;
+        }
+        match entry::decode(buf) {
+            Ok((body, entry_meta)) if entry_meta.key == key => {
+                let now = SystemTime::now();
+                let accessed = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                if now.duration_since(accessed).unwrap_or_default() > TOUCH_GRANULARITY {
+                    let _ = file.set_modified(now);
+                }
+                Some(Cached {
+                    body: Arc::new(body),
+                    meta: entry_meta,
+                })
+            }
+            _ => {
+                // Truncated, corrupt, or not ours: a miss, and it goes.
+                Counters::bump(&self.counters.disk_corrupt_entries);
+                self.delete(&path);
+                None
+            }
+        }
+    }
+
+    fn has_space(&mut self, need: u64) -> bool {
+        let now = Instant::now();
+        let available = match self.space {
+            Some((at, available)) if now.duration_since(at) < SPACE_CHECK => available,
+            _ => {
+                let available = self.layout.available_space().unwrap_or(0);
+                self.space = Some((now, available));
+                available
+            }
+        };
+        if available < need.saturating_add(self.config.min_free_bytes) {
+            return false;
+        }
+        self.space = Some((self.space.map_or(now, |s| s.0), available - need));
+        true
+    }
+
+    fn write(&mut self, key: &str, staged: &Cached) -> io::Result<()> {
+        if let Some(until) = self.refusing_until {
+            if Instant::now() < until {
+                return Err(io::Error::other("writes paused after a disk error"));
+            }
+            self.refusing_until = None;
+        }
+        let result = self.try_write(key, staged);
+        if result.is_err() {
+            self.refusing_until = Some(Instant::now() + BACKOFF);
+        }
+        result
+    }
+
+    fn try_write(&mut self, key: &str, staged: &Cached) -> io::Result<()> {
+        let tail = entry::encode_tail(&staged.body, &staged.meta);
+        let size = (staged.body.len() + tail.len()) as u64;
+        if !self.has_space(size) {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "not enough free space",
+            ));
+        }
+        self.serial += 1;
+        let temp = self.layout.temp_path(key, self.serial);
+        let written = (|| {
+            let mut f = File::create(&temp)?;
+            f.write_all(&staged.body)?;
+            f.write_all(&tail)
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(e);
+        }
+        let dest = self.layout.entry_path(key);
+        let renamed = (|| {
+            if let Some(dir) = dest.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            let locked = self.layout.lock()?;
+            let old = fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
+            fs::rename(&temp, &dest)?;
+            self.writes_since_scan += 1;
+            let recorded = self.layout.read_usage(&locked);
+            let mut total = match recorded {
+                Some(total) if self.writes_since_scan < RESCAN_EVERY => {
+                    total.saturating_sub(old) + size
+                }
+                _ => {
+                    self.writes_since_scan = 0;
+                    scan_total(&self.layout)?
+                }
+            };
+            if total > self.config.max_bytes {
+                self.writes_since_scan = 0;
+                total = evict(
+                    &self.layout,
+                    &locked,
+                    &self.config,
+                    Vec::new(),
+                    &self.counters,
+                )?;
+            }
+            self.layout.write_usage(&locked, total)
+        })();
+        if renamed.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        renamed
+    }
+
+    /// Removes entries not accessed within `max_age`, temporary files left by killed
+    /// processes, and enforces the size limit.
+    fn sweep(&mut self) -> io::Result<()> {
+        self.next_sweep = Instant::now() + self.sweep_interval();
+        let now = SystemTime::now();
+        let locked = self.layout.lock()?;
+        for temp in self.layout.stale_temps(now, STALE_TEMP) {
+            let _ = fs::remove_file(temp);
+        }
+        let expired: Vec<_> = self
+            .layout
+            .scan()?
+            .into_iter()
+            .filter(|f| now.duration_since(f.accessed).unwrap_or_default() > self.config.max_age)
+            .map(|f| f.path)
+            .collect();
+        self.writes_since_scan = 0;
+        let total = evict(&self.layout, &locked, &self.config, expired, &self.counters)?;
+        self.layout.write_usage(&locked, total)
+    }
+
+    /// Deletes one file and takes its size off the recorded total.
+    fn delete(&mut self, path: &std::path::Path) -> bool {
+        let Ok(locked) = self.layout.lock() else {
+            return false;
+        };
+        let Ok(size) = fs::metadata(path).map(|m| m.len()) else {
+            return false;
+        };
+        if fs::remove_file(path).is_err() {
+            return false;
+        }
+        if let Some(total) = self.layout.read_usage(&locked) {
+            let _ = self.layout.write_usage(&locked, total.saturating_sub(size));
+        }
+        true
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        self.staging.lock().remove(key);
+        let path = self.layout.entry_path(key);
+        self.delete(&path)
+    }
+
+    fn clear(&mut self) -> io::Result<u64> {
+        self.staging.lock().clear();
+        let locked = self.layout.lock()?;
+        let mut freed = 0;
+        for f in self.layout.scan()? {
+            if fs::remove_file(&f.path).is_ok() {
+                freed += f.size;
+            }
+        }
+        self.writes_since_scan = 0;
+        let left = scan_total(&self.layout)?;
+        self.layout.write_usage(&locked, left)?;
+        Ok(freed)
+    }
+}
+
+/// Total size of the entries, recounted from the files.
+fn scan_total(layout: &Layout) -> io::Result<u64> {
+    Ok(layout.scan()?.iter().map(|f| f.size).sum())
+}
+
+/// Deletes `also`, then, if the total is over the limit, the least recently accessed entries
+/// until it is under the low-water mark. Returns the new total. Needs the lock.
+fn evict(
+    layout: &Layout,
+    _locked: &Locked<'_>,
+    config: &DiskCacheConfig,
+    also: Vec<std::path::PathBuf>,
+    counters: &Counters,
+) -> io::Result<u64> {
+    let mut files = layout.scan()?;
+    let mut total: u64 = files.iter().map(|f| f.size).sum();
+    files.retain(|f| {
+        if !also.contains(&f.path) {
+            return true;
+        }
+        if fs::remove_file(&f.path).is_ok() {
+            total -= f.size;
+            Counters::bump(&counters.disk_evicted);
+        }
+        false
+    });
+    if total > config.max_bytes {
+        let low_water = (config.max_bytes as f64 * LOW_WATER) as u64;
+        files.sort_by_key(|f| f.accessed);
+        for f in files {
+            if total <= low_water {
+                break;
+            }
+            if fs::remove_file(&f.path).is_ok() {
+                total -= f.size;
+                Counters::bump(&counters.disk_evicted);
+            }
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,192 @@
+//! Where things are in a cache directory, and the lock that processes share.
+//!
+//! Owns: path names (a SHA-256 of the cache key in hex, sharded by its first two digits; never
+//! derived from URL text, so no path traversal), listing entries, the `fs4` lock file, and the
+//! usage file that keeps the directory's total size across processes. Must not touch: entry
+//! contents.
+//!
+//! ```text
+//! <dir>/webimage-cache-v1   marker (format version)
+//! <dir>/lock                fs4 lock: writers, evictions and sweeps take it exclusively
+//! <dir>/usage               total bytes of all entries (u64 LE), updated under the lock
+//! <dir>/entries/ab/ab12...  one file per entry (see entry.rs)
+//! <dir>/tmp/                files being written; renamed into entries/ when complete
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use fs4::FileExt;
+use sha2::{Digest, Sha256};
+
+/// One entry file as listed by a scan.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    pub(crate) path: PathBuf,
+    pub(crate) size: u64,
+    /// Last access (the IO thread moves a file's modification time forward when it is read).
+    pub(crate) accessed: SystemTime,
+}
+
+pub(crate) struct Layout {
+    root: PathBuf,
+    entries: PathBuf,
+    tmp: PathBuf,
+    lock: File,
+    usage: File,
+}
+
+/// Holds the directory's exclusive lock until dropped.
+pub(crate) struct Locked<'a> {
+    layout: &'a Layout,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let _ = FileExt::unlock(&self.layout.lock);
+    }
+}
+
+/// The file name of a key: SHA-256 in hex.
+pub(crate) fn hash(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    hex
+}
+
+impl Layout {
+    /// Creates (or opens) the cache directory.
+    pub(crate) fn open(root: &Path) -> io::Result<Layout> {
+        let entries = root.join("entries");
+        let tmp = root.join("tmp");
+        fs::create_dir_all(&entries)?;
+        fs::create_dir_all(&tmp)?;
+        let marker = root.join("webimage-cache-v1");
+        if !marker.exists() {
+            fs::write(&marker, b"webimage disk cache, format 1\n")?;
+        }
+        let open = |name: &str| {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(root.join(name))
+        };
+        Ok(Layout {
+            root: root.to_path_buf(),
+            entries,
+            tmp,
+            lock: open("lock")?,
+            usage: open("usage")?,
+        })
+    }
+
+    /// The path of the entry for `key`.
+    pub(crate) fn entry_path(&self, key: &str) -> PathBuf {
+        let h = hash(key);
+        self.entries.join(&h[..2]).join(&h)
+    }
+
+    /// A fresh temporary path for writing the entry for `key`.
+    pub(crate) fn temp_path(&self, key: &str, serial: u64) -> PathBuf {
+        let h = hash(key);
+        self.tmp
+            .join(format!("{}.{}.{serial}.tmp", &h[..16], std::process::id()))
+    }
+
+    /// Takes the directory's exclusive lock (blocking), shared with other processes and other
+    /// loaders of this process.
+    pub(crate) fn lock(&self) -> io::Result<Locked<'_>> {
+        FileExt::lock(&self.lock)?;
+        Ok(Locked { layout: self })
+    }
+
+    /// The recorded total size of all entries. Call with the lock held.
+    pub(crate) fn read_usage(&self, _locked: &Locked<'_>) -> Option<u64> {
+        let mut buf = [0u8; 8];
+        let mut f = &self.usage;
+        f.seek(SeekFrom::Start(0)).ok()?;
+        f.read_exact(&mut buf).ok()?;
+        Some(u64::from_le_bytes(buf))
+    }
+
+    /// Records the total size of all entries. Call with the lock held.
+    pub(crate) fn write_usage(&self, _locked: &Locked<'_>, total: u64) -> io::Result<()> {
+        let mut f = &self.usage;
+        f.seek(SeekFrom::Start(0))?;
+        f.write_all(&total.to_le_bytes())
+    }
+
+    /// Every entry file with its size and last access.
+    pub(crate) fn scan(&self) -> io::Result<Vec<Listed>> {
+        let mut out = Vec::new();
+        for shard in fs::read_dir(&self.entries)? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            let Ok(files) = fs::read_dir(shard.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                // An entry deleted by another process between listing and stat is skipped.
+                let Ok(meta) = file.metadata() else { continue };
+                if meta.is_file() {
+                    out.push(Listed {
+                        path: file.path(),
+                        size: meta.len(),
+                        accessed: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Temporary files older than `age` (left by a process killed mid-write).
+    pub(crate) fn stale_temps(&self, now: SystemTime, age: std::time::Duration) -> Vec<PathBuf> {
+        let Ok(files) = fs::read_dir(&self.tmp) else {
+            return Vec::new();
+        };
+        files
+            .flatten()
+            .filter(|f| {
+                f.metadata()
+                    .and_then(|m| m.modified())
+                    .map(|t| now.duration_since(t).unwrap_or_default() > age)
+                    .unwrap_or(false)
+            })
+            .map(|f| f.path())
+            .collect()
+    }
+
+    /// Free space for unprivileged users on the cache's file system.
+    pub(crate) fn available_space(&self) -> io::Result<u64> {
+        fs4::available_space(&self.root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sha256_of_the_key_and_cannot_escape_the_directory() {
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let dir = std::env::temp_dir().join(format!("webimage-layout-{}", std::process::id()));
+        let layout = Layout::open(&dir).unwrap();
+        let p = layout.entry_path("../../etc/passwd");
+        assert!(p.starts_with(dir.join("entries")));
+        assert_eq!(p.file_name().unwrap().len(), 64);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,200 @@
+//! The disk cache: downloaded bytes, persisted across runs, owned by one serial IO thread.
+//!
+//! Owns: the handle workers and the public API use ([`DiskCache`]), the channels to the IO
+//! thread, and the staging map that makes queued writes visible to reads. Must not touch:
+//! decoding (the IO thread never decodes) or the in-flight map. Every read, write, delete and
+//! sweep of the directory happens on the IO thread (see `io.rs`); other threads only send it
+//! messages.
+
+mod entry;
+mod io;
+mod layout;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Sender, bounded, unbounded};
+use parking_lot::Mutex;
+
+pub(crate) use entry::EntryMeta;
+
+use crate::config::DiskCacheConfig;
+use crate::stats::Counters;
+
+/// An entry read from the cache: the original downloaded bytes and their metadata.
+#[derive(Debug, Clone)]
+pub(crate) struct Cached {
+    pub(crate) body: Arc<Vec<u8>>,
+    pub(crate) meta: EntryMeta,
+}
+
+/// A write waiting for the IO thread; readers see it at once.
+type Staged = Arc<Cached>;
+
+/// Messages answered before any queued write (reads must not wait behind writes).
+enum Urgent {
+    Read {
+        key: String,
+        reply: Sender<Option<Cached>>,
+    },
+    Contains {
+        key: String,
+        reply: Sender<bool>,
+    },
+}
+
+/// Messages handled in order with writes.
+enum Deferred {
+    Write {
+        key: String,
+        staged: Staged,
+    },
+    Remove {
+        key: String,
+        reply: Sender<bool>,
+    },
+    Clear {
+        reply: Sender<std::io::Result<u64>>,
+    },
+    Usage {
+        reply: Sender<std::io::Result<(u64, usize)>>,
+    },
+    Flush {
+        reply: Sender<()>,
+    },
+    Sweep {
+        reply: Sender<std::io::Result<()>>,
+    },
+}
+
+/// The loader's handle on its disk cache. Dropping it finishes the queued writes and joins the
+/// IO thread.
+pub(crate) struct DiskStore {
+    root: PathBuf,
+    urgent: Option<Sender<Urgent>>,
+    deferred: Option<Sender<Deferred>>,
+    staging: Arc<Mutex<HashMap<String, Staged>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DiskStore {
+    /// Opens (creating if needed) the directory and starts the IO thread.
+    pub(crate) fn open(
+        config: &DiskCacheConfig,
+        counters: Arc<Counters>,
+    ) -> std::io::Result<DiskStore> {
+        let layout = layout::Layout::open(&config.dir)?;
+        let staging: Arc<Mutex<HashMap<String, Staged>>> = Arc::default();
+        let (urgent_tx, urgent_rx) = unbounded();
+        let (deferred_tx, deferred_rx) = unbounded();
+        let worker = io::Io::new(layout, config.clone(), staging.clone(), counters);
+        let thread = std::thread::Builder::new()
+            .name("webimage-disk-io".into())
+            .spawn(move || worker.run(urgent_rx, deferred_rx))?;
+        Ok(DiskStore {
+            root: config.dir.clone(),
+            urgent: Some(urgent_tx),
+            deferred: Some(deferred_tx),
+            staging,
+            thread: Some(thread),
+        })
+    }
+
+    /// The cache directory.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> Urgent) -> Option<T> {
+        let (tx, rx) = bounded(1);
+        self.urgent.as_ref()?.send(make(tx)).ok()?;
+        rx.recv().ok()
+    }
+
+    fn ask_in_order<T>(&self, make: impl FnOnce(Sender<T>) -> Deferred) -> Option<T> {
+        let (tx, rx) = bounded(1);
+        self.deferred.as_ref()?.send(make(tx)).ok()?;
+        rx.recv().ok()
+    }
+
+    /// The entry for `key`, from the staging map or from disk. A corrupt entry is deleted by
+    /// the IO thread and reads as a miss.
+    pub(crate) fn read(&self, key: &str) -> Option<Cached> {
+        if let Some(staged) = self.staging.lock().get(key) {
+            return Some((**staged).clone());
+        }
+        self.ask(|reply| Urgent::Read {
+            key: key.to_string(),
+            reply,
+        })
+        .flatten()
+    }
+
+    /// Queues a write; reads see it at once.
+    pub(crate) fn write(&self, key: &str, body: Arc<Vec<u8>>, meta: EntryMeta) {
+        let staged = Arc::new(Cached { body, meta });
+        self.staging.lock().insert(key.to_string(), staged.clone());
+        if let Some(tx) = &self.deferred {
+            let _ = tx.send(Deferred::Write {
+                key: key.to_string(),
+                staged,
+            });
+        }
+    }
+
+    /// Whether an entry for `key` exists (staged or on disk).
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.staging.lock().contains_key(key)
+            || self
+                .ask(|reply| Urgent::Contains {
+                    key: key.to_string(),
+                    reply,
+                })
+                .unwrap_or(false)
+    }
+
+    /// Deletes the entry for `key` (after any queued write of it). `true` if one existed.
+    pub(crate) fn remove(&self, key: &str) -> bool {
+        self.ask_in_order(|reply| Deferred::Remove {
+            key: key.to_string(),
+            reply,
+        })
+        .unwrap_or(false)
+    }
+
+    /// Deletes every entry; returns the bytes freed.
+    pub(crate) fn clear(&self) -> std::io::Result<u64> {
+        self.ask_in_order(|reply| Deferred::Clear { reply })
+            .unwrap_or_else(|| Err(std::io::Error::other("the disk cache is closed")))
+    }
+
+    /// Total bytes and number of entries on disk, after the queued writes.
+    pub(crate) fn usage(&self) -> std::io::Result<(u64, usize)> {
+        self.ask_in_order(|reply| Deferred::Usage { reply })
+            .unwrap_or_else(|| Err(std::io::Error::other("the disk cache is closed")))
+    }
+
+    /// Waits until every write queued before this call is on disk (or has failed).
+    pub(crate) fn flush(&self) {
+        let _ = self.ask_in_order(|reply| Deferred::Flush { reply });
+    }
+
+    /// Runs the age and size sweep now (it also runs periodically on its own).
+    pub(crate) fn sweep(&self) -> std::io::Result<()> {
+        self.ask_in_order(|reply| Deferred::Sweep { reply })
+            .unwrap_or_else(|| Err(std::io::Error::other("the disk cache is closed")))
+    }
+}
+
+impl Drop for DiskStore {
+    fn drop(&mut self) {
+        // Closing both channels tells the IO thread to finish queued writes and exit.
+        self.urgent.take();
+        self.deferred.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

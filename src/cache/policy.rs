@@ -1,0 +1,248 @@
+//! HTTP caching rules for disk entries: is an entry fresh, may a response be stored, and how a
+//! `304 Not Modified` updates an entry.
+//!
+//! Owns: those decisions, made by `http-cache-semantics` (RFC 9111, as a private cache) from
+//! the request and response headers kept with each entry. Must not touch: files or the
+//! network.
+//!
+//! One rule is ours: a response that carries no freshness information at all (no
+//! `Cache-Control: max-age`/`no-cache`/`must-revalidate`, no `Expires`, no `Pragma: no-cache`)
+//! is treated as fresh until the disk cache evicts it, as SDWebImage, Kingfisher and Glide do.
+//! Without that rule a plain static-file server, which sends none, would make every cold start
+//! download every image again. Responses that do carry freshness information follow the RFC.
+
+use std::time::SystemTime;
+
+use http_cache_semantics::{BeforeRequest, CacheOptions, CachePolicy};
+use ureq::http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+
+use crate::cache::disk::EntryMeta;
+
+/// Request headers never written to disk.
+const SECRET_REQUEST_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
+/// Response headers never written to disk.
+const SECRET_RESPONSE_HEADERS: &[&str] = &["set-cookie", "set-cookie2"];
+/// Headers a 304 must not change in the stored response (RFC 9111 4.3.4).
+const KEPT_ON_UPDATE: &[&str] = &[
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "content-range",
+];
+
+/// Whether an entry can be served without asking the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    Fresh,
+    Stale,
+}
+
+fn options() -> CacheOptions {
+    CacheOptions {
+        shared: false,
+        ..CacheOptions::default()
+    }
+}
+
+fn header_map(headers: &[(String, Vec<u8>)]) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            map.append(n, v);
+        }
+    }
+    map
+}
+
+fn policy(meta: &EntryMeta) -> Option<(CachePolicy, Request<()>)> {
+    let mut request = Request::get(meta.url.as_str()).body(()).ok()?;
+    *request.headers_mut() = header_map(&meta.request_headers);
+    let mut response = Response::builder().status(meta.status).body(()).ok()?;
+    *response.headers_mut() = header_map(&meta.response_headers);
+    let policy = CachePolicy::new_options(&request, &response, meta.stored_at, options());
+    Some((policy, request))
+}
+
+/// Whether the stored response says anything about how long it stays fresh.
+fn has_freshness_information(meta: &EntryMeta) -> bool {
+    let directives = meta
+        .response_headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("cache-control"))
+        .flat_map(|(_, v)| {
+            String::from_utf8_lossy(v)
+                .to_ascii_lowercase()
+                .split(',')
+                .map(|d| d.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .any(|d| {
+            d.starts_with("max-age") || d == "no-cache" || d == "must-revalidate" || d == "no-store"
+        });
+    let pragma = meta
+        .header("pragma")
+        .is_some_and(|p| p.to_ascii_lowercase().contains("no-cache"));
+    directives || pragma || meta.header("expires").is_some()
+}
+
+/// Whether `meta` may be served at `now` without revalidation.
+pub(crate) fn freshness(meta: &EntryMeta, now: SystemTime) -> Freshness {
+    if !has_freshness_information(meta) {
+        return Freshness::Fresh;
+    }
+    match policy(meta) {
+        Some((policy, request)) => match policy.before_request(&request, now) {
+            BeforeRequest::Fresh(_) => Freshness::Fresh,
+            BeforeRequest::Stale { .. } => Freshness::Stale,
+        },
+        None => Freshness::Stale,
+    }
+}
+
+/// Whether the response in `meta` may be written to disk (`no-store`, uncacheable status...).
+pub(crate) fn storable(meta: &EntryMeta) -> bool {
+    policy(meta).is_some_and(|(policy, _)| policy.is_storable())
+}
+
+/// The conditional headers that revalidate `meta`: `If-None-Match` from its `ETag`,
+/// `If-Modified-Since` from its `Last-Modified`.
+pub(crate) fn validators(meta: &EntryMeta) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(etag) = meta.header("etag") {
+        out.push(("If-None-Match".to_string(), etag.to_string()));
+    }
+    if let Some(modified) = meta.header("last-modified") {
+        out.push(("If-Modified-Since".to_string(), modified.to_string()));
+    }
+    out
+}
+
+/// The metadata to store for a response received at `at`.
+pub(crate) fn entry_meta(
+    key: &str,
+    url: &str,
+    sent: &[(String, String)],
+    status: u16,
+    headers: &HeaderMap,
+    at: SystemTime,
+) -> EntryMeta {
+    EntryMeta {
+        key: key.to_string(),
+        url: url.to_string(),
+        stored_at: at,
+        status,
+        request_headers: sent
+            .iter()
+            .filter(|(k, _)| !SECRET_REQUEST_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect(),
+        response_headers: headers
+            .iter()
+            .filter(|(k, _)| !SECRET_RESPONSE_HEADERS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().to_vec()))
+            .collect(),
+    }
+}
+
+/// `meta` updated by a `304 Not Modified` received at `at`: the 304's headers replace the
+/// stored ones (except those describing the body), and freshness counts from `at`.
+pub(crate) fn refreshed(meta: &EntryMeta, not_modified: &HeaderMap, at: SystemTime) -> EntryMeta {
+    let mut updated = meta.clone();
+    updated.stored_at = at;
+    for name in not_modified.keys() {
+        let n = name.as_str();
+        if KEPT_ON_UPDATE.contains(&n) || SECRET_RESPONSE_HEADERS.contains(&n) {
+            continue;
+        }
+        updated
+            .response_headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case(n));
+        for value in not_modified.get_all(name) {
+            updated
+                .response_headers
+                .push((n.to_string(), value.as_bytes().to_vec()));
+        }
+    }
+    updated
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn meta(headers: &[(&str, &str)], age: u64) -> EntryMeta {
+        EntryMeta {
+            key: "http://h/a.png".into(),
+            url: "http://h/a.png".into(),
+            stored_at: SystemTime::now() - Duration::from_secs(age),
+            status: 200,
+            request_headers: vec![],
+            response_headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn max_age_decides_freshness() {
+        let now = SystemTime::now();
+        let m = meta(&[("cache-control", "max-age=60")], 10);
+        assert_eq!(freshness(&m, now), Freshness::Fresh);
+        let m = meta(&[("cache-control", "max-age=60")], 120);
+        assert_eq!(freshness(&m, now), Freshness::Stale);
+        let m = meta(&[("cache-control", "no-cache")], 0);
+        assert_eq!(freshness(&m, now), Freshness::Stale);
+    }
+
+    #[test]
+    fn expires_in_the_past_is_stale() {
+        let m = meta(&[("expires", "Thu, 01 Jan 1970 00:00:00 GMT")], 0);
+        assert_eq!(freshness(&m, SystemTime::now()), Freshness::Stale);
+    }
+
+    #[test]
+    fn no_freshness_information_is_fresh_until_evicted() {
+        let m = meta(&[("content-type", "image/png")], 30 * 24 * 3600);
+        assert_eq!(freshness(&m, SystemTime::now()), Freshness::Fresh);
+    }
+
+    #[test]
+    fn no_store_is_not_storable_and_private_is() {
+        assert!(!storable(&meta(&[("cache-control", "no-store")], 0)));
+        assert!(storable(&meta(
+            &[("cache-control", "private, max-age=60")],
+            0
+        )));
+        assert!(storable(&meta(&[], 0)));
+    }
+
+    #[test]
+    fn a_304_updates_headers_but_not_the_body_description() {
+        let m = meta(
+            &[
+                ("etag", "\"a\""),
+                ("content-length", "10"),
+                ("cache-control", "max-age=1"),
+            ],
+            100,
+        );
+        let mut h = HeaderMap::new();
+        h.insert("cache-control", HeaderValue::from_static("max-age=600"));
+        h.insert("content-length", HeaderValue::from_static("0"));
+        let now = SystemTime::now();
+        let r = refreshed(&m, &h, now);
+        assert_eq!(r.header("cache-control"), Some("max-age=600"));
+        assert_eq!(r.header("content-length"), Some("10"));
+        assert_eq!(freshness(&r, now), Freshness::Fresh);
+        assert_eq!(
+            validators(&r),
+            vec![("If-None-Match".to_string(), "\"a\"".to_string())]
+        );
+    }
+}
