@@ -44,6 +44,7 @@ fn bench(c: &mut Criterion) {
     let loader = ImageLoader::new(Config {
         memory_cache_bytes: 0,
         remember_failed_urls: false,
+        disk_cache: None,
         ..Default::default()
     })
     .unwrap();

@@ -19,6 +19,7 @@ fn warm_loader() -> (ImageLoader, Vec<String>) {
     std::fs::create_dir_all(&dir).unwrap();
     let loader = ImageLoader::new(Config {
         max_workers: 2,
+        disk_cache: None,
         ..Default::default()
     })
     .unwrap();

@@ -58,9 +58,8 @@ fn caller_arriving_while_decoding_joins_the_job() {
     let server = Server::start();
     server.route("/big.png", Route::ok(noisy_png(3000, 3000, 1)));
     let loader = ImageLoader::new(Config {
-        max_workers: 2,
         memory_cache_bytes: 1 << 30,
-        ..Default::default()
+        ..config(2)
     })
     .unwrap();
     let url = server.url("/big.png");

@@ -22,12 +22,7 @@ fn bench(lifo: bool) -> Bench {
     for (i, name) in ["a", "b", "c", "d", "e"].iter().enumerate() {
         server.route(&format!("/{name}"), Route::ok(png(4, 4, i as u32 + 1)));
     }
-    let loader = ImageLoader::new(Config {
-        max_workers: 1,
-        lifo,
-        ..Default::default()
-    })
-    .unwrap();
+    let loader = ImageLoader::new(Config { lifo, ..config(1) }).unwrap();
     let b = Bench {
         server,
         loader,

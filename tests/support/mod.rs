@@ -68,7 +68,47 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 pub fn config(workers: usize) -> webimage::Config {
     webimage::Config {
         max_workers: workers,
+        disk_cache: None,
         ..Default::default()
+    }
+}
+
+/// A fresh, empty directory under the system temp dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "webimage-test-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A loader configuration with a disk cache in `dir`.
+pub fn disk_config(workers: usize, dir: &std::path::Path) -> webimage::Config {
+    webimage::Config {
+        disk_cache: Some(webimage::DiskCacheConfig {
+            min_free_bytes: 0,
+            ..webimage::DiskCacheConfig::at(dir)
+        }),
+        ..config(workers)
     }
 }
 

@@ -98,6 +98,16 @@ impl Route {
         }
     }
 
+    /// `304 Not Modified`, with no body.
+    pub fn not_modified() -> Route {
+        Route::ok(Vec::new()).with_status(304)
+    }
+
+    pub fn with_status(mut self, status: u16) -> Route {
+        self.status = status;
+        self
+    }
+
     pub fn redirect(to: &str) -> Route {
         Route::status(302).header("Location", to)
     }
@@ -356,14 +366,16 @@ fn respond(w: &mut TcpStream, route: &Route, head_only: bool) -> bool {
     for (k, v) in &route.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
+    let bodiless = route.status == 304 || route.status == 204;
     match &route.body {
+        _ if bodiless => head.push_str("\r\n"),
         Body::Bytes(b) => head.push_str(&format!("Content-Length: {}\r\n\r\n", b.len())),
         Body::Endless => head.push_str("Transfer-Encoding: chunked\r\n\r\n"),
     }
     if w.write_all(head.as_bytes()).is_err() {
         return false;
     }
-    if head_only {
+    if head_only || bodiless {
         return w.flush().is_ok();
     }
     match &route.body {
