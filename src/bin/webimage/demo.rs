@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use webimage::{Config, Error, ImageLoader, Priority, Request, Source};
+use webimage::{Config, DiskCacheConfig, Error, ImageLoader, Priority, Request, Source};
 
 use crate::serve::{ImageServer, jpeg, picture};
 
@@ -39,11 +39,14 @@ pub fn run(args: Args) -> Result<(), String> {
         server.url("/")
     );
 
-    let loader = ImageLoader::new(Config {
+    // A throwaway disk cache, so the demo never touches the user's real one.
+    let cache_dir = std::env::temp_dir().join(format!("webimage-demo-{}", std::process::id()));
+    let config = Config {
         max_workers: args.workers,
+        disk_cache: Some(DiskCacheConfig::at(&cache_dir)),
         ..Default::default()
-    })
-    .map_err(|e| e.to_string())?;
+    };
+    let loader = ImageLoader::new(config.clone()).map_err(|e| e.to_string())?;
     let outcomes: Arc<Mutex<Vec<Result<Source, Error>>>> = Arc::default();
     let record = |outcomes: &Arc<Mutex<Vec<Result<Source, Error>>>>| {
         let outcomes = outcomes.clone();
@@ -108,7 +111,29 @@ pub fn run(args: Args) -> Result<(), String> {
         second.map_or("loaded?".into(), |e| e.to_string())
     );
 
+    // 5. A second run of the app: a new loader on the same disk cache.
+    if let Some(disk) = loader.disk_cache() {
+        disk.flush();
+    }
     let stats = loader.stats();
+    let (cached_images, cached_bytes) = (loader.memory_cache_len(), loader.memory_cache_bytes());
+    drop(loader);
+    let second = ImageLoader::new(config).map_err(|e| e.to_string())?;
+    let mut from_disk = 0;
+    for i in 0..args.images {
+        let image = second
+            .load_blocking(server.url(&format!("/img/{i}.jpg")))
+            .map_err(|e| e.to_string())?;
+        from_disk += (image.source() == Source::Disk) as u32;
+    }
+    println!(
+        "  a second loader on the same disk cache: {from_disk} of {} images from disk, {} requests",
+        args.images,
+        second.stats().network_requests
+    );
+    drop(second);
+    let _ = std::fs::remove_dir_all(&cache_dir);
+
     let loads = stats.loads;
     println!("\nsummary");
     println!("  loads asked           {loads}");
@@ -119,6 +144,7 @@ pub fn run(args: Args) -> Result<(), String> {
     );
     println!("  coalesced callers     {}", stats.coalesced);
     println!("  memory-cache hits     {}", stats.memory_hits);
+    println!("  disk writes           {}", stats.disk_writes);
     println!("  decodes               {}", stats.decodes);
     println!("  cancelled             {}", stats.cancelled);
     println!(
@@ -128,8 +154,8 @@ pub fn run(args: Args) -> Result<(), String> {
     println!("  bytes downloaded      {}", stats.bytes_downloaded);
     println!(
         "  memory cache          {} images, {:.1} MiB",
-        loader.memory_cache_len(),
-        loader.memory_cache_bytes() as f64 / (1 << 20) as f64
+        cached_images,
+        cached_bytes as f64 / (1 << 20) as f64
     );
     if let Some(rss) = crate::peak_rss() {
         println!(
