@@ -38,6 +38,7 @@ mod loader;
 mod queue;
 mod request;
 mod stats;
+mod upload;
 
 pub use crate::config::{Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter};
 pub use crate::error::{Error, Limit};
@@ -45,6 +46,10 @@ pub use crate::image::{LoadedImage, Source};
 pub use crate::loader::{DiskCache, ImageLoader, Token};
 pub use crate::request::{Priority, Request, Store};
 pub use crate::stats::Stats;
+pub use crate::upload::{
+    Recompress, UploadConfig, UploadError, UploadItem, UploadResponse, UploadSource, UploadStats,
+    UploadToken, Uploader,
+};
 
 /// The `image` crate this library decodes with, re-exported so callers use the same
 /// `RgbaImage` type.

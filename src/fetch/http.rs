@@ -64,7 +64,8 @@ pub(super) fn get(
     Ok(Fetched::Body(bytes, Some(meta)))
 }
 
-fn map_error(raw: &str, e: ureq::Error) -> Error {
+/// The public error for a ureq error while talking to `raw`.
+pub(crate) fn map_error(raw: &str, e: ureq::Error) -> Error {
     let url = raw.to_string();
     match e {
         ureq::Error::Timeout(_) => Error::Timeout { url },

@@ -9,6 +9,8 @@ mod data;
 mod file;
 mod http;
 
+pub(crate) use http::map_error;
+
 use std::io::Read;
 use std::time::SystemTime;
 

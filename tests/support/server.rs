@@ -173,6 +173,7 @@ struct State {
     aborted: Mutex<Vec<String>>,
     completed: Mutex<Vec<String>>,
     stopping: AtomicBool,
+    discard_bodies: AtomicBool,
 }
 
 /// The server. Dropping it stops accepting connections.
@@ -221,6 +222,11 @@ impl Server {
             .lock()
             .unwrap()
             .insert(path.to_string(), Arc::new(f));
+    }
+
+    /// Stop keeping request bodies in the log (for tests that upload a lot).
+    pub fn discard_bodies(&self) {
+        self.state.discard_bodies.store(true, Ordering::SeqCst);
     }
 
     /// Requests received for `path`.
@@ -278,7 +284,11 @@ fn serve(state: &State, stream: TcpStream, connection: usize) {
         let Some(request) = read_request(&mut reader, connection) else {
             return;
         };
-        state.log.lock().unwrap().push(request.clone());
+        let mut logged = request.clone();
+        if state.discard_bodies.load(Ordering::SeqCst) {
+            logged.body = Vec::new();
+        }
+        state.log.lock().unwrap().push(logged);
         let handler = state.routes.lock().unwrap().get(&request.path).cloned();
         let route = match handler {
             Some(h) => h(&request),

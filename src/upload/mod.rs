@@ -1,0 +1,468 @@
+//! Uploading many images without dying of memory.
+//!
+//! Owns: the [`Uploader`] (its own fixed pool of `max_concurrent` threads and one HTTP agent
+//! shared by every upload), the queue of items, exactly-once completion, retries with backoff,
+//! and the journal of failures. Must not touch: the image loader's caches or queue; it shares
+//! only the decoder (for recompression).
+//!
+//! Memory is bounded by `max_concurrent`: a file that is not recompressed streams from disk in
+//! small reads; a recompressed one is decoded on its worker, one at a time.
+
+mod body;
+mod item;
+mod journal;
+mod recompress;
+mod worker;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Condvar, Mutex};
+
+pub use item::{UploadItem, UploadSource};
+pub use recompress::Recompress;
+
+use crate::Error;
+use crate::config::DEFAULT_USER_AGENT;
+use journal::{Journal, RecordId};
+
+/// How an [`Uploader`] runs. Start from `UploadConfig::default()`.
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// Uploads running at once (worker threads). Default 1: one at a time, the safe default.
+    pub max_concurrent: usize,
+    /// Idle timeout: connecting, each write of the body and each read of the response must
+    /// make progress within this time. Default 30 s.
+    pub timeout: Duration,
+    /// `User-Agent` header. Default `webimage/<version>`.
+    pub user_agent: String,
+    /// Headers sent with every upload (before the item's own).
+    pub headers: Vec<(String, String)>,
+    /// Re-encode images as JPEG before sending. Default `None`: bytes are sent unchanged.
+    pub recompress: Option<Recompress>,
+    /// Directory of the journal of failed uploads (created if missing). Default `None`: failures
+    /// are only reported to the completion closure.
+    pub journal_dir: Option<PathBuf>,
+    /// Retries after a transient failure (5xx, 408, 429, timeout, connection error). 4xx and
+    /// unreadable files are not retried. Default 3.
+    pub max_retries: u32,
+    /// Wait before the first retry; doubled for each further one (at most 30 s). Default 500 ms.
+    pub retry_backoff: Duration,
+    /// The server's response body is kept up to this many bytes. Default 1 MiB.
+    pub max_response_bytes: u64,
+    /// Largest image (in pixels) decoded for recompression. Default 100 megapixels.
+    pub max_pixels: u64,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            max_concurrent: 1,
+            timeout: Duration::from_secs(30),
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            headers: Vec::new(),
+            recompress: None,
+            journal_dir: None,
+            max_retries: 3,
+            retry_backoff: Duration::from_millis(500),
+            max_response_bytes: 1 << 20,
+            max_pixels: 100_000_000,
+        }
+    }
+}
+
+/// The server's answer to a successful upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadResponse {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// Response body, up to [`UploadConfig::max_response_bytes`].
+    pub body: Vec<u8>,
+}
+
+/// A failed upload: why, and the server's answer if there was one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error} (after {attempts} attempt(s))")]
+pub struct UploadError {
+    /// What went wrong (`Http`, `Network`, `Timeout`, `Io` for an unreadable file, `Decode` or
+    /// `UnsupportedFormat` for an image that cannot be recompressed, `Cancelled`, `Shutdown`).
+    pub error: Error,
+    /// The server's response to the last attempt, if it answered.
+    pub response: Option<UploadResponse>,
+    /// How many times the item was sent (0 if it never was).
+    pub attempts: u32,
+    /// Whether the failure was recorded in the journal.
+    pub journaled: bool,
+}
+
+/// A completion closure of an upload.
+pub(crate) type Completion = Box<dyn FnOnce(Result<UploadResponse, UploadError>) + Send>;
+
+/// A counted snapshot of what an [`Uploader`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadStats {
+    /// Items enqueued (including retries from the journal).
+    pub enqueued: u64,
+    /// Items the server accepted.
+    pub succeeded: u64,
+    /// Items that failed for good (after retries).
+    pub failed: u64,
+    /// Items cancelled before they finished.
+    pub cancelled: u64,
+    /// Extra attempts after transient failures.
+    pub retries: u64,
+    /// Body bytes sent (all attempts).
+    pub bytes_sent: u64,
+    /// Items re-encoded before sending.
+    pub recompressed: u64,
+    /// Failures written to the journal.
+    pub journaled: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    enqueued: AtomicU64,
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+    cancelled: AtomicU64,
+    retries: AtomicU64,
+    bytes_sent: AtomicU64,
+    recompressed: AtomicU64,
+    journaled: AtomicU64,
+}
+
+/// One caller's completion, taken exactly once by whoever finishes the item first (the
+/// worker, a cancel, or shutdown).
+struct Slot {
+    completion: Mutex<Option<Completion>>,
+    cancelled: AtomicBool,
+    target: String,
+}
+
+struct Queued {
+    spec: item::ItemSpec,
+    progress: Option<item::UploadProgress>,
+    slot: Arc<Slot>,
+    record: Option<RecordId>,
+}
+
+struct Shared {
+    config: UploadConfig,
+    agent: ureq::Agent,
+    journal: Option<Journal>,
+    counters: Counters,
+    closing: AtomicBool,
+    queue: Receiver<Queued>,
+    pending: Mutex<usize>,
+    idle: Condvar,
+}
+
+/// Uploads files and buffers on a fixed pool of threads with one shared HTTP agent, so memory
+/// and sockets stay flat however many items are queued.
+///
+/// ```no_run
+/// use webimage::{UploadConfig, UploadItem, Uploader};
+/// let uploader = Uploader::new(UploadConfig {
+///     journal_dir: Some("/var/lib/my-app/upload-journal".into()),
+///     ..Default::default()
+/// })?;
+/// for name in ["a.jpg", "b.jpg"] {
+///     let item = UploadItem::form("https://api.example/upload", "photo", name);
+///     uploader.enqueue(item, move |result| match result {
+///         Ok(response) => println!("{name}: {}", response.status),
+///         Err(failure) => eprintln!("{name}: {failure}"),
+///     });
+/// }
+/// uploader.wait();
+/// # Ok::<(), webimage::Error>(())
+/// ```
+///
+/// Dropping the uploader stops it: queued items complete with [`Error::Shutdown`] (and go to the
+/// journal, if there is one, so a later run can send them); running uploads stop at their next
+/// write and do the same.
+pub struct Uploader {
+    shared: Arc<Shared>,
+    sender: Option<Sender<Queued>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// A handle to one enqueued upload. Dropping it does not cancel.
+#[derive(Clone)]
+pub struct UploadToken {
+    slot: Weak<Slot>,
+    shared: Weak<Shared>,
+}
+
+impl UploadToken {
+    /// Cancels the upload: its completion closure runs now, on this thread, with
+    /// [`Error::Cancelled`]; a queued item is never sent and a running one stops at its next
+    /// write. Returns `false` if it had already completed.
+    pub fn cancel(&self) -> bool {
+        let Some(slot) = self.slot.upgrade() else {
+            return false;
+        };
+        slot.cancelled.store(true, Ordering::Release);
+        let Some(completion) = slot.completion.lock().take() else {
+            return false;
+        };
+        let error = UploadError {
+            error: Error::Cancelled {
+                url: slot.target.clone(),
+            },
+            response: None,
+            attempts: 0,
+            journaled: false,
+        };
+        call(completion, Err(error));
+        if let Some(shared) = self.shared.upgrade() {
+            shared.counters.cancelled.fetch_add(1, Ordering::Relaxed);
+            shared.finished();
+        }
+        true
+    }
+}
+
+impl fmt::Debug for UploadToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UploadToken")
+    }
+}
+
+/// Calls a completion closure; a panic in it is contained.
+fn call(completion: Completion, result: Result<UploadResponse, UploadError>) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || completion(result)));
+}
+
+impl Shared {
+    fn finished(&self) {
+        let mut pending = self.pending.lock();
+        *pending = pending.saturating_sub(1);
+        if *pending == 0 {
+            self.idle.notify_all();
+        }
+    }
+}
+
+impl Uploader {
+    /// Starts `max_concurrent` upload threads with one HTTP agent.
+    pub fn new(config: UploadConfig) -> Result<Uploader, Error> {
+        if config.max_concurrent == 0 {
+            return Err(Error::Config(
+                "max_concurrent is 0: nothing could upload".into(),
+            ));
+        }
+        let journal = match &config.journal_dir {
+            Some(dir) => Some(Journal::open(dir).map_err(|e| {
+                Error::Config(format!(
+                    "cannot use journal directory {}: {e}",
+                    dir.display()
+                ))
+            })?),
+            None => None,
+        };
+        let t = Some(config.timeout);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .user_agent(config.user_agent.as_str())
+            .timeout_connect(t)
+            .timeout_per_write(t)
+            .timeout_recv_response(t)
+            .timeout_per_read(t)
+            .build()
+            .into();
+        let (sender, queue) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            config,
+            agent,
+            journal,
+            counters: Counters::default(),
+            closing: AtomicBool::new(false),
+            queue,
+            pending: Mutex::new(0),
+            idle: Condvar::new(),
+        });
+        let mut threads = Vec::new();
+        for i in 0..shared.config.max_concurrent {
+            let for_thread = shared.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("webimage-upload-{i}"))
+                .spawn(move || worker::run(&for_thread));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    let uploader = Uploader {
+                        shared,
+                        sender: Some(sender),
+                        threads,
+                    };
+                    drop(uploader);
+                    return Err(Error::Config(format!(
+                        "cannot start upload thread {i}: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(Uploader {
+            shared,
+            sender: Some(sender),
+            threads,
+        })
+    }
+
+    /// Queues `item`; `done` is called exactly once with the result, on an upload thread (or on
+    /// the thread that cancels it).
+    pub fn enqueue<F>(&self, item: UploadItem, done: F) -> UploadToken
+    where
+        F: FnOnce(Result<UploadResponse, UploadError>) + Send + 'static,
+    {
+        self.push(item.spec, item.progress, Box::new(done), None)
+    }
+
+    fn push(
+        &self,
+        spec: item::ItemSpec,
+        progress: Option<item::UploadProgress>,
+        done: Completion,
+        record: Option<RecordId>,
+    ) -> UploadToken {
+        let slot = Arc::new(Slot {
+            completion: Mutex::new(Some(done)),
+            cancelled: AtomicBool::new(false),
+            target: spec.target.clone(),
+        });
+        let token = UploadToken {
+            slot: Arc::downgrade(&slot),
+            shared: Arc::downgrade(&self.shared),
+        };
+        self.shared
+            .counters
+            .enqueued
+            .fetch_add(1, Ordering::Relaxed);
+        *self.shared.pending.lock() += 1;
+        let queued = Queued {
+            spec,
+            progress,
+            slot,
+            record,
+        };
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(queued);
+        }
+        token
+    }
+
+    /// Re-enqueues every item in the journal (failures of this or an earlier run). Each one
+    /// calls `done` once when it completes; an item that fails again stays in the journal.
+    /// Returns how many were enqueued.
+    pub fn retry_failed<F>(&self, done: F) -> Result<usize, Error>
+    where
+        F: Fn(Result<UploadResponse, UploadError>) + Send + Sync + 'static,
+    {
+        let Some(journal) = &self.shared.journal else {
+            return Ok(0);
+        };
+        let records = journal.list().map_err(|e| Error::Io {
+            url: self
+                .shared
+                .config
+                .journal_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+            message: e.to_string(),
+        })?;
+        let done = Arc::new(done);
+        let n = records.len();
+        for record in records {
+            let done = done.clone();
+            self.push(
+                record.spec,
+                None,
+                Box::new(move |r| done(r)),
+                Some(record.id),
+            );
+        }
+        Ok(n)
+    }
+
+    /// The items currently in the journal: (target URL, source, attempts, last error).
+    pub fn journal(&self) -> Result<Vec<(String, UploadSource, u32, String)>, Error> {
+        let Some(journal) = &self.shared.journal else {
+            return Ok(Vec::new());
+        };
+        let records = journal.list().map_err(|e| Error::Io {
+            url: String::new(),
+            message: e.to_string(),
+        })?;
+        Ok(records
+            .into_iter()
+            .map(|r| (r.spec.target, r.spec.source, r.attempts, r.error))
+            .collect())
+    }
+
+    /// Blocks until every enqueued item has completed.
+    pub fn wait(&self) {
+        let mut pending = self.shared.pending.lock();
+        while *pending > 0 {
+            self.shared.idle.wait(&mut pending);
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> UploadStats {
+        let c = &self.shared.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        UploadStats {
+            enqueued: get(&c.enqueued),
+            succeeded: get(&c.succeeded),
+            failed: get(&c.failed),
+            cancelled: get(&c.cancelled),
+            retries: get(&c.retries),
+            bytes_sent: get(&c.bytes_sent),
+            recompressed: get(&c.recompressed),
+            journaled: get(&c.journaled),
+        }
+    }
+
+    /// Items queued or running.
+    pub fn pending(&self) -> usize {
+        *self.shared.pending.lock()
+    }
+}
+
+impl Drop for Uploader {
+    fn drop(&mut self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        // Closing the channel ends the workers once it is empty. Queued items are failed now,
+        // without waiting for running uploads to notice.
+        self.sender.take();
+        while let Ok(queued) = self.shared.queue.try_recv() {
+            worker::shut_down(&self.shared, queued);
+        }
+        let me = std::thread::current().id();
+        for t in self.threads.drain(..) {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+        // With every worker gone (or this being one), finish anything still queued.
+        while let Ok(queued) = self.shared.queue.try_recv() {
+            worker::shut_down(&self.shared, queued);
+        }
+    }
+}
+
+impl fmt::Debug for Uploader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Uploader")
+            .field("max_concurrent", &self.shared.config.max_concurrent)
+            .field("pending", &self.pending())
+            .finish()
+    }
+}

@@ -1,0 +1,104 @@
+//! Re-encoding an image as a smaller JPEG before upload, by the rule: quality `quality`; if the
+//! result is over `max_bytes` and the item is not marked original, again at
+//! `fallback_quality`; optionally downscaled first so its longer edge is at most `max_edge`.
+//!
+//! Owns: that rule and the encoding. Must not touch: the network. Runs on an upload worker,
+//! one image at a time, so at most `max_concurrent` decoded images exist at once.
+
+use std::io::Cursor;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{ImageEncoder, RgbImage, RgbaImage};
+
+use crate::decode::{self, DecodeError, Limits};
+use crate::request::Variant;
+
+/// Settings of JPEG recompression before upload.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recompress {
+    /// First quality, from 0.0 to 1.0. Default 0.5.
+    pub quality: f32,
+    /// Quality of the second attempt when the first is over `max_bytes`. Default 0.3.
+    pub fallback_quality: f32,
+    /// Byte budget of the first attempt. Default 400 KiB.
+    pub max_bytes: u64,
+    /// Downscale (aspect kept, never up) so the longer edge is at most this. Default `None`.
+    pub max_edge: Option<u32>,
+}
+
+impl Default for Recompress {
+    fn default() -> Self {
+        Recompress {
+            quality: 0.5,
+            fallback_quality: 0.3,
+            max_bytes: 400 * 1024,
+            max_edge: None,
+        }
+    }
+}
+
+/// `q` from 0.0..=1.0 to the encoder's 1..=100.
+fn encoder_quality(q: f32) -> u8 {
+    (q * 100.0).round().clamp(1.0, 100.0) as u8
+}
+
+/// JPEG with alpha composited onto white (JPEG has no alpha).
+fn encode(image: &RgbImage, quality: f32) -> Result<Vec<u8>, String> {
+    let mut out = Cursor::new(Vec::new());
+    JpegEncoder::new_with_quality(&mut out, encoder_quality(quality))
+        .write_image(
+            image.as_raw(),
+            image.width(),
+            image.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(out.into_inner())
+}
+
+fn flatten(rgba: RgbaImage) -> RgbImage {
+    let (w, h) = rgba.dimensions();
+    let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
+    for p in rgba.pixels() {
+        let a = p.0[3] as u32;
+        for c in &p.0[..3] {
+            rgb.push(((*c as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
+        }
+    }
+    RgbImage::from_raw(w, h, rgb).expect("buffer sized for the image")
+}
+
+/// Why an item could not be recompressed.
+#[derive(Debug)]
+pub(crate) enum RecompressError {
+    Decode(DecodeError),
+    Encode(String),
+}
+
+/// Applies the rule to the image in `bytes`.
+pub(crate) fn recompress(
+    bytes: &[u8],
+    rule: &Recompress,
+    original: bool,
+    limits: &Limits,
+) -> Result<Vec<u8>, RecompressError> {
+    let mut rgba =
+        decode::decode(bytes, Variant::Original, limits).map_err(RecompressError::Decode)?;
+    if let Some(edge) = rule.max_edge {
+        let (w, h) = rgba.dimensions();
+        let scale = (edge as f64 / w.max(h) as f64).min(1.0);
+        if scale < 1.0 {
+            let (nw, nh) = (
+                ((w as f64 * scale).round() as u32).max(1),
+                ((h as f64 * scale).round() as u32).max(1),
+            );
+            rgba = image::imageops::resize(&rgba, nw, nh, image::imageops::FilterType::Lanczos3);
+        }
+    }
+    let rgb = flatten(rgba);
+    let first = encode(&rgb, rule.quality).map_err(RecompressError::Encode)?;
+    if first.len() as u64 <= rule.max_bytes || original {
+        return Ok(first);
+    }
+    encode(&rgb, rule.fallback_quality).map_err(RecompressError::Encode)
+}

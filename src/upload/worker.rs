@@ -1,0 +1,387 @@
+//! What an upload thread does with one item: prepare the bytes (stream a file, or recompress),
+//! send, retry transient failures with backoff, journal what failed, complete exactly once.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::body::{BodyReader, Content, Meter, Multipart, Stopped};
+use super::item::{ItemSpec, Method, UploadSource};
+use super::journal::RecordId;
+use super::recompress::{self, RecompressError};
+use super::{Queued, Shared, Slot, UploadError, UploadResponse, call};
+use crate::Error;
+use crate::decode::Limits;
+
+/// Largest source read into memory for recompression.
+const MAX_RECOMPRESS_INPUT: u64 = 256 << 20;
+/// Longest wait between retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub(super) fn run(shared: &Shared) {
+    while let Ok(queued) = shared.queue.recv() {
+        if shared.closing.load(Ordering::SeqCst) {
+            shut_down(shared, queued);
+        } else {
+            process(shared, queued);
+        }
+    }
+}
+
+/// The bytes to send, ready.
+enum Payload {
+    File {
+        path: PathBuf,
+        content_type: String,
+    },
+    Bytes {
+        bytes: Arc<[u8]>,
+        content_type: String,
+    },
+}
+
+/// Why one attempt did not succeed.
+enum Failure {
+    /// Stopped by a cancel or shutdown.
+    Stopped,
+    /// Failed; `retry` says whether another attempt may succeed.
+    Failed {
+        error: Error,
+        response: Option<UploadResponse>,
+        retry: bool,
+    },
+}
+
+fn sniff_type(head: &[u8]) -> String {
+    match image::guess_format(head) {
+        Ok(format) => format.to_mime_type().to_string(),
+        Err(_) => "application/octet-stream".to_string(),
+    }
+}
+
+fn io_failure(spec: &ItemSpec, e: std::io::Error) -> Failure {
+    Failure::Failed {
+        error: Error::Io {
+            url: spec.source.describe(),
+            message: e.to_string(),
+        },
+        response: None,
+        retry: false,
+    }
+}
+
+/// Reads, recompresses if configured, and decides the content type.
+fn prepare(shared: &Shared, spec: &ItemSpec) -> Result<Payload, Failure> {
+    let Some(rule) = &shared.config.recompress else {
+        return Ok(match &spec.source {
+            UploadSource::File(path) => {
+                let mut head = [0u8; 32];
+                let n = std::fs::File::open(path)
+                    .and_then(|mut f| f.read(&mut head))
+                    .map_err(|e| io_failure(spec, e))?;
+                let content_type = spec
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| sniff_type(&head[..n]));
+                Payload::File {
+                    path: path.clone(),
+                    content_type,
+                }
+            }
+            UploadSource::Bytes { bytes, .. } => Payload::Bytes {
+                content_type: spec
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| sniff_type(bytes)),
+                bytes: bytes.clone(),
+            },
+        });
+    };
+    let original: Arc<[u8]> = match &spec.source {
+        UploadSource::File(path) => {
+            let read = || -> std::io::Result<Vec<u8>> {
+                let file = std::fs::File::open(path)?;
+                if file.metadata()?.len() > MAX_RECOMPRESS_INPUT {
+                    return Err(std::io::Error::other("too large to recompress"));
+                }
+                let mut bytes = Vec::new();
+                file.take(MAX_RECOMPRESS_INPUT).read_to_end(&mut bytes)?;
+                Ok(bytes)
+            };
+            Arc::from(read().map_err(|e| io_failure(spec, e))?)
+        }
+        UploadSource::Bytes { bytes, .. } => bytes.clone(),
+    };
+    let limits = Limits {
+        max_pixels: shared.config.max_pixels,
+    };
+    let bytes = recompress::recompress(&original, rule, spec.original, &limits).map_err(|e| {
+        let url = spec.source.describe();
+        let error = match e {
+            RecompressError::Decode(d) => d.into_error(&url, &limits),
+            RecompressError::Encode(message) => Error::Decode { url, message },
+        };
+        Failure::Failed {
+            error,
+            response: None,
+            retry: false,
+        }
+    })?;
+    shared.counters.recompressed.fetch_add(1, Ordering::Relaxed);
+    Ok(Payload::Bytes {
+        bytes: Arc::from(bytes),
+        content_type: "image/jpeg".to_string(),
+    })
+}
+
+/// The file name for a form part: the source's, with `.jpg` if the bytes were re-encoded.
+fn part_name(shared: &Shared, spec: &ItemSpec) -> String {
+    let name = spec.source.file_name();
+    if shared.config.recompress.is_none() {
+        return name;
+    }
+    let stem = std::path::Path::new(&name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or(name);
+    format!("{stem}.jpg")
+}
+
+fn send_once(
+    shared: &Shared,
+    spec: &ItemSpec,
+    payload: &Payload,
+    progress: &mut dyn FnMut(u64, u64),
+    slot: &Slot,
+) -> Result<UploadResponse, Failure> {
+    let (content, len, content_type) = match payload {
+        Payload::File { path, content_type } => {
+            let file = std::fs::File::open(path).map_err(|e| io_failure(spec, e))?;
+            let len = file.metadata().map_err(|e| io_failure(spec, e))?.len();
+            (Content::File(file), len, content_type.clone())
+        }
+        Payload::Bytes {
+            bytes,
+            content_type,
+        } => (
+            Content::Bytes(std::io::Cursor::new(bytes.clone())),
+            bytes.len() as u64,
+            content_type.clone(),
+        ),
+    };
+    let (prefix, suffix, request_type) = match &spec.method {
+        Method::Put => (Vec::new(), Vec::new(), content_type),
+        Method::Form { field, fields } => {
+            let m = Multipart::new(field, &part_name(shared, spec), &content_type, fields);
+            let request_type = m.content_type();
+            (m.head, m.tail, request_type)
+        }
+    };
+    let total = prefix.len() as u64 + len + suffix.len() as u64;
+    let stop = || slot.cancelled.load(Ordering::Acquire) || shared.closing.load(Ordering::SeqCst);
+    let meter = Meter {
+        sent: 0,
+        total,
+        progress,
+        stop: &stop,
+    };
+    let mut reader = BodyReader::new(prefix, content, suffix, meter);
+    let mut request = match &spec.method {
+        Method::Put => shared.agent.put(spec.target.as_str()),
+        Method::Form { .. } => shared.agent.post(spec.target.as_str()),
+    };
+    request = request
+        .header("Content-Type", request_type.as_str())
+        .header("Content-Length", total.to_string().as_str());
+    for (name, value) in shared.config.headers.iter().chain(&spec.headers) {
+        request = request.header(name, value);
+    }
+    let sent = request.send(ureq::SendBody::from_reader(&mut reader));
+    shared
+        .counters
+        .bytes_sent
+        .fetch_add(reader.sent(), Ordering::Relaxed);
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) => {
+            if stop() || chain_has_stopped(&e) {
+                return Err(Failure::Stopped);
+            }
+            let error = crate::fetch::map_error(&spec.target, e);
+            let retry = matches!(error, Error::Network { .. } | Error::Timeout { .. });
+            return Err(Failure::Failed {
+                error,
+                response: None,
+                retry,
+            });
+        }
+    };
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    let _ = response
+        .into_body()
+        .into_reader()
+        .take(shared.config.max_response_bytes)
+        .read_to_end(&mut body);
+    let answer = UploadResponse { status, body };
+    if (200..300).contains(&status) {
+        Ok(answer)
+    } else {
+        Err(Failure::Failed {
+            error: Error::Http {
+                url: spec.target.clone(),
+                status,
+            },
+            retry: status >= 500 || status == 408 || status == 429,
+            response: Some(answer),
+        })
+    }
+}
+
+fn chain_has_stopped(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Io(io) => io.get_ref().is_some_and(|inner| inner.is::<Stopped>()),
+        _ => false,
+    }
+}
+
+/// Sleeps `d` unless the item is cancelled or the uploader closes first; `false` if so.
+fn pause(shared: &Shared, slot: &Slot, d: Duration) -> bool {
+    let until = std::time::Instant::now() + d;
+    loop {
+        if slot.cancelled.load(Ordering::Acquire) || shared.closing.load(Ordering::SeqCst) {
+            return false;
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
+    }
+}
+
+fn process(shared: &Shared, queued: Queued) {
+    let Queued {
+        spec,
+        progress,
+        slot,
+        record,
+    } = queued;
+    if slot.completion.lock().is_none() {
+        return; // cancelled while queued
+    }
+    let mut progress = progress.unwrap_or_else(|| Box::new(|_, _| {}));
+    let mut attempts = 0;
+    let outcome = match prepare(shared, &spec) {
+        Err(failure) => Err(failure),
+        Ok(payload) => {
+            let mut backoff = shared.config.retry_backoff;
+            loop {
+                attempts += 1;
+                match send_once(shared, &spec, &payload, &mut *progress, &slot) {
+                    Ok(response) => break Ok(response),
+                    Err(Failure::Failed { retry: true, .. })
+                        if attempts <= shared.config.max_retries
+                            && pause(shared, &slot, backoff) =>
+                    {
+                        shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                    Err(failure) => break Err(failure),
+                }
+            }
+        }
+    };
+    finish(shared, spec, &slot, record, outcome, attempts);
+}
+
+fn finish(
+    shared: &Shared,
+    spec: ItemSpec,
+    slot: &Slot,
+    record: Option<RecordId>,
+    outcome: Result<UploadResponse, Failure>,
+    attempts: u32,
+) {
+    let result = match outcome {
+        Ok(response) => {
+            shared.counters.succeeded.fetch_add(1, Ordering::Relaxed);
+            if let (Some(journal), Some(id)) = (&shared.journal, &record) {
+                journal.remove(id);
+            }
+            Ok(response)
+        }
+        Err(failure) => {
+            let (error, response) = match failure {
+                Failure::Failed {
+                    error, response, ..
+                } => (error, response),
+                // Cancelled: the canceller completed it already; shutting down: keep it.
+                Failure::Stopped if slot.cancelled.load(Ordering::Acquire) => return,
+                Failure::Stopped => (
+                    Error::Shutdown {
+                        url: spec.target.clone(),
+                    },
+                    None,
+                ),
+            };
+            Err(fail(
+                shared,
+                &spec,
+                record.as_ref(),
+                error,
+                response,
+                attempts,
+            ))
+        }
+    };
+    if let Some(completion) = slot.completion.lock().take() {
+        call(completion, result);
+        shared.finished();
+    }
+}
+
+/// Records a failure (counted, journaled if there is a journal) and builds its error.
+fn fail(
+    shared: &Shared,
+    spec: &ItemSpec,
+    record: Option<&RecordId>,
+    error: Error,
+    response: Option<UploadResponse>,
+    attempts: u32,
+) -> UploadError {
+    shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+    let journaled = shared
+        .journal
+        .as_ref()
+        .is_some_and(|j| j.record(record, spec, attempts, &error.summary()).is_ok());
+    if journaled {
+        shared.counters.journaled.fetch_add(1, Ordering::Relaxed);
+    }
+    UploadError {
+        error,
+        response,
+        attempts,
+        journaled,
+    }
+}
+
+/// Completes an item that will not be sent because the uploader is shutting down.
+pub(super) fn shut_down(shared: &Shared, queued: Queued) {
+    let Queued {
+        spec, slot, record, ..
+    } = queued;
+    if slot.completion.lock().is_none() {
+        return;
+    }
+    let error = Error::Shutdown {
+        url: spec.target.clone(),
+    };
+    let failure = fail(shared, &spec, record.as_ref(), error, None, 0);
+    if let Some(completion) = slot.completion.lock().take() {
+        call(completion, Err(failure));
+        shared.finished();
+    }
+}
