@@ -2,7 +2,9 @@
 //!
 //! Owns the JPEG syntax outside entropy-coded data: walking marker segments,
 //! skipping entropy-coded segments to the next marker, and parsing SOF, SOS,
-//! DQT, DRI, APP0 (JFIF) and APP14 (Adobe) payloads into plain structures.
+//! DQT, DRI, APP0 (JFIF) and APP14 (Adobe) payloads into plain structures,
+//! and recognising APP1 Exif payloads (whose TIFF contents `super::super::exif`
+//! parses).
 //! DHT payloads are handed to [`super::huffman`].
 
 use super::JpegError;
@@ -23,6 +25,9 @@ pub(super) const DRI: u8 = 0xDD;
 pub(super) const DHT: u8 = 0xC4;
 /// Define arithmetic coding conditioning.
 pub(super) const DAC: u8 = 0xCC;
+
+/// How an APP1 payload that holds Exif data starts; the TIFF block follows.
+pub(super) const EXIF_HEADER: &[u8] = b"Exif\0\0";
 
 fn corrupt(msg: &str) -> JpegError {
     JpegError::Corrupt(msg.to_string())

@@ -25,7 +25,8 @@
 //! Files: `markers` (segment syntax), `huffman` (tables, block-level AC
 //! decoding), `bits` (bit reader), `scan` (MCU order, restarts, leniency),
 //! `baseline` and `progressive` (scan decoders), `idct` (scaled IDCTs),
-//! `color` (upsampling, RGB), `tests`.
+//! `color` (upsampling, RGB), `tests`. [`read_info`] also reports where the
+//! APP1 Exif block is; `super::exif` parses it.
 
 mod baseline;
 mod bits;
@@ -114,6 +115,9 @@ pub(crate) struct JpegInfo {
     /// `Some(reason)` if [`decode_reduced`] will return
     /// [`JpegError::Unsupported`] for this frame.
     pub(crate) unsupported: Option<&'static str>,
+    /// Where in `data` the TIFF block of the first APP1 Exif segment before
+    /// SOF lies (the bytes after `Exif\0\0`), if there is one.
+    pub(crate) exif: Option<std::ops::Range<usize>>,
 }
 
 /// A decoded reduced-size image.
@@ -174,6 +178,7 @@ fn is_sof(m: u8) -> bool {
 pub(crate) fn read_info(data: &[u8]) -> Result<JpegInfo, JpegError> {
     let mut p = Parser::new(data)?;
     let mut cm = ColorMarkers::default();
+    let mut exif = None;
     loop {
         let m = p.next_marker().ok_or_else(|| corrupt("no frame header"))?;
         match m {
@@ -189,11 +194,20 @@ pub(crate) fn read_info(data: &[u8]) -> Result<JpegInfo, JpegError> {
                     sampling: f.raw_sampling,
                     color: color_space(&f, cm),
                     unsupported: f.unsupported_reason(),
+                    exif,
                 });
             }
             markers::SOS | markers::EOI => return Err(corrupt("no frame header before scan")),
             markers::SOI | 0xD0..=0xD7 | 0x01 => {}
             0xE0 => cm.jfif |= markers::is_jfif(p.segment()?),
+            0xE1 => {
+                let payload = p.segment()?;
+                // The payload ends where the parser now is.
+                let start = p.pos - payload.len();
+                if exif.is_none() && payload.starts_with(markers::EXIF_HEADER) {
+                    exif = Some(start + markers::EXIF_HEADER.len()..p.pos);
+                }
+            }
             0xEE => {
                 if let Some(t) = markers::adobe_transform(p.segment()?) {
                     cm.adobe = Some(t);
