@@ -2,7 +2,8 @@
 //!
 //! Owns: format sniffing (from the bytes, never the URL or `Content-Type`), the pixel limit
 //! checked against the header before any pixel buffer exists, EXIF orientation, conversion
-//! to RGBA8, and the decode variants: full size (`generic`, the `image` crate), and scaled
+//! to RGBA8, and the decode variants: full size (`full_jpeg`, zune-jpeg straight to RGBA8 for
+//! colour JPEGs; `generic`, the `image` crate, for the rest), and scaled
 //! (`scaled`: thumbnails and scale-down caps, through the reduced JPEG decoder in `jpeg`, the
 //! embedded Exif thumbnail (`exif`), or a full decode, resized in `resize` to the size `fit`
 //! computes). Must not touch: the network, caches or the in-flight map. A decoder that panics
@@ -10,6 +11,7 @@
 
 mod exif;
 mod fit;
+mod full_jpeg;
 mod generic;
 mod jpeg;
 mod resize;
@@ -95,7 +97,7 @@ pub(crate) fn decode(
     limits: &Limits,
 ) -> Result<Output, DecodeError> {
     let run = || match variant {
-        Variant::Original => generic::decode(bytes, limits).map(|image| Output {
+        Variant::Original => full(bytes, limits).map(|image| Output {
             image,
             path: DecodePath::Original,
         }),
@@ -110,6 +112,11 @@ pub(crate) fn decode(
         Ok(result) => result,
         Err(_) => Err(DecodeError::Panicked),
     }
+}
+
+/// Full-size decode: colour JPEGs straight to RGBA8, everything else through `image`.
+fn full(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeError> {
+    full_jpeg::decode(bytes, limits).unwrap_or_else(|| generic::decode(bytes, limits))
 }
 
 /// Refuses dimensions over the pixel limit.

@@ -12,8 +12,8 @@
 //!    1/8, the DC scans alone, [`DecodePath::DcOnly`]; otherwise [`DecodePath::DctScaled`]),
 //!    then resize to the exact size. No full-size buffer exists on this path.
 //! 3. **Everything else** (other formats, JPEGs the reduced decoder calls unsupported or
-//!    corrupt, targets over half size, images that already fit): the full decode of
-//!    `generic`, then a resize. [`DecodePath::FullDecode`].
+//!    corrupt, targets over half size, images that already fit): the full-size decode,
+//!    then a resize. [`DecodePath::FullDecode`].
 //!
 //! Sizes are computed after EXIF orientation (a rotated portrait fits the box as displayed);
 //! the JPEG paths resize in stored orientation and rotate the small result.
@@ -27,7 +27,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
 
 use super::exif::{self, Exif};
-use super::{DecodeError, DecodePath, Limits, Output, check_pixels, fit, generic, jpeg, resize};
+use super::{DecodeError, DecodePath, Limits, Output, check_pixels, fit, jpeg, resize};
 
 /// The size a scaled decode produces, given the image's upright size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub(super) fn decode(bytes: &[u8], target: Target, limits: &Limits) -> Result<Ou
     {
         return Ok(output);
     }
-    let full = generic::decode(bytes, limits)?;
+    let full = super::full(bytes, limits)?;
     let size = target.size_for(full.width(), full.height());
     Ok(Output {
         image: resize::rgba(full, size)?,
