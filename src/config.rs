@@ -44,6 +44,13 @@ pub struct Config {
     /// Largest image, in pixels, that is decoded. An image whose header declares more is refused
     /// with [`Error::TooLarge`] before any pixel buffer is allocated. Default 100 megapixels.
     pub max_pixels: u64,
+    /// Scale down large images: a full-size load of an image with more pixels than this comes
+    /// back scaled down to fit (aspect kept, each side rounded down), which bounds the memory
+    /// of apps that show whole photos at screen size. JPEGs are scaled in the DCT domain while
+    /// decoding where the cap allows half size or less. Each cap is a separate cache entry;
+    /// [`Request::scale_down_pixels`](crate::Request::scale_down_pixels) overrides it per
+    /// request, and thumbnails ignore it. Must not be `Some(0)`. Default `None` (off).
+    pub scale_down_pixels: Option<u64>,
     /// Redirects followed per request before giving up with [`Error::Network`]. Default 10.
     pub max_redirects: u32,
     /// `User-Agent` header sent with every request. Default [`DEFAULT_USER_AGENT`].
@@ -73,6 +80,7 @@ impl Default for Config {
             timeout: Duration::from_secs(15),
             max_download_bytes: 64 * 1024 * 1024,
             max_pixels: 100_000_000,
+            scale_down_pixels: None,
             max_redirects: 10,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
@@ -90,6 +98,11 @@ impl Config {
         if self.max_workers == 0 {
             return Err(Error::Config(
                 "max_workers is 0: at least one worker thread is needed to load anything".into(),
+            ));
+        }
+        if self.scale_down_pixels == Some(0) {
+            return Err(Error::Config(
+                "scale_down_pixels is Some(0): no image fits in zero pixels".into(),
             ));
         }
         if self.timeout.is_zero() {

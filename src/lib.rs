@@ -14,6 +14,10 @@
 //! - **One HTTP agent per loader.** Connections are reused; no client per request.
 //! - **Limits enforced early.** Oversized bodies are abandoned while streaming; oversized
 //!   images are refused from their header, before any pixel buffer exists.
+//! - **Thumbnails decoded small.** [`Request::thumbnail`] decodes JPEGs at reduced size in the
+//!   DCT domain (only the DC scans of a progressive file), so a 12-megapixel photo shown at
+//!   256 px never exists at full size in memory; [`Config::scale_down_pixels`] caps full-size
+//!   loads the same way.
 //!
 //! ```no_run
 //! let loader = webimage::ImageLoader::new(webimage::Config::default())?;

@@ -81,11 +81,35 @@ impl Lane {
 pub(crate) type ProgressFn = Box<dyn FnMut(u64, Option<u64>) + Send>;
 
 /// Which decoded form of an image a caller wants. Each variant is a separate memory-cache
-/// entry; callers asking for different variants of one URL share one download.
+/// entry; callers asking for different variants of one URL share one download. A full-size
+/// load never receives a thumbnail or a capped image, nor the other way round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Variant {
     /// The whole image at its own size.
     Original,
+    /// The whole image, scaled down (aspect kept) if it has more than `max_pixels` pixels.
+    /// Each cap is its own variant.
+    ScaledDown {
+        /// The cap, at least 1.
+        max_pixels: u64,
+    },
+    /// Scaled down to fit inside a `width` x `height` box as displayed (after EXIF
+    /// orientation), aspect kept, never upscaled.
+    Thumbnail {
+        /// Box width, at least 1.
+        width: u32,
+        /// Box height, at least 1.
+        height: u32,
+    },
+}
+
+/// Whether a request overrides [`Config::scale_down_pixels`](crate::Config::scale_down_pixels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScaleDown {
+    /// Use the loader's configuration.
+    FromConfig,
+    /// This request's own cap (`None`: full size).
+    Set(Option<u64>),
 }
 
 /// One image to load, built from a URL:
@@ -106,7 +130,8 @@ pub struct Request {
     pub(crate) retry_failed: bool,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) progress: Option<ProgressFn>,
-    pub(crate) variant: Variant,
+    thumbnail: Option<(u32, u32)>,
+    scale_down: ScaleDown,
     pub(crate) cache_only: bool,
     pub(crate) loader_only: bool,
     pub(crate) refresh: bool,
@@ -123,12 +148,69 @@ impl Request {
             retry_failed: false,
             headers: Vec::new(),
             progress: None,
-            variant: Variant::Original,
+            thumbnail: None,
+            scale_down: ScaleDown::FromConfig,
             cache_only: false,
             loader_only: false,
             refresh: false,
             accept_stale: false,
             store: Store::Both,
+        }
+    }
+
+    /// Asks for a thumbnail: the image scaled down to fit inside `max_width` x `max_height`
+    /// as displayed (after EXIF orientation, so a rotated portrait fits the box upright),
+    /// keeping its aspect ratio and never upscaled (a 100x50 image in a 256x256 box stays
+    /// 100x50). The side that limits becomes exactly the box's side; the other is rounded to
+    /// the nearest pixel (1800x1200 in 200x200 gives 200x133).
+    ///
+    /// Each box size is its own memory-cache entry, apart from the full-size image; callers
+    /// asking for different sizes of one URL at the same time share one download, and each
+    /// size is decoded once. JPEGs are decoded at reduced size in the DCT domain (or from
+    /// their embedded Exif thumbnail), so a thumbnail of a large photo never holds its
+    /// full-size pixels. A thumbnail ignores [`scale_down_pixels`](Self::scale_down_pixels).
+    ///
+    /// A box with a zero side is refused: the load fails at once with
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest).
+    ///
+    /// ```
+    /// let request = webimage::Request::new("https://example.com/photo.jpg").thumbnail(256, 256);
+    /// # drop(request);
+    /// ```
+    #[must_use]
+    pub fn thumbnail(mut self, max_width: u32, max_height: u32) -> Self {
+        self.thumbnail = Some((max_width, max_height));
+        self
+    }
+
+    /// Overrides [`Config::scale_down_pixels`](crate::Config::scale_down_pixels) for this
+    /// full-size load: `Some(n)` scales an image with more than `n` pixels down to at most `n`
+    /// (aspect kept), `None` loads it at full size whatever the configuration says. Each cap
+    /// is its own memory-cache entry. `Some(0)` is refused with
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest).
+    #[must_use]
+    pub fn scale_down_pixels(mut self, max_pixels: Option<u64>) -> Self {
+        self.scale_down = ScaleDown::Set(max_pixels);
+        self
+    }
+
+    /// The decode variant this request asks for, given the loader's scale-down cap; an error
+    /// message if the request is malformed.
+    pub(crate) fn variant(&self, config_cap: Option<u64>) -> Result<Variant, String> {
+        if let Some((width, height)) = self.thumbnail {
+            if width == 0 || height == 0 {
+                return Err(format!("thumbnail box {width}x{height} has a zero side"));
+            }
+            return Ok(Variant::Thumbnail { width, height });
+        }
+        let cap = match self.scale_down {
+            ScaleDown::FromConfig => config_cap,
+            ScaleDown::Set(cap) => cap,
+        };
+        match cap {
+            None => Ok(Variant::Original),
+            Some(0) => Err("scale_down_pixels is 0".into()),
+            Some(max_pixels) => Ok(Variant::ScaledDown { max_pixels }),
         }
     }
 
@@ -234,7 +316,8 @@ impl fmt::Debug for Request {
             .field("retry_failed", &self.retry_failed)
             .field("headers", &self.headers)
             .field("progress", &self.progress.is_some())
-            .field("variant", &self.variant)
+            .field("thumbnail", &self.thumbnail)
+            .field("scale_down", &self.scale_down)
             .field("lane", &self.lane())
             .field("store", &self.store)
             .finish()

@@ -70,6 +70,18 @@ stats! {
     decoder_panics,
     /// Completion or progress closures that panicked (the panic is caught; the worker goes on).
     callback_panics,
+    /// Scaled images (thumbnails and scale-down-capped loads) decoded from a JPEG at 1/2, 1/4
+    /// or 1/8 size in the DCT domain, then resized; no full-size pixels existed.
+    thumbnails_dct_scaled,
+    /// Scaled images decoded from a progressive JPEG's DC scans alone (1/8 size, the other
+    /// scans skipped unread), then resized.
+    thumbnails_dc_only,
+    /// Scaled images made from a JPEG's embedded Exif thumbnail.
+    thumbnails_exif,
+    /// Scaled images made from a full-size decode, resized if larger than asked: formats
+    /// other than JPEG, JPEGs the reduced decoder does not handle, targets over half the
+    /// image's size, and images that already fit.
+    thumbnails_full_decode,
 }
 
 impl Counters {

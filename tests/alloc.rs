@@ -6,8 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use support::photo::{self, Jpeg};
 use support::*;
-use webimage::{Config, Error, ImageLoader};
+use webimage::{Config, Error, ImageLoader, Request};
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -95,4 +96,46 @@ fn an_endless_body_keeps_memory_flat() {
     // The body buffer grows to the limit (doubling), plus one read chunk and the agent's
     // buffers; nothing proportional to what the server keeps sending.
     assert!(peak < 10 << 20, "peak {peak} bytes for a 4 MiB limit");
+}
+
+#[test]
+fn a_jpeg_thumbnail_never_holds_a_full_size_buffer() {
+    let _serial = SERIAL.lock().unwrap();
+    let picture = photo::photo(4000, 3000, 11);
+    let server = Server::start();
+    let baseline = photo::jpeg(&picture, Jpeg::BASELINE, None);
+    let progressive = photo::jpeg(&picture, Jpeg::PROGRESSIVE, None);
+    drop(picture);
+    let sizes = (baseline.len(), progressive.len());
+    server.route("/baseline.jpg", Route::ok(baseline));
+    server.route("/progressive.jpg", Route::ok(progressive));
+    let full_rgb = 4000 * 3000 * 3;
+    for (path, body, counter) in [
+        ("/baseline.jpg", sizes.0, "dct_scaled"),
+        ("/progressive.jpg", sizes.1, "dc_only"),
+    ] {
+        // A loader per file, dropped (workers joined) before the next measurement, so the
+        // worker freeing this body cannot lower the next one's peak.
+        let loader = ImageLoader::new(config(1)).unwrap();
+        let url = server.url(path);
+        let mut result = None;
+        let peak = peak_during(|| {
+            result = Some(loader.load_blocking(Request::new(url.as_str()).thumbnail(256, 256)))
+        });
+        let image = result.unwrap().unwrap();
+        assert_eq!((image.width(), image.height()), (256, 192));
+        eprintln!("{path}: {body} bytes, peak {peak} bytes");
+        // The body itself is in the peak; everything else is reduced-size.
+        assert!(
+            peak < 8 << 20,
+            "{path}: peak {peak} bytes for a {body}-byte body (full RGB is {full_rgb})"
+        );
+        assert!(peak < body + (3 << 20), "{path}: peak {peak}, body {body}");
+        let stats = loader.stats();
+        let ran = match counter {
+            "dct_scaled" => stats.thumbnails_dct_scaled,
+            _ => stats.thumbnails_dc_only,
+        };
+        assert_eq!(ran, 1, "{path}: {stats:?}");
+    }
 }

@@ -1,6 +1,6 @@
 //! Behaviour 8: every file in ../shared/corpus, as `file://` and over HTTP, gives `Ok` or a
 //! typed error; the known-corrupt and known-unsupported files are errors, the valid sets
-//! decode; nothing panics or hangs.
+//! decode; nothing panics or hangs. The same holds through the thumbnail path.
 mod support;
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use support::*;
-use webimage::{Config, Error, ImageLoader};
+use webimage::{Config, Error, ImageLoader, Request};
 
 fn corpus_files() -> Vec<(String, PathBuf)> {
     let mut files = Vec::new();
@@ -45,11 +45,19 @@ fn load_all(
     loader: &ImageLoader,
     urls: &[(String, String)],
 ) -> BTreeMap<String, Result<(), Error>> {
+    load_all_as(loader, urls, |url| Request::new(url))
+}
+
+fn load_all_as(
+    loader: &ImageLoader,
+    urls: &[(String, String)],
+    request: impl Fn(&str) -> Request,
+) -> BTreeMap<String, Result<(), Error>> {
     let (tx, rx) = crossbeam_channel::unbounded();
     for (rel, url) in urls {
         let tx = tx.clone();
         let rel = rel.clone();
-        loader.load(url.as_str(), move |r| {
+        loader.load(request(url), move |r| {
             tx.send((rel, r.map(|_| ()))).unwrap()
         });
     }
@@ -134,5 +142,39 @@ fn every_corpus_file_is_ok_or_a_typed_error() {
         "{} files: {oks} decode, {} are errors",
         files.len(),
         files.len() - oks
+    );
+}
+
+#[test]
+fn every_corpus_file_is_ok_or_a_typed_error_as_a_thumbnail() {
+    let files = corpus_files();
+    let loader = ImageLoader::new(Config {
+        memory_cache_bytes: 0,
+        ..config(2)
+    })
+    .unwrap();
+    let file_urls: Vec<(String, String)> = files
+        .iter()
+        .map(|(rel, p)| (rel.clone(), file_url(p)))
+        .collect();
+    let thumbs = load_all_as(&loader, &file_urls, |url| {
+        Request::new(url).thumbnail(64, 64)
+    });
+    check(&thumbs, "thumbnail(64, 64)");
+    let stats = loader.stats();
+    assert_eq!(stats.decoder_panics, 0, "a decoder panicked");
+    // The JPEGs went through the fast paths, the rest through a full decode.
+    assert!(stats.thumbnails_dct_scaled >= 20, "{stats:?}");
+    assert!(stats.thumbnails_dc_only >= 1, "{stats:?}");
+    assert!(stats.thumbnails_full_decode > 100, "{stats:?}");
+    let oks = thumbs.values().filter(|r| r.is_ok()).count() as u64;
+    eprintln!("{oks} thumbnails: {stats:?}");
+    assert_eq!(
+        stats.thumbnails_dct_scaled
+            + stats.thumbnails_dc_only
+            + stats.thumbnails_exif
+            + stats.thumbnails_full_decode,
+        oks,
+        "every thumbnail is counted on exactly one path"
     );
 }

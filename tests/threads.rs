@@ -22,6 +22,28 @@ fn exact_worker_count_and_no_threads_left_behind() {
         let loader = ImageLoader::new(config(5)).unwrap();
         // A new thread names itself after `spawn` returns, so wait for the names to appear.
         wait_until("five named workers", || worker_threads() == 5);
+        // Thumbnails (reduced JPEG decoder, DC-only, fast_image_resize) start none either: a
+        // thread pool started by a decoder or resizer would still be there afterwards. (file://, so
+        // no server connection thread comes or goes meanwhile.)
+        let threads = thread_count();
+        for (file, b) in [
+            ("exif/Landscape_6.jpg", 100),
+            ("exif/Portrait_1.jpg", 700),
+            ("jpeg/progressive_3.jpg", 50),
+            ("jpeg/progressive_3.jpg", 200),
+            ("png-misc/transparency_acid2.png", 10),
+        ] {
+            let url = file_url(&corpus(file));
+            let request = webimage::Request::new(url).thumbnail(b, b);
+            loader.load_blocking(request).unwrap();
+        }
+        let s = loader.stats();
+        assert!(
+            s.thumbnails_dct_scaled >= 2 && s.thumbnails_dc_only >= 1,
+            "{s:?}"
+        );
+        assert_eq!(thread_count(), threads, "a thumbnail started a thread");
+        assert_eq!(worker_threads(), 5);
         loader.load_blocking(server.url("/a.png")).unwrap();
         assert_eq!(worker_threads(), 5, "loading must not start more threads");
     }

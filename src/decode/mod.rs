@@ -1,11 +1,21 @@
 //! Turning downloaded bytes into upright RGBA8 pixels, on the calling worker thread.
 //!
 //! Owns: format sniffing (from the bytes, never the URL or `Content-Type`), the pixel limit
-//! checked against the header before any pixel buffer exists, EXIF orientation, and conversion
-//! to RGBA8. Must not touch: the network, caches or the in-flight map. A decoder that panics on
-//! hostile input is contained here and reported as a decode error.
+//! checked against the header before any pixel buffer exists, EXIF orientation, conversion
+//! to RGBA8, and the decode variants: full size (`full_jpeg`, zune-jpeg straight to RGBA8 for
+//! colour JPEGs; `generic`, the `image` crate, for the rest), and scaled
+//! (`scaled`: thumbnails and scale-down caps, through the reduced JPEG decoder in `jpeg`, the
+//! embedded Exif thumbnail (`exif`), or a full decode, resized in `resize` to the size `fit`
+//! computes). Must not touch: the network, caches or the in-flight map. A decoder that panics
+//! on hostile input is contained here and reported as a decode error.
 
+mod exif;
+mod fit;
+mod full_jpeg;
 mod generic;
+mod jpeg;
+mod resize;
+mod scaled;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -58,19 +68,55 @@ impl DecodeError {
     }
 }
 
+/// How a decode made its image (which path ran), for the counters in `Stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecodePath {
+    /// A full-size load ([`Variant::Original`]).
+    Original,
+    /// Scaled: a full decode, resized if larger than the target.
+    FullDecode,
+    /// Scaled: a JPEG decoded at 1/2, 1/4 or 1/8 in the DCT domain, then resized.
+    DctScaled,
+    /// Scaled: a progressive JPEG's DC scans alone (1/8), then resized.
+    DcOnly,
+    /// Scaled: the JPEG's embedded Exif thumbnail, resized.
+    ExifThumbnail,
+}
+
+/// A decoded image and the path that made it.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) image: RgbaImage,
+    pub(crate) path: DecodePath,
+}
+
 /// Decodes `bytes` into the requested variant.
 pub(crate) fn decode(
     bytes: &[u8],
     variant: Variant,
     limits: &Limits,
-) -> Result<RgbaImage, DecodeError> {
+) -> Result<Output, DecodeError> {
     let run = || match variant {
-        Variant::Original => generic::decode(bytes, limits),
+        Variant::Original => full(bytes, limits).map(|image| Output {
+            image,
+            path: DecodePath::Original,
+        }),
+        Variant::ScaledDown { max_pixels } => {
+            scaled::decode(bytes, scaled::Target::Pixels(max_pixels), limits)
+        }
+        Variant::Thumbnail { width, height } => {
+            scaled::decode(bytes, scaled::Target::Box(width, height), limits)
+        }
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(result) => result,
         Err(_) => Err(DecodeError::Panicked),
     }
+}
+
+/// Full-size decode: colour JPEGs straight to RGBA8, everything else through `image`.
+fn full(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeError> {
+    full_jpeg::decode(bytes, limits).unwrap_or_else(|| generic::decode(bytes, limits))
 }
 
 /// Refuses dimensions over the pixel limit.

@@ -6,7 +6,7 @@ use super::Shared;
 use crate::Error;
 use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded};
-use crate::decode;
+use crate::decode::{self, DecodePath};
 use crate::fetch::{FetchError, Stop, Watch};
 use crate::image::Source;
 use crate::queue::Job;
@@ -80,7 +80,10 @@ pub(super) fn run(shared: &Shared, job: Job) {
         }
         Counters::bump(&shared.counters.decodes);
         let result: Decoded = decode::decode(&bytes, variant, &shared.limits)
-            .map(std::sync::Arc::new)
+            .map(|output| {
+                count_path(shared, output.path);
+                std::sync::Arc::new(output.image)
+            })
             .map_err(|e| {
                 if e == decode::DecodeError::Panicked {
                     Counters::bump(&shared.counters.decoder_panics);
@@ -111,6 +114,19 @@ pub(super) fn run(shared: &Shared, job: Job) {
         }
         produced = Some((variant, result));
     }
+}
+
+/// Counts which path made a scaled image.
+fn count_path(shared: &Shared, path: DecodePath) {
+    let c = &shared.counters;
+    let counter = match path {
+        DecodePath::Original => return,
+        DecodePath::FullDecode => &c.thumbnails_full_decode,
+        DecodePath::DctScaled => &c.thumbnails_dct_scaled,
+        DecodePath::DcOnly => &c.thumbnails_dc_only,
+        DecodePath::ExifThumbnail => &c.thumbnails_exif,
+    };
+    Counters::bump(counter);
 }
 
 /// The whole task failed: every caller gets `error`; permanent failures are remembered first.

@@ -154,11 +154,23 @@ impl ImageLoader {
         let shared = &self.shared;
         Counters::bump(&shared.counters.loads);
         let lane = request.lane();
+        let variant = match request.variant(shared.config.scale_down_pixels) {
+            Ok(variant) => variant,
+            Err(reason) => {
+                let url: Arc<str> = request.url.into();
+                let error = Error::InvalidRequest {
+                    url: url.to_string(),
+                    reason,
+                };
+                shared.complete(completion, url, Err(error), Source::Network);
+                return Token::finished();
+            }
+        };
         // Fast path for a hit: without a key filter, a URL that is already in normal form is
         // its own key, so look it up before parsing (parsing a normal form gives it back).
         if lane.reads_memory()
             && shared.config.cache_key.is_none()
-            && let Some((key, pixels)) = shared.memory.get(&request.url, request.variant)
+            && let Some((key, pixels)) = shared.memory.get(&request.url, variant)
         {
             Counters::bump(&shared.counters.memory_hits);
             shared.complete(completion, key.text(), Ok(pixels), Source::Memory);
@@ -174,7 +186,7 @@ impl ImageLoader {
             }
         };
         if lane.reads_memory()
-            && let Some((_, pixels)) = shared.memory.get(key.as_str(), request.variant)
+            && let Some((_, pixels)) = shared.memory.get(key.as_str(), variant)
         {
             Counters::bump(&shared.counters.memory_hits);
             shared.complete(completion, raw, Ok(pixels), Source::Memory);
@@ -184,15 +196,14 @@ impl ImageLoader {
             subscriber: Subscriber {
                 id: shared.inflight.next_id(),
                 url: raw.clone(),
-                variant: request.variant,
+                variant,
                 callback: Box::new(completion),
             },
             priority: request.priority,
             progress: request.progress,
             store: request.store,
         };
-        let (headers, retry_failed, variant) =
-            (request.headers, request.retry_failed, request.variant);
+        let (headers, retry_failed) = (request.headers, request.retry_failed);
         let task_key = TaskKey {
             key: key.clone(),
             lane,
@@ -239,8 +250,9 @@ impl ImageLoader {
     /// The image for `request` if it is in the memory cache, without loading anything.
     pub fn cached(&self, request: impl Into<Request>) -> Option<LoadedImage> {
         let request = request.into();
+        let variant = request.variant(self.shared.config.scale_down_pixels).ok()?;
         let (_, key) = key::resolve(&request.url, self.shared.config.cache_key.as_ref()).ok()?;
-        let (_, pixels) = self.shared.memory.get(key.as_str(), request.variant)?;
+        let (_, pixels) = self.shared.memory.get(key.as_str(), variant)?;
         Some(LoadedImage::new(pixels, Source::Memory, request.url.into()))
     }
 

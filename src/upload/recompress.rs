@@ -22,7 +22,8 @@ pub struct Recompress {
     pub fallback_quality: f32,
     /// Byte budget of the first attempt. Default 400 KiB.
     pub max_bytes: u64,
-    /// Downscale (aspect kept, never up) so the longer edge is at most this. Default `None`.
+    /// Downscale (aspect kept, never up) so the longer edge is at most this. A JPEG is then
+    /// decoded at reduced size, as for a thumbnail. Default `None`.
     pub max_edge: Option<u32>,
 }
 
@@ -82,19 +83,18 @@ pub(crate) fn recompress(
     original: bool,
     limits: &Limits,
 ) -> Result<Vec<u8>, RecompressError> {
-    let mut rgba =
-        decode::decode(bytes, Variant::Original, limits).map_err(RecompressError::Decode)?;
-    if let Some(edge) = rule.max_edge {
-        let (w, h) = rgba.dimensions();
-        let scale = (edge as f64 / w.max(h) as f64).min(1.0);
-        if scale < 1.0 {
-            let (nw, nh) = (
-                ((w as f64 * scale).round() as u32).max(1),
-                ((h as f64 * scale).round() as u32).max(1),
-            );
-            rgba = image::imageops::resize(&rgba, nw, nh, image::imageops::FilterType::Lanczos3);
-        }
-    }
+    // With a maximum edge this is the thumbnail path: a JPEG is decoded at reduced size in
+    // the DCT domain and never holds its full-size pixels.
+    let variant = match rule.max_edge {
+        Some(edge) => Variant::Thumbnail {
+            width: edge.max(1),
+            height: edge.max(1),
+        },
+        None => Variant::Original,
+    };
+    let rgba = decode::decode(bytes, variant, limits)
+        .map_err(RecompressError::Decode)?
+        .image;
     let rgb = flatten(rgba);
     let first = encode(&rgb, rule.quality).map_err(RecompressError::Encode)?;
     if first.len() as u64 <= rule.max_bytes || original {

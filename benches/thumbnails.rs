@@ -1,0 +1,532 @@
+//! Thumbnails against the peers a user would pick instead (`docs/PERFORMANCE.md` has the
+//! figures). Three groups, all in one run:
+//!
+//! 1. `decode`: one image to a 256x256 box, one thread: webimage (a loader with one worker,
+//!    memory cache off, `file://`) against the naive way (`image::open` +
+//!    `imageops::thumbnail`) and, for JPEGs, jpeg-decoder's own scaled decode
+//!    (`Decoder::scale`). Time is the median of repeated runs in this process; peak RSS is
+//!    measured in a child process per decoder and image (VmHWM above the child's VmRSS before
+//!    decoding), so peaks never mix.
+//! 2. `pipeline`: 200 distinct large JPEGs served from 127.0.0.1 by this process, loaded as
+//!    256 px thumbnails in a child: webimage (`max_workers` 6) against the naive
+//!    thread-per-URL program (ureq + `image` decode + `imageops::thumbnail`, one thread per
+//!    image). Also webimage with 50 images, to show its peak RSS does not grow with the count.
+//! 3. `full`: full-size decode of the same images: webimage (full-size load) against
+//!    `image::load_from_memory`.
+//!
+//! Run: `cargo bench --bench thumbnails` (all groups) or `cargo bench --bench thumbnails --
+//! decode pipeline full` (any subset). Inputs are generated photo-like JPEGs (4:2:0, quality
+//! 85), cached in `target/bench-data/thumbnails/`. Custom main rather than criterion: the
+//! groups need child processes, and the table needs every figure from one run.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+use webimage::{Config, ImageLoader, Request};
+
+/// The thumbnail box of every group.
+const BOX: u32 = 256;
+/// Environment variable that makes the bench binary a child doing one measurement.
+const CHILD: &str = "WEBIMAGE_BENCH_CHILD";
+
+fn main() {
+    if let Ok(mode) = std::env::var(CHILD) {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        return child(&mode, &args);
+    }
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |g: &str| wanted.is_empty() || wanted.iter().any(|w| w == g);
+    let inputs = Inputs::load_or_generate();
+    if run("decode") {
+        decode_group(&inputs);
+    }
+    if run("full") {
+        full_group(&inputs);
+    }
+    if run("pipeline") {
+        pipeline_group(&inputs);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/// The generated images, as files (group 1 and 3 read them via `file://` or from disk).
+struct Inputs {
+    /// (name, path, bytes)
+    files: Vec<(String, PathBuf, Arc<Vec<u8>>)>,
+}
+
+/// Image sizes and kinds of groups 1 and 3; the first two are the pipeline's base images.
+const SPECS: [(&str, u32, u32, bool, u32); 4] = [
+    ("4000x3000 baseline", 4000, 3000, false, 1),
+    ("4000x3000 progressive", 4000, 3000, true, 2),
+    ("2000x1500 baseline", 2000, 1500, false, 3),
+    ("2000x1500 progressive", 2000, 1500, true, 4),
+];
+
+/// Distinct 4000x3000 base images for the pipeline (baseline and progressive alternate).
+const PIPELINE_BASES: u32 = 8;
+
+fn data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/thumbnails");
+    std::fs::create_dir_all(&dir).expect("create target/bench-data/thumbnails");
+    dir
+}
+
+impl Inputs {
+    fn load_or_generate() -> Inputs {
+        let dir = data_dir();
+        let mut files = Vec::new();
+        for (name, w, h, progressive, seed) in SPECS {
+            let path = dir.join(format!("{}.jpg", name.replace(' ', "-")));
+            let bytes = cached(&path, || jpeg(&photo(w, h, seed), progressive));
+            files.push((name.to_string(), path, Arc::new(bytes)));
+        }
+        Inputs { files }
+    }
+
+    fn pipeline_bases(&self) -> Vec<Arc<Vec<u8>>> {
+        let dir = data_dir();
+        (0..PIPELINE_BASES)
+            .map(|i| {
+                let path = dir.join(format!("pipeline-{i}.jpg"));
+                Arc::new(cached(&path, || {
+                    jpeg(&photo(4000, 3000, 100 + i), i % 2 == 1)
+                }))
+            })
+            .collect()
+    }
+}
+
+fn cached(path: &Path, make: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
+    if let Ok(bytes) = std::fs::read(path) {
+        return bytes;
+    }
+    eprintln!("generating {}", path.display());
+    let bytes = make();
+    std::fs::write(path, &bytes).expect("write bench input");
+    bytes
+}
+
+/// A photo-like picture: smooth gradients and soft blobs, hard edges, fine texture of varying
+/// strength (what makes a camera JPEG about 3 MB at 12 MP, quality 85), and grain.
+fn photo(width: u32, height: u32, seed: u32) -> RgbImage {
+    let s = seed as f32;
+    let (w, h) = (width as f32, height as f32);
+    let mut noise = seed.wrapping_mul(2_654_435_761) | 1;
+    RgbImage::from_fn(width, height, |x, y| {
+        let (u, v) = (x as f32 / w, y as f32 / h);
+        let base = [
+            90.0 + 100.0 * v + 30.0 * (6.0 * u + s).sin(),
+            110.0 + 60.0 * (4.0 * v + 0.5 * s).cos() + 20.0 * (9.0 * u).sin(),
+            160.0 - 90.0 * v + 25.0 * (5.0 * (u + v) + s).sin(),
+        ];
+        let (dx, dy) = (u - 0.3 - 0.01 * s, v - 0.55);
+        let disc = if dx * dx + dy * dy < 0.02 { -60.0 } else { 0.0 };
+        let bar = if (0.62..0.66).contains(&u) { 45.0 } else { 0.0 };
+        // Texture at two scales, stronger towards the bottom and the right (foliage, fabric).
+        let (xf, yf) = (x as f32, y as f32);
+        let strength = 16.0 + 40.0 * v * (0.5 + 0.5 * (3.0 * u + s).sin());
+        let texture = strength
+            * (0.6 * (xf * 0.9).sin() * (yf * 0.7 + s).cos() + 0.4 * (xf * 0.23 + yf * 0.31).sin());
+        noise ^= noise << 13;
+        noise ^= noise >> 17;
+        noise ^= noise << 5;
+        let grain = (noise % 17) as f32 - 8.0;
+        let px = |c: f32| (c + disc + bar + texture + grain).clamp(0.0, 255.0) as u8;
+        image::Rgb([px(base[0]), px(base[1]), px(base[2])])
+    })
+}
+
+/// 4:2:0, quality 85, baseline or progressive.
+fn jpeg(picture: &RgbImage, progressive: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut e = Encoder::new(&mut out, 85);
+    e.set_sampling_factor(SamplingFactor::R_4_2_0);
+    e.set_progressive(progressive);
+    let (w, h) = picture.dimensions();
+    e.encode(picture.as_raw(), w as u16, h as u16, ColorType::Rgb)
+        .expect("encode");
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoders of groups 1 and 3 (also run in children)
+
+/// The 256-box size of a `w` x `h` image.
+fn fit(w: u32, h: u32) -> (u32, u32) {
+    if w >= h {
+        (BOX, ((h * BOX + w / 2) / w).max(1))
+    } else {
+        (((w * BOX + h / 2) / h).max(1), BOX)
+    }
+}
+
+fn file_url(path: &Path) -> String {
+    url::Url::from_file_path(path.canonicalize().unwrap())
+        .unwrap()
+        .to_string()
+}
+
+fn one_worker_loader() -> ImageLoader {
+    ImageLoader::new(Config {
+        max_workers: 1,
+        memory_cache_bytes: 0,
+        ..Default::default()
+    })
+    .expect("loader")
+}
+
+/// One decode by `decoder` of the file at `path`; returns the output size.
+fn decode_once(decoder: &str, path: &Path, loader: Option<&ImageLoader>) -> (u32, u32) {
+    match decoder {
+        "webimage" => {
+            let loader = loader.expect("loader");
+            let request = Request::new(file_url(path)).thumbnail(BOX, BOX);
+            let image = loader.load_blocking(request).expect("webimage thumbnail");
+            (image.width(), image.height())
+        }
+        "naive" => {
+            let full = image::open(path).expect("image::open");
+            let (w, h) = fit(full.width(), full.height());
+            let thumb = image::imageops::thumbnail(&full, w, h);
+            thumb.dimensions()
+        }
+        "jpeg-decoder" => {
+            let bytes = std::fs::read(path).expect("read");
+            let mut d = jpeg_decoder::Decoder::new(&bytes[..]);
+            d.read_info().expect("jpeg-decoder info");
+            let info = d.info().expect("info");
+            let (w, h) = fit(u32::from(info.width), u32::from(info.height));
+            d.scale(w as u16, h as u16).expect("scale");
+            let pixels = d.decode().expect("jpeg-decoder decode");
+            let info = d.info().expect("info");
+            assert!(!pixels.is_empty());
+            (u32::from(info.width), u32::from(info.height))
+        }
+        "webimage-full" => {
+            let loader = loader.expect("loader");
+            let image = loader.load_blocking(file_url(path)).expect("webimage full");
+            (image.width(), image.height())
+        }
+        "image-full" => {
+            let bytes = std::fs::read(path).expect("read");
+            let image = image::load_from_memory(&bytes).expect("image decode");
+            (image.width(), image.height())
+        }
+        other => panic!("unknown decoder {other}"),
+    }
+}
+
+/// Median wall time of `decode_once` over enough runs (at least 5, about 1.5 s).
+fn time_decoder(decoder: &str, path: &Path) -> Duration {
+    let loader = decoder.starts_with("webimage").then(one_worker_loader);
+    decode_once(decoder, path, loader.as_ref()); // warm up
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 5 || (start.elapsed() < Duration::from_millis(1500) && times.len() < 50) {
+        let t = Instant::now();
+        std::hint::black_box(decode_once(decoder, path, loader.as_ref()));
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Runs one decode in a child process; returns its peak RSS above its baseline, in KiB.
+fn child_peak(decoder: &str, path: &Path) -> u64 {
+    let out = run_child("decode", &[decoder, &path.display().to_string()]);
+    field(&out, "peak_kib")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Children
+
+fn run_child(mode: &str, args: &[&str]) -> String {
+    let out = Command::new(std::env::current_exe().expect("current_exe"))
+        .env(CHILD, mode)
+        .args(args)
+        .output()
+        .expect("start child");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "child {mode} {args:?} failed: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn field(out: &str, name: &str) -> u64 {
+    out.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in child output {out:?}"))
+}
+
+/// A `/proc/self/status` value in KiB.
+fn status_kib(key: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn child(mode: &str, args: &[String]) {
+    match mode {
+        "decode" => {
+            let (decoder, path) = (&args[0], Path::new(&args[1]));
+            let loader = decoder.starts_with("webimage").then(one_worker_loader);
+            let base = status_kib("VmRSS:");
+            let size = decode_once(decoder, path, loader.as_ref());
+            let peak = status_kib("VmHWM:");
+            println!(
+                "size={}x{} base_kib={base} peak_kib={}",
+                size.0,
+                size.1,
+                peak.saturating_sub(base)
+            );
+        }
+        "webimage-pipeline" | "naive-pipeline" => {
+            let (base_url, n): (&str, usize) = (&args[0], args[1].parse().expect("count"));
+            let urls: Vec<String> = (0..n).map(|i| format!("{base_url}/img/{i}.jpg")).collect();
+            let base = status_kib("VmRSS:");
+            let start = Instant::now();
+            let ok = if mode == "webimage-pipeline" {
+                webimage_pipeline(&urls, args.get(2).is_some_and(|a| a == "cache"))
+            } else {
+                naive_pipeline(&urls)
+            };
+            let secs = start.elapsed().as_secs_f64();
+            let peak = status_kib("VmHWM:");
+            println!(
+                "ok={ok} millis={} base_kib={base} peak_kib={}",
+                (secs * 1000.0) as u64,
+                peak.saturating_sub(base)
+            );
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+fn webimage_pipeline(urls: &[String], memory_cache: bool) -> usize {
+    let loader = ImageLoader::new(Config {
+        max_workers: 6,
+        memory_cache_bytes: if memory_cache { 256 << 20 } else { 0 },
+        ..Default::default()
+    })
+    .expect("loader");
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for url in urls {
+        let tx = tx.clone();
+        loader.load(Request::new(url.as_str()).thumbnail(BOX, BOX), move |r| {
+            let _ = tx.send(r.map(|i| (i.width(), i.height())));
+        });
+    }
+    (0..urls.len())
+        .filter(|_| matches!(rx.recv(), Ok(Ok((w, h))) if w == BOX && h == 192))
+        .count()
+}
+
+/// The pattern that crashes apps: a thread per image, each downloading and decoding at full
+/// size, then making a thumbnail.
+fn naive_pipeline(urls: &[String]) -> usize {
+    let threads: Vec<_> = urls
+        .iter()
+        .cloned()
+        .map(|url| {
+            std::thread::spawn(move || {
+                let bytes = ureq::get(&url).call().ok()?.body_mut().read_to_vec().ok()?;
+                let full = image::load_from_memory(&bytes).ok()?;
+                let (w, h) = fit(full.width(), full.height());
+                let thumb = image::imageops::thumbnail(&full, w, h);
+                Some(thumb.dimensions())
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .filter_map(|t| t.join().ok().flatten())
+        .filter(|&(w, h)| w == BOX && h == 192)
+        .count()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn decode_group(inputs: &Inputs) {
+    println!("\n## 1. Decode to a {BOX}x{BOX} box, one thread\n");
+    println!(
+        "| image | size | webimage | naive (image + thumbnail) | jpeg-decoder scaled | webimage vs naive | webimage vs jpeg-decoder | peak RSS webimage / naive / jpeg-decoder |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (name, path, bytes) in &inputs.files {
+        let ours = time_decoder("webimage", path);
+        let naive = time_decoder("naive", path);
+        let jd = time_decoder("jpeg-decoder", path);
+        let peaks: Vec<f64> = ["webimage", "naive", "jpeg-decoder"]
+            .iter()
+            .map(|d| mib(child_peak(d, path)))
+            .collect();
+        println!(
+            "| {name} | {:.1} MB | {:.1} ms | {:.1} ms | {:.1} ms | {:.1}x | {:.1}x | {:.1} / {:.1} / {:.1} MiB |",
+            bytes.len() as f64 / 1e6,
+            ms(ours),
+            ms(naive),
+            ms(jd),
+            ms(naive) / ms(ours),
+            ms(jd) / ms(ours),
+            peaks[0],
+            peaks[1],
+            peaks[2],
+        );
+    }
+}
+
+fn full_group(inputs: &Inputs) {
+    println!("\n## 3. Full-size decode\n");
+    println!("| image | webimage (RGBA8, upright) | image::load_from_memory | ratio |");
+    println!("| --- | --- | --- | --- |");
+    for (name, path, _) in &inputs.files {
+        let ours = time_decoder("webimage-full", path);
+        let theirs = time_decoder("image-full", path);
+        println!(
+            "| {name} | {:.1} ms | {:.1} ms | {:.2}x |",
+            ms(ours),
+            ms(theirs),
+            ms(ours) / ms(theirs)
+        );
+    }
+}
+
+/// Serves `/img/{i}.jpg`: base image `i % bases` with a comment segment naming `i` inserted
+/// after SOI, so every URL serves distinct bytes while the decoders do the same work.
+fn serve(bases: Vec<Arc<Vec<u8>>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let bases = bases.clone();
+            std::thread::spawn(move || {
+                let _ = handle(stream, &bases);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn handle(stream: TcpStream, bases: &[Arc<Vec<u8>>]) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut out = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        // Headers until the blank line.
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 || h == "\r\n" {
+                break;
+            }
+        }
+        let index: usize = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.strip_prefix("/img/"))
+            .and_then(|p| p.strip_suffix(".jpg"))
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(0);
+        let base = &bases[index % bases.len()];
+        let comment = format!("webimage bench image {index}");
+        let mut segment = vec![0xFF, 0xFE];
+        segment.extend_from_slice(&((comment.len() + 2) as u16).to_be_bytes());
+        segment.extend_from_slice(comment.as_bytes());
+        let len = base.len() + segment.len();
+        write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {len}\r\n\r\n"
+        )?;
+        out.write_all(&base[..2])?;
+        out.write_all(&segment)?;
+        out.write_all(&base[2..])?;
+        out.flush()?;
+        // Keep-alive: the next request on this connection.
+    }
+}
+
+fn pipeline_group(inputs: &Inputs) {
+    let bases = inputs.pipeline_bases();
+    let mean = bases.iter().map(|b| b.len()).sum::<usize>() as f64 / bases.len() as f64;
+    let url = serve(bases);
+    println!(
+        "\n## 2. Pipeline over loopback: {BOX} px thumbnails of distinct 4000x3000 JPEGs \
+         ({PIPELINE_BASES} base images, mean {:.1} MB, each URL distinct bytes)\n",
+        mean / 1e6
+    );
+    println!("| program | images | time | throughput | peak RSS above baseline |");
+    println!("| --- | --- | --- | --- | --- |");
+    let mut rows = Vec::new();
+    for (mode, n, cache) in [
+        ("webimage-pipeline", 50, "cache"),
+        ("webimage-pipeline", 200, "cache"),
+        ("webimage-pipeline", 50, "no-cache"),
+        ("webimage-pipeline", 200, "no-cache"),
+        ("naive-pipeline", 200, ""),
+    ] {
+        let out = run_child(mode, &[&url, &n.to_string(), cache]);
+        let (ok, millis, peak) = (
+            field(&out, "ok"),
+            field(&out, "millis"),
+            field(&out, "peak_kib"),
+        );
+        assert_eq!(ok as usize, n, "{mode}: only {ok} of {n} thumbnails");
+        let rate = n as f64 / (millis as f64 / 1000.0);
+        let program = match cache {
+            "cache" => "webimage (memory cache on, the default)",
+            "no-cache" => "webimage (memory cache off)",
+            _ => "naive thread-per-URL",
+        };
+        println!(
+            "| {program} | {n} | {:.2} s | {rate:.1} images/s | {:.0} MiB |",
+            millis as f64 / 1000.0,
+            mib(peak)
+        );
+        rows.push((mode, n, rate, peak));
+    }
+    let (ours, naive) = (rows[1], rows[4]);
+    let thumb_mib = f64::from(BOX * 192 * 4) / f64::from(1 << 20);
+    println!(
+        "\nwebimage vs naive (200 images, cache on): {:.1}x the throughput, {:.1}x less peak \
+         RSS. webimage peak RSS, 50 vs 200 images: {:.0} vs {:.0} MiB with the memory cache \
+         (which keeps every {thumb_mib:.2} MiB thumbnail: 150 more is {:.0} MiB), {:.0} vs \
+         {:.0} MiB without it.",
+        ours.2 / naive.2,
+        naive.3 as f64 / ours.3.max(1) as f64,
+        mib(rows[0].3),
+        mib(ours.3),
+        150.0 * thumb_mib,
+        mib(rows[2].3),
+        mib(rows[3].3),
+    );
+}
