@@ -22,13 +22,19 @@ use parking_lot::Mutex;
 use url::Url;
 
 use crate::Error;
-use crate::image::LoadedImage;
+use crate::image::{LoadedImage, Source};
 use crate::key::TaskKey;
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, ProgressFn, Store, Variant};
 
-/// A caller's completion closure.
-pub(crate) type Callback = Box<dyn FnOnce(Result<LoadedImage, Error>) + Send>;
+/// What a caller waits for, and its completion closure.
+pub(crate) enum Callback {
+    /// A decoded image of this variant.
+    Image(Variant, Box<dyn FnOnce(Result<LoadedImage, Error>) + Send>),
+    /// Only the bytes, fetched and stored (prefetching): ready as soon as the task has them,
+    /// with no decode. Gets where the bytes came from.
+    Bytes(Box<dyn FnOnce(Result<Source, Error>) + Send>),
+}
 
 /// Identifies one caller (one call to `load`).
 pub(crate) type SubscriberId = u64;
@@ -41,8 +47,17 @@ pub(crate) struct Subscriber {
     pub(crate) id: SubscriberId,
     /// The URL as this caller wrote it.
     pub(crate) url: Arc<str>,
-    pub(crate) variant: Variant,
     pub(crate) callback: Callback,
+}
+
+impl Subscriber {
+    /// The decode variant this caller waits for; `None` for bytes only.
+    pub(crate) fn variant(&self) -> Option<Variant> {
+        match &self.callback {
+            Callback::Image(variant, _) => Some(*variant),
+            Callback::Bytes(_) => None,
+        }
+    }
 }
 
 /// A caller being admitted.
@@ -155,6 +170,8 @@ pub(crate) enum Admission {
 pub(crate) struct Advance {
     /// Callers whose variant is decoded, with their result, taken out of the map.
     pub(crate) ready: Vec<(Subscriber, Decoded)>,
+    /// Callers that wanted only the bytes, taken out of the map (the task has its bytes).
+    pub(crate) fetched: Vec<Subscriber>,
     /// The next variant to decode; `None` means the task is finished and gone from the map.
     pub(crate) next: Option<Variant>,
 }
@@ -324,9 +341,15 @@ impl InFlight {
             task.decoded.push(produced);
         }
         let mut ready = Vec::new();
+        let mut fetched = Vec::new();
         let mut waiting = Vec::with_capacity(task.subscribers.len());
         for subscriber in task.subscribers.drain(..) {
-            match task.decoded.iter().find(|(v, _)| *v == subscriber.variant) {
+            let Some(variant) = subscriber.variant() else {
+                task.control.remove_listener(subscriber.id);
+                fetched.push(subscriber);
+                continue;
+            };
+            match task.decoded.iter().find(|(v, _)| *v == variant) {
                 Some((_, result)) => {
                     task.control.remove_listener(subscriber.id);
                     ready.push((subscriber, result.clone()));
@@ -335,11 +358,15 @@ impl InFlight {
             }
         }
         task.subscribers = waiting;
-        let next = task.subscribers.first().map(|s| s.variant);
+        let next = task.subscribers.first().and_then(Subscriber::variant);
         if next.is_none() {
             tasks.remove(&job.key);
         }
-        Advance { ready, next }
+        Advance {
+            ready,
+            fetched,
+            next,
+        }
     }
 
     /// Removes every task that has not started (at shutdown, after the queue is closed) and

@@ -39,6 +39,7 @@ mod fetch;
 mod image;
 mod key;
 mod loader;
+mod prefetch;
 mod queue;
 mod request;
 mod stats;
@@ -48,6 +49,7 @@ pub use crate::config::{Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter};
 pub use crate::error::{Error, Limit};
 pub use crate::image::{LoadedImage, Source};
 pub use crate::loader::{DiskCache, ImageLoader, Token};
+pub use crate::prefetch::{Prefetch, PrefetchOptions, PrefetchProgress};
 pub use crate::request::{Priority, Request, Store};
 pub use crate::stats::Stats;
 pub use crate::upload::{

@@ -64,6 +64,9 @@ pub(super) fn run(shared: &Shared, job: Job) {
     let mut produced = None;
     loop {
         let step = shared.inflight.advance(&job, produced.take());
+        for subscriber in step.fetched {
+            shared.deliver_fetched(subscriber, source);
+        }
         for (subscriber, result) in step.ready {
             shared.deliver(subscriber, result, source);
         }

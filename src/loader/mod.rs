@@ -23,15 +23,16 @@ use crate::Error;
 use crate::cache::disk::DiskStore;
 use crate::cache::failed::FailedUrls;
 use crate::cache::memory::MemoryCache;
-use crate::coalesce::{Admission, Caller, Decoded, InFlight, JobSpec, Subscriber};
+use crate::coalesce::{Admission, Callback, Caller, Decoded, InFlight, JobSpec, Subscriber};
 use crate::config::Config;
 use crate::decode;
 use crate::fetch::Fetcher;
 use crate::image::{LoadedImage, Source};
 use crate::key::{self, Key, TaskKey};
+use crate::prefetch::{self, Prefetch, PrefetchOptions, PrefetchProgress};
 use crate::queue::JobQueue;
 use crate::queue::pool::Pool;
-use crate::request::{Lane, Request, Variant};
+use crate::request::{Lane, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::{Counters, Stats};
 
 pub use disk::DiskCache;
@@ -192,44 +193,43 @@ impl ImageLoader {
             shared.complete(completion, raw, Ok(pixels), Source::Memory);
             return Token::finished();
         }
-        let caller = Caller {
-            subscriber: Subscriber {
-                id: shared.inflight.next_id(),
-                url: raw.clone(),
-                variant,
-                callback: Box::new(completion),
-            },
-            priority: request.priority,
-            progress: request.progress,
-            store: request.store,
-        };
-        let (headers, retry_failed) = (request.headers, request.retry_failed);
-        let task_key = TaskKey {
-            key: key.clone(),
+        shared.admit(Admit {
+            key,
+            url,
+            raw,
             lane,
-        };
-        let admission = shared.inflight.admit(
-            &task_key,
-            caller,
-            &shared.queue,
-            || JobSpec {
-                url,
-                raw: raw.clone(),
-                headers,
-            },
-            || shared.check_new_task(&key, lane, variant, retry_failed, &raw),
-        );
-        match admission {
-            Admission::Joined(id) => {
-                Counters::bump(&shared.counters.coalesced);
-                Token::pending(&self.shared, task_key, id)
-            }
-            Admission::Started(id) => Token::pending(&self.shared, task_key, id),
-            Admission::Answered(subscriber, result) => {
-                shared.deliver(subscriber, result, Source::Memory);
-                Token::finished()
-            }
-        }
+            priority: request.priority,
+            headers: request.headers,
+            retry_failed: request.retry_failed,
+            store: request.store,
+            progress: request.progress,
+            callback: Callback::Image(variant, Box::new(completion)),
+        })
+    }
+
+    /// Warms the caches with `urls` ahead of need, at low priority with its own concurrency
+    /// cap, through the same pool and coalescing as loads: a later load of a URL being
+    /// prefetched joins its download and raises its priority. By default only the disk cache
+    /// is filled (no decoding); URLs already cached are skipped without a request. `done` is
+    /// called exactly once, when every URL is accounted for.
+    ///
+    /// ```no_run
+    /// # let loader = webimage::ImageLoader::new(webimage::Config::default())?;
+    /// let run = loader.prefetch(
+    ///     ["https://example.com/1.jpg", "https://example.com/2.jpg"],
+    ///     webimage::PrefetchOptions::default(),
+    ///     |p| println!("{} fetched, {} cached already, {} failed", p.finished, p.skipped, p.failed),
+    /// );
+    /// let progress = run.wait();
+    /// # Ok::<(), webimage::Error>(())
+    /// ```
+    pub fn prefetch<I, F>(&self, urls: I, options: PrefetchOptions, done: F) -> Prefetch
+    where
+        I: IntoIterator,
+        I::Item: Into<Request>,
+        F: FnOnce(PrefetchProgress) + Send + 'static,
+    {
+        prefetch::start(&self.shared, prefetch::urls(urls), options, Box::new(done))
     }
 
     /// Loads `request` and waits for the result on this thread.
@@ -318,7 +318,66 @@ impl Drop for ImageLoader {
     }
 }
 
+/// A parsed request, ready to join or start a task.
+pub(crate) struct Admit {
+    pub(crate) key: Key,
+    pub(crate) url: url::Url,
+    pub(crate) raw: Arc<str>,
+    pub(crate) lane: Lane,
+    pub(crate) priority: Priority,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) retry_failed: bool,
+    pub(crate) store: Store,
+    pub(crate) progress: Option<ProgressFn>,
+    pub(crate) callback: Callback,
+}
+
 impl Shared {
+    /// Joins the task for the request's key and lane, or starts one.
+    pub(crate) fn admit(self: &Arc<Self>, a: Admit) -> Token {
+        let variant = match &a.callback {
+            Callback::Image(variant, _) => Some(*variant),
+            Callback::Bytes(_) => None,
+        };
+        let caller = Caller {
+            subscriber: Subscriber {
+                id: self.inflight.next_id(),
+                url: a.raw.clone(),
+                callback: a.callback,
+            },
+            priority: a.priority,
+            progress: a.progress,
+            store: a.store,
+        };
+        let task_key = TaskKey {
+            key: a.key.clone(),
+            lane: a.lane,
+        };
+        let (url, raw, headers) = (a.url, a.raw, a.headers);
+        let admission = self.inflight.admit(
+            &task_key,
+            caller,
+            &self.queue,
+            || JobSpec {
+                url,
+                raw: raw.clone(),
+                headers,
+            },
+            || self.check_new_task(&a.key, a.lane, variant, a.retry_failed, &raw),
+        );
+        match admission {
+            Admission::Joined(id) => {
+                Counters::bump(&self.counters.coalesced);
+                Token::pending(self, task_key, id)
+            }
+            Admission::Started(id) => Token::pending(self, task_key, id),
+            Admission::Answered(subscriber, result) => {
+                self.deliver(subscriber, result, Source::Memory);
+                Token::finished()
+            }
+        }
+    }
+
     /// Decides, under the in-flight lock, whether a load with no task to join is answered at
     /// once: the loader is closing, a task finished and cached the image a moment ago, or the
     /// URL is on the failed-URL list.
@@ -326,7 +385,7 @@ impl Shared {
         &self,
         key: &Key,
         lane: Lane,
-        variant: Variant,
+        variant: Option<Variant>,
         retry_failed: bool,
         raw: &str,
     ) -> Option<Decoded> {
@@ -336,6 +395,7 @@ impl Shared {
             }));
         }
         if lane.reads_memory()
+            && let Some(variant) = variant
             && let Some((_, pixels)) = self.memory.get(key.as_str(), variant)
         {
             Counters::bump(&self.counters.memory_hits);
@@ -372,9 +432,41 @@ impl Shared {
         }
     }
 
-    /// Calls a waiting caller's closure with its result.
+    /// Calls a waiting caller's closure with its result (a bytes-only caller gets the source).
     pub(crate) fn deliver(&self, subscriber: Subscriber, result: Decoded, source: Source) {
-        self.complete(subscriber.callback, subscriber.url, result, source);
+        match subscriber.callback {
+            Callback::Image(_, f) => self.complete(f, subscriber.url, result, source),
+            Callback::Bytes(f) => self.complete_fetch(f, &subscriber.url, result.map(|_| source)),
+        }
+    }
+
+    /// Completes a caller whose task has its bytes: a bytes-only caller succeeds; an image
+    /// caller is never handed here (it waits for its decode), and would get an error.
+    pub(crate) fn deliver_fetched(&self, subscriber: Subscriber, source: Source) {
+        match subscriber.callback {
+            Callback::Bytes(f) => self.complete_fetch(f, &subscriber.url, Ok(source)),
+            Callback::Image(_, f) => {
+                let url = subscriber.url.to_string();
+                let error = Error::Decode {
+                    url,
+                    message: "internal: no decode was scheduled".into(),
+                };
+                self.complete(f, subscriber.url, Err(error), source)
+            }
+        }
+    }
+
+    fn complete_fetch(
+        &self,
+        completion: Box<dyn FnOnce(Result<Source, Error>) + Send>,
+        url: &str,
+        result: Result<Source, Error>,
+    ) {
+        // Bytes-only callers are prefetches: they have their own counts, not `Stats`'s.
+        let result = result.map_err(|e| e.with_url(url));
+        if catch_unwind(AssertUnwindSafe(move || completion(result))).is_err() {
+            Counters::bump(&self.counters.callback_panics);
+        }
     }
 
     /// Calls a completion closure with its result, about `url`. A panic in the closure is

@@ -1,0 +1,325 @@
+//! Warming the caches ahead of need.
+//!
+//! Owns: a prefetch run ([`Prefetch`]): its list of URLs, its own concurrency cap, skipping
+//! what is already cached, progress counts, cancel, and the one completion call at the end.
+//! Must not touch: the queue, the in-flight map or the caches directly; it submits ordinary
+//! low-priority loads through the loader, so a real load of a URL being prefetched joins that
+//! download (and raises its priority) instead of starting another.
+//!
+//! By default a prefetch fills the disk cache with the downloaded bytes and decodes nothing (no
+//! pixel memory is spent); [`PrefetchOptions::decode`] also decodes into the memory cache.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::Error;
+use crate::coalesce::Callback;
+use crate::image::Source;
+use crate::key;
+use crate::loader::{Admit, Shared, Token};
+use crate::request::{Lane, Priority, Request, Store, Variant};
+
+/// How a prefetch runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefetchOptions {
+    /// Downloads of this prefetch running at once. Default 3, so it never takes every worker
+    /// from visible loads.
+    pub max_concurrent: usize,
+    /// Priority of the prefetch's loads. Default [`Priority::Low`].
+    pub priority: Priority,
+    /// Also decode into the memory cache (as full images, or as `thumbnail` if set). Default
+    /// `false`: only the disk cache is filled. Without a disk cache, images are decoded.
+    pub decode: bool,
+    /// With `decode`, the thumbnail box to decode to instead of the full image.
+    pub thumbnail: Option<(u32, u32)>,
+}
+
+impl Default for PrefetchOptions {
+    fn default() -> Self {
+        PrefetchOptions {
+            max_concurrent: 3,
+            priority: Priority::Low,
+            decode: false,
+            thumbnail: None,
+        }
+    }
+}
+
+/// Counts of a prefetch run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrefetchProgress {
+    /// URLs in the run.
+    pub total: usize,
+    /// Fetched (and stored) by this run.
+    pub finished: usize,
+    /// Failed (the error is not kept; loading the URL reports it).
+    pub failed: usize,
+    /// Already cached: skipped without a request.
+    pub skipped: usize,
+    /// Not fetched because the run was cancelled (or the loader shut down).
+    pub cancelled: usize,
+}
+
+impl PrefetchProgress {
+    /// Whether every URL has been accounted for.
+    pub fn is_complete(&self) -> bool {
+        self.finished + self.failed + self.skipped + self.cancelled == self.total
+    }
+}
+
+type Done = Box<dyn FnOnce(PrefetchProgress) + Send>;
+
+struct State {
+    shared: Weak<Shared>,
+    options: PrefetchOptions,
+    variant: Option<Variant>,
+    pending: Mutex<VecDeque<String>>,
+    /// Tokens of running loads, and loads that completed before their token was stored.
+    tokens: Mutex<(HashMap<u64, Token>, HashSet<u64>)>,
+    running: Mutex<usize>,
+    next_id: Mutex<u64>,
+    progress: Mutex<PrefetchProgress>,
+    cancelled: AtomicBool,
+    pumping: AtomicBool,
+    again: AtomicBool,
+    done: Mutex<Option<Done>>,
+    finished: (Mutex<bool>, Condvar),
+}
+
+/// A running prefetch, from [`ImageLoader::prefetch`](crate::ImageLoader::prefetch). Dropping
+/// it does not cancel the run.
+#[derive(Clone)]
+pub struct Prefetch {
+    state: Arc<State>,
+}
+
+impl Prefetch {
+    /// Stops the run: URLs not started are dropped, running downloads that nobody else wants
+    /// are stopped. The completion closure runs once everything has wound down.
+    pub fn cancel(&self) {
+        let state = &self.state;
+        state.cancelled.store(true, Ordering::SeqCst);
+        let dropped = std::mem::take(&mut *state.pending.lock()).len();
+        state.progress.lock().cancelled += dropped;
+        let tokens: Vec<Token> = state.tokens.lock().0.values().cloned().collect();
+        for token in tokens {
+            token.cancel();
+        }
+        state.pump();
+    }
+
+    /// Counts so far.
+    pub fn progress(&self) -> PrefetchProgress {
+        *self.state.progress.lock()
+    }
+
+    /// Whether the run has ended (its completion closure has been called).
+    pub fn is_done(&self) -> bool {
+        *self.state.finished.0.lock()
+    }
+
+    /// Blocks until the run has ended; returns the final counts.
+    pub fn wait(&self) -> PrefetchProgress {
+        let (lock, cv) = &self.state.finished;
+        let mut done = lock.lock();
+        while !*done {
+            cv.wait(&mut done);
+        }
+        self.progress()
+    }
+}
+
+impl fmt::Debug for Prefetch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prefetch")
+            .field("progress", &self.progress())
+            .finish()
+    }
+}
+
+/// Starts a prefetch run on `shared`.
+pub(crate) fn start(
+    shared: &Arc<Shared>,
+    urls: Vec<String>,
+    options: PrefetchOptions,
+    done: Done,
+) -> Prefetch {
+    let decode = options.decode || shared.disk.is_none();
+    let variant = decode.then(|| match options.thumbnail {
+        Some((w, h)) => Variant::Thumbnail {
+            width: w.max(1),
+            height: h.max(1),
+        },
+        None => Variant::Original,
+    });
+    let total = urls.len();
+    let state = Arc::new(State {
+        shared: Arc::downgrade(shared),
+        options: PrefetchOptions {
+            max_concurrent: options.max_concurrent.max(1),
+            ..options
+        },
+        variant,
+        pending: Mutex::new(urls.into()),
+        tokens: Mutex::default(),
+        running: Mutex::new(0),
+        next_id: Mutex::new(0),
+        progress: Mutex::new(PrefetchProgress {
+            total,
+            ..Default::default()
+        }),
+        cancelled: AtomicBool::new(false),
+        pumping: AtomicBool::new(false),
+        again: AtomicBool::new(false),
+        done: Mutex::new(Some(done)),
+        finished: (Mutex::new(false), Condvar::new()),
+    });
+    state.pump();
+    Prefetch { state }
+}
+
+/// How one URL of the run ended.
+enum Ended {
+    Finished,
+    Failed,
+    Skipped,
+    Cancelled,
+}
+
+impl State {
+    /// Starts loads up to the cap. Completions that happen at once (on this thread) re-enter
+    /// here; they only ask the running loop to go round again, so the stack stays flat.
+    fn pump(self: &Arc<Self>) {
+        if self.pumping.swap(true, Ordering::AcqRel) {
+            self.again.store(true, Ordering::Release);
+            return;
+        }
+        loop {
+            self.again.store(false, Ordering::Release);
+            while !self.cancelled.load(Ordering::SeqCst)
+                && *self.running.lock() < self.options.max_concurrent
+            {
+                let Some(url) = self.pending.lock().pop_front() else {
+                    break;
+                };
+                self.start_one(url);
+            }
+            self.pumping.store(false, Ordering::Release);
+            if !self.again.load(Ordering::Acquire) || self.pumping.swap(true, Ordering::AcqRel) {
+                break;
+            }
+        }
+        self.finish_if_done();
+    }
+
+    fn start_one(self: &Arc<Self>, raw: String) {
+        let Some(shared) = self.shared.upgrade() else {
+            return self.count(Ended::Cancelled);
+        };
+        let (url, key) = match key::resolve(&raw, shared.config.cache_key.as_ref()) {
+            Ok(parsed) => parsed,
+            Err(_) => return self.count(Ended::Failed),
+        };
+        let cached = match self.variant {
+            Some(variant) => shared.memory.get(key.as_str(), variant).is_some(),
+            None => shared
+                .disk
+                .as_ref()
+                .is_some_and(|d| d.contains(key.as_str())),
+        };
+        if cached {
+            return self.count(Ended::Skipped);
+        }
+        let id = {
+            let mut next = self.next_id.lock();
+            *next += 1;
+            *next
+        };
+        *self.running.lock() += 1;
+        let state = self.clone();
+        let on_end = move |result: Result<Source, Error>| state.on_end(id, result);
+        let callback = match self.variant {
+            Some(variant) => Callback::Image(
+                variant,
+                Box::new(move |r: Result<crate::LoadedImage, Error>| on_end(r.map(|i| i.source()))),
+            ),
+            None => Callback::Bytes(Box::new(on_end)),
+        };
+        let token = shared.admit(Admit {
+            key,
+            url,
+            raw: raw.into(),
+            lane: Lane::Normal,
+            priority: self.options.priority,
+            headers: Vec::new(),
+            retry_failed: false,
+            store: if self.variant.is_some() {
+                Store::Both
+            } else {
+                Store::Disk
+            },
+            progress: None,
+            callback,
+        });
+        let mut tokens = self.tokens.lock();
+        if !tokens.1.remove(&id) {
+            tokens.0.insert(id, token);
+        }
+    }
+
+    fn on_end(self: &Arc<Self>, id: u64, result: Result<Source, Error>) {
+        {
+            let mut tokens = self.tokens.lock();
+            if tokens.0.remove(&id).is_none() {
+                tokens.1.insert(id);
+            }
+        }
+        let ended = match result {
+            Ok(Source::Memory) => Ended::Skipped,
+            Ok(_) => Ended::Finished,
+            Err(Error::Cancelled { .. } | Error::Shutdown { .. }) => Ended::Cancelled,
+            Err(_) => Ended::Failed,
+        };
+        self.count(ended);
+        *self.running.lock() -= 1;
+        self.pump();
+    }
+
+    fn count(&self, ended: Ended) {
+        let mut p = self.progress.lock();
+        match ended {
+            Ended::Finished => p.finished += 1,
+            Ended::Failed => p.failed += 1,
+            Ended::Skipped => p.skipped += 1,
+            Ended::Cancelled => p.cancelled += 1,
+        }
+    }
+
+    /// Calls the completion closure once nothing is pending or running.
+    fn finish_if_done(&self) {
+        if *self.running.lock() > 0 || !self.pending.lock().is_empty() {
+            return;
+        }
+        let Some(done) = self.done.lock().take() else {
+            return;
+        };
+        let progress = *self.progress.lock();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(progress)));
+        let (lock, cv) = &self.finished;
+        *lock.lock() = true;
+        cv.notify_all();
+    }
+}
+
+/// Builds a request's URL list (for `ImageLoader::prefetch`).
+pub(crate) fn urls<I>(urls: I) -> Vec<String>
+where
+    I: IntoIterator,
+    I::Item: Into<Request>,
+{
+    urls.into_iter().map(|u| u.into().url).collect()
+}
