@@ -81,7 +81,7 @@ pub(crate) enum Method {
 }
 
 /// The plain-data description of an upload (what the journal keeps).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ItemSpec {
     pub(crate) target: String,
     pub(crate) method: Method,
@@ -89,6 +89,9 @@ pub(crate) struct ItemSpec {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) original: bool,
     pub(crate) content_type: Option<String>,
+    /// Recompression for this item, fixed when it is enqueued (so a retry from the journal
+    /// is sent the same way).
+    pub(crate) recompress: Option<super::Recompress>,
 }
 
 /// Upload progress: bytes sent so far, and the total.
@@ -121,6 +124,7 @@ impl UploadItem {
                 headers: Vec::new(),
                 original: false,
                 content_type: None,
+                recompress: None,
             },
             progress: None,
         }

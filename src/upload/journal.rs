@@ -109,6 +109,13 @@ impl Journal {
         if let Some(ct) = &spec.content_type {
             text.push_str(&format!("content-type\t{}\n", escape(ct)));
         }
+        if let Some(r) = &spec.recompress {
+            let edge = r.max_edge.map_or("-".to_string(), |e| e.to_string());
+            text.push_str(&format!(
+                "recompress\t{}\t{}\t{}\t{edge}\n",
+                r.quality, r.fallback_quality, r.max_bytes
+            ));
+        }
         text.push_str(&format!(
             "original\t{}\nattempts\t{attempts}\nerror\t{}\n",
             spec.original,
@@ -157,6 +164,7 @@ impl Journal {
         let (mut target, mut method, mut field) = (None, None, None);
         let (mut fields, mut headers) = (Vec::new(), Vec::new());
         let (mut source, mut content_type, mut original) = (None, None, false);
+        let mut recompress = None;
         let (mut attempts, mut error) = (0, String::new());
         for line in lines {
             let mut parts = line.split('\t');
@@ -178,6 +186,18 @@ impl Journal {
                     });
                 }
                 "content-type" => content_type = a,
+                "recompress" => {
+                    let rest: Vec<&str> = line.split('\t').skip(1).collect();
+                    let [q, fallback, max_bytes, edge] = rest[..] else {
+                        return None;
+                    };
+                    recompress = Some(super::Recompress {
+                        quality: q.parse().ok()?,
+                        fallback_quality: fallback.parse().ok()?,
+                        max_bytes: max_bytes.parse().ok()?,
+                        max_edge: edge.parse().ok(),
+                    });
+                }
                 "original" => original = a.as_deref() == Some("true"),
                 "attempts" => attempts = a?.parse().ok()?,
                 "error" => error = a.unwrap_or_default(),
@@ -201,6 +221,7 @@ impl Journal {
                 headers,
                 original,
                 content_type,
+                recompress,
             },
             attempts,
             error,
@@ -230,6 +251,10 @@ mod tests {
             headers: vec![("Authorization".into(), "Bearer t".into())],
             original: true,
             content_type: Some("image/jpeg".into()),
+            recompress: Some(super::super::Recompress {
+                max_edge: Some(1024),
+                ..Default::default()
+            }),
         };
         let id = journal.record(None, &spec, 3, "HTTP status 503").unwrap();
         let list = journal.list().unwrap();

@@ -316,12 +316,15 @@ impl Uploader {
     }
 
     /// Queues `item`; `done` is called exactly once with the result, on an upload thread (or on
-    /// the thread that cancels it).
+    /// the thread that cancels it). The item is sent with this uploader's recompression
+    /// settings, also if it is retried later from the journal.
     pub fn enqueue<F>(&self, item: UploadItem, done: F) -> UploadToken
     where
         F: FnOnce(Result<UploadResponse, UploadError>) + Send + 'static,
     {
-        self.push(item.spec, item.progress, Box::new(done), None)
+        let mut spec = item.spec;
+        spec.recompress = self.shared.config.recompress;
+        self.push(spec, item.progress, Box::new(done), None)
     }
 
     fn push(
@@ -357,8 +360,9 @@ impl Uploader {
         token
     }
 
-    /// Re-enqueues every item in the journal (failures of this or an earlier run). Each one
-    /// calls `done` once when it completes; an item that fails again stays in the journal.
+    /// Re-enqueues every item in the journal (failures of this or an earlier run), each sent as
+    /// it was first meant to be (target, method, recompression). Each one calls `done` once
+    /// when it completes; an item that fails again stays in the journal.
     /// Returns how many were enqueued.
     pub fn retry_failed<F>(&self, done: F) -> Result<usize, Error>
     where

@@ -74,7 +74,7 @@ fn io_failure(spec: &ItemSpec, e: std::io::Error) -> Failure {
 
 /// Reads, recompresses if configured, and decides the content type.
 fn prepare(shared: &Shared, spec: &ItemSpec) -> Result<Payload, Failure> {
-    let Some(rule) = &shared.config.recompress else {
+    let Some(rule) = &spec.recompress else {
         return Ok(match &spec.source {
             UploadSource::File(path) => {
                 let mut head = [0u8; 32];
@@ -137,9 +137,9 @@ fn prepare(shared: &Shared, spec: &ItemSpec) -> Result<Payload, Failure> {
 }
 
 /// The file name for a form part: the source's, with `.jpg` if the bytes were re-encoded.
-fn part_name(shared: &Shared, spec: &ItemSpec) -> String {
+fn part_name(spec: &ItemSpec) -> String {
     let name = spec.source.file_name();
-    if shared.config.recompress.is_none() {
+    if spec.recompress.is_none() {
         return name;
     }
     let stem = std::path::Path::new(&name)
@@ -174,7 +174,7 @@ fn send_once(
     let (prefix, suffix, request_type) = match &spec.method {
         Method::Put => (Vec::new(), Vec::new(), content_type),
         Method::Form { field, fields } => {
-            let m = Multipart::new(field, &part_name(shared, spec), &content_type, fields);
+            let m = Multipart::new(field, &part_name(spec), &content_type, fields);
             let request_type = m.content_type();
             (m.head, m.tail, request_type)
         }

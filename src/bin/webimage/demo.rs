@@ -1,18 +1,23 @@
 //! `webimage demo`: the embedded default. Everything runs against a server in this process on
-//! 127.0.0.1, so it works offline.
+//! 127.0.0.1, so it works offline, and against a throwaway cache directory.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use webimage::{Config, DiskCacheConfig, Error, ImageLoader, Priority, Request, Source};
+use image::RgbaImage;
+use webimage::{
+    Config, DiskCacheConfig, Error, ImageLoader, LoadedImage, Priority, Recompress, Request,
+    Source, UploadConfig, UploadItem, UploadSource, Uploader,
+};
 
 use crate::serve::{ImageServer, jpeg, picture};
 
 /// Options of `webimage demo`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Number of distinct generated images.
+    /// Number of distinct generated photos.
     #[arg(long, default_value_t = 24)]
     images: u32,
     /// How many callers ask for each image at the same time.
@@ -21,25 +26,58 @@ pub struct Args {
     /// Worker threads of the loader.
     #[arg(long, default_value_t = 4)]
     workers: usize,
+    /// Where to write the contact sheet of the thumbnails.
+    #[arg(long, value_name = "PNG")]
+    sheet: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+type Results = Arc<Mutex<Vec<Result<LoadedImage, Error>>>>;
+
+fn wait_for(results: &Results, n: usize) {
+    while results.lock().unwrap().len() < n {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn record(results: &Results) -> impl FnOnce(Result<LoadedImage, Error>) + Send + 'static {
+    let results = results.clone();
+    move |r| results.lock().unwrap().push(r)
+}
+
+/// A grid of thumbnails, 160x120 cells on a dark background.
+fn contact_sheet(thumbs: &[LoadedImage]) -> RgbaImage {
+    let (cell_w, cell_h, cols) = (168, 128, 6u32);
+    let rows = (thumbs.len() as u32).div_ceil(cols).max(1);
+    let mut sheet =
+        RgbaImage::from_pixel(cols * cell_w, rows * cell_h, image::Rgba([24, 24, 28, 255]));
+    for (i, t) in thumbs.iter().enumerate() {
+        let (col, row) = (i as u32 % cols, i as u32 / cols);
+        let x = col * cell_w + (cell_w - t.width()) / 2;
+        let y = row * cell_h + (cell_h - t.height()) / 2;
+        image::imageops::overlay(&mut sheet, &**t.image(), x as i64, y as i64);
+    }
+    sheet
+}
+
+pub fn run(args: Args) -> crate::Result<bool> {
     let started = Instant::now();
-    let mut images = HashMap::new();
-    for i in 0..args.images {
-        images.insert(format!("/img/{i}.jpg"), jpeg(&picture(800, 600, i)));
+    let n = args.images.max(1);
+    let mut files = HashMap::new();
+    let mut photos = Vec::new();
+    for i in 0..n {
+        let bytes = jpeg(&picture(1200, 900, i));
+        photos.push(bytes.clone());
+        files.insert(format!("/img/{i}.jpg"), bytes);
     }
     for i in 0..4 {
-        images.insert(format!("/slow/{i}.jpg"), jpeg(&picture(400, 300, 100 + i)));
+        files.insert(format!("/slow/{i}.jpg"), jpeg(&picture(400, 300, 100 + i)));
     }
-    let server = ImageServer::start(images, Duration::from_millis(400))?;
+    let server = ImageServer::start(files, Duration::from_millis(400))?;
     println!(
-        "webimage demo: serving {} generated images on {}",
-        args.images,
+        "webimage demo: serving {n} generated 1200x900 photos on {}",
         server.url("/")
     );
 
-    // A throwaway disk cache, so the demo never touches the user's real one.
     let cache_dir = std::env::temp_dir().join(format!("webimage-demo-{}", std::process::id()));
     let config = Config {
         max_workers: args.workers,
@@ -47,22 +85,33 @@ pub fn run(args: Args) -> Result<(), String> {
         ..Default::default()
     };
     let loader = ImageLoader::new(config.clone()).map_err(|e| e.to_string())?;
-    let outcomes: Arc<Mutex<Vec<Result<Source, Error>>>> = Arc::default();
-    let record = |outcomes: &Arc<Mutex<Vec<Result<Source, Error>>>>| {
-        let outcomes = outcomes.clone();
-        move |r: Result<webimage::LoadedImage, Error>| {
-            outcomes.lock().unwrap().push(r.map(|img| img.source()))
-        }
-    };
+    let url = |i: u32| server.url(&format!("/img/{i}.jpg"));
 
-    // 1. Every image asked for by several callers at once: one download each.
-    let asked = args.images * args.duplicates;
+    // 1. Every photo asked for as a thumbnail by several callers at once, and one at full size.
+    let thumbs: Results = Arc::default();
     for _ in 0..args.duplicates {
-        for i in 0..args.images {
-            loader.load(server.url(&format!("/img/{i}.jpg")), record(&outcomes));
+        for i in 0..n {
+            loader.load(Request::new(url(i)).thumbnail(160, 120), record(&thumbs));
         }
     }
+    let full: Results = Arc::default();
+    loader.load(url(0), record(&full));
+    wait_for(&thumbs, (n * args.duplicates) as usize);
+    wait_for(&full, 1);
+    let s = loader.stats();
+    println!(
+        "  {} thumbnail loads + 1 full-size load of {n} photos: {} HTTP requests, {} callers joined \
+         a download under way, {} decodes ({} scaled in the DCT domain)",
+        n * args.duplicates,
+        s.network_requests,
+        s.coalesced,
+        s.decodes,
+        s.thumbnails_dct_scaled + s.thumbnails_dc_only
+    );
+
     // 2. Slow images: the visible one at high priority, the rest cancelled while queued.
+    let slow: Results = Arc::default();
+    let before = loader.stats().network_requests;
     let mut cancelled = 0;
     for i in 0..4 {
         let priority = if i == 0 {
@@ -70,45 +119,45 @@ pub fn run(args: Args) -> Result<(), String> {
         } else {
             Priority::Low
         };
-        let token = loader.load(
-            Request::new(server.url(&format!("/slow/{i}.jpg"))).priority(priority),
-            record(&outcomes),
-        );
+        let request = Request::new(server.url(&format!("/slow/{i}.jpg"))).priority(priority);
+        let token = loader.load(request, record(&slow));
         if i > 0 && token.cancel() {
             cancelled += 1;
         }
     }
-    wait_for(&outcomes, (asked + 4) as usize);
-    let phase = loader.stats();
+    wait_for(&slow, 4);
     println!(
-        "  {asked} loads of {} images ({} callers each) + 4 slow ones: {} HTTP requests, \
-         {} callers joined a download already under way, {} decodes",
-        args.images, args.duplicates, phase.network_requests, phase.coalesced, phase.decodes,
-    );
-    println!(
-        "  3 slow low-priority loads cancelled while queued: {cancelled} closures got Cancelled, none of them was requested"
+        "  4 slow images, 3 of them cancelled while queued: {cancelled} closures got Cancelled at once, \
+         {} request made",
+        loader.stats().network_requests - before
     );
 
-    // 3. Everything again: memory hits, answered on this thread.
+    // 3. Everything again: memory hits, answered on this thread before `load` returns.
     let before = loader.stats();
-    for i in 0..args.images {
-        loader.load(server.url(&format!("/img/{i}.jpg")), record(&outcomes));
+    let again: Results = Arc::default();
+    for i in 0..n {
+        loader.load(Request::new(url(i)).thumbnail(160, 120), record(&again));
     }
     let hits = loader.stats().memory_hits - before.memory_hits;
     println!(
-        "  {} loads again: {hits} memory hits, {} new requests",
-        args.images,
+        "  {n} thumbnails again: {hits} memory hits (delivered before load returned), {} new requests",
         loader.stats().network_requests - before.network_requests
     );
 
     // 4. A missing image, twice: the second fails at once without a request.
     let missing = server.url("/img/missing.jpg");
-    let first = loader.load_blocking(missing.as_str()).err();
-    let second = loader.load_blocking(missing.as_str()).err();
+    let first = loader
+        .load_blocking(missing.as_str())
+        .err()
+        .map(|e| e.to_string());
+    let second = loader
+        .load_blocking(missing.as_str())
+        .err()
+        .map(|e| e.to_string());
     println!(
-        "  missing image: {}; then {}",
-        first.map_or("loaded?".into(), |e| e.to_string()),
-        second.map_or("loaded?".into(), |e| e.to_string())
+        "  missing image: {}; then: {}",
+        first.unwrap_or_default(),
+        second.unwrap_or_default()
     );
 
     // 5. A second run of the app: a new loader on the same disk cache.
@@ -120,57 +169,98 @@ pub fn run(args: Args) -> Result<(), String> {
     drop(loader);
     let second = ImageLoader::new(config).map_err(|e| e.to_string())?;
     let mut from_disk = 0;
-    for i in 0..args.images {
+    for i in 0..n {
         let image = second
-            .load_blocking(server.url(&format!("/img/{i}.jpg")))
+            .load_blocking(Request::new(url(i)).thumbnail(160, 120))
             .map_err(|e| e.to_string())?;
         from_disk += (image.source() == Source::Disk) as u32;
     }
     println!(
-        "  a second loader on the same disk cache: {from_disk} of {} images from disk, {} requests",
-        args.images,
+        "  a second loader on the same disk cache: {from_disk} of {n} thumbnails from disk, {} requests",
         second.stats().network_requests
     );
     drop(second);
     let _ = std::fs::remove_dir_all(&cache_dir);
 
-    let loads = stats.loads;
-    println!("\nsummary");
-    println!("  loads asked           {loads}");
+    // 6. Upload a few photos back, recompressed, two at a time.
+    let uploader = Uploader::new(UploadConfig {
+        max_concurrent: 2,
+        recompress: Some(Recompress::default()),
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let uploads = 6.min(n as usize);
+    let original_bytes: usize = photos.iter().take(uploads).map(Vec::len).sum();
+    for (i, bytes) in photos.into_iter().take(uploads).enumerate() {
+        let source = UploadSource::Bytes {
+            name: format!("{i}.jpg"),
+            bytes: Arc::from(bytes),
+        };
+        let item = UploadItem::form(server.url(&format!("/upload/{i}")), "photo", source);
+        uploader.enqueue(item, |r| {
+            if let Err(e) = r {
+                eprintln!("webimage: {e}");
+            }
+        });
+    }
+    uploader.wait();
+    let (received, received_bytes) = server.uploads();
+    let up = uploader.stats();
     println!(
-        "  HTTP requests made    {} (server saw {})",
+        "  uploaded {} of {uploads} photos, recompressed at quality 0.5: {} of originals became {} on the wire",
+        up.succeeded,
+        crate::human(original_bytes as u64),
+        crate::human(received_bytes),
+    );
+
+    // 7. The contact sheet.
+    let thumbs: Vec<LoadedImage> = again
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.clone().ok())
+        .collect();
+    let sheet_path = args
+        .sheet
+        .unwrap_or_else(|| std::env::temp_dir().join("webimage-demo-contact-sheet.png"));
+    contact_sheet(&thumbs)
+        .save(&sheet_path)
+        .map_err(|e| format!("cannot write {}: {e}", sheet_path.display()))?;
+
+    println!("\nsummary");
+    println!("  loads asked           {}", stats.loads);
+    println!(
+        "  HTTP requests made    {} (the server saw {} including uploads)",
         stats.network_requests,
         server.requests()
     );
     println!("  coalesced callers     {}", stats.coalesced);
     println!("  memory-cache hits     {}", stats.memory_hits);
-    println!("  disk writes           {}", stats.disk_writes);
     println!("  decodes               {}", stats.decodes);
     println!("  cancelled             {}", stats.cancelled);
     println!(
         "  failures              {} ({} refused from the failed-URL list)",
         stats.failures, stats.failed_before
     );
-    println!("  bytes downloaded      {}", stats.bytes_downloaded);
+    println!("  disk writes           {}", stats.disk_writes);
     println!(
-        "  memory cache          {} images, {:.1} MiB",
-        cached_images,
-        cached_bytes as f64 / (1 << 20) as f64
+        "  bytes downloaded      {}",
+        crate::human(stats.bytes_downloaded)
+    );
+    println!("  uploads received      {received}");
+    println!(
+        "  memory cache          {cached_images} images, {}",
+        crate::human(cached_bytes)
     );
     if let Some(rss) = crate::peak_rss() {
-        println!(
-            "  peak RSS              {:.1} MiB",
-            rss as f64 / (1 << 20) as f64
-        );
+        println!("  peak RSS              {}", crate::human(rss));
     }
     println!("  elapsed               {:.2?}", started.elapsed());
-    let saved = loads.saturating_sub(stats.network_requests);
-    println!("\n{saved} of {loads} loads needed no request of their own.");
-    Ok(())
-}
-
-fn wait_for(outcomes: &Mutex<Vec<Result<Source, Error>>>, n: usize) {
-    while outcomes.lock().unwrap().len() < n {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    println!("  contact sheet         {}", sheet_path.display());
+    let saved = stats.loads.saturating_sub(stats.network_requests);
+    println!(
+        "\n{saved} of {} loads needed no request of their own.",
+        stats.loads
+    );
+    Ok(received == uploads)
 }

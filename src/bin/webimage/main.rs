@@ -1,39 +1,90 @@
 //! The `webimage` command-line tool (built with `--features cli`).
 //!
-//! Owns: argument parsing and turning errors into one line on stderr with a non-zero exit.
-//! Must not touch: library internals; it uses the public API like any app would.
+//! Owns: argument parsing, one file per command, and turning errors into one line on stderr
+//! with a non-zero exit. Must not touch: library internals; it uses the public API like any
+//! app would.
 
+mod cache;
 mod demo;
+mod get;
+mod prefetch;
 mod serve;
+mod upload;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use webimage::{Config, DiskCacheConfig};
 
-/// Load, decode and cache images from the command line.
+/// Load, decode and cache images; prefetch them; upload them without running out of memory.
 #[derive(Parser)]
 #[command(name = "webimage", version, about)]
 struct Cli {
+    /// Disk cache directory (default: the platform's user cache directory + webimage).
+    #[arg(long, global = true, value_name = "DIR", env = "WEBIMAGE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Do not use the disk cache.
+    #[arg(long, global = true)]
+    no_disk_cache: bool,
+    /// Worker threads of the loader.
+    #[arg(long, global = true, default_value_t = 6, value_name = "N")]
+    workers: usize,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve generated images on 127.0.0.1, load them with duplicates, cancels and a missing
-    /// image, and print what the loader did.
+    /// Load images (through the caches) and save them as PNG.
+    Get(get::Args),
+    /// Warm the disk cache from a list of URLs (one per line; `-` reads standard input).
+    Prefetch(prefetch::Args),
+    /// Upload files: PUT each as the raw body, or POST it as multipart/form-data.
+    Upload(upload::Args),
+    /// Look at or empty the disk cache.
+    Cache(cache::Args),
+    /// Serve generated images on 127.0.0.1 and show what the library does with them.
     Demo(demo::Args),
+}
+
+/// A user-facing failure: one line, no backtrace.
+pub(crate) type Result<T> = std::result::Result<T, String>;
+
+impl Cli {
+    /// The loader configuration the global options describe.
+    fn config(&self) -> Config {
+        let disk = if self.no_disk_cache {
+            None
+        } else {
+            Some(match &self.cache_dir {
+                Some(dir) => DiskCacheConfig::at(dir),
+                None => DiskCacheConfig::default(),
+            })
+        };
+        Config {
+            max_workers: self.workers,
+            disk_cache: disk,
+            ..Default::default()
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let config = cli.config();
     let result = match cli.command {
+        Command::Get(args) => get::run(args, config),
+        Command::Prefetch(args) => prefetch::run(args, config),
+        Command::Upload(args) => upload::run(args),
+        Command::Cache(args) => cache::run(args, config),
         Command::Demo(args) => demo::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("webimage: {e}");
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("webimage: {message}");
             ExitCode::FAILURE
         }
     }
@@ -45,4 +96,54 @@ pub(crate) fn peak_rss() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// `WxH` as two numbers.
+pub(crate) fn parse_size(s: &str) -> std::result::Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in {s:?}"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in {s:?}"))?;
+    if w == 0 || h == 0 {
+        return Err(format!("{s:?}: width and height must be at least 1"));
+    }
+    Ok((w, h))
+}
+
+/// A byte count with an optional K/M/G suffix (powers of 1024).
+pub(crate) fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a byte count"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?} in {s:?}")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Human-readable bytes.
+pub(crate) fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
 }

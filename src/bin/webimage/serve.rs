@@ -1,10 +1,10 @@
-//! A small image server on 127.0.0.1 for the demo: generated pictures, a slow path, a
-//! request log.
+//! A small image server on 127.0.0.1 for the demo: generated pictures, a slow path, and an
+//! upload endpoint that counts what it receives.
 
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -14,11 +14,18 @@ use image::{ImageFormat, Rgb, RgbImage};
 pub struct ImageServer {
     server: Arc<tiny_http::Server>,
     base: String,
-    requests: Arc<AtomicUsize>,
+    counts: Arc<Counts>,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
-/// A generated photo-like picture: smooth gradients, circles and fine stripes.
+#[derive(Default)]
+struct Counts {
+    requests: AtomicUsize,
+    uploads: AtomicUsize,
+    uploaded_bytes: AtomicU64,
+}
+
+/// A generated photo-like picture: smooth gradients, rings and fine stripes.
 pub fn picture(width: u32, height: u32, seed: u32) -> RgbImage {
     let (cx, cy) = ((seed * 97 % width) as f32, (seed * 61 % height) as f32);
     RgbImage::from_fn(width, height, |x, y| {
@@ -46,20 +53,31 @@ pub fn jpeg(image: &RgbImage) -> Vec<u8> {
 }
 
 impl ImageServer {
-    /// Serves `images` (path -> bytes) on a free port. `/slow/...` paths wait `delay` first.
+    /// Serves `images` (path -> bytes) on a free port. `/slow/...` paths wait `delay` first;
+    /// `PUT` or `POST` to `/upload/...` is read, counted and answered with 201.
     pub fn start(images: HashMap<String, Vec<u8>>, delay: Duration) -> Result<Self, String> {
         let server = tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?;
         let server = Arc::new(server);
         let base = format!("http://{}", server.server_addr());
         let images = Arc::new(images);
-        let requests = Arc::new(AtomicUsize::new(0));
+        let counts = Arc::new(Counts::default());
         let threads = (0..8)
             .map(|_| {
-                let (server, images, requests) = (server.clone(), images.clone(), requests.clone());
+                let (server, images, counts) = (server.clone(), images.clone(), counts.clone());
                 thread::spawn(move || {
-                    for request in server.incoming_requests() {
-                        requests.fetch_add(1, Ordering::SeqCst);
+                    for mut request in server.incoming_requests() {
+                        counts.requests.fetch_add(1, Ordering::SeqCst);
                         let path = request.url().to_string();
+                        if path.starts_with("/upload/") {
+                            let mut sink = Vec::new();
+                            let n = request.as_reader().read_to_end(&mut sink).unwrap_or(0);
+                            counts.uploads.fetch_add(1, Ordering::SeqCst);
+                            counts.uploaded_bytes.fetch_add(n as u64, Ordering::SeqCst);
+                            let _ = request.respond(
+                                tiny_http::Response::from_string("stored").with_status_code(201),
+                            );
+                            continue;
+                        }
                         if path.starts_with("/slow/") {
                             thread::sleep(delay);
                         }
@@ -77,7 +95,7 @@ impl ImageServer {
         Ok(ImageServer {
             server,
             base,
-            requests,
+            counts,
             threads,
         })
     }
@@ -87,9 +105,17 @@ impl ImageServer {
         format!("{}{}", self.base, path)
     }
 
-    /// Requests received so far.
+    /// Requests received so far (downloads and uploads).
     pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
+        self.counts.requests.load(Ordering::SeqCst)
+    }
+
+    /// Uploads received so far, and their bytes.
+    pub fn uploads(&self) -> (usize, u64) {
+        (
+            self.counts.uploads.load(Ordering::SeqCst),
+            self.counts.uploaded_bytes.load(Ordering::SeqCst),
+        )
     }
 }
 

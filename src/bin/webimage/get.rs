@@ -1,0 +1,123 @@
+//! `webimage get URL... [--thumb WxH] [--out DIR]`.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use webimage::{Config, ImageLoader, Request};
+
+/// Options of `webimage get`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Image URLs (http, https, file, data) or file paths.
+    #[arg(required = true, value_name = "URL")]
+    urls: Vec<String>,
+    /// Save a thumbnail that fits inside WIDTHxHEIGHT instead of the full image.
+    #[arg(long, value_name = "WxH", value_parser = crate::parse_size)]
+    thumb: Option<(u32, u32)>,
+    /// Directory to save the PNG files in (created if missing).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// A file name for `url`: its last path segment, made safe, with `.png`.
+fn file_name(url: &str, taken: &mut HashSet<String>) -> String {
+    let last = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .trim_end_matches('/')
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("");
+    let stem = last.rsplit_once('.').map_or(last, |(stem, _)| stem);
+    let mut clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.is_empty() || clean.starts_with('.') {
+        clean = format!("image{clean}");
+    }
+    let mut name = format!("{clean}.png");
+    let mut n = 1;
+    while !taken.insert(name.clone()) {
+        n += 1;
+        name = format!("{clean}-{n}.png");
+    }
+    name
+}
+
+pub fn run(args: Args, config: Config) -> crate::Result<bool> {
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let loader = ImageLoader::new(config).map_err(|e| e.to_string())?;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for (i, url) in args.urls.iter().enumerate() {
+        let mut request = Request::new(url.as_str());
+        if let Some((w, h)) = args.thumb {
+            request = request.thumbnail(w, h);
+        }
+        let tx = tx.clone();
+        loader.load(request, move |result| {
+            let _ = tx.send((i, result));
+        });
+    }
+    drop(tx);
+    let mut results: Vec<_> = rx.iter().collect();
+    results.sort_by_key(|(i, _)| *i);
+    let mut taken = HashSet::new();
+    let mut ok = true;
+    for (i, result) in results {
+        let url = &args.urls[i];
+        match result {
+            Ok(image) => {
+                let path = args.out.join(file_name(url, &mut taken));
+                match image.image().save(&path) {
+                    Ok(()) => println!(
+                        "{} ({}x{}, from {:?}) <- {url}",
+                        path.display(),
+                        image.width(),
+                        image.height(),
+                        image.source()
+                    ),
+                    Err(e) => {
+                        eprintln!("webimage: cannot write {}: {e}", path.display());
+                        ok = false;
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("webimage: {e}");
+                ok = false;
+            }
+        }
+    }
+    if let Some(disk) = loader.disk_cache() {
+        disk.flush();
+    }
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe_and_unique() {
+        let mut taken = HashSet::new();
+        assert_eq!(file_name("https://h/a/cat.jpg?x=1", &mut taken), "cat.png");
+        assert_eq!(file_name("https://h/b/cat.jpg", &mut taken), "cat-2.png");
+        assert_eq!(
+            file_name("https://h/../../etc/passwd", &mut taken),
+            "passwd.png"
+        );
+        assert_eq!(file_name("https://h/", &mut taken), "h.png");
+        assert_eq!(file_name("https://h/a%20b.png", &mut taken), "a_20b.png");
+        assert_eq!(file_name("https://h/.hidden", &mut taken), "image.png");
+    }
+}
