@@ -5,10 +5,7 @@
 //! Owns: that rule and the encoding. Must not touch: the network. Runs on an upload worker,
 //! one image at a time, so at most `max_concurrent` decoded images exist at once.
 
-use std::io::Cursor;
-
-use image::codecs::jpeg::JpegEncoder;
-use image::{ImageEncoder, RgbImage, RgbaImage};
+use image::{RgbImage, RgbaImage};
 
 use crate::decode::{self, DecodeError, Limits};
 use crate::request::Variant;
@@ -43,30 +40,47 @@ fn encoder_quality(q: f32) -> u8 {
     (q * 100.0).round().clamp(1.0, 100.0) as u8
 }
 
-/// JPEG with alpha composited onto white (JPEG has no alpha).
+/// Baseline JPEG, 4:2:0, with `jpeg-encoder`.
 fn encode(image: &RgbImage, quality: f32) -> Result<Vec<u8>, String> {
-    let mut out = Cursor::new(Vec::new());
-    JpegEncoder::new_with_quality(&mut out, encoder_quality(quality))
-        .write_image(
-            image.as_raw(),
-            image.width(),
-            image.height(),
-            image::ExtendedColorType::Rgb8,
-        )
+    let (w, h) = (
+        u16::try_from(image.width()).map_err(|_| "wider than JPEG allows")?,
+        u16::try_from(image.height()).map_err(|_| "taller than JPEG allows")?,
+    );
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, encoder_quality(quality))
+        .encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| e.to_string())?;
-    Ok(out.into_inner())
+    Ok(out)
 }
 
+/// RGB with alpha composited onto white (JPEG has no alpha), in the same buffer: each pixel's
+/// three bytes are written at or before where its four were read, so no second image exists.
 fn flatten(rgba: RgbaImage) -> RgbImage {
     let (w, h) = rgba.dimensions();
-    let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
-    for p in rgba.pixels() {
-        let a = p.0[3] as u32;
-        for c in &p.0[..3] {
-            rgb.push(((*c as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
+    let mut buf = rgba.into_raw();
+    for i in 0..(w as usize * h as usize) {
+        let a = buf[i * 4 + 3] as u32;
+        for c in 0..3 {
+            let v = buf[i * 4 + c] as u32;
+            buf[i * 3 + c] = ((v * a + 255 * (255 - a) + 127) / 255) as u8;
         }
     }
-    RgbImage::from_raw(w, h, rgb).expect("buffer sized for the image")
+    buf.truncate(w as usize * h as usize * 3);
+    buf.shrink_to_fit();
+    RgbImage::from_raw(w, h, buf).expect("buffer sized for the image")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flatten_composites_onto_white_in_place() {
+        let rgba =
+            RgbaImage::from_vec(3, 1, vec![10, 20, 30, 255, 0, 0, 0, 0, 200, 100, 0, 128]).unwrap();
+        let rgb = flatten(rgba);
+        assert_eq!(rgb.as_raw(), &[10, 20, 30, 255, 255, 255, 227, 177, 127]);
+    }
 }
 
 /// Why an item could not be recompressed.
