@@ -12,13 +12,14 @@
 //! memory cache, so a caller that arrives while the job is decoding joins it instead of
 //! starting a second download.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use image::RgbaImage;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, ReentrantMutex};
 use url::Url;
 
 use crate::Error;
@@ -83,10 +84,20 @@ pub(crate) struct Control {
     listeners: Mutex<Vec<Arc<Listener>>>,
 }
 
-struct Listener {
+/// One caller's progress closure. The lock is held while the closure runs and is reentrant, so
+/// a canceller can wait out a call in progress on another thread (no progress call starts or
+/// runs after a cancelled caller's completion) while a closure may still cancel its own load.
+pub(crate) struct Listener {
     id: SubscriberId,
     alive: AtomicBool,
-    progress: Mutex<ProgressFn>,
+    progress: ReentrantMutex<RefCell<ProgressFn>>,
+}
+
+impl Listener {
+    /// Returns once no call of this listener is running on another thread.
+    pub(crate) fn quiesce(&self) {
+        drop(self.progress.lock());
+    }
 }
 
 impl Control {
@@ -108,10 +119,13 @@ impl Control {
         };
         let mut panics = 0;
         for listener in listeners {
+            let guard = listener.progress.lock();
             if !listener.alive.load(Ordering::Acquire) {
                 continue;
             }
-            let mut progress = listener.progress.lock();
+            let Ok(mut progress) = guard.try_borrow_mut() else {
+                continue; // a progress closure that reports progress itself: not twice at once
+            };
             if catch_unwind(AssertUnwindSafe(|| (*progress)(received, total))).is_err() {
                 listener.alive.store(false, Ordering::Release);
                 panics += 1;
@@ -125,16 +139,19 @@ impl Control {
             self.listeners.lock().push(Arc::new(Listener {
                 id,
                 alive: AtomicBool::new(true),
-                progress: Mutex::new(progress),
+                progress: ReentrantMutex::new(RefCell::new(progress)),
             }));
         }
     }
 
-    fn remove_listener(&self, id: SubscriberId) {
+    /// Marks a caller's listener dead and takes it off the list; returns it so the caller can
+    /// [`quiesce`](Listener::quiesce) it outside the in-flight lock.
+    fn remove_listener(&self, id: SubscriberId) -> Option<Arc<Listener>> {
         let mut list = self.listeners.lock();
-        if let Some(pos) = list.iter().position(|l| l.id == id) {
-            list.swap_remove(pos).alive.store(false, Ordering::Release);
-        }
+        let pos = list.iter().position(|l| l.id == id)?;
+        let listener = list.swap_remove(pos);
+        listener.alive.store(false, Ordering::Release);
+        Some(listener)
     }
 }
 
@@ -163,6 +180,16 @@ pub(crate) enum Admission {
     Started(SubscriberId),
     /// Answered at once without a task (the check passed to `admit` produced a result).
     Answered(Subscriber, Decoded),
+}
+
+/// A caller taken off its task by [`InFlight::cancel`].
+pub(crate) struct Cancelled {
+    /// The caller, whose closure the canceller must now call.
+    pub(crate) subscriber: Subscriber,
+    /// Whether the task was dropped because nobody is left.
+    pub(crate) dropped: bool,
+    /// Its progress listener, to quiesce before completing it.
+    pub(crate) listener: Option<Arc<Listener>>,
 }
 
 /// What a worker does next after a decode step.
@@ -250,21 +277,20 @@ impl InFlight {
         Admission::Started(id)
     }
 
-    /// Takes caller `id` off the task for `key`. Returns the caller (whose closure the
-    /// canceller must now call) and whether the task was dropped because nobody is left: a
-    /// queued task is removed from the queue at once; a running one is marked abandoned and its
-    /// worker stops at its next check.
+    /// Takes caller `id` off the task for `key`. When nobody is left, a queued task is removed
+    /// from the queue at once; a running one is marked abandoned and its worker stops at its
+    /// next check.
     pub(crate) fn cancel(
         &self,
         key: &TaskKey,
         id: SubscriberId,
         queue: &JobQueue,
-    ) -> Option<(Subscriber, bool)> {
+    ) -> Option<Cancelled> {
         let mut tasks = self.tasks.lock();
         let task = tasks.get_mut(key)?;
         let pos = task.subscribers.iter().position(|s| s.id == id)?;
         let subscriber = task.subscribers.remove(pos);
-        task.control.remove_listener(id);
+        let listener = task.control.remove_listener(id);
         let mut dropped = false;
         if task.subscribers.is_empty() {
             match task.state {
@@ -276,7 +302,11 @@ impl InFlight {
                 State::Running => task.control.abandoned.store(true, Ordering::Release),
             }
         }
-        Some((subscriber, dropped))
+        Some(Cancelled {
+            subscriber,
+            dropped,
+            listener,
+        })
     }
 
     /// A worker took `job` from the queue: mark it running. `None` if the task is gone

@@ -112,6 +112,15 @@ pub enum Error {
         /// The URL being loaded.
         url: String,
     },
+    /// A bug in webimage or in a library it uses (a panic while handling this load). The load
+    /// fails; the worker and every other load carry on.
+    #[error("internal error loading {url}: {message}")]
+    Internal {
+        /// The URL being loaded.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// [`ImageLoader::new`](crate::ImageLoader::new) was given a configuration it cannot run.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -171,6 +180,7 @@ impl Error {
             | Error::Cancelled { url }
             | Error::FailedBefore { url, .. }
             | Error::NotCached { url }
+            | Error::Internal { url, .. }
             | Error::Shutdown { url } => Some(url),
             Error::Config(_) => None,
         }
@@ -191,6 +201,7 @@ impl Error {
             | Error::Cancelled { url: u }
             | Error::FailedBefore { url: u, .. }
             | Error::NotCached { url: u }
+            | Error::Internal { url: u, .. }
             | Error::Shutdown { url: u } => {
                 if u != url {
                     *u = url.to_string();
@@ -216,6 +227,7 @@ impl Error {
             Error::Cancelled { .. } => "cancelled".into(),
             Error::FailedBefore { reason, .. } => reason.clone(),
             Error::NotCached { .. } => "not cached".into(),
+            Error::Internal { message, .. } => format!("internal error: {message}"),
             Error::Shutdown { .. } => "shut down".into(),
             Error::Config(message) => message.clone(),
         }

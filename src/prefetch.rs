@@ -34,7 +34,8 @@ pub struct PrefetchOptions {
     /// Also decode into the memory cache (as full images, or as `thumbnail` if set). Default
     /// `false`: only the disk cache is filled. Without a disk cache, images are decoded.
     pub decode: bool,
-    /// With `decode`, the thumbnail box to decode to instead of the full image.
+    /// With `decode`, the thumbnail box to decode to instead of the full image. A box with a
+    /// zero side makes every URL of the run fail, as it makes a load fail.
     pub thumbnail: Option<(u32, u32)>,
 }
 
@@ -84,8 +85,8 @@ struct State {
     next_id: Mutex<u64>,
     progress: Mutex<PrefetchProgress>,
     cancelled: AtomicBool,
-    pumping: AtomicBool,
-    again: AtomicBool,
+    /// (a thread is running the submit loop, someone asked it to go round again)
+    pump: Mutex<(bool, bool)>,
     done: Mutex<Option<Done>>,
     finished: (Mutex<bool>, Condvar),
 }
@@ -149,13 +150,15 @@ pub(crate) fn start(
     done: Done,
 ) -> Prefetch {
     let decode = options.decode || shared.disk.is_none();
-    let variant = decode.then(|| match options.thumbnail {
-        Some((w, h)) => Variant::Thumbnail {
-            width: w.max(1),
-            height: h.max(1),
-        },
+    let wanted = match options.thumbnail {
+        Some((width, height)) => Variant::Thumbnail { width, height },
         None => Variant::Original,
-    });
+    };
+    let variant = decode.then_some(wanted);
+    let invalid = matches!(
+        variant,
+        Some(Variant::Thumbnail { width: 0, .. } | Variant::Thumbnail { height: 0, .. })
+    );
     let total = urls.len();
     let state = Arc::new(State {
         shared: Arc::downgrade(shared),
@@ -173,11 +176,14 @@ pub(crate) fn start(
             ..Default::default()
         }),
         cancelled: AtomicBool::new(false),
-        pumping: AtomicBool::new(false),
-        again: AtomicBool::new(false),
+        pump: Mutex::new((false, false)),
         done: Mutex::new(Some(done)),
         finished: (Mutex::new(false), Condvar::new()),
     });
+    if invalid {
+        let all = std::mem::take(&mut *state.pending.lock()).len();
+        state.progress.lock().failed += all;
+    }
     state.pump();
     Prefetch { state }
 }
@@ -192,14 +198,26 @@ enum Ended {
 
 impl State {
     /// Starts loads up to the cap. Completions that happen at once (on this thread) re-enter
-    /// here; they only ask the running loop to go round again, so the stack stays flat.
+    /// here; they only ask the running loop to go round again, so the stack stays flat. The
+    /// flags live under one lock, so a request to go round again is never lost.
     fn pump(self: &Arc<Self>) {
-        if self.pumping.swap(true, Ordering::AcqRel) {
-            self.again.store(true, Ordering::Release);
-            return;
+        {
+            let mut pump = self.pump.lock();
+            if pump.0 {
+                pump.1 = true;
+                return;
+            }
+            *pump = (true, false);
         }
+        // Clears the running flag even if a key filter panics in `start_one`.
+        struct Running<'a>(&'a Mutex<(bool, bool)>);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.lock().0 = false;
+            }
+        }
+        let running = Running(&self.pump);
         loop {
-            self.again.store(false, Ordering::Release);
             while !self.cancelled.load(Ordering::SeqCst)
                 && *self.running.lock() < self.options.max_concurrent
             {
@@ -208,11 +226,15 @@ impl State {
                 };
                 self.start_one(url);
             }
-            self.pumping.store(false, Ordering::Release);
-            if !self.again.load(Ordering::Acquire) || self.pumping.swap(true, Ordering::AcqRel) {
-                break;
+            let mut pump = self.pump.lock();
+            if pump.1 {
+                pump.1 = false;
+                continue;
             }
+            pump.0 = false;
+            break;
         }
+        std::mem::forget(running);
         self.finish_if_done();
     }
 

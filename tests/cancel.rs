@@ -191,3 +191,39 @@ fn cancel_racing_completion_calls_every_closure_exactly_once() {
     assert_eq!(stats.cancelled as usize, cancelled);
     assert_eq!(stats.failures, 0);
 }
+
+#[test]
+fn no_progress_call_runs_after_a_cancelled_callers_completion() {
+    let server = Server::start();
+    let body_gate = Gate::new();
+    let mut body = png(64, 64, 3);
+    body.resize(2 << 20, 0);
+    server.route(
+        "/p.png",
+        Route::ok(body)
+            .stall_after(32 * 1024, &body_gate)
+            .in_pieces(8 * 1024),
+    );
+    let loader = ImageLoader::new(config(1)).unwrap();
+    let events: Log<&'static str> = Log::default();
+    let (e1, e2) = (events.clone(), events.clone());
+    let token = loader.load(
+        webimage::Request::new(server.url("/p.png")).progress(move |_, _| {
+            e1.lock().unwrap().push("progress");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }),
+        move |r| {
+            assert!(matches!(r, Err(Error::Cancelled { .. })));
+            e2.lock().unwrap().push("done");
+        },
+    );
+    body_gate.wait_arrivals(1);
+    wait_until("a progress call", || !events.lock().unwrap().is_empty());
+    // Let the rest of the body flow while cancelling, so progress calls race the cancel.
+    body_gate.open();
+    assert!(token.cancel());
+    wait_until("the job to end", || loader.in_flight() == 0);
+    let events = events.lock().unwrap();
+    let done = events.iter().position(|e| *e == "done").unwrap();
+    assert!(events[done..].iter().all(|e| *e == "done"), "{events:?}");
+}

@@ -101,13 +101,9 @@ fn a_load_right_after_a_download_finds_the_queued_write() {
         );
     }
     assert_eq!(server.requests().len(), 20);
-    assert_eq!(
-        loader.stats().disk_writes + loader.stats().disk_write_errors,
-        {
-            loader.disk_cache().unwrap().flush();
-            loader.stats().disk_writes
-        }
-    );
+    loader.disk_cache().unwrap().flush();
+    let stats = loader.stats();
+    assert_eq!((stats.disk_writes, stats.disk_write_errors), (20, 0));
 }
 
 #[test]
@@ -738,4 +734,139 @@ fn two_loaders_in_one_process_share_a_directory() {
     assert_eq!(check.stats().disk_corrupt_entries, 0);
     assert_eq!(present, entry_files(dir.path()).len());
     assert!(present > 0);
+}
+
+#[test]
+fn an_absurd_age_header_neither_panics_nor_hangs() {
+    let dir = TempDir::new("age-header");
+    let server = Server::start();
+    server.route(
+        "/a.png",
+        Route::ok(png(5, 5, 1))
+            .header("Cache-Control", "max-age=60")
+            .header("Age", "18446744073709551615"),
+    );
+    let url = server.url("/a.png");
+    ImageLoader::new(disk_config(1, dir.path()))
+        .unwrap()
+        .load_blocking(url.as_str())
+        .unwrap();
+    let loader = ImageLoader::new(disk_config(1, dir.path())).unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    loader.load(url.as_str(), move |r| tx.send(r.map(|_| ())).unwrap());
+    let result = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the load never completed");
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(loader.stats().decoder_panics, 0);
+}
+
+#[test]
+fn an_entry_declaring_impossible_lengths_is_corrupt_and_the_io_thread_survives() {
+    let dir = TempDir::new("huge-trailer");
+    let server = Server::start();
+    server.route("/a.png", Route::ok(png(6, 6, 1)));
+    server.route("/b.png", Route::ok(png(6, 6, 2)));
+    let (a, b) = (server.url("/a.png"), server.url("/b.png"));
+    {
+        let loader = ImageLoader::new(disk_config(1, dir.path())).unwrap();
+        loader.load_blocking(a.as_str()).unwrap();
+        loader.load_blocking(b.as_str()).unwrap();
+    }
+    // Replace a's entry with a trailer whose lengths wrap around.
+    let mut evil = Vec::new();
+    evil.extend_from_slice(&(u64::MAX - 100).to_le_bytes());
+    evil.extend_from_slice(&100u32.to_le_bytes());
+    evil.extend_from_slice(&[0; 8]);
+    evil.extend_from_slice(b"WIMGent1");
+    fs::write(entry_path_of(dir.path(), &a), evil).unwrap();
+    let loader = ImageLoader::new(disk_config(1, dir.path())).unwrap();
+    assert_eq!(
+        loader.load_blocking(a.as_str()).unwrap().source(),
+        Source::Network
+    );
+    assert_eq!(
+        loader.load_blocking(b.as_str()).unwrap().source(),
+        Source::Disk
+    );
+    assert_eq!(loader.stats().disk_corrupt_entries, 1);
+}
+
+#[test]
+fn must_revalidate_forbids_serving_stale_when_the_server_fails() {
+    let dir = TempDir::new("must-revalidate");
+    let server = Server::start();
+    let state = Arc::new(AtomicUsize::new(0));
+    let s = state.clone();
+    server.route_fn("/m.png", move |_| match s.load(Ordering::SeqCst) {
+        0 => Route::ok(png(5, 5, 1))
+            .header("Cache-Control", "max-age=0, must-revalidate")
+            .header("ETag", "\"m\""),
+        _ => Route::status(503),
+    });
+    let loader = ImageLoader::new(disk_config(1, dir.path())).unwrap();
+    let url = server.url("/m.png");
+    loader.load_blocking(url.as_str()).unwrap();
+    loader.clear_memory();
+    state.store(1, Ordering::SeqCst);
+    let err = loader.load_blocking(url.as_str()).unwrap_err();
+    assert!(matches!(err, Error::Http { status: 503, .. }), "{err:?}");
+    assert_eq!(loader.stats().stale_served, 0);
+    assert!(
+        loader.disk_cache().unwrap().contains(&url).unwrap(),
+        "a 503 keeps the copy"
+    );
+}
+
+#[test]
+fn rate_limited_revalidation_keeps_the_entry_and_serves_it() {
+    let dir = TempDir::new("rate-limited");
+    let server = Server::start();
+    let state = Arc::new(AtomicUsize::new(0));
+    let s = state.clone();
+    server.route_fn("/r.png", move |_| match s.load(Ordering::SeqCst) {
+        0 => Route::ok(png(5, 5, 1))
+            .header("Cache-Control", "max-age=0")
+            .header("ETag", "\"r\""),
+        _ => Route::status(429),
+    });
+    let loader = ImageLoader::new(disk_config(1, dir.path())).unwrap();
+    let url = server.url("/r.png");
+    loader.load_blocking(url.as_str()).unwrap();
+    loader.clear_memory();
+    state.store(1, Ordering::SeqCst);
+    assert_eq!(
+        loader.load_blocking(url.as_str()).unwrap().source(),
+        Source::Disk
+    );
+    assert_eq!(loader.stats().stale_served, 1);
+    assert!(loader.disk_cache().unwrap().contains(&url).unwrap());
+}
+
+#[test]
+fn a_response_that_may_not_be_stored_removes_the_old_copy() {
+    let dir = TempDir::new("no-store-later");
+    let server = Server::start();
+    let state = Arc::new(AtomicUsize::new(0));
+    let s = state.clone();
+    server.route_fn("/n.png", move |_| match s.load(Ordering::SeqCst) {
+        0 => Route::ok(png(5, 5, 1)),
+        _ => Route::ok(png(7, 7, 2)).header("Cache-Control", "no-store"),
+    });
+    let loader = ImageLoader::new(disk_config(1, dir.path())).unwrap();
+    let url = server.url("/n.png");
+    loader.load_blocking(url.as_str()).unwrap();
+    state.store(1, Ordering::SeqCst);
+    let fresh = loader
+        .load_blocking(Request::new(url.as_str()).from_loader_only(true))
+        .unwrap();
+    assert_eq!(fresh.width(), 7);
+    loader.disk_cache().unwrap().flush();
+    assert!(!loader.disk_cache().unwrap().contains(&url).unwrap());
+    let offline = loader.load_blocking(Request::new(url.as_str()).from_cache_only(true));
+    assert_eq!(
+        offline.unwrap().width(),
+        7,
+        "served from memory, never the old disk copy"
+    );
 }

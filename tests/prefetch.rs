@@ -226,3 +226,39 @@ fn an_empty_run_completes_at_once() {
     assert!(p.is_done());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn many_runs_with_a_cap_of_one_always_finish() {
+    // Completions race the submitting loop; a lost "go round again" would leave a run stuck.
+    let dir = TempDir::new("prefetch-race");
+    let (_server, urls) = serve(20, None);
+    let loader = Arc::new(ImageLoader::new(disk_config(3, dir.path())).unwrap());
+    for round in 0..30 {
+        loader.disk_cache().unwrap().clear().unwrap();
+        let options = PrefetchOptions {
+            max_concurrent: 1,
+            ..Default::default()
+        };
+        let (p, calls) = run(&loader, &urls, options);
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || tx.send(p.wait()).unwrap());
+        let progress = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("round {round}: the run never finished"));
+        assert!(progress.is_complete());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[test]
+fn a_zero_thumbnail_box_fails_every_url() {
+    let (_server, urls) = serve(3, None);
+    let loader = ImageLoader::new(config(1)).unwrap();
+    let options = PrefetchOptions {
+        decode: true,
+        thumbnail: Some((0, 10)),
+        ..Default::default()
+    };
+    let (p, _) = run(&loader, &urls, options);
+    assert_eq!(p.wait().failed, 3);
+}

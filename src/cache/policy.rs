@@ -44,9 +44,21 @@ fn options() -> CacheOptions {
     }
 }
 
+/// Largest `Age` believed (a year); larger values are clamped, since the freshness arithmetic
+/// downstream overflows on absurd ones.
+const MAX_AGE_HEADER: u64 = 365 * 24 * 3600;
+
 fn header_map(headers: &[(String, Vec<u8>)]) -> HeaderMap {
     let mut map = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
+        if name.eq_ignore_ascii_case("age") {
+            let age = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map_or(MAX_AGE_HEADER, |a| a.min(MAX_AGE_HEADER));
+            map.append("age", HeaderValue::from(age));
+            continue;
+        }
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_bytes(value),
@@ -57,19 +69,27 @@ fn header_map(headers: &[(String, Vec<u8>)]) -> HeaderMap {
     map
 }
 
-fn policy(meta: &EntryMeta) -> Option<(CachePolicy, Request<()>)> {
-    let mut request = Request::get(meta.url.as_str()).body(()).ok()?;
-    *request.headers_mut() = header_map(&meta.request_headers);
-    let mut response = Response::builder().status(meta.status).body(()).ok()?;
-    *response.headers_mut() = header_map(&meta.response_headers);
-    let policy = CachePolicy::new_options(&request, &response, meta.stored_at, options());
-    Some((policy, request))
+fn request(url: &str, headers: &[(String, Vec<u8>)]) -> Option<Request<()>> {
+    let mut request = Request::get(url).body(()).ok()?;
+    *request.headers_mut() = header_map(headers);
+    Some(request)
 }
 
-/// Whether the stored response says anything about how long it stays fresh.
-fn has_freshness_information(meta: &EntryMeta) -> bool {
-    let directives = meta
-        .response_headers
+fn policy(meta: &EntryMeta) -> Option<CachePolicy> {
+    let stored_request = request(&meta.url, &meta.request_headers)?;
+    let mut response = Response::builder().status(meta.status).body(()).ok()?;
+    *response.headers_mut() = header_map(&meta.response_headers);
+    Some(CachePolicy::new_options(
+        &stored_request,
+        &response,
+        meta.stored_at,
+        options(),
+    ))
+}
+
+/// The `Cache-Control` directives of the stored response, lower-cased.
+fn directives(meta: &EntryMeta) -> Vec<String> {
+    meta.response_headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("cache-control"))
         .flat_map(|(_, v)| {
@@ -79,32 +99,58 @@ fn has_freshness_information(meta: &EntryMeta) -> bool {
                 .map(|d| d.trim().to_string())
                 .collect::<Vec<_>>()
         })
-        .any(|d| {
-            d.starts_with("max-age") || d == "no-cache" || d == "must-revalidate" || d == "no-store"
-        });
+        .collect()
+}
+
+/// Whether a stale copy may be served when revalidation fails (RFC 9111 4.2.4): not if the
+/// response said it must be revalidated.
+pub(crate) fn may_serve_stale(meta: &EntryMeta) -> bool {
+    !directives(meta)
+        .iter()
+        .any(|d| d == "must-revalidate" || d == "no-cache" || d == "proxy-revalidate")
+}
+
+/// Whether the stored response says anything about how long it stays fresh.
+fn has_freshness_information(meta: &EntryMeta) -> bool {
+    let directives = directives(meta).iter().any(|d| {
+        d.starts_with("max-age") || d == "no-cache" || d == "must-revalidate" || d == "no-store"
+    });
     let pragma = meta
         .header("pragma")
         .is_some_and(|p| p.to_ascii_lowercase().contains("no-cache"));
     directives || pragma || meta.header("expires").is_some()
 }
 
-/// Whether `meta` may be served at `now` without revalidation.
-pub(crate) fn freshness(meta: &EntryMeta, now: SystemTime) -> Freshness {
+/// Whether `meta` may be served at `now`, without revalidation, to a request sending
+/// `headers` (compared with the stored request for the headers the response's `Vary` names).
+pub(crate) fn freshness(
+    meta: &EntryMeta,
+    headers: &[(String, String)],
+    now: SystemTime,
+) -> Freshness {
+    let current: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
+        .collect();
+    let (Some(policy), Some(current)) = (policy(meta), request(&meta.url, &current)) else {
+        return Freshness::Stale;
+    };
     if !has_freshness_information(meta) {
-        return Freshness::Fresh;
+        // Fresh until evicted, but still only for a request the response does not vary on.
+        return match policy.before_request(&current, now) {
+            BeforeRequest::Stale { matches: false, .. } => Freshness::Stale,
+            _ => Freshness::Fresh,
+        };
     }
-    match policy(meta) {
-        Some((policy, request)) => match policy.before_request(&request, now) {
-            BeforeRequest::Fresh(_) => Freshness::Fresh,
-            BeforeRequest::Stale { .. } => Freshness::Stale,
-        },
-        None => Freshness::Stale,
+    match policy.before_request(&current, now) {
+        BeforeRequest::Fresh(_) => Freshness::Fresh,
+        BeforeRequest::Stale { .. } => Freshness::Stale,
     }
 }
 
 /// Whether the response in `meta` may be written to disk (`no-store`, uncacheable status...).
 pub(crate) fn storable(meta: &EntryMeta) -> bool {
-    policy(meta).is_some_and(|(policy, _)| policy.is_storable())
+    policy(meta).is_some_and(|policy| policy.is_storable())
 }
 
 /// The conditional headers that revalidate `meta`: `If-None-Match` from its `ETag`,
@@ -120,7 +166,9 @@ pub(crate) fn validators(meta: &EntryMeta) -> Vec<(String, String)> {
     out
 }
 
-/// The metadata to store for a response received at `at`.
+/// The metadata to store for a response received at `at`. Of the request headers sent, only
+/// those the response's `Vary` names are kept (never credentials): nothing else is needed to
+/// decide whether a later request matches.
 pub(crate) fn entry_meta(
     key: &str,
     url: &str,
@@ -129,6 +177,13 @@ pub(crate) fn entry_meta(
     headers: &HeaderMap,
     at: SystemTime,
 ) -> EntryMeta {
+    let vary: Vec<String> = headers
+        .get_all("vary")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_ascii_lowercase())
+        .collect();
     EntryMeta {
         key: key.to_string(),
         url: url.to_string(),
@@ -136,8 +191,9 @@ pub(crate) fn entry_meta(
         status,
         request_headers: sent
             .iter()
-            .filter(|(k, _)| !SECRET_REQUEST_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .filter(|(k, _)| vary.contains(k) && !SECRET_REQUEST_HEADERS.contains(&k.as_str()))
+            .map(|(k, v)| (k, v.as_bytes().to_vec()))
             .collect(),
         response_headers: headers
             .iter()
@@ -148,10 +204,14 @@ pub(crate) fn entry_meta(
 }
 
 /// `meta` updated by a `304 Not Modified` received at `at`: the 304's headers replace the
-/// stored ones (except those describing the body), and freshness counts from `at`.
+/// stored ones (except those describing the body), and freshness counts from `at`. The old
+/// `Age` goes (it described the old response time); the 304's own, if any, replaces it.
 pub(crate) fn refreshed(meta: &EntryMeta, not_modified: &HeaderMap, at: SystemTime) -> EntryMeta {
     let mut updated = meta.clone();
     updated.stored_at = at;
+    updated
+        .response_headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("age"));
     for name in not_modified.keys() {
         let n = name.as_str();
         if KEPT_ON_UPDATE.contains(&n) || SECRET_RESPONSE_HEADERS.contains(&n) {
@@ -193,23 +253,68 @@ mod tests {
     fn max_age_decides_freshness() {
         let now = SystemTime::now();
         let m = meta(&[("cache-control", "max-age=60")], 10);
-        assert_eq!(freshness(&m, now), Freshness::Fresh);
+        assert_eq!(freshness(&m, &[], now), Freshness::Fresh);
         let m = meta(&[("cache-control", "max-age=60")], 120);
-        assert_eq!(freshness(&m, now), Freshness::Stale);
+        assert_eq!(freshness(&m, &[], now), Freshness::Stale);
         let m = meta(&[("cache-control", "no-cache")], 0);
-        assert_eq!(freshness(&m, now), Freshness::Stale);
+        assert_eq!(freshness(&m, &[], now), Freshness::Stale);
     }
 
     #[test]
     fn expires_in_the_past_is_stale() {
         let m = meta(&[("expires", "Thu, 01 Jan 1970 00:00:00 GMT")], 0);
-        assert_eq!(freshness(&m, SystemTime::now()), Freshness::Stale);
+        assert_eq!(freshness(&m, &[], SystemTime::now()), Freshness::Stale);
     }
 
     #[test]
     fn no_freshness_information_is_fresh_until_evicted() {
         let m = meta(&[("content-type", "image/png")], 30 * 24 * 3600);
-        assert_eq!(freshness(&m, SystemTime::now()), Freshness::Fresh);
+        assert_eq!(freshness(&m, &[], SystemTime::now()), Freshness::Fresh);
+    }
+
+    #[test]
+    fn an_absurd_age_header_does_not_overflow() {
+        let m = meta(
+            &[
+                ("cache-control", "max-age=60"),
+                ("age", "18446744073709551615"),
+            ],
+            5,
+        );
+        assert_eq!(freshness(&m, &[], SystemTime::now()), Freshness::Stale);
+    }
+
+    #[test]
+    fn vary_compares_the_current_request_and_only_varied_headers_are_kept() {
+        let mut h = HeaderMap::new();
+        h.insert("vary", HeaderValue::from_static("Accept"));
+        h.insert("cache-control", HeaderValue::from_static("max-age=600"));
+        let sent = vec![
+            ("Accept".to_string(), "image/webp".to_string()),
+            ("X-Api-Key".to_string(), "secret".to_string()),
+        ];
+        let now = SystemTime::now();
+        let m = entry_meta("k", "http://h/a", &sent, 200, &h, now);
+        assert_eq!(
+            m.request_headers,
+            vec![("accept".to_string(), b"image/webp".to_vec())]
+        );
+        assert_eq!(freshness(&m, &sent, now), Freshness::Fresh);
+        let other = vec![("Accept".to_string(), "image/png".to_string())];
+        assert_eq!(freshness(&m, &other, now), Freshness::Stale);
+    }
+
+    #[test]
+    fn must_revalidate_forbids_serving_stale() {
+        assert!(may_serve_stale(&meta(
+            &[("cache-control", "max-age=60")],
+            0
+        )));
+        assert!(!may_serve_stale(&meta(
+            &[("cache-control", "max-age=60, must-revalidate")],
+            0
+        )));
+        assert!(!may_serve_stale(&meta(&[("cache-control", "no-cache")], 0)));
     }
 
     #[test]
@@ -239,7 +344,8 @@ mod tests {
         let r = refreshed(&m, &h, now);
         assert_eq!(r.header("cache-control"), Some("max-age=600"));
         assert_eq!(r.header("content-length"), Some("10"));
-        assert_eq!(freshness(&r, now), Freshness::Fresh);
+        assert_eq!(r.header("age"), None);
+        assert_eq!(freshness(&r, &[], now), Freshness::Fresh);
         assert_eq!(
             validators(&r),
             vec![("If-None-Match".to_string(), "\"a\"".to_string())]

@@ -33,8 +33,7 @@ pub(super) fn get(
     body: BodyLimits<'_>,
 ) -> Result<Fetched, FetchError> {
     let raw = target.raw;
-    let mut sent: Vec<(String, String)> = vec![("user-agent".into(), fetcher.user_agent.clone())];
-    sent.extend(fetcher.headers.iter().chain(target.headers).cloned());
+    let sent = fetcher.sent_headers(target.headers);
     let mut request = fetcher.agent.get(target.url.as_str());
     for (name, value) in sent.iter().skip(1).chain(target.conditional) {
         request = request.header(name, value);

@@ -107,6 +107,17 @@ impl Fetcher {
         }
     }
 
+    /// The request headers an HTTP request for `target` sends (user agent, the configured
+    /// headers, the request's own), without conditional ones.
+    pub(crate) fn sent_headers(
+        &self,
+        request_headers: &[(String, String)],
+    ) -> Vec<(String, String)> {
+        let mut sent = vec![("user-agent".to_string(), self.user_agent.clone())];
+        sent.extend(self.headers.iter().chain(request_headers).cloned());
+        sent
+    }
+
     /// Fetches the whole body of `target`.
     pub(crate) fn fetch(
         &self,
@@ -182,8 +193,10 @@ impl BodyLimits<'_> {
         map_err: impl Fn(std::io::Error) -> Error,
     ) -> Result<Vec<u8>, FetchError> {
         self.check_declared(declared)?;
-        // Trust the announced length for the allocation only up to the limit.
-        let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(self.limit) as usize);
+        // Trust the announced length for the first allocation only up to 8 MiB: a server that
+        // announces more and sends less must not make us reserve it.
+        let first = declared.unwrap_or(0).min(self.limit).min(8 << 20);
+        let mut bytes = Vec::with_capacity(first as usize);
         let mut chunk = vec![0u8; CHUNK];
         loop {
             if let Some(stop) = self.watch.should_stop() {

@@ -36,7 +36,26 @@ impl Watch for JobWatch<'_> {
     }
 }
 
+/// Runs one job. A panic anywhere in it (a bug, ours or a library's) fails the task with
+/// `Error::Internal` instead of leaving it in the map forever and losing the worker.
 pub(super) fn run(shared: &Shared, job: Job) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(shared, &job)));
+    if let Err(panic) = outcome {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let error = Error::Internal {
+            url: job.key.key.as_str().to_string(),
+            message,
+        };
+        fail(shared, &job, error);
+    }
+}
+
+fn run_job(shared: &Shared, job: &Job) {
+    let job = job.clone();
     let Some((spec, control)) = shared.inflight.start(&job) else {
         return; // cancelled while queued, or drained at shutdown
     };
@@ -93,6 +112,11 @@ pub(super) fn run(shared: &Shared, job: Job) {
                 }
                 e.into_error(&spec.raw, &shared.limits)
             });
+        // Every caller cancelled during the decode: store nothing.
+        if watch.should_stop() == Some(Stop::Abandoned) {
+            Counters::bump(&shared.counters.jobs_abandoned);
+            return;
+        }
         // Store before `advance` can take the task out of the map, so a caller arriving in
         // between finds the image in the cache.
         let key = &job.key.key;

@@ -91,12 +91,16 @@ impl ImageLoader {
         config.validate()?;
         let counters = Arc::new(Counters::default());
         let disk = match &config.disk_cache {
-            Some(disk) => Some(DiskStore::open(disk, counters.clone()).map_err(|e| {
-                Error::Config(format!(
-                    "cannot use disk cache directory {}: {e}",
-                    disk.dir.display()
-                ))
-            })?),
+            Some(disk) => Some(
+                DiskStore::open(disk, counters.clone(), config.max_download_bytes).map_err(
+                    |e| {
+                        Error::Config(format!(
+                            "cannot use disk cache directory {}: {e}",
+                            disk.dir.display()
+                        ))
+                    },
+                )?,
+            ),
             None => None,
         };
         let shared = Arc::new(Shared {

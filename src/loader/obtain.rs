@@ -40,7 +40,10 @@ pub(super) fn obtain(
     if let Some(cached) = cached {
         let serve = match lane {
             Lane::CacheOnly | Lane::AcceptStale => true,
-            Lane::Normal => policy::freshness(&cached.meta, SystemTime::now()) == Freshness::Fresh,
+            Lane::Normal => {
+                let sent = shared.fetcher.sent_headers(&spec.headers);
+                policy::freshness(&cached.meta, &sent, SystemTime::now()) == Freshness::Fresh
+            }
             Lane::Revalidate | Lane::Reload => false,
         };
         if serve {
@@ -85,6 +88,9 @@ fn revalidate(
                 &not_modified.headers,
                 not_modified.received_at,
             );
+            if let Some(stop) = watch.should_stop() {
+                return Err(FetchError::Stopped(stop));
+            }
             if let Some(disk) = &shared.disk
                 && shared.inflight.store(job).disk()
             {
@@ -92,13 +98,15 @@ fn revalidate(
             }
             Ok(from_disk(shared, watch, cached.body))
         }
-        Err(FetchError::Failed(e)) if transient(&e) => {
-            // RFC 9111 4.2.4: a stale response may be served when the origin is unreachable.
+        Err(FetchError::Failed(e)) if transient(&e) && policy::may_serve_stale(&cached.meta) => {
+            // RFC 9111 4.2.4: a stale response may be served when the origin is unreachable,
+            // unless it said it must be revalidated.
             Counters::bump(&shared.counters.stale_served);
             Ok(from_disk(shared, watch, cached.body))
         }
         Err(FetchError::Failed(e)) => {
-            if matches!(e, Error::Http { status, .. } if (400..500).contains(&status))
+            // Gone for good (404, 410, ...): the copy goes too. Transient errors keep it.
+            if e.is_permanent()
                 && let Some(disk) = &shared.disk
             {
                 disk.remove(job.key.key.as_str());
@@ -112,7 +120,7 @@ fn revalidate(
 fn transient(e: &Error) -> bool {
     match e {
         Error::Timeout { .. } | Error::Network { .. } => true,
-        Error::Http { status, .. } => *status >= 500,
+        Error::Http { status, .. } => *status >= 500 || *status == 408 || *status == 429,
         _ => false,
     }
 }
@@ -143,19 +151,26 @@ fn download(
             return Ok((empty, Some(response)));
         }
     };
-    if let (Some(disk), Some(response)) = (&shared.disk, response)
-        && shared.inflight.store(job).disk()
-    {
+    // Nobody wants it any more (every caller cancelled while the last bytes arrived), or the
+    // loader is closing: store nothing.
+    if let Some(stop) = watch.should_stop() {
+        return Err(FetchError::Stopped(stop));
+    }
+    if let (Some(disk), Some(response)) = (&shared.disk, response) {
+        let key = job.key.key.as_str();
         let meta = policy::entry_meta(
-            job.key.key.as_str(),
+            key,
             &spec.raw,
             &response.sent,
             response.status,
             &response.headers,
             response.received_at,
         );
-        if policy::storable(&meta) {
-            disk.write(job.key.key.as_str(), bytes.clone(), meta);
+        if !policy::storable(&meta) {
+            // The origin says not to keep it: an older copy must not be served instead.
+            disk.remove(key);
+        } else if shared.inflight.store(job).disk() {
+            disk.write(key, bytes.clone(), meta);
         }
     }
     Ok((

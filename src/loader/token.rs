@@ -55,16 +55,20 @@ impl Token {
         let Some(shared) = target.shared.upgrade() else {
             return false;
         };
-        let Some((subscriber, dropped)) =
-            shared
-                .inflight
-                .cancel(&target.key, target.subscriber, &shared.queue)
+        let Some(cancelled) = shared
+            .inflight
+            .cancel(&target.key, target.subscriber, &shared.queue)
         else {
             return false;
         };
-        if dropped {
+        if cancelled.dropped {
             Counters::bump(&shared.counters.jobs_abandoned);
         }
+        // A progress call already running on a worker finishes before the completion runs.
+        if let Some(listener) = &cancelled.listener {
+            listener.quiesce();
+        }
+        let subscriber = cancelled.subscriber;
         let url = subscriber.url.to_string();
         shared.deliver(subscriber, Err(Error::Cancelled { url }), Source::Network);
         true

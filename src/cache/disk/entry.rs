@@ -16,8 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const MAGIC: &[u8; 8] = b"WIMGent1";
 const TRAILER: usize = 8 + 4 + 4 + 4 + 8;
-/// Longest metadata accepted (URLs and headers; anything larger is corrupt).
-const MAX_META: usize = 1 << 20;
+/// Longest metadata accepted (URLs and headers); a longer one is not written, and one read back
+/// is corrupt.
+pub(crate) const MAX_META: usize = 1 << 20;
 
 /// What is stored beside the bytes: enough to rebuild the HTTP caching policy and to answer
 /// questions about the entry without the body.
@@ -51,8 +52,8 @@ impl EntryMeta {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Corrupt(pub(crate) &'static str);
 
-/// The metadata and trailer to write after `body`.
-pub(crate) fn encode_tail(body: &[u8], meta: &EntryMeta) -> Vec<u8> {
+/// The metadata and trailer to write after `body`; `None` if the metadata is over [`MAX_META`].
+pub(crate) fn encode_tail(body: &[u8], meta: &EntryMeta) -> Option<Vec<u8>> {
     let mut m = Vec::with_capacity(256);
     put_bytes(&mut m, meta.key.as_bytes());
     put_bytes(&mut m, meta.url.as_bytes());
@@ -70,6 +71,9 @@ pub(crate) fn encode_tail(body: &[u8], meta: &EntryMeta) -> Vec<u8> {
             put_bytes(&mut m, value);
         }
     }
+    if m.len() > MAX_META {
+        return None;
+    }
     let meta_crc = crc32fast::hash(&m);
     let meta_len = m.len() as u32;
     m.extend_from_slice(&(body.len() as u64).to_le_bytes());
@@ -77,13 +81,16 @@ pub(crate) fn encode_tail(body: &[u8], meta: &EntryMeta) -> Vec<u8> {
     m.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
     m.extend_from_slice(&meta_crc.to_le_bytes());
     m.extend_from_slice(MAGIC);
-    m
+    Some(m)
 }
 
 /// Splits a whole entry file into its body (the same allocation, truncated) and metadata.
 pub(crate) fn decode(mut file: Vec<u8>) -> Result<(Vec<u8>, EntryMeta), Corrupt> {
     let (body_len, meta_len, body_crc, meta_crc) = trailer(&file)?;
-    if (body_len as u64) + (meta_len as u64) + TRAILER as u64 != file.len() as u64 {
+    let expected = body_len
+        .checked_add(meta_len)
+        .and_then(|n| n.checked_add(TRAILER));
+    if expected != Some(file.len()) {
         return Err(Corrupt("length does not match the trailer"));
     }
     let meta_bytes = &file[body_len..body_len + meta_len];
@@ -196,7 +203,7 @@ mod tests {
 
     fn file(body: &[u8]) -> Vec<u8> {
         let mut f = body.to_vec();
-        f.extend_from_slice(&encode_tail(body, &meta()));
+        f.extend_from_slice(&encode_tail(body, &meta()).unwrap());
         f
     }
 
@@ -207,6 +214,19 @@ mod tests {
         assert_eq!(m, meta());
         assert_eq!(m.header("content-type"), Some("image/png"));
         assert_eq!(m.header("ETag"), Some("\"v1\""));
+    }
+
+    #[test]
+    fn a_trailer_declaring_huge_lengths_is_corrupt_not_a_panic() {
+        let mut f = Vec::new();
+        f.extend_from_slice(&(u64::MAX - 100).to_le_bytes());
+        f.extend_from_slice(&100u32.to_le_bytes());
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(MAGIC);
+        assert!(decode(f).is_err());
+        let mut long = meta();
+        long.url = "x".repeat(MAX_META + 1);
+        assert!(encode_tail(b"", &long).is_none());
     }
 
     #[test]

@@ -5,18 +5,18 @@
 //! low-water mark as soon as writes push the total over), the age sweep, the free-space check,
 //! and backing off when the disk refuses writes. Must not touch: decoding, the network.
 
-use std::collections::HashMap;
-use std::fs::{self, File};
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, select};
-use parking_lot::Mutex;
 
 use super::entry;
 use super::layout::{Layout, Locked};
-use super::{Cached, Deferred, Staged, Urgent};
+use super::{Cached, Deferred, Staging, Urgent};
 use crate::config::DiskCacheConfig;
 use crate::stats::Counters;
 
@@ -33,13 +33,33 @@ const STALE_TEMP: Duration = Duration::from_secs(3600);
 const BACKOFF: Duration = Duration::from_secs(30);
 /// Re-check free space at least this often.
 const SPACE_CHECK: Duration = Duration::from_secs(5);
+/// How long a waiting thread polls (yielding) before it parks. Waking a parked thread costs
+/// tens of microseconds on a VM, more than reading a 100 KiB entry; a disk hit's round trip
+/// usually ends within this, and bursts of hits keep the IO thread from parking between them.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// Waits for a reply from the IO thread: polls for up to [`SPIN`], then parks.
+pub(super) fn await_reply<T>(rx: &Receiver<T>) -> Option<T> {
+    let until = Instant::now() + SPIN;
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
+            Err(crossbeam_channel::TryRecvError::Empty) if Instant::now() < until => {
+                std::thread::yield_now()
+            }
+            Err(crossbeam_channel::TryRecvError::Empty) => return rx.recv().ok(),
+        }
+    }
+}
 
 pub(super) struct Io {
     layout: Layout,
     config: DiskCacheConfig,
-    staging: Arc<Mutex<HashMap<String, Staged>>>,
+    staging: Arc<Staging>,
     counters: Arc<Counters>,
-    serial: u64,
+    /// Largest entry file read into memory: the download limit plus metadata and trailer.
+    max_entry: u64,
     writes_since_scan: u32,
     next_sweep: Instant,
     space: Option<(Instant, u64)>,
@@ -50,15 +70,16 @@ impl Io {
     pub(super) fn new(
         layout: Layout,
         config: DiskCacheConfig,
-        staging: Arc<Mutex<HashMap<String, Staged>>>,
+        staging: Arc<Staging>,
         counters: Arc<Counters>,
+        max_body: u64,
     ) -> Io {
         Io {
             layout,
             config,
             staging,
             counters,
-            serial: 0,
+            max_entry: max_body.saturating_add(entry::MAX_META as u64 + 64),
             writes_since_scan: 0,
             next_sweep: Instant::now(),
             space: None,
@@ -76,26 +97,39 @@ impl Io {
         loop {
             // Reads never wait behind writes.
             while let Ok(m) = urgent.try_recv() {
-                self.urgent(m);
+                self.contain(|io| io.urgent(m));
+            }
+            // Before parking, poll briefly for the next message (see SPIN).
+            let until = Instant::now() + SPIN;
+            while urgent.is_empty() && deferred.is_empty() && Instant::now() < until {
+                std::thread::yield_now();
             }
             let wait = self.next_sweep.saturating_duration_since(Instant::now());
             select! {
                 recv(urgent) -> m => match m {
-                    Ok(m) => self.urgent(m),
+                    Ok(m) => self.contain(|io| io.urgent(m)),
                     Err(_) => break,
                 },
                 recv(deferred) -> m => match m {
-                    Ok(m) => self.deferred(m),
+                    Ok(m) => self.contain(|io| io.deferred(m)),
                     Err(_) => break,
                 },
-                default(wait) => {
-                    let _ = self.sweep();
-                }
+                default(wait) => self.contain(|io| {
+                    let _ = io.sweep();
+                }),
             }
         }
-        // The loader is gone: finish what was queued, then leave the directory within limits.
+        // The loader is gone: finish the writes that were queued.
         while let Ok(m) = deferred.try_recv() {
-            self.deferred(m);
+            self.contain(|io| io.deferred(m));
+        }
+    }
+
+    /// Runs one message's work; a panic (a bug, or a file system surprise) costs that message
+    /// its answer (the asker sees a miss or an error) but not the IO thread.
+    fn contain(&mut self, work: impl FnOnce(&mut Io)) {
+        if catch_unwind(AssertUnwindSafe(|| work(self))).is_err() {
+            Counters::bump(&self.counters.disk_write_errors);
         }
     }
 
@@ -113,14 +147,12 @@ impl Io {
     fn deferred(&mut self, m: Deferred) {
         match m {
             Deferred::Write { key, staged } => {
-                match self.write(&key, &staged) {
-                    Ok(()) => Counters::bump(&self.counters.disk_writes),
-                    Err(_) => Counters::bump(&self.counters.disk_write_errors),
+                let written = catch_unwind(AssertUnwindSafe(|| self.write(&key, &staged)));
+                match written {
+                    Ok(Ok(())) => Counters::bump(&self.counters.disk_writes),
+                    _ => Counters::bump(&self.counters.disk_write_errors),
                 }
-                let mut staging = self.staging.lock();
-                if staging.get(&key).is_some_and(|s| Arc::ptr_eq(s, &staged)) {
-                    staging.remove(&key);
-                }
+                self.staging.remove_if_same(&key, &staged);
             }
             Deferred::Remove { key, reply } => {
                 let _ = reply.send(self.remove(&key));
@@ -146,20 +178,24 @@ impl Io {
 
     fn read(&mut self, key: &str) -> Option<Cached> {
         let path = self.layout.entry_path(key);
-        let mut file = File::open(&path).ok()?;
+        let file = File::open(&path).ok()?;
         let meta = file.metadata().ok()?;
-        let len = usize::try_from(meta.len()).ok()?;
-        // The size is known: one read into an exact buffer, no probing read at the end.
-        let mut buf = vec![0u8; len];
-        if file.read_exact(&mut buf).is_err() {
-            return None;
-        }
-        match entry::decode(buf) {
+        let decoded = if meta.len() > self.max_entry {
+            Err(entry::Corrupt("larger than any download can be"))
+        } else {
+            // Read into capacity, not a zero-filled buffer: no memset of the whole entry.
+            let mut buf = Vec::with_capacity(meta.len() as usize);
+            file.take(meta.len()).read_to_end(&mut buf).ok()?;
+            entry::decode(buf)
+        };
+        match decoded {
             Ok((body, entry_meta)) if entry_meta.key == key => {
                 let now = SystemTime::now();
                 let accessed = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
                 if now.duration_since(accessed).unwrap_or_default() > TOUCH_GRANULARITY {
-                    let _ = file.set_modified(now);
+                    // A handle of its own with write access: Windows needs it to set times.
+                    let touched = OpenOptions::new().write(true).open(&path);
+                    let _ = touched.and_then(|f| f.set_modified(now));
                 }
                 Some(Cached {
                     body: Arc::new(body),
@@ -207,7 +243,8 @@ impl Io {
     }
 
     fn try_write(&mut self, key: &str, staged: &Cached) -> io::Result<()> {
-        let tail = entry::encode_tail(&staged.body, &staged.meta);
+        let tail = entry::encode_tail(&staged.body, &staged.meta)
+            .ok_or_else(|| io::Error::other("metadata too long for an entry"))?;
         let size = (staged.body.len() + tail.len()) as u64;
         if !self.has_space(size) {
             return Err(io::Error::new(
@@ -215,10 +252,12 @@ impl Io {
                 "not enough free space",
             ));
         }
-        self.serial += 1;
-        let temp = self.layout.temp_path(key, self.serial);
+        let temp = self.layout.temp_path(key);
         let written = (|| {
-            let mut f = File::create(&temp)?;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
             f.write_all(&staged.body)?;
             f.write_all(&tail)
         })();
@@ -251,7 +290,7 @@ impl Io {
                     &self.layout,
                     &locked,
                     &self.config,
-                    Vec::new(),
+                    HashSet::new(),
                     &self.counters,
                 )?;
             }
@@ -272,7 +311,7 @@ impl Io {
         for temp in self.layout.stale_temps(now, STALE_TEMP) {
             let _ = fs::remove_file(temp);
         }
-        let expired: Vec<_> = self
+        let expired: HashSet<_> = self
             .layout
             .scan()?
             .into_iter()
@@ -302,13 +341,13 @@ impl Io {
     }
 
     fn remove(&mut self, key: &str) -> bool {
-        self.staging.lock().remove(key);
+        self.staging.remove(key);
         let path = self.layout.entry_path(key);
         self.delete(&path)
     }
 
     fn clear(&mut self) -> io::Result<u64> {
-        self.staging.lock().clear();
+        self.staging.clear();
         let locked = self.layout.lock()?;
         let mut freed = 0;
         for f in self.layout.scan()? {
@@ -334,7 +373,7 @@ fn evict(
     layout: &Layout,
     _locked: &Locked<'_>,
     config: &DiskCacheConfig,
-    also: Vec<std::path::PathBuf>,
+    also: HashSet<std::path::PathBuf>,
     counters: &Counters,
 ) -> io::Result<u64> {
     let mut files = layout.scan()?;

@@ -93,8 +93,11 @@ impl Layout {
         self.entries.join(&h[..2]).join(&h)
     }
 
-    /// A fresh temporary path for writing the entry for `key`.
-    pub(crate) fn temp_path(&self, key: &str, serial: u64) -> PathBuf {
+    /// A fresh temporary path for writing the entry for `key`, unique within this process
+    /// (several loaders may share a directory) and across processes (the pid).
+    pub(crate) fn temp_path(&self, key: &str) -> PathBuf {
+        static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let h = hash(key);
         self.tmp
             .join(format!("{}.{}.{serial}.tmp", &h[..16], std::process::id()))

@@ -33,6 +33,65 @@ pub(crate) struct Cached {
 /// A write waiting for the IO thread; readers see it at once.
 type Staged = Arc<Cached>;
 
+/// Writes queued for the IO thread, visible to reads, with a byte budget: a slow disk or a
+/// directory lock held by another process must not pile up downloads in memory.
+pub(crate) struct Staging {
+    budget: u64,
+    inner: Mutex<(HashMap<String, Staged>, u64)>,
+}
+
+impl Staging {
+    fn new(budget: u64) -> Staging {
+        Staging {
+            budget,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// Stages `staged` for `key`; `false` (and nothing staged) if it would exceed the budget.
+    fn insert(&self, key: &str, staged: Staged) -> bool {
+        let size = staged.body.len() as u64;
+        let mut inner = self.inner.lock();
+        if inner.1 + size > self.budget {
+            return false;
+        }
+        inner.1 += size;
+        if let Some(old) = inner.0.insert(key.to_string(), staged) {
+            inner.1 -= old.body.len() as u64;
+        }
+        true
+    }
+
+    fn get(&self, key: &str) -> Option<Staged> {
+        self.inner.lock().0.get(key).cloned()
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.inner.lock().0.contains_key(key)
+    }
+
+    /// Unstages `key` if it still holds `staged` (a newer write of the key stays).
+    pub(crate) fn remove_if_same(&self, key: &str, staged: &Staged) {
+        let mut inner = self.inner.lock();
+        if inner.0.get(key).is_some_and(|s| Arc::ptr_eq(s, staged)) {
+            inner.0.remove(key);
+            inner.1 -= staged.body.len() as u64;
+        }
+    }
+
+    /// Unstages `key` whatever it holds.
+    pub(crate) fn remove(&self, key: &str) {
+        let mut inner = self.inner.lock();
+        if let Some(old) = inner.0.remove(key) {
+            inner.1 -= old.body.len() as u64;
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        *self.inner.lock() = (HashMap::new(), 0);
+    }
+}
+
 /// Messages answered before any queued write (reads must not wait behind writes).
 enum Urgent {
     Read {
@@ -75,21 +134,31 @@ pub(crate) struct DiskStore {
     root: PathBuf,
     urgent: Option<Sender<Urgent>>,
     deferred: Option<Sender<Deferred>>,
-    staging: Arc<Mutex<HashMap<String, Staged>>>,
+    staging: Arc<Staging>,
     thread: Option<JoinHandle<()>>,
+    counters: Arc<Counters>,
 }
 
 impl DiskStore {
-    /// Opens (creating if needed) the directory and starts the IO thread.
+    /// Opens (creating if needed) the directory and starts the IO thread. `max_body` is the
+    /// largest body a download can have: entry files larger than that plus metadata are never
+    /// read into memory (they are corrupt). Up to four such bodies may wait to be written.
     pub(crate) fn open(
         config: &DiskCacheConfig,
         counters: Arc<Counters>,
+        max_body: u64,
     ) -> std::io::Result<DiskStore> {
         let layout = layout::Layout::open(&config.dir)?;
-        let staging: Arc<Mutex<HashMap<String, Staged>>> = Arc::default();
+        let staging = Arc::new(Staging::new(max_body.saturating_mul(4).max(64 << 20)));
         let (urgent_tx, urgent_rx) = unbounded();
         let (deferred_tx, deferred_rx) = unbounded();
-        let worker = io::Io::new(layout, config.clone(), staging.clone(), counters);
+        let worker = io::Io::new(
+            layout,
+            config.clone(),
+            staging.clone(),
+            counters.clone(),
+            max_body,
+        );
         let thread = std::thread::Builder::new()
             .name("webimage-disk-io".into())
             .spawn(move || worker.run(urgent_rx, deferred_rx))?;
@@ -99,6 +168,7 @@ impl DiskStore {
             deferred: Some(deferred_tx),
             staging,
             thread: Some(thread),
+            counters,
         })
     }
 
@@ -110,20 +180,20 @@ impl DiskStore {
     fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> Urgent) -> Option<T> {
         let (tx, rx) = bounded(1);
         self.urgent.as_ref()?.send(make(tx)).ok()?;
-        rx.recv().ok()
+        io::await_reply(&rx)
     }
 
     fn ask_in_order<T>(&self, make: impl FnOnce(Sender<T>) -> Deferred) -> Option<T> {
         let (tx, rx) = bounded(1);
         self.deferred.as_ref()?.send(make(tx)).ok()?;
-        rx.recv().ok()
+        io::await_reply(&rx)
     }
 
     /// The entry for `key`, from the staging map or from disk. A corrupt entry is deleted by
     /// the IO thread and reads as a miss.
     pub(crate) fn read(&self, key: &str) -> Option<Cached> {
-        if let Some(staged) = self.staging.lock().get(key) {
-            return Some((**staged).clone());
+        if let Some(staged) = self.staging.get(key) {
+            return Some((*staged).clone());
         }
         self.ask(|reply| Urgent::Read {
             key: key.to_string(),
@@ -133,20 +203,31 @@ impl DiskStore {
     }
 
     /// Queues a write; reads see it at once.
+    /// Queues a write; reads see it at once. Skipped (and counted as a write error) when the
+    /// writes already waiting hold too many bytes.
     pub(crate) fn write(&self, key: &str, body: Arc<Vec<u8>>, meta: EntryMeta) {
         let staged = Arc::new(Cached { body, meta });
-        self.staging.lock().insert(key.to_string(), staged.clone());
-        if let Some(tx) = &self.deferred {
-            let _ = tx.send(Deferred::Write {
+        if !self.staging.insert(key, staged.clone()) {
+            Counters::bump(&self.counters.disk_write_errors);
+            return;
+        }
+        let sent = self.deferred.as_ref().is_some_and(|tx| {
+            tx.send(Deferred::Write {
                 key: key.to_string(),
-                staged,
-            });
+                staged: staged.clone(),
+            })
+            .is_ok()
+        });
+        if !sent {
+            // The IO thread is gone: nothing will ever unstage it.
+            self.staging.remove_if_same(key, &staged);
+            Counters::bump(&self.counters.disk_write_errors);
         }
     }
 
     /// Whether an entry for `key` exists (staged or on disk).
     pub(crate) fn contains(&self, key: &str) -> bool {
-        self.staging.lock().contains_key(key)
+        self.staging.contains(key)
             || self
                 .ask(|reply| Urgent::Contains {
                     key: key.to_string(),

@@ -204,7 +204,9 @@ pub(crate) fn read_info(data: &[u8]) -> Result<JpegInfo, JpegError> {
                 let payload = p.segment()?;
                 // The payload ends where the parser now is.
                 let start = p.pos - payload.len();
-                if exif.is_none() && payload.starts_with(markers::EXIF_HEADER) {
+                // The last Exif segment wins, as in zune-jpeg (the full-size path), so both
+                // paths agree on which way is up.
+                if payload.starts_with(markers::EXIF_HEADER) {
                     exif = Some(start + markers::EXIF_HEADER.len()..p.pos);
                 }
             }
