@@ -139,3 +139,30 @@ fn a_jpeg_thumbnail_never_holds_a_full_size_buffer() {
         assert_eq!(ran, 1, "{path}: {stats:?}");
     }
 }
+
+#[test]
+fn a_large_file_is_uploaded_without_being_read_into_memory() {
+    let _serial = SERIAL.lock().unwrap();
+    let dir = TempDir::new("alloc-upload");
+    let path = dir.path().join("big.bin");
+    std::fs::write(&path, vec![7u8; 24 << 20]).unwrap();
+    let server = Server::start();
+    server.discard_bodies();
+    server.route("/up", Route::ok(b"ok".to_vec()));
+    let uploader = webimage::Uploader::new(webimage::UploadConfig::default()).unwrap();
+    let url = server.url("/up");
+    let peak = peak_during(|| {
+        uploader.enqueue(
+            webimage::UploadItem::put(url.as_str(), path.as_path()),
+            |r| {
+                r.unwrap();
+            },
+        );
+        uploader.wait();
+    });
+    assert_eq!(uploader.stats().bytes_sent, 24 << 20);
+    assert!(
+        peak < 2 << 20,
+        "uploading a 24 MiB file allocated {peak} bytes"
+    );
+}

@@ -9,12 +9,21 @@ use std::process::{Command, Output, Stdio};
 
 use support::*;
 
+/// Runs the tool with its cache in `cache` and a home directory of its own there, so nothing
+/// a test does reaches the real user's directories.
 fn webimage(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_webimage"))
-        .args(args)
+    tool(cache).args(args).output().unwrap()
+}
+
+fn tool(cache: &Path) -> Command {
+    let home = cache.join("home");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_webimage"));
+    command
         .env("WEBIMAGE_CACHE_DIR", cache)
-        .output()
-        .unwrap()
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CACHE_HOME", home.join("cache"));
+    command
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -131,9 +140,8 @@ fn prefetch_warms_the_cache_from_a_file_or_stdin() {
     );
 
     // From standard input: everything is cached already, no request.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_webimage"))
+    let mut child = tool(&cache_dir)
         .args(["prefetch", "-"])
-        .env("WEBIMAGE_CACHE_DIR", &cache_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -511,3 +511,206 @@ fn zero_concurrency_is_a_clear_error() {
     check::<Uploader>();
     check::<webimage::UploadToken>();
 }
+
+/// Runs `f` on another thread and fails the test if it does not finish (instead of hanging).
+fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{what} did not finish"))
+}
+
+#[test]
+fn a_file_that_shrinks_while_being_sent_fails_instead_of_hanging() {
+    let dir = TempDir::new("shrink");
+    let server = Server::start();
+    server.discard_bodies();
+    server.route("/up", Route::ok(b"ok".to_vec()));
+    let path = dir.path().join("moving.bin");
+    std::fs::write(&path, vec![1u8; 4 << 20]).unwrap();
+    let url = server.url("/up");
+    let result = finishes("the upload", move || {
+        let up = uploader(|c| c.max_retries = 0);
+        let p = path.clone();
+        let mut truncated = false;
+        let item = UploadItem::put(url, path.as_path()).progress(move |_, _| {
+            if !truncated {
+                truncated = true;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_len(1000)
+                    .unwrap();
+            }
+        });
+        let results = Results::default();
+        up.enqueue(item, record(&results));
+        up.wait();
+        results.lock().unwrap().pop().unwrap()
+    });
+    assert!(result.is_err(), "{result:?}");
+}
+
+#[test]
+fn a_completion_that_cancels_its_own_upload_does_not_deadlock() {
+    let server = Server::start();
+    server.route("/up", Route::ok(b"ok".to_vec()));
+    let url = server.url("/up");
+    let cancelled_again = finishes("the completion", move || {
+        let up = uploader(|_| {});
+        let token_slot: Arc<Mutex<Option<webimage::UploadToken>>> = Arc::default();
+        let seen = Arc::new(Mutex::new(None));
+        let (t, s) = (token_slot.clone(), seen.clone());
+        let gate = Gate::new();
+        let g = gate.clone();
+        let source = UploadSource::Bytes {
+            name: "x".into(),
+            bytes: Arc::from(&b"x"[..]),
+        };
+        let item = UploadItem::put(url, source).progress(move |_, _| g.pass());
+        let token = up.enqueue(item, move |_| {
+            let token = t.lock().unwrap().clone().unwrap();
+            *s.lock().unwrap() = Some(token.cancel());
+        });
+        *token_slot.lock().unwrap() = Some(token);
+        gate.open();
+        up.wait();
+        seen.lock().unwrap().take()
+    });
+    assert_eq!(
+        cancelled_again,
+        Some(false),
+        "already complete: cancel must say so"
+    );
+}
+
+#[test]
+fn a_redirect_is_a_failure_not_a_silent_get() {
+    let journal = TempDir::new("redirect-journal");
+    let server = Server::start();
+    server.route("/old", Route::redirect("/new"));
+    server.route("/new", Route::ok(b"a page".to_vec()));
+    let up = uploader(|c| c.journal_dir = Some(journal.path().to_path_buf()));
+    let results = Results::default();
+    let source = UploadSource::Bytes {
+        name: "x".into(),
+        bytes: Arc::from(&b"payload"[..]),
+    };
+    up.enqueue(
+        UploadItem::put(server.url("/old"), source),
+        record(&results),
+    );
+    up.wait();
+    let err = results.lock().unwrap().pop().unwrap().unwrap_err();
+    assert!(
+        matches!(err.error, Error::Http { status: 302, .. }),
+        "{:?}",
+        err.error
+    );
+    assert!(err.journaled);
+    assert_eq!(server.hits("/new"), 0, "followed the redirect");
+}
+
+#[test]
+fn a_panicking_progress_closure_does_not_kill_the_upload_thread() {
+    let server = Server::start();
+    server.route("/up", Route::ok(b"ok".to_vec()));
+    let up = uploader(|_| {});
+    let results = Results::default();
+    let source = || UploadSource::Bytes {
+        name: "x".into(),
+        bytes: Arc::from(vec![3u8; 200_000]),
+    };
+    let item = UploadItem::put(server.url("/up"), source()).progress(|_, _| panic!("progress bug"));
+    up.enqueue(item, record(&results));
+    up.enqueue(
+        UploadItem::put(server.url("/up"), source()),
+        record(&results),
+    );
+    up.wait();
+    let results = results.lock().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| r.is_ok()));
+}
+
+#[test]
+fn an_item_cancelled_during_its_backoff_is_not_journaled() {
+    let journal = TempDir::new("backoff-journal");
+    let server = Server::start();
+    server.route("/busy", Route::status(503));
+    let up = uploader(|c| {
+        c.journal_dir = Some(journal.path().to_path_buf());
+        c.retry_backoff = Duration::from_secs(5);
+    });
+    let results = Results::default();
+    let source = UploadSource::Bytes {
+        name: "x".into(),
+        bytes: Arc::from(&b"x"[..]),
+    };
+    let token = up.enqueue(
+        UploadItem::put(server.url("/busy"), source),
+        record(&results),
+    );
+    wait_until("the first attempt", || server.hits("/busy") == 1);
+    assert!(token.cancel());
+    up.wait();
+    let stats = up.stats();
+    assert_eq!((stats.failed, stats.cancelled, stats.journaled), (0, 1, 0));
+    assert!(up.journal().unwrap().is_empty());
+    assert_eq!(results.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn retry_failed_does_not_queue_an_item_twice() {
+    let journal = TempDir::new("twice-journal");
+    let server = Server::start();
+    server.route("/up", Route::status(400));
+    let config = |c: &mut UploadConfig| c.journal_dir = Some(journal.path().to_path_buf());
+    {
+        let up = uploader(config);
+        let source = UploadSource::Bytes {
+            name: "x".into(),
+            bytes: Arc::from(&b"x"[..]),
+        };
+        up.enqueue(UploadItem::put(server.url("/up"), source), |_| {});
+        up.wait();
+    }
+    let gate = Gate::new();
+    server.route("/up", Route::ok(b"ok".to_vec()).hold(&gate));
+    let up = uploader(config);
+    assert_eq!(up.retry_failed(|r| assert!(r.is_ok())).unwrap(), 1);
+    gate.wait_arrivals(1);
+    assert_eq!(up.retry_failed(|_| panic!("sent twice")).unwrap(), 0);
+    gate.open();
+    up.wait();
+    assert_eq!(server.hits("/up"), 2, "one failed send, one retry");
+    assert!(up.journal().unwrap().is_empty());
+}
+
+#[test]
+fn invalid_recompression_settings_are_refused() {
+    for r in [
+        Recompress {
+            quality: 1.5,
+            ..Default::default()
+        },
+        Recompress {
+            fallback_quality: -0.1,
+            ..Default::default()
+        },
+        Recompress {
+            max_edge: Some(0),
+            ..Default::default()
+        },
+    ] {
+        let err = Uploader::new(UploadConfig {
+            recompress: Some(r),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{r:?}");
+    }
+}

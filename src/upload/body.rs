@@ -14,14 +14,44 @@ use std::sync::Arc;
 
 /// The content of an upload, opened for sending.
 pub(crate) enum Content {
-    File(File),
+    /// A file and the length announced for it: exactly that many bytes are sent, and a file
+    /// that shrinks or grows meanwhile is an error (never a body shorter than its
+    /// `Content-Length`, which would wait forever).
+    File {
+        file: File,
+        left: u64,
+    },
     Bytes(Cursor<Arc<[u8]>>),
+}
+
+impl Content {
+    pub(crate) fn file(file: File, len: u64) -> Content {
+        Content::File { file, left: len }
+    }
 }
 
 impl Read for Content {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Content::File(f) => f.read(buf),
+            Content::File { file, left } => {
+                if *left == 0 {
+                    // Anything more means the file grew after its length was sent.
+                    return match file.read(&mut [0u8; 1])? {
+                        0 => Ok(0),
+                        _ => Err(io::Error::other("the file grew while it was being sent")),
+                    };
+                }
+                let want = buf.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
+                let n = file.read(&mut buf[..want])?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the file shrank while it was being sent",
+                    ));
+                }
+                *left -= n as u64;
+                Ok(n)
+            }
             Content::Bytes(c) => c.read(buf),
         }
     }
@@ -127,6 +157,8 @@ type Framed = io::Chain<io::Chain<Cursor<Vec<u8>>, Content>, Cursor<Vec<u8>>>;
 pub(crate) struct BodyReader<'a> {
     parts: Framed,
     meter: Meter<'a>,
+    /// Set when the progress closure panicked: it is not called again.
+    progress_broken: bool,
 }
 
 impl<'a> BodyReader<'a> {
@@ -141,6 +173,7 @@ impl<'a> BodyReader<'a> {
                 .chain(content)
                 .chain(Cursor::new(suffix)),
             meter,
+            progress_broken: false,
         }
     }
 }
@@ -160,8 +193,11 @@ impl Read for BodyReader<'_> {
         }
         let n = self.parts.read(buf)?;
         self.meter.sent += n as u64;
-        if n > 0 {
-            (self.meter.progress)(self.meter.sent, self.meter.total);
+        if n > 0 && !self.progress_broken {
+            let (sent, total) = (self.meter.sent, self.meter.total);
+            let progress = &mut self.meter.progress;
+            let call = std::panic::AssertUnwindSafe(|| progress(sent, total));
+            self.progress_broken = std::panic::catch_unwind(call).is_err();
         }
         Ok(n)
     }
@@ -205,6 +241,22 @@ mod tests {
         ));
         assert!(text.ends_with(&format!("\r\n--{b}--\r\n")));
         assert!(calls >= 1);
+    }
+
+    #[test]
+    fn a_file_that_shrinks_or_grows_is_an_error_not_a_short_body() {
+        let path = std::env::temp_dir().join(format!("webimage-body-{}", std::process::id()));
+        std::fs::write(&path, b"0123456789").unwrap();
+        let mut shrunk = Content::file(File::open(&path).unwrap(), 20);
+        let mut out = Vec::new();
+        assert!(shrunk.read_to_end(&mut out).is_err());
+        let mut grown = Content::file(File::open(&path).unwrap(), 5);
+        assert!(grown.read_to_end(&mut Vec::new()).is_err());
+        let mut exact = Content::file(File::open(&path).unwrap(), 10);
+        let mut out = Vec::new();
+        exact.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"0123456789");
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

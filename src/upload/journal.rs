@@ -16,7 +16,7 @@ use super::item::{ItemSpec, Method, UploadSource};
 const MAGIC: &str = "webimage-upload-journal 1";
 
 /// Identifies one record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct RecordId(String);
 
 /// A failed upload read back from the journal.

@@ -14,6 +14,7 @@ mod journal;
 mod recompress;
 mod worker;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -149,7 +150,10 @@ struct Queued {
     spec: item::ItemSpec,
     progress: Option<item::UploadProgress>,
     slot: Arc<Slot>,
+    /// The journal record it came from, if it is a retry.
     record: Option<RecordId>,
+    /// Attempts recorded in the journal by earlier runs.
+    prior_attempts: u32,
 }
 
 struct Shared {
@@ -161,6 +165,8 @@ struct Shared {
     queue: Receiver<Queued>,
     pending: Mutex<usize>,
     idle: Condvar,
+    /// Journal records queued or being sent, so a second `retry_failed` does not send them twice.
+    retrying: Mutex<HashSet<RecordId>>,
 }
 
 /// Uploads files and buffers on a fixed pool of threads with one shared HTTP agent, so memory
@@ -240,6 +246,13 @@ fn call(completion: Completion, result: Result<UploadResponse, UploadError>) {
 }
 
 impl Shared {
+    /// A journal record is no longer queued or being sent.
+    fn release(&self, record: Option<&RecordId>) {
+        if let Some(id) = record {
+            self.retrying.lock().remove(id);
+        }
+    }
+
     fn finished(&self) {
         let mut pending = self.pending.lock();
         *pending = pending.saturating_sub(1);
@@ -257,6 +270,18 @@ impl Uploader {
                 "max_concurrent is 0: nothing could upload".into(),
             ));
         }
+        if let Some(r) = &config.recompress {
+            let q = |q: f32| (0.0..=1.0).contains(&q);
+            if !q(r.quality) || !q(r.fallback_quality) {
+                return Err(Error::Config(format!(
+                    "recompression qualities must be within 0.0..=1.0 (got {} and {})",
+                    r.quality, r.fallback_quality
+                )));
+            }
+            if r.max_edge == Some(0) {
+                return Err(Error::Config("recompress.max_edge is 0".into()));
+            }
+        }
         let journal = match &config.journal_dir {
             Some(dir) => Some(Journal::open(dir).map_err(|e| {
                 Error::Config(format!(
@@ -267,8 +292,12 @@ impl Uploader {
             None => None,
         };
         let t = Some(config.timeout);
+        // No redirects: a 301/302/303 would turn the PUT or POST into a GET that "succeeds"
+        // without the file. A 3xx is reported (and journaled) as a failure instead.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
             .user_agent(config.user_agent.as_str())
             .timeout_connect(t)
             .timeout_per_write(t)
@@ -286,6 +315,7 @@ impl Uploader {
             queue,
             pending: Mutex::new(0),
             idle: Condvar::new(),
+            retrying: Mutex::default(),
         });
         let mut threads = Vec::new();
         for i in 0..shared.config.max_concurrent {
@@ -324,7 +354,7 @@ impl Uploader {
     {
         let mut spec = item.spec;
         spec.recompress = self.shared.config.recompress;
-        self.push(spec, item.progress, Box::new(done), None)
+        self.push(spec, item.progress, Box::new(done), None, 0)
     }
 
     fn push(
@@ -333,6 +363,7 @@ impl Uploader {
         progress: Option<item::UploadProgress>,
         done: Completion,
         record: Option<RecordId>,
+        prior_attempts: u32,
     ) -> UploadToken {
         let slot = Arc::new(Slot {
             completion: Mutex::new(Some(done)),
@@ -353,6 +384,7 @@ impl Uploader {
             progress,
             slot,
             record,
+            prior_attempts,
         };
         if let Some(sender) = &self.sender {
             let _ = sender.send(queued);
@@ -362,8 +394,9 @@ impl Uploader {
 
     /// Re-enqueues every item in the journal (failures of this or an earlier run), each sent as
     /// it was first meant to be (target, method, recompression). Each one calls `done` once
-    /// when it completes; an item that fails again stays in the journal.
-    /// Returns how many were enqueued.
+    /// when it completes; an item that fails again stays in the journal with its attempts
+    /// added up. Items already queued by an earlier call are not queued twice. Returns how
+    /// many were enqueued.
     pub fn retry_failed<F>(&self, done: F) -> Result<usize, Error>
     where
         F: Fn(Result<UploadResponse, UploadError>) + Send + Sync + 'static,
@@ -382,15 +415,22 @@ impl Uploader {
             message: e.to_string(),
         })?;
         let done = Arc::new(done);
-        let n = records.len();
+        let mut n = 0;
         for record in records {
+            // Already queued or being sent by an earlier call: not twice.
+            if !self.shared.retrying.lock().insert(record.id.clone()) {
+                continue;
+            }
             let done = done.clone();
+            let complete = Box::new(move |r| done(r));
             self.push(
                 record.spec,
                 None,
-                Box::new(move |r| done(r)),
+                complete,
                 Some(record.id),
+                record.attempts,
             );
+            n += 1;
         }
         Ok(n)
     }
@@ -410,7 +450,8 @@ impl Uploader {
             .collect())
     }
 
-    /// Blocks until every enqueued item has completed.
+    /// Blocks until every enqueued item has completed. Do not call it from a completion or
+    /// progress closure: the item running it would wait for itself.
     pub fn wait(&self) {
         let mut pending = self.shared.pending.lock();
         while *pending > 0 {

@@ -24,8 +24,34 @@ pub(super) fn run(shared: &Shared) {
     while let Ok(queued) = shared.queue.recv() {
         if shared.closing.load(Ordering::SeqCst) {
             shut_down(shared, queued);
-        } else {
-            process(shared, queued);
+            continue;
+        }
+        // A panic (a bug, ours or a library's) fails this item, exactly once, and the thread
+        // goes on with the next.
+        let (slot, target, record) = (
+            queued.slot.clone(),
+            queued.spec.target.clone(),
+            queued.record.clone(),
+        );
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process(shared, queued)));
+        if outcome.is_err() {
+            shared.release(record.as_ref());
+            let taken = slot.completion.lock().take();
+            if let Some(completion) = taken {
+                shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+                let error = UploadError {
+                    error: Error::Internal {
+                        url: target,
+                        message: "the upload panicked".into(),
+                    },
+                    response: None,
+                    attempts: 0,
+                    journaled: false,
+                };
+                call(completion, Err(error));
+                shared.finished();
+            }
         }
     }
 }
@@ -160,7 +186,7 @@ fn send_once(
         Payload::File { path, content_type } => {
             let file = std::fs::File::open(path).map_err(|e| io_failure(spec, e))?;
             let len = file.metadata().map_err(|e| io_failure(spec, e))?.len();
-            (Content::File(file), len, content_type.clone())
+            (Content::file(file, len), len, content_type.clone())
         }
         Payload::Bytes {
             bytes,
@@ -268,8 +294,10 @@ fn process(shared: &Shared, queued: Queued) {
         progress,
         slot,
         record,
+        prior_attempts,
     } = queued;
     if slot.completion.lock().is_none() {
+        shared.release(record.as_ref());
         return; // cancelled while queued
     }
     let mut progress = progress.unwrap_or_else(|| Box::new(|_, _| {}));
@@ -277,70 +305,83 @@ fn process(shared: &Shared, queued: Queued) {
     let outcome = match prepare(shared, &spec) {
         Err(failure) => Err(failure),
         Ok(payload) => {
-            let mut backoff = shared.config.retry_backoff;
+            let mut backoff = shared.config.retry_backoff.min(MAX_BACKOFF);
             loop {
                 attempts += 1;
                 match send_once(shared, &spec, &payload, &mut *progress, &slot) {
                     Ok(response) => break Ok(response),
                     Err(Failure::Failed { retry: true, .. })
-                        if attempts <= shared.config.max_retries
-                            && pause(shared, &slot, backoff) =>
+                        if attempts <= shared.config.max_retries =>
                     {
+                        if !pause(shared, &slot, backoff) {
+                            break Err(Failure::Stopped);
+                        }
                         shared.counters.retries.fetch_add(1, Ordering::Relaxed);
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
                     }
                     Err(failure) => break Err(failure),
                 }
             }
         }
     };
+    let attempts = Attempts {
+        now: attempts,
+        before: prior_attempts,
+    };
     finish(shared, spec, &slot, record, outcome, attempts);
 }
 
+/// Attempts of this run and of earlier runs (for an item retried from the journal).
+#[derive(Clone, Copy)]
+struct Attempts {
+    now: u32,
+    before: u32,
+}
+
+/// Completes an item: whoever takes its closure from the slot owns the completion, so an
+/// item cancelled meanwhile is neither counted as failed nor journaled. The closure is called
+/// with no lock held.
 fn finish(
     shared: &Shared,
     spec: ItemSpec,
     slot: &Slot,
     record: Option<RecordId>,
     outcome: Result<UploadResponse, Failure>,
-    attempts: u32,
+    attempts: Attempts,
 ) {
+    if let (Ok(_), Some(journal), Some(id)) = (&outcome, &shared.journal, &record) {
+        journal.remove(id);
+    }
+    shared.release(record.as_ref());
+    let taken = slot.completion.lock().take();
+    let Some(completion) = taken else {
+        return; // cancelled: the canceller completed it
+    };
     let result = match outcome {
         Ok(response) => {
             shared.counters.succeeded.fetch_add(1, Ordering::Relaxed);
-            if let (Some(journal), Some(id)) = (&shared.journal, &record) {
-                journal.remove(id);
-            }
             Ok(response)
         }
-        Err(failure) => {
-            let (error, response) = match failure {
-                Failure::Failed {
-                    error, response, ..
-                } => (error, response),
-                // Cancelled: the canceller completed it already; shutting down: keep it.
-                Failure::Stopped if slot.cancelled.load(Ordering::Acquire) => return,
-                Failure::Stopped => (
-                    Error::Shutdown {
-                        url: spec.target.clone(),
-                    },
-                    None,
-                ),
+        Err(Failure::Failed {
+            error, response, ..
+        }) => Err(fail(
+            shared,
+            &spec,
+            record.as_ref(),
+            error,
+            response,
+            attempts,
+        )),
+        // Not cancelled (the canceller would hold the closure), so the uploader is closing.
+        Err(Failure::Stopped) => {
+            let error = Error::Shutdown {
+                url: spec.target.clone(),
             };
-            Err(fail(
-                shared,
-                &spec,
-                record.as_ref(),
-                error,
-                response,
-                attempts,
-            ))
+            Err(fail(shared, &spec, record.as_ref(), error, None, attempts))
         }
     };
-    if let Some(completion) = slot.completion.lock().take() {
-        call(completion, result);
-        shared.finished();
-    }
+    call(completion, result);
+    shared.finished();
 }
 
 /// Records a failure (counted, journaled if there is a journal) and builds its error.
@@ -350,20 +391,21 @@ fn fail(
     record: Option<&RecordId>,
     error: Error,
     response: Option<UploadResponse>,
-    attempts: u32,
+    attempts: Attempts,
 ) -> UploadError {
     shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+    let total = attempts.before + attempts.now;
     let journaled = shared
         .journal
         .as_ref()
-        .is_some_and(|j| j.record(record, spec, attempts, &error.summary()).is_ok());
+        .is_some_and(|j| j.record(record, spec, total, &error.summary()).is_ok());
     if journaled {
         shared.counters.journaled.fetch_add(1, Ordering::Relaxed);
     }
     UploadError {
         error,
         response,
-        attempts,
+        attempts: attempts.now,
         journaled,
     }
 }
@@ -371,17 +413,25 @@ fn fail(
 /// Completes an item that will not be sent because the uploader is shutting down.
 pub(super) fn shut_down(shared: &Shared, queued: Queued) {
     let Queued {
-        spec, slot, record, ..
+        spec,
+        slot,
+        record,
+        prior_attempts,
+        ..
     } = queued;
-    if slot.completion.lock().is_none() {
+    shared.release(record.as_ref());
+    let taken = slot.completion.lock().take();
+    let Some(completion) = taken else {
         return;
-    }
+    };
     let error = Error::Shutdown {
         url: spec.target.clone(),
     };
-    let failure = fail(shared, &spec, record.as_ref(), error, None, 0);
-    if let Some(completion) = slot.completion.lock().take() {
-        call(completion, Err(failure));
-        shared.finished();
-    }
+    let attempts = Attempts {
+        now: 0,
+        before: prior_attempts,
+    };
+    let failure = fail(shared, &spec, record.as_ref(), error, None, attempts);
+    call(completion, Err(failure));
+    shared.finished();
 }

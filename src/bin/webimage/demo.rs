@@ -109,7 +109,7 @@ pub fn run(args: Args) -> crate::Result<bool> {
         s.thumbnails_dct_scaled + s.thumbnails_dc_only
     );
 
-    // 2. Slow images: the visible one at high priority, the rest cancelled while queued.
+    // 2. Slow images: the visible one at high priority, the rest cancelled right away.
     let slow: Results = Arc::default();
     let before = loader.stats().network_requests;
     let mut cancelled = 0;
@@ -126,10 +126,12 @@ pub fn run(args: Args) -> crate::Result<bool> {
         }
     }
     wait_for(&slow, 4);
+    let requested = loader.stats().network_requests - before;
     println!(
-        "  4 slow images, 3 of them cancelled while queued: {cancelled} closures got Cancelled at once, \
-         {} request made",
-        loader.stats().network_requests - before
+        "  4 slow images, 3 cancelled right after being asked for: {cancelled} closures got \
+         Cancelled at once; {requested} of the 4 were requested ({} cancelled before their \
+         request went out)",
+        4 - requested
     );
 
     // 3. Everything again: memory hits, answered on this thread before `load` returns.
@@ -183,9 +185,10 @@ pub fn run(args: Args) -> crate::Result<bool> {
     let _ = std::fs::remove_dir_all(&cache_dir);
 
     // 6. Upload a few photos back, recompressed, two at a time.
+    let rule = Recompress::default();
     let uploader = Uploader::new(UploadConfig {
         max_concurrent: 2,
-        recompress: Some(Recompress::default()),
+        recompress: Some(rule),
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
@@ -207,8 +210,10 @@ pub fn run(args: Args) -> crate::Result<bool> {
     let (received, received_bytes) = server.uploads();
     let up = uploader.stats();
     println!(
-        "  uploaded {} of {uploads} photos, recompressed at quality 0.5: {} of originals became {} on the wire",
+        "  uploaded {} of {uploads} photos, {} recompressed at quality {}: {} of originals became {} on the wire",
         up.succeeded,
+        up.recompressed,
+        rule.quality,
         crate::human(original_bytes as u64),
         crate::human(received_bytes),
     );

@@ -56,6 +56,10 @@ pub fn run(args: Args, config: Config) -> crate::Result<bool> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let loader = ImageLoader::new(config).map_err(|e| e.to_string())?;
+    // Names are fixed up front, in argument order; each image is saved (and dropped) as soon
+    // as it arrives, so memory holds at most the images still being written.
+    let mut taken = HashSet::new();
+    let names: Vec<String> = args.urls.iter().map(|u| file_name(u, &mut taken)).collect();
     let (tx, rx) = crossbeam_channel::unbounded();
     for (i, url) in args.urls.iter().enumerate() {
         let mut request = Request::new(url.as_str());
@@ -68,15 +72,12 @@ pub fn run(args: Args, config: Config) -> crate::Result<bool> {
         });
     }
     drop(tx);
-    let mut results: Vec<_> = rx.iter().collect();
-    results.sort_by_key(|(i, _)| *i);
-    let mut taken = HashSet::new();
     let mut ok = true;
-    for (i, result) in results {
+    for (i, result) in rx {
         let url = &args.urls[i];
         match result {
             Ok(image) => {
-                let path = args.out.join(file_name(url, &mut taken));
+                let path = args.out.join(&names[i]);
                 match image.image().save(&path) {
                     Ok(()) => println!(
                         "{} ({}x{}, from {:?}) <- {url}",

@@ -27,8 +27,8 @@ struct Cli {
     /// Do not use the disk cache.
     #[arg(long, global = true)]
     no_disk_cache: bool,
-    /// Worker threads of the loader.
-    #[arg(long, global = true, default_value_t = 6, value_name = "N")]
+    /// Worker threads of the loader (at least 1).
+    #[arg(long, global = true, default_value_t = 6, value_name = "N", value_parser = at_least_one)]
     workers: usize,
     #[command(subcommand)]
     command: Command,
@@ -48,8 +48,28 @@ enum Command {
     Demo(demo::Args),
 }
 
-/// A user-facing failure: one line, no backtrace.
-pub(crate) type Result<T> = std::result::Result<T, String>;
+/// A user-facing failure: one line on stderr, no backtrace.
+pub(crate) enum Failure {
+    /// The command line is wrong (exit code 2, like clap's own usage errors).
+    Usage(String),
+    /// The command ran and failed (exit code 1).
+    Run(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Run(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure::Run(message.to_string())
+    }
+}
+
+/// `Ok(true)`: everything worked; `Ok(false)`: some items failed (already reported).
+pub(crate) type Result<T> = std::result::Result<T, Failure>;
 
 impl Cli {
     /// The loader configuration the global options describe.
@@ -83,10 +103,23 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(message) => {
+        Err(Failure::Run(message)) => {
             eprintln!("webimage: {message}");
             ExitCode::FAILURE
         }
+        Err(Failure::Usage(message)) => {
+            eprintln!("webimage: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A count of at least 1.
+pub(crate) fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number")),
     }
 }
 

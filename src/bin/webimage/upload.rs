@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use webimage::{Recompress, UploadConfig, UploadError, UploadItem, UploadResponse, Uploader};
+
+use crate::Failure;
 
 /// Characters left as they are when a file name replaces `{name}` in a URL.
 const NAME_SAFE: &AsciiSet = &NON_ALPHANUMERIC
@@ -70,7 +71,9 @@ fn fraction(q: f32) -> crate::Result<f32> {
     match q {
         q if (0.0..=1.0).contains(&q) => Ok(q),
         q if (1.0..=100.0).contains(&q) => Ok(q / 100.0),
-        q => Err(format!("quality {q} is outside 0.0-1.0 (or 1-100)")),
+        q => Err(Failure::Usage(format!(
+            "quality {q} is outside 0.0-1.0 (or 1-100)"
+        ))),
     }
 }
 
@@ -82,6 +85,9 @@ fn config(args: &Args) -> crate::Result<UploadConfig> {
             .join("webimage")
             .join("upload-journal"),
     };
+    if args.max_edge == Some(0) {
+        return Err(Failure::Usage("--max-edge must be at least 1".into()));
+    }
     let recompress = match args.quality {
         None => None,
         Some(q) => {
@@ -109,22 +115,26 @@ fn config(args: &Args) -> crate::Result<UploadConfig> {
 
 /// The items to send, one per file.
 fn items(args: &Args) -> crate::Result<Vec<UploadItem>> {
-    let to = args.to.as_deref().ok_or("--to URL is required")?;
+    let usage = |m: String| Failure::Usage(m);
+    let to = args
+        .to
+        .as_deref()
+        .ok_or_else(|| usage("--to URL is required".into()))?;
     if !args.put && args.form.is_none() {
-        return Err("choose how to send: --put or --form FIELD".into());
+        return Err(usage("choose how to send: --put or --form FIELD".into()));
     }
     let mut fields = Vec::new();
     for f in &args.fields {
         let (k, v) = f
             .split_once('=')
-            .ok_or_else(|| format!("--field {f:?} is not NAME=VALUE"))?;
+            .ok_or_else(|| usage(format!("--field {f:?} is not NAME=VALUE")))?;
         fields.push((k.to_string(), v.to_string()));
     }
     let mut headers = Vec::new();
     for h in &args.headers {
         let (k, v) = h
             .split_once(':')
-            .ok_or_else(|| format!("--header {h:?} is not \"NAME: VALUE\""))?;
+            .ok_or_else(|| usage(format!("--header {h:?} is not \"NAME: VALUE\"")))?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
     let mut out = Vec::new();
@@ -132,7 +142,7 @@ fn items(args: &Args) -> crate::Result<Vec<UploadItem>> {
         let name = file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| format!("{} is not a file name", file.display()))?;
+            .ok_or_else(|| usage(format!("{} is not a file name", file.display())))?;
         let url = to.replace("{name}", &utf8_percent_encode(&name, NAME_SAFE).to_string());
         let mut item = match &args.form {
             Some(field) => UploadItem::form(url, field.as_str(), file.as_path()),
@@ -152,7 +162,13 @@ fn items(args: &Args) -> crate::Result<Vec<UploadItem>> {
 type Outcome = (String, Result<UploadResponse, UploadError>);
 
 pub fn run(args: Args) -> crate::Result<bool> {
+    // Everything the command line says is checked before anything touches the disk.
     let config = config(&args)?;
+    let items = if args.retry_failed {
+        Vec::new()
+    } else {
+        items(&args)?
+    };
     let journal_dir = config.journal_dir.clone().unwrap_or_default();
     let uploader = Uploader::new(config).map_err(|e| e.to_string())?;
     let bars = MultiProgress::new();
@@ -168,30 +184,23 @@ pub fn run(args: Args) -> crate::Result<bool> {
     };
     let enqueued = if args.retry_failed {
         let total = bars.add(ProgressBar::new(0));
-        let count = Arc::new(AtomicUsize::new(0));
-        let names: Vec<String> = uploader
-            .journal()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|(target, source, ..)| format!("{source:?} -> {target}"))
-            .collect();
         let outcomes = outcomes.clone();
         let total_bar = total.clone();
         let n = uploader
             .retry_failed(move |r| {
-                let i = count.fetch_add(1, Ordering::SeqCst);
                 total_bar.inc(1);
-                let label = names
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| "journal item".into());
+                // Label each result by its own target (the order of completion is not the
+                // order of the journal).
+                let label = match &r {
+                    Err(e) => e.error.url().unwrap_or("journal item").to_string(),
+                    Ok(_) => String::new(),
+                };
                 outcomes.lock().push((label, r));
             })
             .map_err(|e| e.to_string())?;
         total.set_length(n as u64);
         n
     } else {
-        let items = items(&args)?;
         let total = bars.add(ProgressBar::new(items.len() as u64));
         let n = items.len();
         for item in items {
