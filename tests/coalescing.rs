@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use support::*;
-use webimage::{Config, ImageLoader, KeyFilter, LoadedImage, Source};
+use webimage::{Config, ImageLoader, KeyFilter, LoadedImage, Request, Source};
 
 #[test]
 fn hundred_concurrent_loads_make_one_request_and_one_decode() {
@@ -53,37 +53,46 @@ fn hundred_concurrent_loads_make_one_request_and_one_decode() {
 
 #[test]
 fn caller_arriving_while_decoding_joins_the_job() {
-    // A large, incompressible PNG takes long enough to decode that a second caller arriving
-    // just after the download lands while the first is still decoding.
+    // Hold a task between its download and its last decode, deterministically: completions
+    // run on the worker between variant decodes, so a first caller whose completion waits at a
+    // gate keeps the task in the map with another variant still to decode. A caller of that
+    // variant arriving now is in the window where SDWebImage starts a second download.
     let server = Server::start();
-    server.route("/big.png", Route::ok(noisy_png(3000, 3000, 1)));
-    let loader = ImageLoader::new(Config {
-        memory_cache_bytes: 1 << 30,
-        ..config(2)
-    })
-    .unwrap();
-    let url = server.url("/big.png");
-    let first: Arc<Mutex<Option<LoadedImage>>> = Arc::default();
-    let f = first.clone();
-    loader.load(url.as_str(), move |r| *f.lock().unwrap() = Some(r.unwrap()));
-    wait_until("the decode to start", || loader.stats().decodes == 1);
-    let second = loader.load_blocking(url.as_str()).unwrap();
+    server.route("/photo.png", Route::ok(noisy_png(400, 300, 1)));
+    let loader = ImageLoader::new(config(1)).unwrap();
+    let url = server.url("/photo.png");
+    let gate = Gate::new();
+    let g = gate.clone();
+    loader.load(Request::new(url.as_str()).thumbnail(100, 100), move |r| {
+        r.unwrap();
+        g.pass(); // on the worker, after the first variant, before the next
+    });
+    let got: Log<LoadedImage> = Log::default();
+    let record = |got: &Log<LoadedImage>| {
+        let got = got.clone();
+        move |r: Result<LoadedImage, webimage::Error>| got.lock().unwrap().push(r.unwrap())
+    };
+    loader.load(Request::new(url.as_str()).thumbnail(50, 50), record(&got));
+    gate.wait_arrivals(1);
+    // The download is done and the 50 px variant not yet decoded: this caller must join.
+    loader.load(Request::new(url.as_str()).thumbnail(50, 50), record(&got));
+    assert_eq!(
+        loader.stats().coalesced,
+        2,
+        "the late caller must join the decoding job"
+    );
+    gate.open();
+    wait_until("both 50 px callers", || got.lock().unwrap().len() == 2);
 
     assert_eq!(
-        server.hits("/big.png"),
+        server.hits("/photo.png"),
         1,
         "a second request in the decode window"
     );
-    let stats = loader.stats();
-    assert_eq!(stats.decodes, 1);
-    assert_eq!(
-        stats.coalesced, 1,
-        "the second caller must join the decoding job"
-    );
-    assert_eq!(second.source(), Source::Network);
-    wait_until("first callback", || first.lock().unwrap().is_some());
-    let first = first.lock().unwrap().take().unwrap();
-    assert!(Arc::ptr_eq(first.image(), second.image()));
+    assert_eq!(loader.stats().decodes, 2, "each size decoded once");
+    let got = got.lock().unwrap();
+    assert!(got.iter().all(|i| i.source() == Source::Network));
+    assert!(Arc::ptr_eq(got[0].image(), got[1].image()));
 }
 
 #[test]

@@ -114,30 +114,41 @@ fn concurrent_sizes_of_one_url_share_one_download_and_decode_each_size_once() {
 
 #[test]
 fn a_full_size_caller_arriving_while_a_thumbnail_decodes_needs_no_second_download() {
-    // A large noisy PNG decodes slowly enough for a second caller to arrive mid-decode.
+    // The first caller's completion waits at a gate on the worker, after its thumbnail and
+    // before the next variant: the task is held between download and its last decode.
     let server = Server::start();
-    server.route("/big.png", Route::ok(noisy_png(2500, 2500, 4)));
+    server.route("/big.png", Route::ok(noisy_png(600, 400, 4)));
     let loader = ImageLoader::new(Config {
         memory_cache_bytes: 1 << 30,
-        ..config(2)
+        ..config(1)
     })
     .unwrap();
     let url = server.url("/big.png");
-    let first: Arc<Mutex<Option<LoadedImage>>> = Arc::default();
-    let f = first.clone();
+    let gate = Gate::new();
+    let g = gate.clone();
     loader.load(Request::new(url.as_str()).thumbnail(64, 64), move |r| {
-        *f.lock().unwrap() = Some(r.unwrap())
+        assert_eq!(r.unwrap().width(), 64);
+        g.pass();
     });
-    wait_until("the thumbnail decode to start", || {
-        loader.stats().decodes == 1
+    let small: Arc<Mutex<Option<LoadedImage>>> = Arc::default();
+    let s = small.clone();
+    loader.load(Request::new(url.as_str()).thumbnail(32, 32), move |r| {
+        *s.lock().unwrap() = Some(r.unwrap())
     });
-    let full = loader.load_blocking(url.as_str()).unwrap();
-    assert_eq!((full.width(), full.height()), (2500, 2500));
-    wait_until("the thumbnail", || first.lock().unwrap().is_some());
-    let thumb = first.lock().unwrap().take().unwrap();
-    assert_eq!((thumb.width(), thumb.height()), (64, 64));
+    gate.wait_arrivals(1);
+    let full: Arc<Mutex<Option<LoadedImage>>> = Arc::default();
+    let f = full.clone();
+    loader.load(url.as_str(), move |r| *f.lock().unwrap() = Some(r.unwrap()));
+    gate.open();
+    wait_until("both", || {
+        small.lock().unwrap().is_some() && full.lock().unwrap().is_some()
+    });
+    let full = full.lock().unwrap().take().unwrap();
+    assert_eq!((full.width(), full.height()), (600, 400));
+    assert_eq!(small.lock().unwrap().as_ref().unwrap().width(), 32);
     assert_eq!(server.hits("/big.png"), 1, "served from the same bytes");
-    assert_eq!(loader.stats().decodes, 2);
+    assert_eq!(loader.stats().decodes, 3);
+    assert_eq!(loader.stats().coalesced, 2);
 }
 
 #[test]
