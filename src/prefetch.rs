@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::{Condvar, Mutex};
@@ -82,7 +82,7 @@ struct State {
     /// Tokens of running loads, and loads that completed before their token was stored.
     tokens: Mutex<(HashMap<u64, Token>, HashSet<u64>)>,
     running: Mutex<usize>,
-    next_id: Mutex<u64>,
+    next_id: AtomicU64,
     progress: Mutex<PrefetchProgress>,
     cancelled: AtomicBool,
     /// (a thread is running the submit loop, someone asked it to go round again)
@@ -170,7 +170,7 @@ pub(crate) fn start(
         pending: Mutex::new(urls.into()),
         tokens: Mutex::default(),
         running: Mutex::new(0),
-        next_id: Mutex::new(0),
+        next_id: AtomicU64::new(0),
         progress: Mutex::new(PrefetchProgress {
             total,
             ..Default::default()
@@ -256,11 +256,7 @@ impl State {
         if cached {
             return self.count(Ended::Skipped);
         }
-        let id = {
-            let mut next = self.next_id.lock();
-            *next += 1;
-            *next
-        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         *self.running.lock() += 1;
         let state = self.clone();
         let on_end = move |result: Result<Source, Error>| state.on_end(id, result);

@@ -143,25 +143,20 @@ impl MemoryCache {
         if self.limit == 0 || cost > self.entry_limit() {
             return false;
         }
-        let evicted;
-        {
-            let mut inner = self.inner.lock();
-            if let Some(old) = inner.entries.put(key, image) {
-                inner.cost -= cost_of(&old);
-            }
-            inner.cost += cost;
-            let mut out = Vec::new();
-            while inner.cost > self.limit {
-                match inner.entries.pop_lru() {
-                    Some((_, old)) => {
-                        inner.cost -= cost_of(&old);
-                        out.push(old);
-                    }
-                    None => break,
-                }
-            }
-            evicted = out;
+        let mut evicted = Vec::new();
+        let mut inner = self.inner.lock();
+        if let Some(old) = inner.entries.put(key, image) {
+            inner.cost -= cost_of(&old);
         }
+        inner.cost += cost;
+        while inner.cost > self.limit {
+            let Some((_, old)) = inner.entries.pop_lru() else {
+                break;
+            };
+            inner.cost -= cost_of(&old);
+            evicted.push(old);
+        }
+        drop(inner);
         // Evicted pixels are freed here, outside the lock.
         drop(evicted);
         true

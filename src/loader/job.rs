@@ -55,16 +55,15 @@ pub(super) fn run(shared: &Shared, job: Job) {
 }
 
 fn run_job(shared: &Shared, job: &Job) {
-    let job = job.clone();
-    let Some((spec, control)) = shared.inflight.start(&job) else {
+    let Some((spec, control)) = shared.inflight.start(job) else {
         return; // cancelled while queued, or drained at shutdown
     };
     let watch = JobWatch {
         shared,
-        job: &job,
+        job,
         control: &control,
     };
-    let obtained = match super::obtain::obtain(shared, &job, &spec, &watch) {
+    let obtained = match super::obtain::obtain(shared, job, &spec, &watch) {
         Ok(obtained) => obtained,
         Err(FetchError::Stopped(Stop::Abandoned)) => {
             Counters::bump(&shared.counters.jobs_abandoned);
@@ -74,15 +73,15 @@ fn run_job(shared: &Shared, job: &Job) {
             let error = Error::Shutdown {
                 url: spec.raw.to_string(),
             };
-            return fail(shared, &job, error);
+            return fail(shared, job, error);
         }
-        Err(FetchError::Failed(error)) => return fail(shared, &job, error),
+        Err(FetchError::Failed(error)) => return fail(shared, job, error),
     };
     let (bytes, source) = (obtained.bytes, obtained.source);
 
     let mut produced = None;
     loop {
-        let step = shared.inflight.advance(&job, produced.take());
+        let step = shared.inflight.advance(job, produced.take());
         for subscriber in step.fetched {
             shared.deliver_fetched(subscriber, source);
         }
@@ -98,7 +97,7 @@ fn run_job(shared: &Shared, job: &Job) {
             let error = Error::Shutdown {
                 url: spec.raw.to_string(),
             };
-            return fail(shared, &job, error);
+            return fail(shared, job, error);
         }
         Counters::bump(&shared.counters.decodes);
         let result: Decoded = decode::decode(&bytes, variant, &shared.limits)
@@ -123,7 +122,7 @@ fn run_job(shared: &Shared, job: &Job) {
         match &result {
             Ok(pixels) => {
                 shared.failed.remove(key);
-                if shared.inflight.store(&job).memory() {
+                if shared.inflight.store(job).memory() {
                     let entry = EntryKey::new(key.clone(), variant);
                     shared.memory.insert(entry, pixels.clone());
                 }
