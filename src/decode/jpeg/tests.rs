@@ -4,7 +4,7 @@
 //! unsupported files; robustness on every corpus file and on mutated JPEGs;
 //! and that DC-only decoding skips AC scans.
 //!
-//! Corpus files are read from `../shared/corpus` relative to the crate root.
+//! Corpus files are read from `tests/data/corpus` (in the repository, not in the package).
 
 use super::huffman::{
     AC_CHROMA_COUNTS, AC_CHROMA_VALUES, AC_LUMA_COUNTS, AC_LUMA_VALUES, DC_CHROMA_COUNTS,
@@ -29,9 +29,11 @@ const MAX_MAD_DC_ONLY_SUBSAMPLED: f64 = 2.6;
 const MAX_DIFF: u8 = 96;
 
 fn corpus(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus")
-        .join(rel)
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/corpus")
+        .join(rel);
+    assert!(path.exists(), "test data missing: {}", path.display());
+    path
 }
 
 fn read(rel: &str) -> Vec<u8> {

@@ -1,0 +1,28 @@
+//! The integration tests: one binary, one module per area, sharing `support` (a real HTTP
+//! server on 127.0.0.1, generated pictures, the test data in `tests/data`). One binary links
+//! once, where a binary per area linked the crate and its dependencies ~20 times.
+//!
+//! Tests that measure the whole process (a counting global allocator, the thread count) live
+//! in `tests/process`, a second binary whose tests run one at a time.
+
+mod support;
+
+mod cancel;
+#[cfg(feature = "cli")]
+mod cli;
+mod coalescing;
+mod corpus;
+mod decode;
+mod disk_cache;
+mod disk_processes;
+mod exactly_once;
+mod failed_urls;
+mod http;
+mod memory_cache;
+mod order;
+mod pool;
+mod prefetch;
+mod thumbnail_quality;
+mod thumbnail_variants;
+mod upload;
+mod upload_memory;

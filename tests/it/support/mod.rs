@@ -1,0 +1,147 @@
+//! Shared test helpers: a real HTTP server on 127.0.0.1, gates, generated images and corpus
+//! paths. Each test binary uses the parts it needs.
+#![allow(dead_code, unused_imports)]
+
+pub mod photo;
+pub mod server;
+
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use image::{ImageFormat, Rgba, RgbaImage};
+
+pub use server::{Gate, Route, Server};
+
+/// A path inside the test corpus, `tests/data/corpus/` (real files nobody here wrote; see
+/// `tests/data/README.md`). Fails the test with the missing path named, so a checkout without
+/// the data says what is missing instead of "No such file or directory".
+pub fn corpus(rel: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/corpus")
+        .join(rel);
+    assert!(
+        path.exists(),
+        "test data missing: {} (it is part of the repository; the published crate leaves it out)",
+        path.display()
+    );
+    path
+}
+
+/// The `file://` URL of a path.
+pub fn file_url(path: &std::path::Path) -> String {
+    url::Url::from_file_path(path.canonicalize().unwrap())
+        .unwrap()
+        .to_string()
+}
+
+/// A deterministic test picture: gradients plus a pattern keyed by `seed`.
+pub fn picture(width: u32, height: u32, seed: u32) -> RgbaImage {
+    RgbaImage::from_fn(width, height, |x, y| {
+        let r = (x * 255 / width.max(1)) as u8;
+        let g = (y * 255 / height.max(1)) as u8;
+        let b = ((x / 8 + y / 8 + seed) % 2 * 200) as u8;
+        Rgba([r, g, b.wrapping_add(seed as u8), 255])
+    })
+}
+
+/// `image` encoded in `format`.
+pub fn encode(image: &RgbaImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    match format {
+        ImageFormat::Jpeg => image::DynamicImage::ImageRgba8(image.clone())
+            .to_rgb8()
+            .write_to(&mut out, format)
+            .unwrap(),
+        _ => image.write_to(&mut out, format).unwrap(),
+    }
+    out.into_inner()
+}
+
+/// A PNG of a generated picture.
+pub fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    encode(&picture(width, height, seed), ImageFormat::Png)
+}
+
+/// Polls `cond` until it holds, failing the test after a generous limit. Used to wait for
+/// events on other threads (never to assert how long something took).
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A loader configuration for tests: no disk cache, small worker count.
+pub fn config(workers: usize) -> webimage::Config {
+    webimage::Config {
+        max_workers: workers,
+        disk_cache: None,
+        ..Default::default()
+    }
+}
+
+/// A fresh, empty directory under the system temp dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "webimage-test-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A loader configuration with a disk cache in `dir`.
+pub fn disk_config(workers: usize, dir: &std::path::Path) -> webimage::Config {
+    webimage::Config {
+        disk_cache: Some(webimage::DiskCacheConfig {
+            min_free_bytes: 0,
+            ..webimage::DiskCacheConfig::at(dir)
+        }),
+        ..config(workers)
+    }
+}
+
+/// Number of threads in this process.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// A picture of deterministic noise: it does not compress, so its PNG is about 4*w*h bytes.
+pub fn noise(width: u32, height: u32, seed: u32) -> RgbaImage {
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    RgbaImage::from_fn(width, height, |_, _| {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        let [r, g, b, _] = s.to_le_bytes();
+        Rgba([r, g, b, 255])
+    })
+}
+
+/// A PNG of noise (large for its size).
+pub fn noisy_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    encode(&noise(width, height, seed), ImageFormat::Png)
+}
+
+/// A list shared between a test and the closures it hands to the loader.
+pub type Log<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;

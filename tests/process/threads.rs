@@ -1,0 +1,63 @@
+//! Behaviour 1 and 5: exactly `max_workers` threads, all joined on drop. One test in its own
+//! binary, so no other test's threads are counted.
+
+use crate::support::*;
+use webimage::ImageLoader;
+
+fn worker_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .filter(|name| name.starts_with("webimage-worke"))
+        .count()
+}
+
+#[test]
+fn exact_worker_count_and_no_threads_left_behind() {
+    let _serial = crate::serial();
+    let server = Server::start();
+    server.route("/a.png", Route::ok(png(16, 16, 1)));
+    let before = thread_count();
+    {
+        let loader = ImageLoader::new(config(5)).unwrap();
+        // A new thread names itself after `spawn` returns, so wait for the names to appear.
+        wait_until("five named workers", || worker_threads() == 5);
+        // Thumbnails (reduced JPEG decoder, DC-only, fast_image_resize) start none either: a
+        // thread pool started by a decoder or resizer would still be there afterwards. (file://, so
+        // no server connection thread comes or goes meanwhile.)
+        let threads = thread_count();
+        for (file, b) in [
+            ("exif/Landscape_6.jpg", 100),
+            ("exif/Portrait_1.jpg", 700),
+            ("jpeg/progressive_3.jpg", 50),
+            ("jpeg/progressive_3.jpg", 200),
+            ("png-misc/transparency_acid2.png", 10),
+        ] {
+            let url = file_url(&corpus(file));
+            let request = webimage::Request::new(url).thumbnail(b, b);
+            loader.load_blocking(request).unwrap();
+        }
+        let s = loader.stats();
+        assert!(
+            s.thumbnails_dct_scaled >= 2 && s.thumbnails_dc_only >= 1,
+            "{s:?}"
+        );
+        assert_eq!(thread_count(), threads, "a thumbnail started a thread");
+        assert_eq!(worker_threads(), 5);
+        loader.load_blocking(server.url("/a.png")).unwrap();
+        assert_eq!(worker_threads(), 5, "loading must not start more threads");
+    }
+    assert_eq!(worker_threads(), 0);
+
+    for i in 0..100 {
+        let loader = ImageLoader::new(config(1 + i % 4)).unwrap();
+        if i % 10 == 0 {
+            loader.load_blocking(server.url("/a.png")).unwrap();
+        }
+    }
+    assert_eq!(worker_threads(), 0);
+    // The server's connection threads end when the loaders' connections close.
+    wait_until("server connection threads to end", || {
+        thread_count() <= before
+    });
+}
