@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench --bench coalescing`
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;

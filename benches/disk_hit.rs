@@ -16,7 +16,7 @@ const ENTRIES: usize = 16;
 
 /// A cache directory filled through the loader with `ENTRIES` file:// images... no: file URLs
 /// are not disk-cached, so entries are written over HTTP from a loopback server.
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 fn setup(size: usize, dir: &PathBuf) -> (support::Server, ImageLoader, Vec<String>, Vec<PathBuf>) {

@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench --bench warm_disk`
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::hint::black_box;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use webimage::{Config, DiskCacheConfig, ImageLoader, Request};
+use webimage::{CachePolicy, Config, DiskCacheConfig, ImageLoader, Request};
 
 const IMAGES: u32 = 50;
 
@@ -37,11 +37,11 @@ fn config(workers: usize, dir: &std::path::Path) -> Config {
     }
 }
 
-fn load_all(loader: &ImageLoader, urls: &[String], from_loader_only: bool) {
+fn load_all(loader: &ImageLoader, urls: &[String], policy: CachePolicy) {
     let done = Arc::new(AtomicUsize::new(0));
     for url in urls {
         let done = done.clone();
-        let request = Request::new(url.as_str()).from_loader_only(from_loader_only);
+        let request = Request::new(url.as_str()).cache_policy(policy);
         loader.load(request, move |r| {
             r.unwrap();
             done.fetch_add(1, Ordering::Release);
@@ -63,17 +63,17 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let loader = ImageLoader::new(config(6, &dir)).unwrap();
-    load_all(&loader, &urls, false);
+    load_all(&loader, &urls, CachePolicy::UseCache);
     loader.disk_cache().unwrap().flush();
     assert_eq!(loader.disk_cache().unwrap().len().unwrap(), IMAGES as usize);
 
     let mut group = c.benchmark_group(format!("{IMAGES} JPEGs 800x600, 6 workers"));
     group.sample_size(20);
     group.bench_function("warm disk cache", |b| {
-        b.iter(|| load_all(&loader, &urls, false))
+        b.iter(|| load_all(&loader, &urls, CachePolicy::UseCache))
     });
     group.bench_function("network (loopback)", |b| {
-        b.iter(|| load_all(&loader, &urls, true))
+        b.iter(|| load_all(&loader, &urls, CachePolicy::Reload))
     });
     group.finish();
 

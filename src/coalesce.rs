@@ -23,8 +23,8 @@ use parking_lot::{Mutex, ReentrantMutex};
 use url::Url;
 
 use crate::Error;
-use crate::image::{LoadedImage, Source};
 use crate::key::TaskKey;
+use crate::loaded::{LoadedImage, Source};
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, ProgressFn, Store, Variant};
 

@@ -1,29 +1,83 @@
 //! The crate's one error type.
 //!
-//! Owns: [`Error`] and [`Limit`], and the rule for which errors are permanent (remembered on the
-//! failed-URL list). Must not touch: anything else; every stage maps its own failures into this
-//! enum at its boundary.
+//! Owns: [`Error`], [`Limit`] and [`Cause`], the messages, and the rule for which errors are
+//! permanent (remembered on the failed-URL list). Must not touch: anything else; every stage
+//! maps its own failures into this enum at its boundary, keeping the underlying error (an
+//! `io::Error`, the HTTP client's error, the decoder's error) as the [`source`](std::error::Error::source).
 
+use std::error::Error as StdError;
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The underlying error behind an [`Error`], shared so that `Error` stays `Clone` (one failed
+/// download is reported to every caller waiting for it). [`Error::source`](std::error::Error::source)
+/// returns the inner error itself, so `downcast_ref::<std::io::Error>()` and the like work.
+#[derive(Clone)]
+pub struct Cause(Arc<dyn StdError + Send + Sync + 'static>);
+
+impl Cause {
+    /// Wraps an error.
+    pub fn new(error: impl StdError + Send + Sync + 'static) -> Cause {
+        Cause(Arc::new(error))
+    }
+
+    /// The wrapped error.
+    pub fn get(&self) -> &(dyn StdError + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+/// Causes compare by message: two errors are equal when they say the same thing.
+impl PartialEq for Cause {
+    fn eq(&self, other: &Cause) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 /// Everything that can go wrong while loading an image.
 ///
 /// Every variant that concerns a load names the URL it was loading, so a message read in a log
 /// says what failed and for which image. Errors are `Clone` because one failed download is
-/// reported to every caller that was waiting for it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// reported to every caller that was waiting for it. Where a lower layer failed (the
+/// operating system, the HTTP client, a decoder), its error is the
+/// [`source`](std::error::Error::source):
+///
+/// ```
+/// use std::error::Error as _;
+/// let loader = webimage::ImageLoader::new(webimage::Config { disk_cache: None, ..Default::default() })?;
+/// let err = loader.load_blocking("/no/such/file.png").unwrap_err();
+/// let io = err.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+/// assert_eq!(io.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+/// # Ok::<(), webimage::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// The URL could not be parsed, or its scheme is not one of `http`, `https`, `file`, `data`.
-    #[error("invalid image URL {url:?}: {reason}")]
+    /// The URL could not be parsed, or its scheme is not one this loader fetches.
     InvalidUrl {
         /// The URL as given.
         url: String,
         /// What is wrong with it.
         reason: String,
+        /// The parser's error, if it came from the parser.
+        source: Option<Cause>,
     },
     /// The request itself is malformed (for example a header name with a space in it).
-    #[error("invalid request for {url}: {reason}")]
     InvalidRequest {
         /// The URL being loaded.
         url: String,
@@ -31,7 +85,6 @@ pub enum Error {
         reason: String,
     },
     /// The server answered with a status that is not a success.
-    #[error("HTTP status {status} loading {url}")]
     Http {
         /// The URL being loaded.
         url: String,
@@ -39,21 +92,22 @@ pub enum Error {
         status: u16,
     },
     /// The connection failed, was reset, the host was not found, or redirects looped.
-    #[error("network error loading {url}: {message}")]
     Network {
         /// The URL being loaded.
         url: String,
         /// What the network layer reported.
         message: String,
+        /// The HTTP client's (or the operating system's) error.
+        source: Option<Cause>,
     },
     /// No progress was made within [`Config::timeout`](crate::Config::timeout).
-    #[error("timed out loading {url}")]
     Timeout {
         /// The URL being loaded.
         url: String,
+        /// The HTTP client's error, which says which phase timed out.
+        source: Option<Cause>,
     },
     /// The download or the decoded image is larger than the configured limit.
-    #[error("{url} is too large: {limit}")]
     TooLarge {
         /// The URL being loaded.
         url: String,
@@ -61,60 +115,67 @@ pub enum Error {
         limit: Limit,
     },
     /// The bytes are a known image format but are corrupt or truncated.
-    #[error("cannot decode {url}: {message}")]
     Decode {
         /// The URL being loaded.
         url: String,
         /// What the decoder reported.
         message: String,
+        /// The decoder's error.
+        source: Option<Cause>,
     },
     /// The bytes are not an image format this build can decode.
-    #[error("unsupported image format at {url}: {message}")]
     UnsupportedFormat {
         /// The URL being loaded.
         url: String,
         /// What was found instead.
         message: String,
+        /// The decoder's error, if a decoder reported it.
+        source: Option<Cause>,
     },
     /// A local file could not be read.
-    #[error("cannot read {url}: {message}")]
     Io {
         /// The URL being loaded.
         url: String,
         /// The operating system's message.
         message: String,
+        /// The operating system's error.
+        source: Option<Cause>,
+    },
+    /// The disk cache's directory could not be read or written.
+    DiskCache {
+        /// The cache directory.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+        /// The operating system's error.
+        source: Option<Cause>,
     },
     /// The caller cancelled the load with [`Token::cancel`](crate::Token::cancel).
-    #[error("loading {url} was cancelled")]
     Cancelled {
         /// The URL being loaded.
         url: String,
     },
     /// The URL failed permanently before (it is on the failed-URL list), so no request was made.
     /// Load it with [`Request::retry_failed`](crate::Request::retry_failed) to try again.
-    #[error("{url} failed before ({reason}); not requested again")]
     FailedBefore {
         /// The URL being loaded.
         url: String,
         /// The message of the error that put it on the list.
         reason: String,
     },
-    /// The request allowed only cached data ([`Request::from_cache_only`](crate::Request::from_cache_only))
+    /// The request allowed only cached data ([`CachePolicy::CacheOnly`](crate::CachePolicy::CacheOnly))
     /// and the image is in neither cache.
-    #[error("{url} is not in the cache (and the request allowed no download)")]
     NotCached {
         /// The URL being loaded.
         url: String,
     },
     /// The loader was dropped before the load finished.
-    #[error("the loader shut down before {url} finished loading")]
     Shutdown {
         /// The URL being loaded.
         url: String,
     },
     /// A bug in webimage or in a library it uses (a panic while handling this load). The load
     /// fails; the worker and every other load carry on.
-    #[error("internal error loading {url}: {message}")]
     Internal {
         /// The URL being loaded.
         url: String,
@@ -122,8 +183,64 @@ pub enum Error {
         message: String,
     },
     /// [`ImageLoader::new`](crate::ImageLoader::new) was given a configuration it cannot run.
-    #[error("invalid configuration: {0}")]
     Config(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidUrl { url, reason, .. } => {
+                write!(f, "invalid image URL {url:?}: {reason}")
+            }
+            Error::InvalidRequest { url, reason } => {
+                write!(f, "invalid request for {url}: {reason}")
+            }
+            Error::Http { url, status } => write!(f, "HTTP status {status} loading {url}"),
+            Error::Network { url, message, .. } => {
+                write!(f, "network error loading {url}: {message}")
+            }
+            Error::Timeout { url, .. } => write!(f, "timed out loading {url}"),
+            Error::TooLarge { url, limit } => write!(f, "{url} is too large: {limit}"),
+            Error::Decode { url, message, .. } => write!(f, "cannot decode {url}: {message}"),
+            Error::UnsupportedFormat { url, message, .. } => {
+                write!(f, "unsupported image format at {url}: {message}")
+            }
+            Error::Io { url, message, .. } => write!(f, "cannot read {url}: {message}"),
+            Error::DiskCache { path, message, .. } => {
+                write!(f, "disk cache at {}: {message}", path.display())
+            }
+            Error::Cancelled { url } => write!(f, "loading {url} was cancelled"),
+            Error::FailedBefore { url, reason } => {
+                write!(f, "{url} failed before ({reason}); not requested again")
+            }
+            Error::NotCached { url } => write!(
+                f,
+                "{url} is not in the cache (and the request allowed no download)"
+            ),
+            Error::Shutdown { url } => {
+                write!(f, "the loader shut down before {url} finished loading")
+            }
+            Error::Internal { url, message } => {
+                write!(f, "internal error loading {url}: {message}")
+            }
+            Error::Config(message) => write!(f, "invalid configuration: {message}"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::InvalidUrl { source, .. }
+            | Error::Network { source, .. }
+            | Error::Timeout { source, .. }
+            | Error::Decode { source, .. }
+            | Error::UnsupportedFormat { source, .. }
+            | Error::Io { source, .. }
+            | Error::DiskCache { source, .. } => source.as_ref().map(|c| c.get() as _),
+            _ => None,
+        }
+    }
 }
 
 /// The limit behind an [`Error::TooLarge`].
@@ -172,7 +289,7 @@ impl Error {
             | Error::InvalidRequest { url, .. }
             | Error::Http { url, .. }
             | Error::Network { url, .. }
-            | Error::Timeout { url }
+            | Error::Timeout { url, .. }
             | Error::TooLarge { url, .. }
             | Error::Decode { url, .. }
             | Error::UnsupportedFormat { url, .. }
@@ -182,7 +299,7 @@ impl Error {
             | Error::NotCached { url }
             | Error::Internal { url, .. }
             | Error::Shutdown { url } => Some(url),
-            Error::Config(_) => None,
+            Error::Config(_) | Error::DiskCache { .. } => None,
         }
     }
 
@@ -193,7 +310,7 @@ impl Error {
             | Error::InvalidRequest { url: u, .. }
             | Error::Http { url: u, .. }
             | Error::Network { url: u, .. }
-            | Error::Timeout { url: u }
+            | Error::Timeout { url: u, .. }
             | Error::TooLarge { url: u, .. }
             | Error::Decode { url: u, .. }
             | Error::UnsupportedFormat { url: u, .. }
@@ -207,7 +324,7 @@ impl Error {
                     *u = url.to_string();
                 }
             }
-            Error::Config(_) => {}
+            Error::Config(_) | Error::DiskCache { .. } => {}
         }
         self
     }
@@ -224,6 +341,7 @@ impl Error {
             Error::Decode { message, .. } => format!("cannot decode: {message}"),
             Error::UnsupportedFormat { message, .. } => format!("unsupported format: {message}"),
             Error::Io { message, .. } => message.clone(),
+            Error::DiskCache { message, .. } => format!("disk cache: {message}"),
             Error::Cancelled { .. } => "cancelled".into(),
             Error::FailedBefore { reason, .. } => reason.clone(),
             Error::NotCached { .. } => "not cached".into(),

@@ -1,7 +1,8 @@
 //! From the URL a caller gives to the key everything else uses.
 //!
-//! Owns: URL parsing and scheme checks, and the cache key (the URL after
-//! [`Config::cache_key`](crate::Config::cache_key)). Must not touch: I/O of any kind.
+//! Owns: URL parsing (absolute URLs and absolute file paths), and the cache key (the URL after
+//! [`Config::cache_key`](crate::Config::cache_key)). Must not touch: I/O of any kind, or which
+//! schemes a loader fetches (the fetch registry decides that).
 
 use std::fmt;
 use std::path::Path;
@@ -9,9 +10,9 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::Error;
 use crate::config::KeyFilter;
-use crate::request::Lane;
+use crate::error::{Cause, Error};
+use crate::request::CachePolicy;
 
 /// The identity of an image: the filtered URL. Equal keys share one download, one in-flight
 /// job and one cache entry (per decode variant).
@@ -40,34 +41,38 @@ impl fmt::Debug for Key {
     }
 }
 
-/// The identity of an in-flight task: the image key and the cache lane. Callers share a task
-/// only within a lane.
+/// The identity of an in-flight task: the image key and the cache policy. Callers share a
+/// task only when their policies are equal.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct TaskKey {
     pub(crate) key: Key,
-    pub(crate) lane: Lane,
+    pub(crate) policy: CachePolicy,
 }
 
-/// Parses `raw` (an absolute URL, or an absolute file path) and computes its key.
+/// Parses `raw` (an absolute URL, or an absolute file path) and computes its key. Whether the
+/// scheme is one the loader fetches is checked by the caller.
 pub(crate) fn resolve(raw: &str, filter: Option<&KeyFilter>) -> Result<(Url, Key), Error> {
     let invalid = |reason: String| Error::InvalidUrl {
         url: raw.to_string(),
         reason,
+        source: None,
     };
     let url = match Url::parse(raw) {
         Ok(url) => url,
         Err(url::ParseError::RelativeUrlWithoutBase) if Path::new(raw).is_absolute() => {
             Url::from_file_path(raw).map_err(|()| invalid("not a usable file path".into()))?
         }
-        Err(e) => return Err(invalid(e.to_string())),
-    };
-    match url.scheme() {
-        "http" | "https" | "data" => {}
-        "file" => {
-            url.to_file_path()
-                .map_err(|()| invalid("file URL does not name a local path".into()))?;
+        Err(e) => {
+            return Err(Error::InvalidUrl {
+                url: raw.to_string(),
+                reason: e.to_string(),
+                source: Some(Cause::new(e)),
+            });
         }
-        other => return Err(invalid(format!("unsupported scheme {other:?}"))),
+    };
+    if url.scheme() == "file" {
+        url.to_file_path()
+            .map_err(|()| invalid("file URL does not name a local path".into()))?;
     }
     let key = match filter {
         Some(filter) => filter.apply(&url),
@@ -88,13 +93,9 @@ mod tests {
     }
 
     #[test]
-    fn rejects_relative_and_unknown_schemes() {
+    fn rejects_relative_urls() {
         assert!(matches!(
             resolve("a.png", None),
-            Err(Error::InvalidUrl { .. })
-        ));
-        assert!(matches!(
-            resolve("ftp://x/a.png", None),
             Err(Error::InvalidUrl { .. })
         ));
         assert!(matches!(

@@ -27,6 +27,9 @@
 //! ```
 //!
 //! See `docs/ARCHITECTURE.md` for the path of one request through the modules.
+//!
+//! This file owns the public surface: which items are exported and the crate docs. It must
+//! not touch any behaviour; every module below owns one part.
 
 #![warn(missing_docs)]
 
@@ -36,9 +39,10 @@ mod config;
 mod decode;
 mod error;
 mod fetch;
-mod image;
 mod key;
+mod loaded;
 mod loader;
+mod pipeline;
 mod prefetch;
 mod queue;
 mod request;
@@ -46,19 +50,23 @@ mod stats;
 mod upload;
 
 pub use crate::config::{Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter};
-pub use crate::error::{Error, Limit};
-pub use crate::image::{LoadedImage, Source};
-pub use crate::loader::{DiskCache, ImageLoader, Token};
+pub use crate::error::{Cause, Error, Limit};
+pub use crate::loaded::{LoadedImage, Source};
+pub use crate::loader::{DiskCache, ImageLoader};
+pub use crate::pipeline::Token;
 pub use crate::prefetch::{Prefetch, PrefetchOptions, PrefetchProgress};
-pub use crate::request::{Priority, Request, Store};
+pub use crate::request::{CachePolicy, Priority, Request, Store};
 pub use crate::stats::Stats;
 pub use crate::upload::{
     Recompress, UploadConfig, UploadError, UploadItem, UploadResponse, UploadSource, UploadStats,
     UploadToken, Uploader,
 };
 
-/// The `image` crate this library decodes with, re-exported so callers use the same
-/// `RgbaImage` type.
+/// The `image` crate this library decodes with, re-exported so callers name the same
+/// `RgbaImage` type without a dependency of their own (`webimage::image::RgbaImage`).
+pub use ::image;
+/// The `image` crate under its old name.
+#[deprecated(since = "0.2.0", note = "use `webimage::image`")]
 pub use ::image as image_crate;
 /// The `url` crate, re-exported for [`KeyFilter`] functions.
 pub use ::url;

@@ -2,9 +2,10 @@
 //!
 //! Owns: a prefetch run ([`Prefetch`]): its list of URLs, its own concurrency cap, skipping
 //! what is already cached, progress counts, cancel, and the one completion call at the end.
-//! Must not touch: the queue, the in-flight map or the caches directly; it submits ordinary
-//! low-priority loads through the loader, so a real load of a URL being prefetched joins that
-//! download (and raises its priority) instead of starting another.
+//! Must not touch: the queue, the in-flight map or the caches; it uses only the pipeline's
+//! API ([`Pipeline::is_cached`], [`Pipeline::fetch`] for bytes-only callers,
+//! [`Pipeline::preload`] for decoding ones), so a real load of a URL being prefetched joins
+//! that download (and raises its priority) instead of starting another.
 //!
 //! By default a prefetch fills the disk cache with the downloaded bytes and decodes nothing (no
 //! pixel memory is spent); [`PrefetchOptions::decode`] also decodes into the memory cache.
@@ -16,12 +17,10 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::Error;
-use crate::coalesce::Callback;
-use crate::image::Source;
-use crate::key;
-use crate::loader::{Admit, Shared, Token};
-use crate::request::{Lane, Priority, Request, Store, Variant};
+use crate::error::Error;
+use crate::loaded::Source;
+use crate::pipeline::{Pipeline, Token};
+use crate::request::{Priority, Request, Store};
 
 /// How a prefetch runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +74,10 @@ impl PrefetchProgress {
 type Done = Box<dyn FnOnce(PrefetchProgress) + Send>;
 
 struct State {
-    shared: Weak<Shared>,
+    shared: Weak<Pipeline>,
     options: PrefetchOptions,
-    variant: Option<Variant>,
+    /// Whether each URL is decoded into the memory cache (else only its bytes are fetched).
+    decode: bool,
     pending: Mutex<VecDeque<String>>,
     /// Tokens of running loads, and loads that completed before their token was stored.
     tokens: Mutex<(HashMap<u64, Token>, HashSet<u64>)>,
@@ -144,21 +144,13 @@ impl fmt::Debug for Prefetch {
 
 /// Starts a prefetch run on `shared`.
 pub(crate) fn start(
-    shared: &Arc<Shared>,
+    shared: &Arc<Pipeline>,
     urls: Vec<String>,
     options: PrefetchOptions,
     done: Done,
 ) -> Prefetch {
-    let decode = options.decode || shared.disk.is_none();
-    let wanted = match options.thumbnail {
-        Some((width, height)) => Variant::Thumbnail { width, height },
-        None => Variant::Original,
-    };
-    let variant = decode.then_some(wanted);
-    let invalid = matches!(
-        variant,
-        Some(Variant::Thumbnail { width: 0, .. } | Variant::Thumbnail { height: 0, .. })
-    );
+    let decode = options.decode || !shared.has_disk_cache();
+    let invalid = decode && matches!(options.thumbnail, Some((0, _) | (_, 0)));
     let total = urls.len();
     let state = Arc::new(State {
         shared: Arc::downgrade(shared),
@@ -166,7 +158,7 @@ pub(crate) fn start(
             max_concurrent: options.max_concurrent.max(1),
             ..options
         },
-        variant,
+        decode,
         pending: Mutex::new(urls.into()),
         tokens: Mutex::default(),
         running: Mutex::new(0),
@@ -238,51 +230,36 @@ impl State {
         self.finish_if_done();
     }
 
-    fn start_one(self: &Arc<Self>, raw: String) {
+    /// The request the run makes for `url`: low priority, and for a bytes-only run, stored
+    /// on disk only.
+    fn request(&self, url: String) -> Request {
+        let request = Request::new(url).priority(self.options.priority);
+        match (self.decode, self.options.thumbnail) {
+            (true, Some((width, height))) => request.thumbnail(width, height),
+            (true, None) => request,
+            (false, _) => request.store(Store::Disk),
+        }
+    }
+
+    fn start_one(self: &Arc<Self>, url: String) {
         let Some(shared) = self.shared.upgrade() else {
             return self.count(Ended::Cancelled);
         };
-        let (url, key) = match key::resolve(&raw, shared.config.cache_key.as_ref()) {
-            Ok(parsed) => parsed,
-            Err(_) => return self.count(Ended::Failed),
-        };
-        let cached = match self.variant {
-            Some(variant) => shared.memory.get(key.as_str(), variant).is_some(),
-            None => shared
-                .disk
-                .as_ref()
-                .is_some_and(|d| d.contains(key.as_str())),
-        };
-        if cached {
+        let request = self.request(url);
+        if shared.is_cached(&request, self.decode) {
             return self.count(Ended::Skipped);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         *self.running.lock() += 1;
         let state = self.clone();
         let on_end = move |result: Result<Source, Error>| state.on_end(id, result);
-        let callback = match self.variant {
-            Some(variant) => Callback::Image(
-                variant,
-                Box::new(move |r: Result<crate::LoadedImage, Error>| on_end(r.map(|i| i.source()))),
-            ),
-            None => Callback::Bytes(Box::new(on_end)),
+        let token = if self.decode {
+            let completion =
+                move |r: Result<crate::LoadedImage, Error>| on_end(r.map(|i| i.source()));
+            shared.preload(request, Box::new(completion))
+        } else {
+            shared.fetch(request, Box::new(on_end))
         };
-        let token = shared.admit(Admit {
-            key,
-            url,
-            raw: raw.into(),
-            lane: Lane::Normal,
-            priority: self.options.priority,
-            headers: Vec::new(),
-            retry_failed: false,
-            store: if self.variant.is_some() {
-                Store::Both
-            } else {
-                Store::Disk
-            },
-            progress: None,
-            callback,
-        });
         let mut tokens = self.tokens.lock();
         if !tokens.1.remove(&id) {
             tokens.0.insert(id, token);

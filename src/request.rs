@@ -53,27 +53,59 @@ impl Store {
     }
 }
 
-/// How a request uses the caches. Callers share a download only within one lane, so a
-/// cache-only caller never triggers a download and a refreshing caller never gets an
-/// unrevalidated answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Lane {
-    /// Memory, then disk if fresh (revalidated if stale), then download.
-    Normal,
-    /// Memory, then disk even if stale, then download.
+/// How a request uses the caches: one choice per request, in place of separate flags with
+/// hidden precedence. Callers share a download only when their policies are equal, so a
+/// cache-only caller never triggers a download and a reloading caller never gets an answer
+/// that was not fetched for it.
+///
+/// | policy | memory cache | disk cache | network |
+/// | --- | --- | --- | --- |
+/// | [`UseCache`](Self::UseCache) | read | read if fresh; stale entries revalidated | on a miss |
+/// | [`AcceptStale`](Self::AcceptStale) | read | read, even if stale, never revalidated | on a miss |
+/// | [`CacheOnly`](Self::CacheOnly) | read | read, even if stale | never: [`Error::NotCached`](crate::Error::NotCached) on a miss |
+/// | [`Revalidate`](Self::Revalidate) | skipped | entry revalidated even if fresh (`304` keeps it, `200` replaces it) | always (conditional when cached) |
+/// | [`Reload`](Self::Reload) | skipped | skipped | always |
+///
+/// Every policy writes its result where [`Request::store`] says (default both caches);
+/// `Cache-Control: no-store` responses are never written to disk.
+///
+/// ```
+/// use webimage::{CachePolicy, Request};
+/// let offline = Request::new("https://example.com/a.jpg").cache_policy(CachePolicy::CacheOnly);
+/// # drop(offline);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CachePolicy {
+    /// Memory, then the disk cache if the entry is fresh (a stale one is revalidated with the
+    /// server first), then the network. The default.
+    #[default]
+    UseCache,
+    /// Memory, then the disk cache even if the entry is stale (no revalidation), then the
+    /// network on a miss.
     AcceptStale,
-    /// Memory, then disk even if stale; never the network.
+    /// Memory, then the disk cache even if stale; never the network. A miss fails with
+    /// [`Error::NotCached`](crate::Error::NotCached).
     CacheOnly,
-    /// Skip the memory cache; revalidate the disk entry with the server, download on a miss.
+    /// Skip the memory cache and ask the server whether the disk entry is still current even
+    /// if it is fresh (`If-None-Match` / `If-Modified-Since` from the stored validators):
+    /// `304` serves the cached bytes, `200` replaces them. Downloads on a disk miss.
     Revalidate,
     /// Skip both caches and download.
     Reload,
 }
 
-impl Lane {
-    /// Whether a memory-cache hit answers this lane.
+impl CachePolicy {
+    /// Whether a memory-cache hit answers a request with this policy.
     pub(crate) fn reads_memory(self) -> bool {
-        matches!(self, Lane::Normal | Lane::AcceptStale | Lane::CacheOnly)
+        matches!(
+            self,
+            CachePolicy::UseCache | CachePolicy::AcceptStale | CachePolicy::CacheOnly
+        )
+    }
+
+    /// Whether the disk cache is read (a `Reload` skips it).
+    pub(crate) fn reads_disk(self) -> bool {
+        self != CachePolicy::Reload
     }
 }
 
@@ -132,10 +164,7 @@ pub struct Request {
     pub(crate) progress: Option<ProgressFn>,
     thumbnail: Option<(u32, u32)>,
     scale_down: ScaleDown,
-    pub(crate) cache_only: bool,
-    pub(crate) loader_only: bool,
-    pub(crate) refresh: bool,
-    pub(crate) accept_stale: bool,
+    pub(crate) cache_policy: CachePolicy,
     pub(crate) store: Store,
 }
 
@@ -150,10 +179,7 @@ impl Request {
             progress: None,
             thumbnail: None,
             scale_down: ScaleDown::FromConfig,
-            cache_only: false,
-            loader_only: false,
-            refresh: false,
-            accept_stale: false,
+            cache_policy: CachePolicy::UseCache,
             store: Store::Both,
         }
     }
@@ -214,37 +240,11 @@ impl Request {
         }
     }
 
-    /// Never touch the network: answer from the memory or disk cache (even a stale entry), or
-    /// fail with [`Error::NotCached`](crate::Error::NotCached). Takes precedence over the other
-    /// cache options.
+    /// How this request uses the memory and disk caches; see [`CachePolicy`]. Default
+    /// [`CachePolicy::UseCache`].
     #[must_use]
-    pub fn from_cache_only(mut self, yes: bool) -> Self {
-        self.cache_only = yes;
-        self
-    }
-
-    /// Skip cache reads (memory and disk) and download. The result is still stored as
-    /// [`store`](Self::store) says.
-    #[must_use]
-    pub fn from_loader_only(mut self, yes: bool) -> Self {
-        self.loader_only = yes;
-        self
-    }
-
-    /// Skip the memory cache and revalidate the disk entry with the server even if it is
-    /// fresh (`If-None-Match` / `If-Modified-Since` from the stored validators): `304` keeps
-    /// the cached bytes, `200` replaces them.
-    #[must_use]
-    pub fn refresh_cached(mut self, yes: bool) -> Self {
-        self.refresh = yes;
-        self
-    }
-
-    /// Serve a stale disk entry without revalidating it (by default a stale entry, whose
-    /// `max-age` or `Expires` has passed, is revalidated first).
-    #[must_use]
-    pub fn accept_stale(mut self, yes: bool) -> Self {
-        self.accept_stale = yes;
+    pub fn cache_policy(mut self, policy: CachePolicy) -> Self {
+        self.cache_policy = policy;
         self
     }
 
@@ -254,21 +254,6 @@ impl Request {
     pub fn store(mut self, store: Store) -> Self {
         self.store = store;
         self
-    }
-
-    /// The cache lane the options add up to.
-    pub(crate) fn lane(&self) -> Lane {
-        if self.cache_only {
-            Lane::CacheOnly
-        } else if self.loader_only {
-            Lane::Reload
-        } else if self.refresh {
-            Lane::Revalidate
-        } else if self.accept_stale {
-            Lane::AcceptStale
-        } else {
-            Lane::Normal
-        }
     }
 
     /// Sets the priority. A request that joins a queued download of the same URL raises that
@@ -318,7 +303,7 @@ impl fmt::Debug for Request {
             .field("progress", &self.progress.is_some())
             .field("thumbnail", &self.thumbnail)
             .field("scale_down", &self.scale_down)
-            .field("lane", &self.lane())
+            .field("cache_policy", &self.cache_policy)
             .field("store", &self.store)
             .finish()
     }

@@ -1,28 +1,31 @@
 //! Turning downloaded bytes into upright RGBA8 pixels, on the calling worker thread.
 //!
-//! Owns: format sniffing (from the bytes, never the URL or `Content-Type`), the pixel limit
-//! checked against the header before any pixel buffer exists, EXIF orientation, conversion
-//! to RGBA8, and the decode variants: full size (`full_jpeg`, zune-jpeg straight to RGBA8 for
-//! colour JPEGs; `generic`, the `image` crate, for the rest), and scaled
-//! (`scaled`: thumbnails and scale-down caps, through the reduced JPEG decoder in `jpeg`, the
-//! embedded Exif thumbnail (`exif`), or a full decode, resized in `resize` to the size `fit`
-//! computes). Must not touch: the network, caches or the in-flight map. A decoder that panics
-//! on hostile input is contained here and reported as a decode error.
+//! Owns: the [`FormatDecoder`] trait (one implementation per format family, in `formats/`),
+//! the registry that picks one by sniffing the bytes ([`Decoders`]), and the steps every
+//! decode goes through in the same order whatever the format: sniff (from the bytes, never the
+//! URL or `Content-Type`), read the header ([`FormatDecoder::probe`]), refuse sizes over the
+//! pixel limit before any pixel buffer exists, decode for the [`Target`] (the decoder may
+//! produce the target directly, or something larger), resize to the exact size (`resize`,
+//! sizes from `fit`), and contain a panicking decoder as an error. Must not touch: the
+//! network, caches or the in-flight map.
+//!
+//! Formats: `formats/jpeg.rs` (full size through zune-jpeg; thumbnails through the reduced
+//! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
+//! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate).
 
 mod exif;
 mod fit;
-mod full_jpeg;
-mod generic;
+mod formats;
 mod jpeg;
 mod resize;
-mod scaled;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 use image::RgbaImage;
+use image::metadata::Orientation;
 
-use crate::Error;
-use crate::error::Limit;
+use crate::error::{Cause, Error, Limit};
 use crate::request::Variant;
 
 /// Limits a decode runs under.
@@ -43,6 +46,13 @@ pub(crate) enum DecodeError {
     TooLarge { width: u32, height: u32 },
     /// A known format, but corrupt or truncated.
     Corrupt(String),
+    /// A decoding library's own error, kept as the source: unsupported data if `unsupported`,
+    /// corrupt data otherwise.
+    Library {
+        unsupported: bool,
+        message: String,
+        source: Cause,
+    },
 }
 
 impl DecodeError {
@@ -50,7 +60,11 @@ impl DecodeError {
     pub(crate) fn into_error(self, url: &str, limits: &Limits) -> Error {
         let url = url.to_string();
         match self {
-            DecodeError::Unsupported(message) => Error::UnsupportedFormat { url, message },
+            DecodeError::Unsupported(message) => Error::UnsupportedFormat {
+                url,
+                message,
+                source: None,
+            },
             DecodeError::TooLarge { width, height } => Error::TooLarge {
                 url,
                 limit: Limit::Pixels {
@@ -59,10 +73,31 @@ impl DecodeError {
                     limit: limits.max_pixels,
                 },
             },
-            DecodeError::Corrupt(message) => Error::Decode { url, message },
+            DecodeError::Corrupt(message) => Error::Decode {
+                url,
+                message,
+                source: None,
+            },
+            DecodeError::Library {
+                unsupported: true,
+                message,
+                source,
+            } => Error::UnsupportedFormat {
+                url,
+                message,
+                source: Some(source),
+            },
+            DecodeError::Library {
+                message, source, ..
+            } => Error::Decode {
+                url,
+                message,
+                source: Some(source),
+            },
             DecodeError::Panicked => Error::Decode {
                 url,
                 message: "the decoder failed on this data (it panicked)".into(),
+                source: None,
             },
         }
     }
@@ -90,33 +125,116 @@ pub(crate) struct Output {
     pub(crate) path: DecodePath,
 }
 
-/// Decodes `bytes` into the requested variant.
-pub(crate) fn decode(
-    bytes: &[u8],
-    variant: Variant,
-    limits: &Limits,
-) -> Result<Output, DecodeError> {
-    let run = || match variant {
-        Variant::Original => full(bytes, limits).map(|image| Output {
-            image,
-            path: DecodePath::Original,
-        }),
-        Variant::ScaledDown { max_pixels } => {
-            scaled::decode(bytes, scaled::Target::Pixels(max_pixels), limits)
+/// The size a decode produces, given the image's upright size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// The image's own size.
+    Full,
+    /// Fit inside this box (width, height), never upscaled.
+    Box(u32, u32),
+    /// At most this many pixels.
+    Pixels(u64),
+}
+
+impl Target {
+    /// The target of a decode variant.
+    pub(crate) fn of(variant: Variant) -> Target {
+        match variant {
+            Variant::Original => Target::Full,
+            Variant::ScaledDown { max_pixels } => Target::Pixels(max_pixels),
+            Variant::Thumbnail { width, height } => Target::Box(width, height),
         }
-        Variant::Thumbnail { width, height } => {
-            scaled::decode(bytes, scaled::Target::Box(width, height), limits)
+    }
+
+    /// Output size for an upright `width` x `height` image.
+    pub(crate) fn size_for(self, width: u32, height: u32) -> (u32, u32) {
+        match self {
+            Target::Full => (width, height),
+            Target::Box(w, h) => fit::fit_box(width, height, w, h),
+            Target::Pixels(max) => fit::fit_pixels(width, height, max),
         }
-    };
-    match catch_unwind(AssertUnwindSafe(run)) {
-        Ok(result) => result,
-        Err(_) => Err(DecodeError::Panicked),
     }
 }
 
-/// Full-size decode: colour JPEGs straight to RGBA8, everything else through `image`.
-fn full(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeError> {
-    full_jpeg::decode(bytes, limits).unwrap_or_else(|| generic::decode(bytes, limits))
+/// What a decoder's header read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Probe {
+    /// Width as stored (before orientation).
+    pub(crate) width: u32,
+    /// Height as stored.
+    pub(crate) height: u32,
+    /// How the stored image is turned upright.
+    pub(crate) orientation: Orientation,
+}
+
+/// One image format (or family of formats).
+pub(crate) trait FormatDecoder: Send + Sync {
+    /// Whether `head` (the first bytes of the body, up to 64) starts an image of this format.
+    fn sniff(&self, head: &[u8]) -> bool;
+
+    /// Reads the header: the size as stored and the orientation. Allocates no pixel buffer;
+    /// the registry checks the size against the pixel limit before [`decode`](Self::decode).
+    fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError>;
+
+    /// Decodes to upright RGBA8 for `target`: exactly the target size when the format can
+    /// decode small cheaply, or any larger upright image (the registry resizes it).
+    fn decode(
+        &self,
+        bytes: &[u8],
+        probe: &Probe,
+        target: Target,
+        limits: &Limits,
+    ) -> Result<Output, DecodeError>;
+}
+
+/// The decoders of one loader, tried in order.
+#[derive(Clone)]
+pub(crate) struct Decoders {
+    formats: Vec<Arc<dyn FormatDecoder>>,
+}
+
+impl Decoders {
+    /// The built-in formats.
+    pub(crate) fn builtin() -> Self {
+        Decoders {
+            formats: vec![
+                Arc::new(formats::jpeg::Jpeg),
+                Arc::new(formats::image_rs::ImageRs),
+            ],
+        }
+    }
+
+    /// Decodes `bytes` into the requested variant.
+    pub(crate) fn decode(
+        &self,
+        bytes: &[u8],
+        variant: Variant,
+        limits: &Limits,
+    ) -> Result<Output, DecodeError> {
+        let run = || {
+            let head = &bytes[..bytes.len().min(64)];
+            let Some(format) = self.formats.iter().find(|f| f.sniff(head)) else {
+                return Err(DecodeError::Unsupported(describe_unknown(bytes)));
+            };
+            let probe = format.probe(bytes)?;
+            check_pixels(probe.width, probe.height, limits)?;
+            let target = Target::of(variant);
+            let mut output = format.decode(bytes, &probe, target, limits)?;
+            let (width, height) = output.image.dimensions();
+            let size = target.size_for(width, height);
+            if size != (width, height) {
+                output.image = resize::rgba(output.image, size)?;
+            }
+            if variant == Variant::Original {
+                output.path = DecodePath::Original;
+            }
+            Ok(output)
+        };
+        match catch_unwind(AssertUnwindSafe(run)) {
+            Ok(result) => result,
+            Err(_) => Err(DecodeError::Panicked),
+        }
+    }
 }
 
 /// Refuses dimensions over the pixel limit.
@@ -125,5 +243,24 @@ pub(crate) fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(
         Err(DecodeError::TooLarge { width, height })
     } else {
         Ok(())
+    }
+}
+
+/// A short description of bytes that are not a known image format. It never quotes the bytes:
+/// they may be a private file or a page with secrets in it.
+fn describe_unknown(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "empty body".into();
+    }
+    let head = &bytes[..bytes.len().min(512)];
+    let n = bytes.len();
+    let text = std::str::from_utf8(head).is_ok_and(|t| !t.contains('\0'));
+    let first = head.iter().find(|b| !b.is_ascii_whitespace());
+    if text && first == Some(&b'<') {
+        format!("not an image: {n} bytes of markup (HTML or XML?)")
+    } else if text {
+        format!("not an image: {n} bytes of text")
+    } else {
+        format!("not an image: {n} bytes in no format this build decodes")
     }
 }

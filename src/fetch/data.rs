@@ -1,18 +1,26 @@
 //! `data:` URLs (RFC 2397, as the Fetch standard reads them).
+//!
+//! Owns: decoding the URL's own text into bytes. Must not touch: anything else; the body is
+//! never longer than the URL, which is already in memory.
 
-use super::{BodyLimits, FetchError, Target};
+use super::{BodyLimits, FetchError, Fetched, SchemeFetcher, Target};
 use crate::Error;
 
-pub(super) fn decode(target: &Target<'_>, body: BodyLimits<'_>) -> Result<Vec<u8>, FetchError> {
-    let invalid = |reason: String| Error::InvalidUrl {
-        url: target.raw.to_string(),
-        reason,
-    };
-    let url = data_url::DataUrl::process(target.url.as_str())
-        .map_err(|e| invalid(format!("malformed data URL: {e:?}")))?;
-    // The decoded body is never longer than the URL text, which is already in memory.
-    let (bytes, _fragment) = url
-        .decode_to_vec()
-        .map_err(|e| invalid(format!("malformed data URL body: {e:?}")))?;
-    body.accept(bytes)
+/// The `data` scheme.
+pub(super) struct Data;
+
+impl SchemeFetcher for Data {
+    fn fetch(&self, target: &Target<'_>, body: &BodyLimits<'_>) -> Result<Fetched, FetchError> {
+        let invalid = |reason: String| Error::InvalidUrl {
+            url: target.raw.to_string(),
+            reason,
+            source: None,
+        };
+        let url = data_url::DataUrl::process(target.url.as_str())
+            .map_err(|e| invalid(format!("malformed data URL: {e:?}")))?;
+        let (bytes, _fragment) = url
+            .decode_to_vec()
+            .map_err(|e| invalid(format!("malformed data URL body: {e:?}")))?;
+        Ok(Fetched::Body(body.accept(bytes)?, None))
+    }
 }

@@ -1,87 +1,129 @@
-//! HTTP(S) downloads through the loader's one `ureq::Agent`.
+//! `http` and `https` through the loader's one `ureq::Agent`.
+//!
+//! Owns: the agent (one per loader, so connections are reused and no client is created per
+//! request; timeouts are idle timeouts), the headers every request sends, conditional
+//! requests for revalidation, and mapping ureq's errors to [`Error`] with the original as the
+//! source. Must not touch: the disk cache (it returns the response headers; the pipeline
+//! decides what to store) or decoding.
 
 use std::io;
-
 use std::time::SystemTime;
 
-use super::{BodyLimits, FetchError, Fetched, Fetcher, HttpResponse, Target};
-use crate::Error;
+use super::{BodyLimits, FetchError, Fetched, HttpResponse, SchemeFetcher, Target};
 use crate::config::Config;
+use crate::error::{Cause, Error};
 use crate::stats::Counters;
 
-/// The agent every worker shares. Timeouts are idle timeouts: connecting, receiving the
-/// headers, and each read must make progress within `config.timeout`.
-pub(super) fn agent(config: &Config) -> ureq::Agent {
-    let t = Some(config.timeout);
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(config.max_redirects)
-        .max_redirects_will_error(true)
-        .user_agent(config.user_agent.as_str())
-        .timeout_connect(t)
-        .timeout_send_request(t)
-        .timeout_recv_response(t)
-        .timeout_per_read(t)
-        .max_idle_connections_per_host(config.max_workers.max(1))
-        .build()
-        .into()
+/// The HTTP(S) fetcher.
+pub(super) struct Http {
+    agent: ureq::Agent,
+    headers: Vec<(String, String)>,
+    user_agent: String,
 }
 
-pub(super) fn get(
-    fetcher: &Fetcher,
-    target: &Target<'_>,
-    body: BodyLimits<'_>,
-) -> Result<Fetched, FetchError> {
-    let raw = target.raw;
-    let sent = fetcher.sent_headers(target.headers);
-    let mut request = fetcher.agent.get(target.url.as_str());
-    for (name, value) in sent.iter().skip(1).chain(target.conditional) {
-        request = request.header(name, value);
-    }
-    Counters::bump(&body.counters.network_requests);
-    let response = request.call().map_err(|e| map_error(raw, e))?;
-    let meta = HttpResponse {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        received_at: SystemTime::now(),
-        sent,
-    };
-    if meta.status == 304 && !target.conditional.is_empty() {
-        return Ok(Fetched::NotModified(meta));
-    }
-    if !(200..300).contains(&meta.status) {
-        return Err(Error::Http {
-            url: raw.to_string(),
-            status: meta.status,
+impl Http {
+    /// The agent every worker shares. Timeouts are idle timeouts: connecting, receiving the
+    /// headers, and each read must make progress within `config.timeout`.
+    pub(super) fn new(config: &Config) -> Self {
+        let t = Some(config.timeout);
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(config.max_redirects)
+            .max_redirects_will_error(true)
+            .user_agent(config.user_agent.as_str())
+            .timeout_connect(t)
+            .timeout_send_request(t)
+            .timeout_recv_response(t)
+            .timeout_per_read(t)
+            .max_idle_connections_per_host(config.max_workers.max(1))
+            .build()
+            .into();
+        Http {
+            agent,
+            headers: config.headers.clone(),
+            user_agent: config.user_agent.clone(),
         }
-        .into());
     }
-    let declared = response.body().content_length();
-    // Dropping the reader early (limit, cancel) closes the connection instead of draining it.
-    let reader = response.into_body().into_reader();
-    let bytes = body.read(reader, declared, |e| map_io(raw, e))?;
-    Ok(Fetched::Body(bytes, Some(meta)))
+
+    /// The request headers a request sends (user agent first, then the configured headers,
+    /// then the request's own), without conditional ones.
+    pub(super) fn sent_headers(
+        &self,
+        request_headers: &[(String, String)],
+    ) -> Vec<(String, String)> {
+        let mut sent = vec![("user-agent".to_string(), self.user_agent.clone())];
+        sent.extend(self.headers.iter().chain(request_headers).cloned());
+        sent
+    }
+}
+
+impl SchemeFetcher for Http {
+    fn fetch(&self, target: &Target<'_>, body: &BodyLimits<'_>) -> Result<Fetched, FetchError> {
+        let raw = target.raw;
+        let sent = self.sent_headers(target.headers);
+        let mut request = self.agent.get(target.url.as_str());
+        // The agent sends the user agent itself.
+        for (name, value) in sent.iter().skip(1).chain(target.conditional) {
+            request = request.header(name, value);
+        }
+        Counters::bump(&body.counters().network_requests);
+        let response = request.call().map_err(|e| map_error(raw, e))?;
+        let meta = HttpResponse {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            received_at: SystemTime::now(),
+            sent,
+        };
+        if meta.status == 304 && !target.conditional.is_empty() {
+            return Ok(Fetched::NotModified(meta));
+        }
+        if !(200..300).contains(&meta.status) {
+            return Err(Error::Http {
+                url: raw.to_string(),
+                status: meta.status,
+            }
+            .into());
+        }
+        let declared = response.body().content_length();
+        // Dropping the reader early (limit, cancel) closes the connection instead of draining it.
+        let reader = response.into_body().into_reader();
+        let bytes = body.read(reader, declared, |e| map_io(raw, e))?;
+        Ok(Fetched::Body(bytes, Some(meta)))
+    }
+
+    fn cached_on_disk(&self) -> bool {
+        true
+    }
 }
 
 /// The public error for a ureq error while talking to `raw`.
 pub(crate) fn map_error(raw: &str, e: ureq::Error) -> Error {
     let url = raw.to_string();
     match e {
-        ureq::Error::Timeout(_) => Error::Timeout { url },
-        ureq::Error::StatusCode(status) => Error::Http { url, status },
-        ureq::Error::BadUri(reason) => Error::InvalidUrl { url, reason },
-        ureq::Error::Http(e) => Error::InvalidRequest {
+        ureq::Error::Timeout(_) => Error::Timeout {
             url,
-            reason: e.to_string(),
+            source: Some(Cause::new(e)),
+        },
+        ureq::Error::StatusCode(status) => Error::Http { url, status },
+        ureq::Error::BadUri(ref reason) => Error::InvalidUrl {
+            url,
+            reason: reason.clone(),
+            source: Some(Cause::new(e)),
+        },
+        ureq::Error::Http(ref inner) => Error::InvalidRequest {
+            url,
+            reason: inner.to_string(),
         },
         ureq::Error::Io(e) => map_io(raw, e),
         ureq::Error::TooManyRedirects => Error::Network {
             url,
             message: "too many redirects".into(),
+            source: Some(Cause::new(e)),
         },
         other => Error::Network {
             url,
             message: other.to_string(),
+            source: Some(Cause::new(other)),
         },
     }
 }
@@ -93,6 +135,7 @@ fn map_io(raw: &str, e: io::Error) -> Error {
     ) {
         return Error::Timeout {
             url: raw.to_string(),
+            source: Some(Cause::new(e)),
         };
     }
     // The body reader wraps ureq's own errors (a timeout among them) in an io::Error.
@@ -106,10 +149,12 @@ fn map_io(raw: &str, e: io::Error) -> Error {
         return Error::Network {
             url: raw.to_string(),
             message: "connection failed".into(),
+            source: None,
         };
     }
     Error::Network {
         url: raw.to_string(),
         message: e.to_string(),
+        source: Some(Cause::new(e)),
     }
 }

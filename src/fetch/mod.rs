@@ -1,28 +1,32 @@
-//! Getting the bytes of an image: HTTP(S) through one shared agent, `file://`, and `data:`.
+//! Getting the bytes of an image, one file per URL scheme behind one trait.
 //!
-//! Owns: the `ureq::Agent` (one per loader, so connections are reused and no client is created
-//! per request), streaming a body with the size limit enforced as bytes arrive, progress
-//! reporting, and stopping early when the job is abandoned. Must not touch: decoding, caches or
-//! the in-flight map; it asks its [`Watch`] whether to go on.
+//! Owns: the [`SchemeFetcher`] trait, the registry of fetchers by scheme ([`Fetchers`]), and
+//! the types every fetch shares: what to fetch ([`Target`]), what came back ([`Fetched`]), why
+//! it stopped ([`FetchError`], [`Stop`]), and the job's side of a fetch ([`Watch`]). The
+//! schemes: `http.rs` (`http` and `https` through the loader's one `ureq::Agent`), `file.rs`
+//! (`file://` URLs and absolute paths), `data.rs` (`data:` URLs); `body.rs` streams a body
+//! under the size limit. Must not touch: decoding, caches or the in-flight map; a fetch asks
+//! its [`Watch`] whether to go on and reports progress to it.
+//!
+//! A new scheme is a new file with a [`SchemeFetcher`] and one line in [`Fetchers::new`]; the
+//! registry is also where a scheme policy (which schemes a loader may fetch) applies.
 
+mod body;
 mod data;
 mod file;
 mod http;
 
+pub(crate) use body::BodyLimits;
 pub(crate) use http::map_error;
 
-use std::io::Read;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use url::Url;
 
 use crate::Error;
 use crate::config::Config;
-use crate::error::Limit;
 use crate::stats::Counters;
-
-/// Bytes read from the source per read call.
-const CHUNK: usize = 64 * 1024;
 
 /// Why a fetch stopped before finishing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,36 +93,77 @@ pub(crate) enum Fetched {
     NotModified(HttpResponse),
 }
 
-/// Fetches bytes for every supported scheme.
-pub(crate) struct Fetcher {
-    agent: ureq::Agent,
-    max_bytes: u64,
-    headers: Vec<(String, String)>,
-    user_agent: String,
+/// Fetches the bytes of one URL scheme.
+pub(crate) trait SchemeFetcher: Send + Sync {
+    /// Fetches the whole body of `target`, reading it through `body` (which enforces the size
+    /// limit, reports progress and stops when the job is abandoned).
+    fn fetch(&self, target: &Target<'_>, body: &BodyLimits<'_>) -> Result<Fetched, FetchError>;
+
+    /// Whether what this scheme fetches is kept in the disk cache. Remote resources are; local
+    /// files and `data:` URLs are already at hand.
+    fn cached_on_disk(&self) -> bool {
+        false
+    }
 }
 
-impl Fetcher {
+/// The fetchers of one loader, by scheme.
+pub(crate) struct Fetchers {
+    http: Arc<http::Http>,
+    schemes: Vec<(String, Arc<dyn SchemeFetcher>)>,
+    max_bytes: u64,
+}
+
+impl Fetchers {
+    /// The built-in schemes: `http`, `https`, `file`, `data`.
     pub(crate) fn new(config: &Config) -> Self {
-        Fetcher {
-            agent: http::agent(config),
+        let http = Arc::new(http::Http::new(config));
+        let mut fetchers = Fetchers {
+            http: http.clone(),
+            schemes: Vec::new(),
             max_bytes: config.max_download_bytes,
-            headers: config.headers.clone(),
-            user_agent: config.user_agent.clone(),
-        }
+        };
+        fetchers.register("http", http.clone());
+        fetchers.register("https", http);
+        fetchers.register("file", Arc::new(file::File));
+        fetchers.register("data", Arc::new(data::Data));
+        fetchers
     }
 
-    /// The request headers an HTTP request for `target` sends (user agent, the configured
-    /// headers, the request's own), without conditional ones.
+    /// Adds (or replaces) the fetcher for `scheme`.
+    pub(crate) fn register(&mut self, scheme: &str, fetcher: Arc<dyn SchemeFetcher>) {
+        self.schemes.retain(|(s, _)| s != scheme);
+        self.schemes.push((scheme.to_string(), fetcher));
+    }
+
+    /// The fetcher for `scheme`, if this loader fetches it.
+    fn get(&self, scheme: &str) -> Option<&dyn SchemeFetcher> {
+        self.schemes
+            .iter()
+            .find(|(s, _)| s == scheme)
+            .map(|(_, f)| &**f)
+    }
+
+    /// Whether this loader fetches URLs of `scheme`.
+    pub(crate) fn supports(&self, scheme: &str) -> bool {
+        self.get(scheme).is_some()
+    }
+
+    /// Whether responses for `url` go through the disk cache.
+    pub(crate) fn cached_on_disk(&self, url: &Url) -> bool {
+        self.get(url.scheme()).is_some_and(|f| f.cached_on_disk())
+    }
+
+    /// The request headers an HTTP request sends (user agent, the configured headers, the
+    /// request's own), without conditional ones: what a cached response's `Vary` is matched
+    /// against.
     pub(crate) fn sent_headers(
         &self,
         request_headers: &[(String, String)],
     ) -> Vec<(String, String)> {
-        let mut sent = vec![("user-agent".to_string(), self.user_agent.clone())];
-        sent.extend(self.headers.iter().chain(request_headers).cloned());
-        sent
+        self.http.sent_headers(request_headers)
     }
 
-    /// Fetches the whole body of `target`.
+    /// Fetches the whole body of `target` with the fetcher of its scheme.
     pub(crate) fn fetch(
         &self,
         target: &Target<'_>,
@@ -128,93 +173,15 @@ impl Fetcher {
         if let Some(stop) = watch.should_stop() {
             return Err(FetchError::Stopped(stop));
         }
-        let body = BodyLimits {
-            raw: target.raw,
-            limit: self.max_bytes,
-            watch,
-            counters,
-        };
-        match target.url.scheme() {
-            "http" | "https" => http::get(self, target, body),
-            "file" => file::read(target, body).map(|b| Fetched::Body(b, None)),
-            "data" => data::decode(target, body).map(|b| Fetched::Body(b, None)),
-            other => Err(Error::InvalidUrl {
+        let Some(fetcher) = self.get(target.url.scheme()) else {
+            return Err(Error::InvalidUrl {
                 url: target.raw.to_string(),
-                reason: format!("unsupported scheme {other:?}"),
+                reason: format!("unsupported scheme {:?}", target.url.scheme()),
+                source: None,
             }
-            .into()),
-        }
-    }
-}
-
-/// Everything needed to read one body under the limits.
-pub(crate) struct BodyLimits<'a> {
-    raw: &'a str,
-    limit: u64,
-    watch: &'a dyn Watch,
-    counters: &'a Counters,
-}
-
-impl BodyLimits<'_> {
-    fn too_large(&self) -> FetchError {
-        Error::TooLarge {
-            url: self.raw.to_string(),
-            limit: Limit::DownloadBytes { limit: self.limit },
-        }
-        .into()
-    }
-
-    /// Refuses a body whose announced length is already over the limit.
-    fn check_declared(&self, declared: Option<u64>) -> Result<(), FetchError> {
-        match declared {
-            Some(n) if n > self.limit => Err(self.too_large()),
-            _ => Ok(()),
-        }
-    }
-
-    /// Accepts a body that is already in memory.
-    fn accept(&self, bytes: Vec<u8>) -> Result<Vec<u8>, FetchError> {
-        if let Some(stop) = self.watch.should_stop() {
-            return Err(FetchError::Stopped(stop));
-        }
-        let n = bytes.len() as u64;
-        self.check_declared(Some(n))?;
-        Counters::add(&self.counters.bytes_downloaded, n);
-        self.watch.progress(n, Some(n));
-        Ok(bytes)
-    }
-
-    /// Reads `reader` to the end, stopping as soon as the body crosses the limit, the job is
-    /// abandoned, or the loader shuts down. Memory stays at most one chunk above the limit.
-    fn read(
-        &self,
-        mut reader: impl Read,
-        declared: Option<u64>,
-        map_err: impl Fn(std::io::Error) -> Error,
-    ) -> Result<Vec<u8>, FetchError> {
-        self.check_declared(declared)?;
-        // Trust the announced length for the first allocation only up to 8 MiB: a server that
-        // announces more and sends less must not make us reserve it.
-        let first = declared.unwrap_or(0).min(self.limit).min(8 << 20);
-        let mut bytes = Vec::with_capacity(first as usize);
-        let mut chunk = vec![0u8; CHUNK];
-        loop {
-            if let Some(stop) = self.watch.should_stop() {
-                return Err(FetchError::Stopped(stop));
-            }
-            let n = match reader.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(map_err(e).into()),
-            };
-            Counters::add(&self.counters.bytes_downloaded, n as u64);
-            if bytes.len() as u64 + n as u64 > self.limit {
-                return Err(self.too_large());
-            }
-            bytes.extend_from_slice(&chunk[..n]);
-            self.watch.progress(bytes.len() as u64, declared);
-        }
-        Ok(bytes)
+            .into());
+        };
+        let body = BodyLimits::new(target.raw, self.max_bytes, watch, counters);
+        fetcher.fetch(target, &body)
     }
 }

@@ -1,12 +1,16 @@
 //! The public view of a loader's disk cache.
+//!
+//! Owns: [`DiskCache`], the methods an app calls on the cache directory, mapping URLs to keys
+//! and `io::Error`s to [`Error::DiskCache`]. Must not touch: the IO thread's work (every call is
+//! a message to it through `DiskStore`).
 
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::Error;
 use crate::cache::disk::DiskStore;
 use crate::config::KeyFilter;
+use crate::error::{Cause, Error};
 use crate::key;
 
 /// The disk cache of an [`ImageLoader`](crate::ImageLoader), from
@@ -37,9 +41,10 @@ impl<'a> DiskCache<'a> {
     }
 
     fn io_error(&self, e: std::io::Error) -> Error {
-        Error::Io {
-            url: self.store.root().display().to_string(),
+        Error::DiskCache {
+            path: self.store.root().to_path_buf(),
             message: e.to_string(),
+            source: Some(Cause::new(e)),
         }
     }
 

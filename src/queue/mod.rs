@@ -156,9 +156,9 @@ mod tests {
 
     fn job(n: u64) -> Job {
         let (_, key) = crate::key::resolve(&format!("http://h/{n}"), None).unwrap();
-        let lane = crate::request::Lane::Normal;
+        let policy = crate::request::CachePolicy::UseCache;
         Job {
-            key: TaskKey { key, lane },
+            key: TaskKey { key, policy },
             task: n,
         }
     }

@@ -9,6 +9,7 @@
 //! small reads; a recompressed one is decoded on its worker, one at a time.
 
 mod body;
+mod config;
 mod item;
 mod journal;
 mod recompress;
@@ -16,66 +17,19 @@ mod worker;
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Condvar, Mutex};
 
+pub use config::UploadConfig;
 pub use item::{UploadItem, UploadSource};
 pub use recompress::Recompress;
 
 use crate::Error;
-use crate::config::DEFAULT_USER_AGENT;
 use journal::{Journal, RecordId};
-
-/// How an [`Uploader`] runs. Start from `UploadConfig::default()`.
-#[derive(Debug, Clone)]
-pub struct UploadConfig {
-    /// Uploads running at once (worker threads). Default 1: one at a time, the safe default.
-    pub max_concurrent: usize,
-    /// Idle timeout: connecting, each write of the body and each read of the response must
-    /// make progress within this time. Default 30 s.
-    pub timeout: Duration,
-    /// `User-Agent` header. Default `webimage/<version>`.
-    pub user_agent: String,
-    /// Headers sent with every upload (before the item's own).
-    pub headers: Vec<(String, String)>,
-    /// Re-encode images as JPEG before sending. Default `None`: bytes are sent unchanged.
-    pub recompress: Option<Recompress>,
-    /// Directory of the journal of failed uploads (created if missing). Default `None`: failures
-    /// are only reported to the completion closure.
-    pub journal_dir: Option<PathBuf>,
-    /// Retries after a transient failure (5xx, 408, 429, timeout, connection error). 4xx and
-    /// unreadable files are not retried. Default 3.
-    pub max_retries: u32,
-    /// Wait before the first retry; doubled for each further one (at most 30 s). Default 500 ms.
-    pub retry_backoff: Duration,
-    /// The server's response body is kept up to this many bytes. Default 1 MiB.
-    pub max_response_bytes: u64,
-    /// Largest image (in pixels) decoded for recompression. Default 100 megapixels.
-    pub max_pixels: u64,
-}
-
-impl Default for UploadConfig {
-    fn default() -> Self {
-        UploadConfig {
-            max_concurrent: 1,
-            timeout: Duration::from_secs(30),
-            user_agent: DEFAULT_USER_AGENT.to_string(),
-            headers: Vec::new(),
-            recompress: None,
-            journal_dir: None,
-            max_retries: 3,
-            retry_backoff: Duration::from_millis(500),
-            max_response_bytes: 1 << 20,
-            max_pixels: 100_000_000,
-        }
-    }
-}
 
 /// The server's answer to a successful upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -392,6 +346,16 @@ impl Uploader {
         token
     }
 
+    /// An error reading the journal directory.
+    fn journal_error(&self, e: std::io::Error) -> Error {
+        let dir = self.shared.config.journal_dir.as_ref();
+        Error::Io {
+            url: dir.map(|d| d.display().to_string()).unwrap_or_default(),
+            message: format!("cannot read the upload journal: {e}"),
+            source: Some(crate::error::Cause::new(e)),
+        }
+    }
+
     /// Re-enqueues every item in the journal (failures of this or an earlier run), each sent as
     /// it was first meant to be (target, method, recompression). Each one calls `done` once
     /// when it completes; an item that fails again stays in the journal with its attempts
@@ -404,16 +368,7 @@ impl Uploader {
         let Some(journal) = &self.shared.journal else {
             return Ok(0);
         };
-        let records = journal.list().map_err(|e| Error::Io {
-            url: self
-                .shared
-                .config
-                .journal_dir
-                .as_ref()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default(),
-            message: e.to_string(),
-        })?;
+        let records = journal.list().map_err(|e| self.journal_error(e))?;
         let done = Arc::new(done);
         let mut n = 0;
         for record in records {
@@ -440,10 +395,7 @@ impl Uploader {
         let Some(journal) = &self.shared.journal else {
             return Ok(Vec::new());
         };
-        let records = journal.list().map_err(|e| Error::Io {
-            url: String::new(),
-            message: e.to_string(),
-        })?;
+        let records = journal.list().map_err(|e| self.journal_error(e))?;
         Ok(records
             .into_iter()
             .map(|r| (r.spec.target, r.spec.source, r.attempts, r.error))

@@ -7,7 +7,7 @@
 
 use image::{RgbImage, RgbaImage};
 
-use crate::decode::{self, DecodeError, Limits};
+use crate::decode::{DecodeError, Decoders, Limits};
 use crate::request::Variant;
 
 /// Settings of JPEG recompression before upload.
@@ -106,7 +106,8 @@ pub(crate) fn recompress(
         },
         None => Variant::Original,
     };
-    let rgba = decode::decode(bytes, variant, limits)
+    let rgba = Decoders::builtin()
+        .decode(bytes, variant, limits)
         .map_err(RecompressError::Decode)?
         .image;
     let rgb = flatten(rgba);

@@ -1,5 +1,9 @@
 //! What an upload thread does with one item: prepare the bytes (stream a file, or recompress),
 //! send, retry transient failures with backoff, journal what failed, complete exactly once.
+//!
+//! Owns: one item's attempts on the upload thread that took it, and the rule for which
+//! failures are retried. Must not touch: the queue or the slots of other items (`mod.rs`), or
+//! how a body is streamed (`body.rs`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,8 +16,8 @@ use super::item::{ItemSpec, Method, UploadSource};
 use super::journal::RecordId;
 use super::recompress::{self, RecompressError};
 use super::{Queued, Shared, Slot, UploadError, UploadResponse, call};
-use crate::Error;
 use crate::decode::Limits;
+use crate::error::{Cause, Error};
 
 /// Largest source read into memory for recompression.
 const MAX_RECOMPRESS_INPUT: u64 = 256 << 20;
@@ -92,6 +96,7 @@ fn io_failure(spec: &ItemSpec, e: std::io::Error) -> Failure {
         error: Error::Io {
             url: spec.source.describe(),
             message: e.to_string(),
+            source: Some(Cause::new(e)),
         },
         response: None,
         retry: false,
@@ -147,7 +152,11 @@ fn prepare(shared: &Shared, spec: &ItemSpec) -> Result<Payload, Failure> {
         let url = spec.source.describe();
         let error = match e {
             RecompressError::Decode(d) => d.into_error(&url, &limits),
-            RecompressError::Encode(message) => Error::Decode { url, message },
+            RecompressError::Encode(message) => Error::Decode {
+                url,
+                message,
+                source: None,
+            },
         };
         Failure::Failed {
             error,

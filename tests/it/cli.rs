@@ -1,7 +1,6 @@
 //! Issue 5, the `webimage` tool, driven as a user would: spawn the binary against a local
 //! server, check exit codes, output files, and what the server saw.
 
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

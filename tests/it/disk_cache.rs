@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::support::*;
-use webimage::{Config, DiskCacheConfig, Error, ImageLoader, Request, Source, Store};
+use webimage::{CachePolicy, Config, DiskCacheConfig, Error, ImageLoader, Request, Source, Store};
 
 /// Every entry file under `dir/entries`, with its size.
 fn entry_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
@@ -106,14 +106,14 @@ fn a_load_right_after_a_download_finds_the_queued_write() {
 }
 
 #[test]
-fn from_cache_only_never_touches_the_network() {
+fn cache_only_never_touches_the_network() {
     let dir = TempDir::new("cacheonly");
     let server = Server::start();
     server.route("/c.png", Route::ok(png(8, 8, 1)));
     let url = server.url("/c.png");
     let loader = ImageLoader::new(disk_config(2, dir.path())).unwrap();
     let err = loader
-        .load_blocking(Request::new(url.as_str()).from_cache_only(true))
+        .load_blocking(Request::new(url.as_str()).cache_policy(CachePolicy::CacheOnly))
         .unwrap_err();
     assert_eq!(err, Error::NotCached { url: url.clone() });
     assert_eq!(server.requests().len(), 0);
@@ -126,7 +126,7 @@ fn from_cache_only_never_touches_the_network() {
     loader.load_blocking(url.as_str()).unwrap();
     loader.clear_memory();
     let img = loader
-        .load_blocking(Request::new(url.as_str()).from_cache_only(true))
+        .load_blocking(Request::new(url.as_str()).cache_policy(CachePolicy::CacheOnly))
         .unwrap();
     assert_eq!(img.source(), Source::Disk);
     assert_eq!(server.requests().len(), 1);
@@ -149,7 +149,7 @@ fn a_cache_only_caller_does_not_join_a_download_nor_start_one() {
     gate.wait_arrivals(1);
     // The download is running; a cache-only caller must not wait for it.
     let err = loader
-        .load_blocking(Request::new(url.as_str()).from_cache_only(true))
+        .load_blocking(Request::new(url.as_str()).cache_policy(CachePolicy::CacheOnly))
         .unwrap_err();
     assert!(matches!(err, Error::NotCached { .. }));
     gate.open();
@@ -158,7 +158,7 @@ fn a_cache_only_caller_does_not_join_a_download_nor_start_one() {
 }
 
 #[test]
-fn from_loader_only_downloads_even_when_cached() {
+fn reload_downloads_even_when_cached() {
     let dir = TempDir::new("loaderonly");
     let server = Server::start();
     server.route("/r.png", Route::ok(png(8, 8, 1)));
@@ -166,7 +166,7 @@ fn from_loader_only_downloads_even_when_cached() {
     let loader = ImageLoader::new(disk_config(2, dir.path())).unwrap();
     loader.load_blocking(url.as_str()).unwrap();
     let img = loader
-        .load_blocking(Request::new(url.as_str()).from_loader_only(true))
+        .load_blocking(Request::new(url.as_str()).cache_policy(CachePolicy::Reload))
         .unwrap();
     assert_eq!(img.source(), Source::Network);
     assert_eq!(server.hits("/r.png"), 2);
@@ -245,7 +245,7 @@ fn refresh_cached_revalidates_with_the_stored_etag() {
     let v1 = loader.load_blocking(url.as_str()).unwrap();
 
     let same = loader
-        .load_blocking(Request::new(url.as_str()).refresh_cached(true))
+        .load_blocking(Request::new(url.as_str()).cache_policy(CachePolicy::Revalidate))
         .unwrap();
     let log = server.requests();
     assert_eq!(log.len(), 2);
@@ -257,7 +257,7 @@ fn refresh_cached_revalidates_with_the_stored_etag() {
     // The image changes on the server: a refresh replaces the entry.
     *state.lock().unwrap() = ("\"v2\"".to_string(), png(12, 12, 2));
     let v2 = loader
-        .load_blocking(Request::new(url.as_str()).refresh_cached(true))
+        .load_blocking(Request::new(url.as_str()).cache_policy(CachePolicy::Revalidate))
         .unwrap();
     assert_eq!(v2.source(), Source::Network);
     assert_eq!((v2.width(), v2.height()), (12, 12));
@@ -332,7 +332,9 @@ fn a_stale_entry_is_revalidated_and_a_fresh_one_is_not() {
     loader.clear_memory();
     let before = server.requests().len();
     let s = loader
-        .load_blocking(Request::new(server.url("/stale.png")).accept_stale(true))
+        .load_blocking(
+            Request::new(server.url("/stale.png")).cache_policy(CachePolicy::AcceptStale),
+        )
         .unwrap();
     assert_eq!(s.source(), Source::Disk);
     assert_eq!(server.requests().len(), before);
@@ -617,8 +619,14 @@ fn a_directory_that_cannot_be_created_is_a_clear_error() {
     let err = ImageLoader::new(disk_config(1, &blocker.join("cache")))
         .err()
         .unwrap();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
-    assert!(err.to_string().contains("cache"), "{err}");
+    match &err {
+        Error::DiskCache { path, .. } => assert_eq!(path, &blocker.join("cache")),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("disk cache"), "{err}");
+    // The operating system's error is the source.
+    let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert!(io.is_some(), "{err:?}");
 }
 
 #[test]
@@ -719,9 +727,9 @@ fn two_loaders_in_one_process_share_a_directory() {
     let check = ImageLoader::new(disk_config(1, dir.path())).unwrap();
     let mut present = 0;
     for i in 0..n {
-        match check
-            .load_blocking(Request::new(server.url(&format!("/{i}.png"))).from_cache_only(true))
-        {
+        match check.load_blocking(
+            Request::new(server.url(&format!("/{i}.png"))).cache_policy(CachePolicy::CacheOnly),
+        ) {
             Ok(img) => {
                 present += 1;
                 assert_eq!(img.image().as_raw(), noise(60, 60, i).as_raw(), "entry {i}");
@@ -857,12 +865,13 @@ fn a_response_that_may_not_be_stored_removes_the_old_copy() {
     loader.load_blocking(url.as_str()).unwrap();
     state.store(1, Ordering::SeqCst);
     let fresh = loader
-        .load_blocking(Request::new(url.as_str()).from_loader_only(true))
+        .load_blocking(Request::new(url.as_str()).cache_policy(CachePolicy::Reload))
         .unwrap();
     assert_eq!(fresh.width(), 7);
     loader.disk_cache().unwrap().flush();
     assert!(!loader.disk_cache().unwrap().contains(&url).unwrap());
-    let offline = loader.load_blocking(Request::new(url.as_str()).from_cache_only(true));
+    let offline =
+        loader.load_blocking(Request::new(url.as_str()).cache_policy(CachePolicy::CacheOnly));
     assert_eq!(
         offline.unwrap().width(),
         7,

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::support::*;
-use webimage::{Config, DiskCacheConfig, Error, ImageLoader, Request};
+use webimage::{CachePolicy, Config, DiskCacheConfig, Error, ImageLoader, Request};
 
 const SIDE: u32 = 300; // noisy 300x300 PNG: about 360 KB
 
@@ -59,7 +59,12 @@ fn child() {
         let (tx, rx) = crossbeam_channel::unbounded();
         for &i in &order {
             let tx = tx.clone();
-            let request = Request::new(format!("{base}/{i}.png")).from_loader_only(mode == "write");
+            let policy = if mode == "write" {
+                CachePolicy::Reload
+            } else {
+                CachePolicy::UseCache
+            };
+            let request = Request::new(format!("{base}/{i}.png")).cache_policy(policy);
             loader.load(request, move |r| tx.send(r.map(|_| ())).unwrap());
         }
         for _ in &order {
@@ -101,7 +106,8 @@ fn verify_entries(dir: &Path, server: &Server, n: u32) -> usize {
     let check = ImageLoader::new(disk_config(1, dir)).unwrap();
     let mut present = 0;
     for i in 0..n {
-        let request = Request::new(server.url(&format!("/{i}.png"))).from_cache_only(true);
+        let request =
+            Request::new(server.url(&format!("/{i}.png"))).cache_policy(CachePolicy::CacheOnly);
         match check.load_blocking(request) {
             Ok(img) => {
                 assert_eq!(

@@ -18,6 +18,7 @@ mod disk_processes;
 mod exactly_once;
 mod failed_urls;
 mod http;
+mod layout;
 mod memory_cache;
 mod order;
 mod pool;

@@ -28,7 +28,7 @@ fn total_cost_stays_under_the_limit_and_lru_goes_first() {
     for i in 0..10 {
         loader.load_blocking(url(i)).unwrap();
     }
-    assert_eq!(loader.memory_cache_bytes(), 10 * ENTRY);
+    assert_eq!(loader.memory_cache_usage(), 10 * ENTRY);
     // Use the five oldest again; then five new images must push out 5..10.
     for i in 0..5 {
         assert_eq!(
@@ -38,7 +38,7 @@ fn total_cost_stays_under_the_limit_and_lru_goes_first() {
     }
     for i in 10..15 {
         loader.load_blocking(url(i)).unwrap();
-        assert!(loader.memory_cache_bytes() <= 10 * ENTRY);
+        assert!(loader.memory_cache_usage() <= 10 * ENTRY);
     }
     let cached: Vec<u32> = (0..15)
         .filter(|&i| loader.cached(url(i)).is_some())
@@ -82,7 +82,7 @@ fn clear_memory_empties_the_cache() {
     assert_eq!(loader.memory_cache_len(), 2);
     loader.clear_memory();
     assert_eq!(
-        (loader.memory_cache_len(), loader.memory_cache_bytes()),
+        (loader.memory_cache_len(), loader.memory_cache_usage()),
         (0, 0)
     );
     assert_eq!(a.width(), 100, "handed-out images stay valid");

@@ -5,9 +5,9 @@
 //! Lanczos3 resize to the same size), on the corpus photos and on generated photos. Each case
 //! asserts which path ran, from the `Stats` counters.
 
-use image::{ImageFormat, RgbaImage};
 use crate::support::photo::{self, Jpeg};
 use crate::support::*;
+use image::{ImageFormat, RgbaImage};
 use webimage::{Config, Error, ImageLoader, Request, Stats};
 
 /// Largest mean absolute difference per channel (0..255) from the reference.

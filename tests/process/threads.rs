@@ -54,7 +54,10 @@ fn exact_worker_count_and_no_threads_left_behind() {
             "{s:?}"
         );
         let started: Vec<_> = thread_ids().difference(&threads).cloned().collect();
-        assert!(started.is_empty(), "a thumbnail started threads {started:?}");
+        assert!(
+            started.is_empty(),
+            "a thumbnail started threads {started:?}"
+        );
         assert_eq!(worker_threads(), 5);
         loader.load_blocking(server.url("/a.png")).unwrap();
         assert_eq!(worker_threads(), 5, "loading must not start more threads");

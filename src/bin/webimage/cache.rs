@@ -1,4 +1,7 @@
 //! `webimage cache stats|clear|path`.
+//!
+//! Owns: the `cache` command's output. Must not touch: the cache's files directly; it goes
+//! through `ImageLoader::disk_cache`.
 
 use clap::Subcommand;
 use webimage::{Config, ImageLoader};

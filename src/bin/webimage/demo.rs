@@ -1,5 +1,8 @@
 //! `webimage demo`: the embedded default. Everything runs against a server in this process on
 //! 127.0.0.1, so it works offline, and against a throwaway cache directory.
+//!
+//! Owns: the demo's script and its report. Must not touch: the library's internals (public
+//! API only) or the server's routes (`serve.rs`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -167,7 +170,7 @@ pub fn run(args: Args) -> crate::Result<bool> {
         disk.flush();
     }
     let stats = loader.stats();
-    let (cached_images, cached_bytes) = (loader.memory_cache_len(), loader.memory_cache_bytes());
+    let (cached_images, cached_bytes) = (loader.memory_cache_len(), loader.memory_cache_usage());
     drop(loader);
     let second = ImageLoader::new(config).map_err(|e| e.to_string())?;
     let mut from_disk = 0;

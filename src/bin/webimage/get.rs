@@ -1,4 +1,7 @@
 //! `webimage get URL... [--thumb WxH] [--out DIR]`.
+//!
+//! Owns: loading each argument and saving it as PNG. Must not touch: anything but the public
+//! API.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -1,4 +1,7 @@
 //! `webimage prefetch FILE|-`: warm the disk cache from a list of URLs.
+//!
+//! Owns: reading the URL list and the progress bar. Must not touch: anything but the public
+//! API.
 
 use std::io::Read;
 use std::time::Duration;

@@ -1,5 +1,8 @@
 //! A small image server on 127.0.0.1 for the demo: generated pictures, a slow path, and an
 //! upload endpoint that counts what it receives.
+//!
+//! Owns: the routes, the generated photos and the server's counters. Must not touch: the
+//! library (it is the other side of the network).
 
 use std::collections::HashMap;
 use std::io::Cursor;

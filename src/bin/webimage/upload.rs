@@ -1,5 +1,8 @@
 //! `webimage upload FILES... --to URL [--put | --form FIELD] ...` and
 //! `webimage upload --retry-failed`.
+//!
+//! Owns: turning the arguments into upload items and reporting each result. Must not touch:
+//! anything but the public API.
 
 use std::path::PathBuf;
 use std::sync::Arc;

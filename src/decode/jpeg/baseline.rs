@@ -8,6 +8,9 @@
 //! (see [`super::idct`]). Each block is transformed as soon as it is
 //! decoded, so no coefficient buffer exists; interleaved and
 //! single-component (non-interleaved) scans work the same way.
+//!
+//! Owns: sequential scans' block decoding into planes. Must not touch: MCU order and
+//! restarts (`scan`), colour conversion (`color`).
 
 use super::bits::BitReader;
 use super::color::Plane;

@@ -5,6 +5,8 @@
 //! at the end of the data it feeds zero bits, like libjpeg), detecting when
 //! the decoder has consumed such padding ("overrun"), and resynchronising at
 //! restart markers. Refills take 8 bytes at once when they contain no `0xFF`.
+//!
+//! Must not touch: Huffman tables or what the bits mean.
 
 use super::markers::find_marker_or_rst;
 

@@ -5,6 +5,8 @@
 //! libjpeg's "fancy" (centred triangle / bilinear) filters and converts
 //! YCbCr -> RGB with libjpeg's fixed-point arithmetic, or expands grayscale,
 //! or passes RGB through.
+//!
+//! Must not touch: entropy decoding or the IDCT; it sees only reduced-size pixels.
 
 use super::JpegError;
 

@@ -5,6 +5,9 @@
 //! (run, size) symbol *and* its extended coefficient value in one step when
 //! code and value bits together fit in 10 bits. Longer codes fall back to
 //! the canonical `maxcode` search of JPEG Annex F.2.2.3.
+//!
+//! Owns: the tables and symbol decoding. Must not touch: block layout or the
+//! coefficients' meaning beyond (run, size, value).
 
 use super::JpegError;
 use super::bits::{BitReader, extend};

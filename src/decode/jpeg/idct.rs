@@ -15,6 +15,9 @@
 //! With all coefficients (sequential files) the result is the exact box
 //! average; with only the low ones (progressive store) it is the truncated
 //! approximation. For `n = 1` everything but the DC averages to zero.
+//!
+//! Owns: the scaled transforms and fold tables. Must not touch: entropy decoding or
+//! colour.
 
 /// Zig-zag index -> natural (row-major, row = vertical frequency) index.
 pub(super) const ZIGZAG: [usize; 64] = [

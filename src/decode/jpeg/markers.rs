@@ -6,6 +6,8 @@
 //! and recognising APP1 Exif payloads (whose TIFF contents `super::super::exif`
 //! parses).
 //! DHT payloads are handed to [`super::huffman`].
+//!
+//! Must not touch: entropy-coded data beyond finding where it ends.
 
 use super::JpegError;
 

@@ -1,5 +1,10 @@
 //! Reduced-size JPEG decoding for thumbnails.
 //!
+//! Owns: the reduced decoder's entry points (`read_info`, `scale_for`, `decode_reduced`) and
+//! how its files fit together. This file is over 500 lines because the frame set-up and the
+//! two decode drivers (sequential, progressive) share one set of private structures.
+//! Must not touch: anything outside `decode/jpeg`; callers choose when to use it.
+//!
 //! Decodes a JPEG straight to 1/2, 1/4 or 1/8 of its size per dimension,
 //! doing far less work and using far less memory than a full decode:
 //!

@@ -14,6 +14,9 @@
 //! already nonzero and their signs: two `u64` masks per block. That is
 //! `4 n^2 + 16` bytes per block (32 at 1/4, 80 at 1/2) instead of 128, and
 //! the result is the exact box average of the full decode.
+//!
+//! Owns: the progressive scans and the per-block store. Must not touch: MCU order
+//! (`scan`) or colour (`color`).
 
 use super::JpegError;
 use super::bits::BitReader;

@@ -6,6 +6,8 @@
 //! handling, and libjpeg-style leniency: once the data of a restart interval
 //! is exhausted, the remaining MCUs of that interval are not decoded (their
 //! blocks keep their previous / zero coefficients, i.e. mid-gray).
+//!
+//! Must not touch: what a block decode does (the sinks) or the bit-level reading (`bits`).
 
 use super::bits::BitReader;
 use super::markers::{Frame, ScanHeader};

@@ -5,6 +5,9 @@
 //! and that DC-only decoding skips AC scans.
 //!
 //! Corpus files are read from `tests/data/corpus` (in the repository, not in the package).
+//!
+//! Owns: the reduced decoder's unit tests (over 500 lines: one file per decoder keeps its
+//! fixtures and reference in one place). Must not touch: the decoder's code.
 
 use super::huffman::{
     AC_CHROMA_COUNTS, AC_CHROMA_VALUES, AC_LUMA_COUNTS, AC_LUMA_VALUES, DC_CHROMA_COUNTS,

@@ -1,20 +1,31 @@
-//! What a worker does with one job: fetch, decode each wanted variant, cache, deliver.
+//! What a worker does with one job: obtain the bytes, decode each wanted variant, store the
+//! results, deliver them.
+//!
+//! Owns: the loop of one job on a worker thread: marking the task running, the job's
+//! [`Watch`] (progress to listeners, stop when abandoned or shutting down), decoding each
+//! variant its callers want once (in the order they asked), storing results in the memory
+//! cache before the task can leave the map, remembering permanent failures, dropping disk
+//! entries whose bytes do not decode, and containing a panic anywhere in the job as
+//! `Error::Internal`. Must not touch: where bytes come from (`obtain.rs`), how a format is
+//! decoded (`decode`), or callers' closures directly (they go through `deliver.rs`).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::Shared;
-use crate::Error;
+use super::Pipeline;
+use super::obtain;
 use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded};
-use crate::decode::{self, DecodePath};
+use crate::decode::{DecodeError, DecodePath};
+use crate::error::Error;
 use crate::fetch::{FetchError, Stop, Watch};
-use crate::image::Source;
+use crate::loaded::Source;
 use crate::queue::Job;
 use crate::stats::Counters;
 
-/// The worker's view of its task while fetching.
-pub(super) struct JobWatch<'a> {
-    shared: &'a Shared,
+/// The worker's view of its task while fetching and decoding.
+struct JobWatch<'a> {
+    shared: &'a Pipeline,
     job: &'a Job,
     control: &'a Control,
 }
@@ -38,7 +49,7 @@ impl Watch for JobWatch<'_> {
 
 /// Runs one job. A panic anywhere in it (a bug, ours or a library's) fails the task with
 /// `Error::Internal` instead of leaving it in the map forever and losing the worker.
-pub(super) fn run(shared: &Shared, job: Job) {
+pub(super) fn run(shared: &Pipeline, job: Job) {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(shared, &job)));
     if let Err(panic) = outcome {
         let message = panic
@@ -54,7 +65,7 @@ pub(super) fn run(shared: &Shared, job: Job) {
     }
 }
 
-fn run_job(shared: &Shared, job: &Job) {
+fn run_job(shared: &Pipeline, job: &Job) {
     let Some((spec, control)) = shared.inflight.start(job) else {
         return; // cancelled while queued, or drained at shutdown
     };
@@ -63,7 +74,7 @@ fn run_job(shared: &Shared, job: &Job) {
         job,
         control: &control,
     };
-    let obtained = match super::obtain::obtain(shared, job, &spec, &watch) {
+    let obtained = match obtain::obtain(shared, job, &spec, &watch) {
         Ok(obtained) => obtained,
         Err(FetchError::Stopped(Stop::Abandoned)) => {
             Counters::bump(&shared.counters.jobs_abandoned);
@@ -100,13 +111,15 @@ fn run_job(shared: &Shared, job: &Job) {
             return fail(shared, job, error);
         }
         Counters::bump(&shared.counters.decodes);
-        let result: Decoded = decode::decode(&bytes, variant, &shared.limits)
+        let result: Decoded = shared
+            .decoders
+            .decode(&bytes, variant, &shared.limits)
             .map(|output| {
                 count_path(shared, output.path);
-                std::sync::Arc::new(output.image)
+                Arc::new(output.image)
             })
             .map_err(|e| {
-                if e == decode::DecodeError::Panicked {
+                if e == DecodeError::Panicked {
                     Counters::bump(&shared.counters.decoder_panics);
                 }
                 e.into_error(&spec.raw, &shared.limits)
@@ -143,7 +156,7 @@ fn run_job(shared: &Shared, job: &Job) {
 }
 
 /// Counts which path made a scaled image.
-fn count_path(shared: &Shared, path: DecodePath) {
+fn count_path(shared: &Pipeline, path: DecodePath) {
     let c = &shared.counters;
     let counter = match path {
         DecodePath::Original => return,
@@ -156,7 +169,7 @@ fn count_path(shared: &Shared, path: DecodePath) {
 }
 
 /// The whole task failed: every caller gets `error`; permanent failures are remembered first.
-fn fail(shared: &Shared, job: &Job, error: Error) {
+fn fail(shared: &Pipeline, job: &Job, error: Error) {
     let subscribers = shared.inflight.fail(job, || {
         if error.is_permanent() {
             shared.failed.insert(job.key.key.clone(), error.summary());

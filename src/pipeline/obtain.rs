@@ -1,19 +1,24 @@
 //! Where a job's bytes come from: the disk cache, a revalidation with the server, or a
 //! download; and writing downloads to the disk cache.
+//!
+//! Owns: the cache policy's rules for the disk cache and the network (fresh or stale entries,
+//! conditional requests, serving stale copies when the origin is unreachable, RFC 9111 4.2.4)
+//! and the decision to write a response to disk (storable, and some caller wants disk).
+//! Must not touch: decoding, the memory cache, or callers; it reports progress and asks
+//! whether to stop only through the job's [`Watch`].
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::Shared;
-use super::job::JobWatch;
-use crate::Error;
+use super::Pipeline;
 use crate::cache::disk::Cached;
 use crate::cache::policy::{self, Freshness};
 use crate::coalesce::JobSpec;
-use crate::fetch::{FetchError, Fetched, Target, Watch};
-use crate::image::Source;
+use crate::error::Error;
+use crate::fetch::{FetchError, Fetched, HttpResponse, Target, Watch};
+use crate::loaded::Source;
 use crate::queue::Job;
-use crate::request::Lane;
+use crate::request::CachePolicy;
 use crate::stats::Counters;
 
 /// A job's bytes and where they came from.
@@ -23,35 +28,32 @@ pub(super) struct Obtained {
 }
 
 pub(super) fn obtain(
-    shared: &Shared,
+    shared: &Pipeline,
     job: &Job,
     spec: &JobSpec,
-    watch: &JobWatch<'_>,
+    watch: &dyn Watch,
 ) -> Result<Obtained, FetchError> {
-    let lane = job.key.lane;
-    let http = matches!(spec.url.scheme(), "http" | "https");
-    let disk = shared.disk.as_ref().filter(|_| http);
-    let cached = match (disk, lane) {
-        (Some(disk), Lane::Normal | Lane::AcceptStale | Lane::CacheOnly | Lane::Revalidate) => {
-            disk.read(job.key.key.as_str())
-        }
-        _ => None,
-    };
+    let cache_policy = job.key.policy;
+    let disk = shared
+        .disk
+        .as_ref()
+        .filter(|_| cache_policy.reads_disk() && shared.fetchers.cached_on_disk(&spec.url));
+    let cached = disk.and_then(|disk| disk.read(job.key.key.as_str()));
     if let Some(cached) = cached {
-        let serve = match lane {
-            Lane::CacheOnly | Lane::AcceptStale => true,
-            Lane::Normal => {
-                let sent = shared.fetcher.sent_headers(&spec.headers);
+        let serve = match cache_policy {
+            CachePolicy::CacheOnly | CachePolicy::AcceptStale => true,
+            CachePolicy::UseCache => {
+                let sent = shared.fetchers.sent_headers(&spec.headers);
                 policy::freshness(&cached.meta, &sent, SystemTime::now()) == Freshness::Fresh
             }
-            Lane::Revalidate | Lane::Reload => false,
+            CachePolicy::Revalidate | CachePolicy::Reload => false,
         };
         if serve {
             return Ok(from_disk(shared, watch, cached.body));
         }
         return revalidate(shared, job, spec, watch, cached);
     }
-    if lane == Lane::CacheOnly {
+    if cache_policy == CachePolicy::CacheOnly {
         return Err(Error::NotCached {
             url: spec.raw.to_string(),
         }
@@ -60,7 +62,7 @@ pub(super) fn obtain(
     download(shared, job, spec, watch, &[]).map(|(o, _)| o)
 }
 
-fn from_disk(shared: &Shared, watch: &JobWatch<'_>, bytes: Arc<Vec<u8>>) -> Obtained {
+fn from_disk(shared: &Pipeline, watch: &dyn Watch, bytes: Arc<Vec<u8>>) -> Obtained {
     Counters::bump(&shared.counters.disk_hits);
     let n = bytes.len() as u64;
     watch.progress(n, Some(n));
@@ -72,10 +74,10 @@ fn from_disk(shared: &Shared, watch: &JobWatch<'_>, bytes: Arc<Vec<u8>>) -> Obta
 
 /// Asks the server whether `cached` is still good.
 fn revalidate(
-    shared: &Shared,
+    shared: &Pipeline,
     job: &Job,
     spec: &JobSpec,
-    watch: &JobWatch<'_>,
+    watch: &dyn Watch,
     cached: Cached,
 ) -> Result<Obtained, FetchError> {
     let validators = policy::validators(&cached.meta);
@@ -129,19 +131,19 @@ fn transient(e: &Error) -> bool {
 /// cache when the response allows it. A `304` comes back as `Ok((_, Some(response)))` with
 /// no bytes of its own.
 fn download(
-    shared: &Shared,
+    shared: &Pipeline,
     job: &Job,
     spec: &JobSpec,
-    watch: &JobWatch<'_>,
+    watch: &dyn Watch,
     validators: &[(String, String)],
-) -> Result<(Obtained, Option<crate::fetch::HttpResponse>), FetchError> {
+) -> Result<(Obtained, Option<HttpResponse>), FetchError> {
     let target = Target {
         url: &spec.url,
         raw: &spec.raw,
         headers: &spec.headers,
         conditional: validators,
     };
-    let (bytes, response) = match shared.fetcher.fetch(&target, watch, &shared.counters)? {
+    let (bytes, response) = match shared.fetchers.fetch(&target, watch, &shared.counters)? {
         Fetched::Body(bytes, response) => (Arc::new(bytes), response),
         Fetched::NotModified(response) => {
             let empty = Obtained {

@@ -1,13 +1,18 @@
 //! Cancelling one caller's load.
+//!
+//! Owns: [`Token`], the handle a caller keeps, and the cancel path: taking the caller out of
+//! its task under the in-flight lock, waiting out a progress call running on a worker, and
+//! completing the caller with `Err(Cancelled)` on the cancelling thread. Must not touch: the
+//! download itself (a task nobody wants is stopped by its worker at its next check).
 
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use super::Shared;
-use crate::Error;
+use super::Pipeline;
 use crate::coalesce::SubscriberId;
-use crate::image::Source;
+use crate::error::Error;
 use crate::key::TaskKey;
+use crate::loaded::Source;
 use crate::stats::Counters;
 
 /// A handle to one call of [`ImageLoader::load`](crate::ImageLoader::load), used to cancel it.
@@ -21,17 +26,17 @@ pub struct Token {
 
 #[derive(Clone)]
 struct Target {
-    shared: Weak<Shared>,
+    shared: Weak<Pipeline>,
     key: TaskKey,
     subscriber: SubscriberId,
 }
 
 impl Token {
-    pub(crate) fn finished() -> Token {
+    pub(super) fn finished() -> Token {
         Token { target: None }
     }
 
-    pub(crate) fn pending(shared: &Arc<Shared>, key: TaskKey, subscriber: SubscriberId) -> Token {
+    pub(super) fn pending(shared: &Arc<Pipeline>, key: TaskKey, subscriber: SubscriberId) -> Token {
         Token {
             target: Some(Target {
                 shared: Arc::downgrade(shared),

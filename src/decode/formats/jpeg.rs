@@ -1,7 +1,13 @@
-//! Thumbnails and scale-down-capped loads: the cheapest way to a smaller upright image.
+//! JPEG: full size straight to RGBA8 with zune-jpeg, and the cheapest way to a smaller upright
+//! image for thumbnails and scale-down caps.
 //!
-//! Owns: choosing the path for one scaled decode. Must not touch: the cache, the network, or
-//! the decoders' internals. Which path runs, in order:
+//! Owns: choosing the path for one JPEG decode. Must not touch: the cache, the network, or the
+//! reduced decoder's internals (`decode/jpeg/`). Full size: a colour JPEG (YCbCr or RGB) goes
+//! straight to RGBA8 through zune-jpeg, the decoder `image` itself uses; going through `image`
+//! would cost a copy of the input, two header parses, a full-size RGB8 buffer and a copy of it
+//! into RGBA8, while asking zune-jpeg for RGBA writes the final buffer once. Any file it does
+//! not take (grayscale, CMYK, headers zune rejects, a failed decode) goes to `image_rs`, which
+//! gives the same results and errors as `image`. Scaled, which path runs, in order:
 //!
 //! 1. **JPEG with an embedded Exif thumbnail** (IFD1) at least as large as the target, with the
 //!    main image's aspect ratio within 1% (cameras that pad 160x120 thumbnails with black bars
@@ -26,41 +32,69 @@
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
 
-use super::exif::{self, Exif};
-use super::{DecodeError, DecodePath, Limits, Output, check_pixels, fit, jpeg, resize};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
 
-/// The size a scaled decode produces, given the image's upright size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Target {
-    /// Fit inside this box (width, height), never upscaled.
-    Box(u32, u32),
-    /// At most this many pixels.
-    Pixels(u64),
-}
+use super::image_rs::{self, ImageRs};
+use crate::decode::exif::{self, Exif};
+use crate::decode::{
+    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels, jpeg,
+    resize,
+};
 
-impl Target {
-    /// Output size for an upright `width` x `height` image.
-    fn size_for(self, width: u32, height: u32) -> (u32, u32) {
-        match self {
-            Target::Box(w, h) => fit::fit_box(width, height, w, h),
-            Target::Pixels(max) => fit::fit_pixels(width, height, max),
+/// JPEG files.
+pub(crate) struct Jpeg;
+
+impl FormatDecoder for Jpeg {
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(&[0xFF, 0xD8])
+    }
+
+    fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
+        // The reduced decoder's header reader is strict; a file it refuses may still be one
+        // zune-jpeg (through `image`) reads, as the full decode does.
+        let Ok(info) = jpeg::read_info(bytes) else {
+            return ImageRs.probe(bytes);
+        };
+        let exif = read_exif(bytes, &info);
+        Ok(Probe {
+            width: info.width,
+            height: info.height,
+            orientation: exif.orientation,
+        })
+    }
+
+    fn decode(
+        &self,
+        bytes: &[u8],
+        _probe: &Probe,
+        target: Target,
+        limits: &Limits,
+    ) -> Result<Output, DecodeError> {
+        if target != Target::Full
+            && let Some(output) = jpeg_scaled(bytes, target, limits)?
+        {
+            return Ok(output);
         }
+        let image = match full_rgba(bytes, limits) {
+            Some(result) => result?,
+            None => image_rs::decode(bytes, limits)?,
+        };
+        Ok(Output {
+            image,
+            path: DecodePath::FullDecode,
+        })
     }
 }
 
-/// Decodes `bytes` to an upright image of the size `target` asks for.
-pub(super) fn decode(bytes: &[u8], target: Target, limits: &Limits) -> Result<Output, DecodeError> {
-    if bytes.starts_with(&[0xFF, 0xD8])
-        && let Some(output) = jpeg_scaled(bytes, target, limits)?
-    {
-        return Ok(output);
-    }
-    let full = super::full(bytes, limits)?;
-    let size = target.size_for(full.width(), full.height());
-    Ok(Output {
-        image: resize::rgba(full, size)?,
-        path: DecodePath::FullDecode,
-    })
+/// The Exif block's orientation and thumbnail position (defaults when absent or unreadable).
+fn read_exif(bytes: &[u8], info: &jpeg::JpegInfo) -> Exif {
+    info.exif
+        .clone()
+        .and_then(|r| bytes.get(r))
+        .map(exif::parse)
+        .unwrap_or_default()
 }
 
 /// The JPEG paths; `None` means "use the full decoder".
@@ -76,12 +110,7 @@ fn jpeg_scaled(
         return Ok(None);
     }
     check_pixels(info.width, info.height, limits)?;
-    let exif = info
-        .exif
-        .clone()
-        .and_then(|r| bytes.get(r))
-        .map(exif::parse)
-        .unwrap_or_default();
+    let exif = read_exif(bytes, &info);
     let swap = exif::swaps_axes(exif.orientation);
     let (stored_w, stored_h) = (info.width, info.height);
     let upright = if swap {
@@ -192,4 +221,39 @@ fn finish(
         image: image.into_rgba8(),
         path,
     })
+}
+
+/// Decodes a colour JPEG to upright RGBA8 with zune-jpeg; `None` to leave the file to `image_rs`.
+fn full_rgba(bytes: &[u8], limits: &Limits) -> Option<Result<RgbaImage, DecodeError>> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX)
+        .jpeg_set_out_colorspace(ColorSpace::RGBA);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().ok()?;
+    if !matches!(
+        decoder.input_colorspace()?,
+        ColorSpace::YCbCr | ColorSpace::RGB
+    ) {
+        return None;
+    }
+    let (width, height) = decoder.dimensions()?;
+    let (width, height) = (u32::try_from(width).ok()?, u32::try_from(height).ok()?);
+    if let Err(e) = check_pixels(width, height, limits) {
+        return Some(Err(e));
+    }
+    let orientation = decoder
+        .exif()
+        .and_then(|exif| Orientation::from_exif_chunk(exif))
+        .unwrap_or(Orientation::NoTransforms);
+    let mut pixels = vec![0u8; decoder.output_buffer_size()?];
+    decoder.decode_into(&mut pixels).ok()?;
+    let image = RgbaImage::from_raw(width, height, pixels)?;
+    let mut image = DynamicImage::ImageRgba8(image);
+    image.apply_orientation(orientation);
+    Some(Ok(image.into_rgba8()))
 }

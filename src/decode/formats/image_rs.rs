@@ -1,0 +1,98 @@
+//! Every format but JPEG's fast paths, through the `image` crate: PNG (and APNG's first
+//! frame), GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA, and JPEGs the JPEG decoder hands over.
+//!
+//! Owns: one full-size decode to upright RGBA8 with the `image` crate's own limits set from
+//! the header as a backstop, and the header probe. Must not touch: resizing (the registry
+//! does it) or any other format's decoder.
+
+use std::io::Cursor;
+
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbaImage};
+
+use crate::decode::{
+    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels,
+};
+use crate::error::Cause;
+
+/// Bytes per pixel of the widest buffer a decoder may hold (RGBA, 32-bit float).
+const MAX_BYTES_PER_PIXEL: u64 = 16;
+
+/// The `image` crate's decoders.
+pub(crate) struct ImageRs;
+
+impl FormatDecoder for ImageRs {
+    fn sniff(&self, head: &[u8]) -> bool {
+        image::guess_format(head).is_ok()
+    }
+
+    fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
+        let (_, mut decoder) = open(bytes)?;
+        let (width, height) = decoder.dimensions();
+        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+        Ok(Probe {
+            width,
+            height,
+            orientation,
+        })
+    }
+
+    fn decode(
+        &self,
+        bytes: &[u8],
+        _probe: &Probe,
+        _target: Target,
+        limits: &Limits,
+    ) -> Result<Output, DecodeError> {
+        Ok(Output {
+            image: decode(bytes, limits)?,
+            path: DecodePath::FullDecode,
+        })
+    }
+}
+
+/// The `image` crate's decoder for `bytes`, format guessed from the bytes.
+fn open(bytes: &[u8]) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), DecodeError> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| DecodeError::Corrupt(format!("cannot read the header: {e}")))?;
+    let Some(format) = reader.format() else {
+        return Err(DecodeError::Unsupported("not a known image format".into()));
+    };
+    let decoder = reader.into_decoder().map_err(|e| map_error(format, e))?;
+    Ok((format, Box::new(decoder)))
+}
+
+/// Full-size decode to upright RGBA8.
+pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeError> {
+    let (format, mut decoder) = open(bytes)?;
+    let (width, height) = decoder.dimensions();
+    check_pixels(width, height, limits)?;
+    // Backstop for decoders' own allocations: nothing bigger than the pixel limit allows.
+    let mut image_limits = image::Limits::default();
+    image_limits.max_image_width = Some(width);
+    image_limits.max_image_height = Some(height);
+    image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(MAX_BYTES_PER_PIXEL));
+    decoder
+        .set_limits(image_limits)
+        .map_err(|e| map_error(format, e))?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| map_error(format, e))?;
+    // Convert first (free when already RGBA8), then rotate the smaller buffer.
+    let mut rgba = DynamicImage::ImageRgba8(image.into_rgba8());
+    rgba.apply_orientation(orientation);
+    Ok(rgba.into_rgba8())
+}
+
+fn map_error(format: ImageFormat, e: ImageError) -> DecodeError {
+    let unsupported = matches!(e, ImageError::Unsupported(_));
+    let message = match &e {
+        ImageError::Limits(l) => format!("{format:?}: over the decoder's limits: {l}"),
+        other => format!("{format:?}: {other}"),
+    };
+    DecodeError::Library {
+        unsupported,
+        message,
+        source: Cause::new(e),
+    }
+}

@@ -1,0 +1,7 @@
+//! The built-in formats, one file per decoder family behind [`FormatDecoder`](super::FormatDecoder).
+//!
+//! Owns: nothing but the list of files. Must not touch: the registry's order of steps (sniff,
+//! probe, limit, decode, resize), which `decode/mod.rs` owns.
+
+pub(super) mod image_rs;
+pub(super) mod jpeg;

@@ -1,0 +1,220 @@
+//! Admission: from a caller's request to an answer now, or a place in a task.
+//!
+//! Owns: the order of checks on the caller's thread: the request's own validity, the
+//! memory-cache fast path (by the raw URL first, no parse, no allocation), URL parsing and the
+//! scheme check against the fetch registry, the memory cache by key, then, under the in-flight
+//! lock, joining a task or deciding that a new one is answered at once (closing, a result
+//! stored a moment ago, the failed-URL list) or started. Must not touch: fetching, decoding,
+//! or calling user code under a lock (answers go through `deliver.rs` after the lock is
+//! released).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::{BytesCallback, ImageCallback, Pipeline, Token};
+use crate::coalesce::{Admission, Callback, Caller, Decoded, JobSpec, Subscriber};
+use crate::error::Error;
+use crate::key::{self, Key, TaskKey};
+use crate::loaded::Source;
+use crate::request::{CachePolicy, Priority, ProgressFn, Request, Store, Variant};
+use crate::stats::Counters;
+
+/// A parsed request, ready to join or start a task.
+struct Submission {
+    key: Key,
+    url: url::Url,
+    raw: Arc<str>,
+    policy: CachePolicy,
+    priority: Priority,
+    headers: Vec<(String, String)>,
+    retry_failed: bool,
+    store: Store,
+    progress: Option<ProgressFn>,
+    callback: Callback,
+}
+
+/// See [`Pipeline::load`].
+pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallback) -> Token {
+    let policy = request.cache_policy;
+    let variant = match p.variant_of(&request) {
+        Ok(variant) => variant,
+        Err(reason) => {
+            let url: Arc<str> = request.url.into();
+            let error = Error::InvalidRequest {
+                url: url.to_string(),
+                reason,
+            };
+            p.complete(completion, url, Err(error), Source::Network);
+            return Token::finished();
+        }
+    };
+    // Fast path for a hit: without a key filter, a URL that is already in normal form is its
+    // own key, so look it up before parsing (parsing a normal form gives it back).
+    if policy.reads_memory()
+        && p.config.cache_key.is_none()
+        && let Some((key, pixels)) = p.memory.get(&request.url, variant)
+    {
+        Counters::bump(&p.counters.memory_hits);
+        p.complete(completion, key.text(), Ok(pixels), Source::Memory);
+        return Token::finished();
+    }
+    let raw: Arc<str> = request.url.as_str().into();
+    let (url, key) = match parse(p, &raw) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let result = p.remember_invalid(&raw, e);
+            p.complete(completion, raw, result, Source::Network);
+            return Token::finished();
+        }
+    };
+    if policy.reads_memory()
+        && let Some((_, pixels)) = p.memory.get(key.as_str(), variant)
+    {
+        Counters::bump(&p.counters.memory_hits);
+        p.complete(completion, raw, Ok(pixels), Source::Memory);
+        return Token::finished();
+    }
+    submit(
+        p,
+        Submission::new(request, key, url, raw, Callback::Image(variant, completion)),
+    )
+}
+
+/// See [`Pipeline::fetch`].
+pub(super) fn fetch(p: &Arc<Pipeline>, request: Request, completion: BytesCallback) -> Token {
+    let raw: Arc<str> = request.url.as_str().into();
+    match parse(p, &raw) {
+        Ok((url, key)) => submit(
+            p,
+            Submission::new(request, key, url, raw, Callback::Bytes(completion)),
+        ),
+        Err(e) => {
+            p.complete_fetch(completion, &raw, Err(e));
+            Token::finished()
+        }
+    }
+}
+
+/// Parses `raw`, checks that this loader fetches its scheme, and computes its key.
+fn parse(p: &Pipeline, raw: &str) -> Result<(url::Url, Key), Error> {
+    let (url, key) = key::resolve(raw, p.config.cache_key.as_ref())?;
+    if !p.fetchers.supports(url.scheme()) {
+        return Err(Error::InvalidUrl {
+            url: raw.to_string(),
+            reason: format!("unsupported scheme {:?}", url.scheme()),
+            source: None,
+        });
+    }
+    Ok((url, key))
+}
+
+impl Submission {
+    fn new(request: Request, key: Key, url: url::Url, raw: Arc<str>, callback: Callback) -> Self {
+        Submission {
+            key,
+            url,
+            raw,
+            policy: request.cache_policy,
+            priority: request.priority,
+            headers: request.headers,
+            retry_failed: request.retry_failed,
+            store: request.store,
+            progress: request.progress,
+            callback,
+        }
+    }
+}
+
+/// Joins the task for the request's key and policy, or starts one.
+fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
+    let variant = match &s.callback {
+        Callback::Image(variant, _) => Some(*variant),
+        Callback::Bytes(_) => None,
+    };
+    let caller = Caller {
+        subscriber: Subscriber {
+            id: p.inflight.next_id(),
+            url: s.raw.clone(),
+            callback: s.callback,
+        },
+        priority: s.priority,
+        progress: s.progress,
+        store: s.store,
+    };
+    let task_key = TaskKey {
+        key: s.key.clone(),
+        policy: s.policy,
+    };
+    let (url, raw, headers) = (s.url, s.raw, s.headers);
+    let admission = p.inflight.admit(
+        &task_key,
+        caller,
+        &p.queue,
+        || JobSpec {
+            url,
+            raw: raw.clone(),
+            headers,
+        },
+        || p.check_new_task(&s.key, s.policy, variant, s.retry_failed, &raw),
+    );
+    match admission {
+        Admission::Joined(id) => {
+            Counters::bump(&p.counters.coalesced);
+            Token::pending(p, task_key, id)
+        }
+        Admission::Started(id) => Token::pending(p, task_key, id),
+        Admission::Answered(subscriber, result) => {
+            p.deliver(subscriber, result, Source::Memory);
+            Token::finished()
+        }
+    }
+}
+
+impl Pipeline {
+    /// Decides, under the in-flight lock, whether a load with no task to join is answered at
+    /// once: the loader is closing, a task finished and cached the image a moment ago, or the
+    /// URL is on the failed-URL list.
+    fn check_new_task(
+        &self,
+        key: &Key,
+        policy: CachePolicy,
+        variant: Option<Variant>,
+        retry_failed: bool,
+        raw: &str,
+    ) -> Option<Decoded> {
+        if self.closing.load(Ordering::SeqCst) {
+            return Some(Err(Error::Shutdown {
+                url: raw.to_string(),
+            }));
+        }
+        if policy.reads_memory()
+            && let Some(variant) = variant
+            && let Some((_, pixels)) = self.memory.get(key.as_str(), variant)
+        {
+            Counters::bump(&self.counters.memory_hits);
+            return Some(Ok(pixels));
+        }
+        if !retry_failed && let Some(reason) = self.failed.reason(key) {
+            Counters::bump(&self.counters.failed_before);
+            return Some(Err(Error::FailedBefore {
+                url: raw.to_string(),
+                reason,
+            }));
+        }
+        None
+    }
+
+    /// An unusable URL is a permanent failure: remembered, and `FailedBefore` next time.
+    fn remember_invalid(&self, raw: &str, error: Error) -> Decoded {
+        let key = Key::unparsed(raw);
+        if let Some(reason) = self.failed.reason(&key) {
+            Counters::bump(&self.counters.failed_before);
+            return Err(Error::FailedBefore {
+                url: raw.to_string(),
+                reason,
+            });
+        }
+        self.failed.insert(key, error.summary());
+        Err(error)
+    }
+}

@@ -1,0 +1,210 @@
+//! The pipeline: the order of one load through the stages, on the caller's thread and on the
+//! workers.
+//!
+//! Owns: the stages of one loader (queue and worker pool, in-flight map, memory cache,
+//! failed-URL list, fetchers, decoders, disk cache, counters) as private parts, and every
+//! transition between them: admission (memory-cache fast path, URL and scheme checks, the
+//! failed-URL list, joining or starting a task: `admit.rs`), what a worker does with a job
+//! (`worker.rs`, with `obtain.rs` for where the bytes come from), delivering results to
+//! completion closures exactly once with panics contained (`deliver.rs`), cancelling one
+//! caller (`token.rs`), and shutdown. Must not touch: the mechanics inside a stage (it calls
+//! them through their own small APIs), or anything public beyond [`Token`].
+//!
+//! Its crate-internal API is what [`ImageLoader`](crate::ImageLoader) and the prefetcher use:
+//! [`Pipeline::load`] (a decoded image), [`Pipeline::fetch`] (bytes only, into the caches),
+//! [`Pipeline::is_cached`], [`Pipeline::cached`], and the accessors for stats and caches.
+
+mod admit;
+mod deliver;
+mod obtain;
+mod token;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use token::Token;
+
+use crate::cache::disk::DiskStore;
+use crate::cache::failed::FailedUrls;
+use crate::cache::memory::MemoryCache;
+use crate::coalesce::InFlight;
+use crate::config::Config;
+use crate::decode::{self, Decoders};
+use crate::error::{Cause, Error};
+use crate::fetch::Fetchers;
+use crate::key;
+use crate::loaded::{LoadedImage, Source};
+use crate::queue::JobQueue;
+use crate::queue::pool::Pool;
+use crate::request::{Request, Variant};
+use crate::stats::{Counters, Stats};
+
+/// A completion closure for a decoded image.
+pub(crate) type ImageCallback = Box<dyn FnOnce(Result<LoadedImage, Error>) + Send>;
+/// A completion closure for a bytes-only caller: where the bytes came from.
+pub(crate) type BytesCallback = Box<dyn FnOnce(Result<Source, Error>) + Send>;
+
+/// Every stage of one loader. The fields are private to the pipeline's own files.
+pub(crate) struct Pipeline {
+    config: Config,
+    limits: decode::Limits,
+    queue: JobQueue,
+    inflight: InFlight,
+    memory: MemoryCache,
+    failed: FailedUrls,
+    fetchers: Fetchers,
+    decoders: Decoders,
+    disk: Option<DiskStore>,
+    counters: Arc<Counters>,
+    closing: AtomicBool,
+}
+
+/// The worker threads of a running pipeline; joined by [`Pipeline::shut_down`].
+pub(crate) struct Workers(Pool);
+
+impl Pipeline {
+    /// Builds the stages for `config` and starts exactly `config.max_workers` workers.
+    pub(crate) fn start(config: Config) -> Result<(Arc<Pipeline>, Workers), Error> {
+        config.validate()?;
+        let counters = Arc::new(Counters::default());
+        let disk = match &config.disk_cache {
+            Some(disk) => Some(
+                DiskStore::open(disk, counters.clone(), config.max_download_bytes).map_err(
+                    |e| Error::DiskCache {
+                        path: disk.dir.clone(),
+                        message: format!("cannot use the directory: {e}"),
+                        source: Some(Cause::new(e)),
+                    },
+                )?,
+            ),
+            None => None,
+        };
+        let pipeline = Arc::new(Pipeline {
+            limits: decode::Limits {
+                max_pixels: config.max_pixels,
+            },
+            queue: JobQueue::new(config.lifo),
+            inflight: InFlight::default(),
+            memory: MemoryCache::new(config.memory_cache_bytes),
+            failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
+            fetchers: Fetchers::new(&config),
+            decoders: Decoders::builtin(),
+            disk,
+            counters,
+            closing: AtomicBool::new(false),
+            config,
+        });
+        let work = {
+            let pipeline = pipeline.clone();
+            move || {
+                while let Some(job) = pipeline.queue.pop() {
+                    worker::run(&pipeline, job);
+                }
+            }
+        };
+        let pool = Pool::start(pipeline.config.max_workers, work, || {
+            pipeline.closing.store(true, Ordering::SeqCst);
+            pipeline.queue.close(pipeline.config.max_workers);
+        })?;
+        Ok((pipeline, Workers(pool)))
+    }
+
+    /// Loads `request` as a decoded image; see [`ImageLoader::load`](crate::ImageLoader::load).
+    pub(crate) fn load(self: &Arc<Self>, request: Request, completion: ImageCallback) -> Token {
+        Counters::bump(&self.counters.loads);
+        admit::load(self, request, completion)
+    }
+
+    /// [`load`](Self::load) for the prefetcher: the same path, not counted in `Stats::loads`.
+    pub(crate) fn preload(self: &Arc<Self>, request: Request, completion: ImageCallback) -> Token {
+        admit::load(self, request, completion)
+    }
+
+    /// Fetches `request`'s bytes into the caches (as its [`Store`](crate::Store) says) without
+    /// decoding them, sharing a download with loads of the same image. `completion` gets where
+    /// the bytes came from.
+    pub(crate) fn fetch(self: &Arc<Self>, request: Request, completion: BytesCallback) -> Token {
+        admit::fetch(self, request, completion)
+    }
+
+    /// Whether `request` would be answered without a download: its decoded image is in the
+    /// memory cache (`decoded`), or its bytes are in the disk cache (otherwise). An unusable
+    /// URL is not cached.
+    pub(crate) fn is_cached(&self, request: &Request, decoded: bool) -> bool {
+        let Ok((_, key)) = key::resolve(request.url(), self.config.cache_key.as_ref()) else {
+            return false;
+        };
+        if decoded {
+            let Ok(variant) = self.variant_of(request) else {
+                return false;
+            };
+            self.memory.get(key.as_str(), variant).is_some()
+        } else {
+            self.disk.as_ref().is_some_and(|d| d.contains(key.as_str()))
+        }
+    }
+
+    /// The image for `request` if it is in the memory cache.
+    pub(crate) fn cached(&self, request: &Request) -> Option<LoadedImage> {
+        let variant = self.variant_of(request).ok()?;
+        let (_, key) = key::resolve(request.url(), self.config.cache_key.as_ref()).ok()?;
+        let (_, pixels) = self.memory.get(key.as_str(), variant)?;
+        Some(LoadedImage::new(
+            pixels,
+            Source::Memory,
+            request.url().into(),
+        ))
+    }
+
+    /// The decode variant `request` asks for under this loader's configuration.
+    fn variant_of(&self, request: &Request) -> Result<Variant, String> {
+        request.variant(self.config.scale_down_pixels)
+    }
+
+    /// The configuration.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A snapshot of the counters.
+    pub(crate) fn stats(&self) -> Stats {
+        self.counters.snapshot()
+    }
+
+    /// The memory cache.
+    pub(crate) fn memory(&self) -> &MemoryCache {
+        &self.memory
+    }
+
+    /// The failed-URL list.
+    pub(crate) fn failed(&self) -> &FailedUrls {
+        &self.failed
+    }
+
+    /// The disk cache, if on.
+    pub(crate) fn disk(&self) -> Option<&DiskStore> {
+        self.disk.as_ref()
+    }
+
+    /// Whether this loader has a disk cache.
+    pub(crate) fn has_disk_cache(&self) -> bool {
+        self.disk.is_some()
+    }
+
+    /// Number of tasks queued or running.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Stops the pipeline: closes the queue, fails every task that never started with
+    /// `Err(Shutdown)` at once, joins the workers (a running download stops at its next read),
+    /// then fails whatever is left.
+    pub(crate) fn shut_down(&self, workers: Workers) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.queue.close(self.config.max_workers);
+        self.shut_down_callers(self.inflight.drain_queued());
+        workers.0.join();
+        self.shut_down_callers(self.inflight.drain());
+    }
+}
