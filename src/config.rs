@@ -38,12 +38,32 @@ pub struct Config {
     /// must each make progress within this time (an idle timeout, as in `URLSession`, so that a
     /// large image on a slow but live link still loads). Default 15 s.
     pub timeout: Duration,
+    /// Total deadline of one download, from the name lookup to the last byte of the body,
+    /// redirects included (`timeout` alone lets a server that sends one byte every few seconds
+    /// hold a worker for ever). A download not finished by then ends with
+    /// [`Error::Timeout`] for every caller waiting for it; the connection is closed, nothing
+    /// is cached, and the URL is not remembered as failed. `None` turns it off.
+    /// Default 60 s.
+    pub total_timeout: Option<Duration>,
     /// Largest body accepted, enforced while streaming: a longer body is abandoned with
     /// [`Error::TooLarge`] as soon as it crosses the limit. Default 64 MiB.
     pub max_download_bytes: u64,
     /// Largest image, in pixels, that is decoded. An image whose header declares more is refused
     /// with [`Error::TooLarge`] before any pixel buffer is allocated. Default 100 megapixels.
     pub max_pixels: u64,
+    /// Memory all decodes of this loader may hold at once, in bytes, across every worker.
+    /// Before a decode allocates its pixel buffers it reserves its estimated peak (the
+    /// decoder's buffer, conversions, the orientation copy, resize buffers; a thumbnail
+    /// reserves what its reduced-size path uses, not the full image's size) and gives it back
+    /// when done. A decode that does not fit waits for others to finish; one that could never
+    /// fit fails at once with [`Error::TooLarge`]. Without it, memory is bounded per decode
+    /// only: six workers each decoding a 100-megapixel image hold 2.4 to 4.8 GB.
+    ///
+    /// Default 1 GiB: one decode at the default [`max_pixels`](Self::max_pixels) (400 MB of
+    /// RGBA and an orientation copy) still fits, so every image the pixel limit admits can
+    /// load, while six workers decoding 12-megapixel photos (about 100 MB each at full size)
+    /// all run at once. Must not be 0.
+    pub decode_memory_bytes: u64,
     /// Scale down large images: a full-size load of an image with more pixels than this comes
     /// back scaled down to fit (aspect kept, each side rounded down), which bounds the memory
     /// of apps that show whole photos at screen size. JPEGs are scaled in the DCT domain while
@@ -78,8 +98,10 @@ impl Default for Config {
             lifo: false,
             memory_cache_bytes: 256 * 1024 * 1024,
             timeout: Duration::from_secs(15),
+            total_timeout: Some(Duration::from_secs(60)),
             max_download_bytes: 64 * 1024 * 1024,
             max_pixels: 100_000_000,
+            decode_memory_bytes: 1 << 30,
             scale_down_pixels: None,
             max_redirects: 10,
             user_agent: DEFAULT_USER_AGENT.to_string(),
@@ -107,6 +129,16 @@ impl Config {
         }
         if self.timeout.is_zero() {
             return Err(Error::Config("timeout is zero".into()));
+        }
+        if self.decode_memory_bytes == 0 {
+            return Err(Error::Config(
+                "decode_memory_bytes is 0: no image could be decoded".into(),
+            ));
+        }
+        if self.total_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::Config(
+                "total_timeout is Some(0): use None to turn the deadline off".into(),
+            ));
         }
         if let Some(disk) = &self.disk_cache
             && disk.max_bytes == 0
@@ -142,6 +174,10 @@ pub struct DiskCacheConfig {
     /// Writes are skipped (and counted in `Stats::disk_write_errors`) while the file system
     /// has less free space than this. Default 64 MiB.
     pub min_free_bytes: u64,
+    /// Longest wait for the directory's lock when another process holds it (writes, evictions,
+    /// sweeps, clears take it; reads never do). Past it, that write is skipped and counted in
+    /// `Stats::disk_lock_timeouts`, and reads go on being answered meanwhile. Default 2 s.
+    pub lock_timeout: Duration,
 }
 
 impl Default for DiskCacheConfig {
@@ -162,6 +198,7 @@ impl DiskCacheConfig {
             max_bytes: 512 * 1024 * 1024,
             max_age: Duration::from_secs(7 * 24 * 3600),
             min_free_bytes: 64 * 1024 * 1024,
+            lock_timeout: Duration::from_secs(2),
         }
     }
 }

@@ -261,6 +261,15 @@ pub enum Limit {
         /// The configured limit in pixels.
         limit: u64,
     },
+    /// Decoding the image would need more memory than
+    /// [`Config::decode_memory_bytes`](crate::Config::decode_memory_bytes) allows for all
+    /// decodes together.
+    DecodeMemory {
+        /// The decode's estimated peak in bytes.
+        needed: u64,
+        /// The configured budget in bytes.
+        budget: u64,
+    },
 }
 
 impl fmt::Display for Limit {
@@ -276,6 +285,11 @@ impl fmt::Display for Limit {
             } => write!(
                 f,
                 "{width}x{height} exceeds the limit of {limit} pixels (refused before decoding)"
+            ),
+            Limit::DecodeMemory { needed, budget } => write!(
+                f,
+                "decoding it needs {needed} bytes, more than the whole decode budget of {budget} \
+                 bytes (refused before decoding)"
             ),
         }
     }

@@ -45,6 +45,9 @@ stats! {
     /// Disk-cache writes that failed or were skipped (read-only or full disk); the image is
     /// still delivered and kept in memory.
     disk_write_errors,
+    /// Waits for the disk cache's directory lock that ran out (another process held it past
+    /// `DiskCacheConfig::lock_timeout`); the write (or removal, sweep) was skipped.
+    disk_lock_timeouts,
     /// Disk entries found truncated or corrupt on read (deleted and fetched again).
     disk_corrupt_entries,
     /// Disk entries removed to keep the directory under its size or age limit.

@@ -13,6 +13,7 @@
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
 //! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate).
 
+mod budget;
 mod exif;
 mod fit;
 mod formats;
@@ -35,11 +36,17 @@ pub(crate) struct Limits {
     pub(crate) max_pixels: u64,
 }
 
+pub(crate) use budget::Budget;
+
 /// Why bytes did not become pixels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DecodeError {
     /// The decoder panicked (a decoder bug on hostile data; contained here).
     Panicked,
+    /// The job stopped wanting the result while the decode waited for memory.
+    Stopped,
+    /// The decode needs more memory than the whole decode budget.
+    OverBudget { needed: u64, budget: u64 },
     /// Not an image format this build decodes.
     Unsupported(String),
     /// The header declares more pixels than allowed.
@@ -98,6 +105,11 @@ impl DecodeError {
                 url,
                 message: "the decoder failed on this data (it panicked)".into(),
                 source: None,
+            },
+            DecodeError::Stopped => Error::Shutdown { url },
+            DecodeError::OverBudget { needed, budget } => Error::TooLarge {
+                url,
+                limit: Limit::DecodeMemory { needed, budget },
             },
         }
     }
@@ -165,6 +177,9 @@ pub(crate) struct Probe {
     pub(crate) height: u32,
     /// How the stored image is turned upright.
     pub(crate) orientation: Orientation,
+    /// Bytes of the decoder's own output buffer at full size (its native pixel format), and
+    /// of any whole-image state it keeps while decoding.
+    pub(crate) native_bytes: u64,
 }
 
 /// One image format (or family of formats).
@@ -175,6 +190,14 @@ pub(crate) trait FormatDecoder: Send + Sync {
     /// Reads the header: the size as stored and the orientation. Allocates no pixel buffer;
     /// the registry checks the size against the pixel limit before [`decode`](Self::decode).
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError>;
+
+    /// The most memory a decode of `bytes` for `target` holds at once: what the loader
+    /// reserves from its decode budget before [`decode`](Self::decode) runs. The default is a
+    /// full-size decode followed by the registry's resize ([`full_peak`]).
+    fn peak_bytes(&self, bytes: &[u8], probe: &Probe, target: Target) -> u64 {
+        let _ = bytes;
+        full_peak(probe, target)
+    }
 
     /// Decodes to upright RGBA8 for `target`: exactly the target size when the format can
     /// decode small cheaply, or any larger upright image (the registry resizes it).
@@ -187,29 +210,68 @@ pub(crate) trait FormatDecoder: Send + Sync {
     ) -> Result<Output, DecodeError>;
 }
 
-/// The decoders of one loader, tried in order.
+/// The peak memory of a full-size decode to upright RGBA8 followed by a resize to `target`:
+/// the largest of the decoder's buffer plus its conversion to RGBA8, an orientation copy,
+/// and the resize (source, its premultiplied copy, the intermediate pass and the output),
+/// plus an eighth for the decoder's own state.
+pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
+    let (w, h) = (u64::from(probe.width), u64::from(probe.height));
+    let rgba = w * h * 4;
+    let convert = probe.native_bytes + if probe.native_bytes == rgba { 0 } else { rgba };
+    let orient = if probe.orientation == Orientation::NoTransforms {
+        0
+    } else {
+        2 * rgba
+    };
+    let upright = if exif::swaps_axes(probe.orientation) {
+        (probe.height, probe.width)
+    } else {
+        (probe.width, probe.height)
+    };
+    let (ow, oh) = target.size_for(upright.0, upright.1);
+    let resize = if (ow, oh) == upright {
+        0
+    } else {
+        let (ow, oh, uh) = (u64::from(ow), u64::from(oh), u64::from(upright.1));
+        2 * rgba + ow * uh * 4 + ow * oh * 4
+    };
+    let peak = convert.max(orient).max(resize);
+    peak + peak / 8 + (64 << 10)
+}
+
+/// The decoders of one loader, tried in order, and the memory budget they share.
 #[derive(Clone)]
 pub(crate) struct Decoders {
     formats: Vec<Arc<dyn FormatDecoder>>,
+    budget: Option<Arc<Budget>>,
 }
 
 impl Decoders {
-    /// The built-in formats.
+    /// The built-in formats, with no memory budget.
     pub(crate) fn builtin() -> Self {
         Decoders {
             formats: vec![
                 Arc::new(formats::jpeg::Jpeg),
                 Arc::new(formats::image_rs::ImageRs),
             ],
+            budget: None,
         }
     }
 
-    /// Decodes `bytes` into the requested variant.
+    /// The same decoders sharing a budget of `bytes` for every decode at once.
+    pub(crate) fn with_budget(mut self, bytes: u64) -> Self {
+        self.budget = Some(Arc::new(Budget::new(bytes)));
+        self
+    }
+
+    /// Decodes `bytes` into the requested variant. `stop` is asked while the decode waits for
+    /// memory whether the result is still wanted.
     pub(crate) fn decode(
         &self,
         bytes: &[u8],
         variant: Variant,
         limits: &Limits,
+        stop: &dyn Fn() -> bool,
     ) -> Result<Output, DecodeError> {
         let run = || {
             let head = &bytes[..bytes.len().min(64)];
@@ -219,6 +281,23 @@ impl Decoders {
             let probe = format.probe(bytes)?;
             check_pixels(probe.width, probe.height, limits)?;
             let target = Target::of(variant);
+            let _reservation = match &self.budget {
+                Some(budget) => {
+                    let needed = format.peak_bytes(bytes, &probe, target);
+                    Some(
+                        budget
+                            .reserve(needed, stop)
+                            .map_err(|refused| match refused {
+                                budget::Refused::TooLarge => DecodeError::OverBudget {
+                                    needed,
+                                    budget: budget.total(),
+                                },
+                                budget::Refused::Stopped => DecodeError::Stopped,
+                            })?,
+                    )
+                }
+                None => None,
+            };
             let mut output = format.decode(bytes, &probe, target, limits)?;
             let (width, height) = output.image.dimensions();
             let size = target.size_for(width, height);

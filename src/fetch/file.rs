@@ -1,7 +1,13 @@
 //! `file://` URLs and absolute paths.
 //!
-//! Owns: opening a local file and reading it through the body limits. Must not touch: the
-//! disk cache (local files are never copied into it) or decoding.
+//! Owns: opening a local file and reading it through the body limits. Only regular files are
+//! read: a FIFO, a device, a socket or a directory is an `Io` error at once (a FIFO would block
+//! a worker until some writer appeared; `/dev/zero` would never end). The file is opened
+//! without blocking and checked through its open handle, so a path swapped between a check
+//! and the open cannot slip past. Must not touch: the disk cache (local files are never copied
+//! into it) or decoding.
+
+use std::fs::OpenOptions;
 
 use super::{BodyLimits, FetchError, Fetched, SchemeFetcher, Target};
 use crate::error::{Cause, Error};
@@ -22,12 +28,25 @@ impl SchemeFetcher for File {
             reason: "file URL does not name a local path".into(),
             source: None,
         })?;
-        let file = std::fs::File::open(&path).map_err(io_error)?;
+        let mut options = OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Opening a FIFO for reading blocks until a writer appears; this does not.
+            options.custom_flags(libc::O_NONBLOCK);
+        }
+        let file = options.open(&path).map_err(io_error)?;
         let meta = file.metadata().map_err(io_error)?;
-        if meta.is_dir() {
+        if !meta.is_file() {
+            let kind = if meta.is_dir() {
+                "is a directory"
+            } else {
+                "is not a regular file (a FIFO, device or socket)"
+            };
             return Err(Error::Io {
                 url: raw.to_string(),
-                message: "is a directory".into(),
+                message: kind.into(),
                 source: None,
             }
             .into());

@@ -22,11 +22,12 @@ pub(super) struct Http {
 }
 
 impl Http {
-    /// The agent every worker shares. Timeouts are idle timeouts: connecting, receiving the
-    /// headers, and each read must make progress within `config.timeout`.
+    /// The agent every worker shares. `config.timeout` is an idle timeout (connecting,
+    /// receiving the headers, and each read must make progress within it);
+    /// `config.total_timeout` bounds the whole download, redirects and body included.
     pub(super) fn new(config: &Config) -> Self {
         let t = Some(config.timeout);
-        let agent = ureq::Agent::config_builder()
+        let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(config.max_redirects)
             .max_redirects_will_error(true)
@@ -35,11 +36,11 @@ impl Http {
             .timeout_send_request(t)
             .timeout_recv_response(t)
             .timeout_per_read(t)
+            .timeout_global(config.total_timeout)
             .max_idle_connections_per_host(config.max_workers.max(1))
-            .build()
-            .into();
+            .build();
         Http {
-            agent,
+            agent: super::agent(agent_config),
             headers: config.headers.clone(),
             user_agent: config.user_agent.clone(),
         }

@@ -5,8 +5,9 @@
 //! it stopped ([`FetchError`], [`Stop`]), and the job's side of a fetch ([`Watch`]). The
 //! schemes: `http.rs` (`http` and `https` through the loader's one `ureq::Agent`), `file.rs`
 //! (`file://` URLs and absolute paths), `data.rs` (`data:` URLs); `body.rs` streams a body
-//! under the size limit. Must not touch: decoding, caches or the in-flight map; a fetch asks
-//! its [`Watch`] whether to go on and reports progress to it.
+//! under the size limit; `resolve.rs` resolves host names on the calling thread. Must not
+//! touch: decoding, caches or the in-flight map; a fetch asks its [`Watch`] whether to go on
+//! and reports progress to it.
 //!
 //! A new scheme is a new file with a [`SchemeFetcher`] and one line in [`Fetchers::new`]; the
 //! registry is also where a scheme policy (which schemes a loader may fetch) applies.
@@ -15,9 +16,11 @@ mod body;
 mod data;
 mod file;
 mod http;
+mod resolve;
 
 pub(crate) use body::BodyLimits;
 pub(crate) use http::map_error;
+pub(crate) use resolve::agent;
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -51,8 +51,34 @@ pub struct ImageLoader {
     workers: Option<Workers>,
 }
 
-static SHARED: Lazy<ImageLoader> =
-    Lazy::new(|| ImageLoader::new(Config::default()).expect("the default configuration is valid"));
+static SHARED: Lazy<ImageLoader> = Lazy::new(shared_loader);
+
+/// The process-wide loader: the default configuration, or without the disk cache if its
+/// directory cannot be used, or with one worker if the system refuses more threads.
+fn shared_loader() -> ImageLoader {
+    let fallbacks = [
+        Config::default(),
+        Config {
+            disk_cache: None,
+            ..Config::default()
+        },
+        Config {
+            disk_cache: None,
+            max_workers: 1,
+            ..Config::default()
+        },
+    ];
+    let mut last = None;
+    for config in fallbacks {
+        match ImageLoader::new(config) {
+            Ok(loader) => return loader,
+            Err(e) => last = Some(e),
+        }
+    }
+    // Only reachable when the operating system refuses to start even one thread: nothing
+    // could load anything, and `shared()` has no way to return an error.
+    panic!("webimage: cannot start the shared loader: {last:?}")
+}
 
 impl ImageLoader {
     /// Starts a loader with `config`: exactly `config.max_workers` worker threads, one HTTP
@@ -67,8 +93,13 @@ impl ImageLoader {
         })
     }
 
-    /// The process-wide loader with the default [`Config`], created on first use (without
-    /// the disk cache if its default directory cannot be created).
+    /// The process-wide loader with the default [`Config`], created on first use. If the
+    /// default disk-cache directory cannot be created or used, it runs without the disk cache
+    /// (check [`disk_cache`](Self::disk_cache)); if the system refuses six threads, with one.
+    ///
+    /// # Panics
+    ///
+    /// Only if the operating system refuses to start a single thread.
     pub fn shared() -> &'static ImageLoader {
         &SHARED
     }

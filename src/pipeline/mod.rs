@@ -89,7 +89,7 @@ impl Pipeline {
             memory: MemoryCache::new(config.memory_cache_bytes),
             failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
             fetchers: Fetchers::new(&config),
-            decoders: Decoders::builtin(),
+            decoders: Decoders::builtin().with_budget(config.decode_memory_bytes),
             disk,
             counters,
             closing: AtomicBool::new(false),

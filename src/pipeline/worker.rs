@@ -111,9 +111,23 @@ fn run_job(shared: &Pipeline, job: &Job) {
             return fail(shared, job, error);
         }
         Counters::bump(&shared.counters.decodes);
-        let result: Decoded = shared
+        let stop = || watch.should_stop().is_some();
+        let decoded = shared
             .decoders
-            .decode(&bytes, variant, &shared.limits)
+            .decode(&bytes, variant, &shared.limits, &stop);
+        // Stopped while waiting for decode memory: nobody wants it, or the loader is closing.
+        if decoded.as_ref().is_err_and(|e| *e == DecodeError::Stopped) {
+            let url = spec.raw.to_string();
+            return match watch.should_stop() {
+                Some(Stop::Abandoned) => Counters::bump(&shared.counters.jobs_abandoned),
+                Some(Stop::Shutdown) => fail(shared, job, Error::Shutdown { url }),
+                None => {
+                    let message = "the decode stopped while the task was still wanted".into();
+                    fail(shared, job, Error::Internal { url, message })
+                }
+            };
+        }
+        let result: Decoded = decoded
             .map(|output| {
                 count_path(shared, output.path);
                 Arc::new(output.image)

@@ -17,6 +17,11 @@ pub struct UploadConfig {
     /// Idle timeout: connecting, each write of the body and each read of the response must
     /// make progress within this time. Default 30 s.
     pub timeout: Duration,
+    /// Total deadline of one item, all attempts and the waits between them included: an
+    /// upload still going when it passes ends with [`Error::Timeout`](crate::Error::Timeout)
+    /// (journaled like any failure) and is not retried. `None` turns it off. Default 10
+    /// minutes (a 64 MiB file at 1 Mbit/s takes under 9).
+    pub total_timeout: Option<Duration>,
     /// `User-Agent` header. Default `webimage/<version>`.
     pub user_agent: String,
     /// Headers sent with every upload (before the item's own).
@@ -42,6 +47,7 @@ impl Default for UploadConfig {
         UploadConfig {
             max_concurrent: 1,
             timeout: Duration::from_secs(30),
+            total_timeout: Some(Duration::from_secs(600)),
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
             recompress: None,

@@ -224,6 +224,11 @@ impl Uploader {
                 "max_concurrent is 0: nothing could upload".into(),
             ));
         }
+        if config.total_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::Config(
+                "total_timeout is Some(0): use None to turn the deadline off".into(),
+            ));
+        }
         if let Some(r) = &config.recompress {
             let q = |q: f32| (0.0..=1.0).contains(&q);
             if !q(r.quality) || !q(r.fallback_quality) {
@@ -248,17 +253,18 @@ impl Uploader {
         let t = Some(config.timeout);
         // No redirects: a 301/302/303 would turn the PUT or POST into a GET that "succeeds"
         // without the file. A 3xx is reported (and journaled) as a failure instead.
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .user_agent(config.user_agent.as_str())
-            .timeout_connect(t)
-            .timeout_per_write(t)
-            .timeout_recv_response(t)
-            .timeout_per_read(t)
-            .build()
-            .into();
+        let agent = crate::fetch::agent(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .user_agent(config.user_agent.as_str())
+                .timeout_connect(t)
+                .timeout_per_write(t)
+                .timeout_recv_response(t)
+                .timeout_per_read(t)
+                .build(),
+        );
         let (sender, queue) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             config,

@@ -107,7 +107,7 @@ pub(crate) fn recompress(
         None => Variant::Original,
     };
     let rgba = Decoders::builtin()
-        .decode(bytes, variant, limits)
+        .decode(bytes, variant, limits, &|| false)
         .map_err(RecompressError::Decode)?
         .image;
     let rgb = flatten(rgba);

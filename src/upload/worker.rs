@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::body::{BodyReader, Content, Meter, Multipart, Stopped};
 use super::item::{ItemSpec, Method, UploadSource};
@@ -190,6 +190,7 @@ fn send_once(
     payload: &Payload,
     progress: &mut dyn FnMut(u64, u64),
     slot: &Slot,
+    time_left: Option<Duration>,
 ) -> Result<UploadResponse, Failure> {
     let (content, len, content_type) = match payload {
         Payload::File { path, content_type } => {
@@ -233,6 +234,8 @@ fn send_once(
     for (name, value) in shared.config.headers.iter().chain(&spec.headers) {
         request = request.header(name, value);
     }
+    // What is left of the item's total deadline bounds this attempt end to end.
+    let request = request.config().timeout_global(time_left).build();
     let sent = request.send(ureq::SendBody::from_reader(&mut reader));
     shared
         .counters
@@ -311,17 +314,25 @@ fn process(shared: &Shared, queued: Queued) {
     }
     let mut progress = progress.unwrap_or_else(|| Box::new(|_, _| {}));
     let mut attempts = 0;
+    let deadline = shared.config.total_timeout.map(|t| Instant::now() + t);
     let outcome = match prepare(shared, &spec) {
         Err(failure) => Err(failure),
         Ok(payload) => {
             let mut backoff = shared.config.retry_backoff.min(MAX_BACKOFF);
             loop {
+                let Some(left) = time_left(deadline) else {
+                    break Err(out_of_time(&spec));
+                };
                 attempts += 1;
-                match send_once(shared, &spec, &payload, &mut *progress, &slot) {
+                match send_once(shared, &spec, &payload, &mut *progress, &slot, left) {
                     Ok(response) => break Ok(response),
                     Err(Failure::Failed { retry: true, .. })
                         if attempts <= shared.config.max_retries =>
                     {
+                        // A wait that would outlast the deadline ends the item now.
+                        if left.is_some_and(|left| left <= backoff) {
+                            break Err(out_of_time(&spec));
+                        }
                         if !pause(shared, &slot, backoff) {
                             break Err(Failure::Stopped);
                         }
@@ -338,6 +349,29 @@ fn process(shared: &Shared, queued: Queued) {
         before: prior_attempts,
     };
     finish(shared, spec, &slot, record, outcome, attempts);
+}
+
+/// Time left before `deadline`: `Some(None)` without one, `None` once it has passed.
+fn time_left(deadline: Option<Instant>) -> Option<Option<Duration>> {
+    match deadline {
+        None => Some(None),
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            (!left.is_zero()).then_some(Some(left))
+        }
+    }
+}
+
+/// The item's total deadline passed: a timeout, not retried.
+fn out_of_time(spec: &ItemSpec) -> Failure {
+    Failure::Failed {
+        error: Error::Timeout {
+            url: spec.target.clone(),
+            source: None,
+        },
+        response: None,
+        retry: false,
+    }
 }
 
 /// Attempts of this run and of earlier runs (for an item retried from the journal).

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod bounds;
 mod cancel;
 #[cfg(feature = "cli")]
 mod cli;

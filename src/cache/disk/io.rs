@@ -4,11 +4,20 @@
 //! directory lock), last-access times, the size limit (evict least recently accessed down to a
 //! low-water mark as soon as writes push the total over), the age sweep, the free-space check,
 //! and backing off when the disk refuses writes. Must not touch: decoding, the network.
+//!
+//! The directory lock is shared with other processes, which may hold it for as long as they
+//! like. It is never waited for without bound: the IO thread tries it every millisecond or
+//! so for at most [`DiskCacheConfig::lock_timeout`], answering reads meanwhile (reads need no
+//! lock), then gives up on that one operation (a write is skipped and counted in
+//! `Stats::disk_lock_timeouts`). A corrupt entry found by a read is deleted later, when the
+//! lock is free, so a read never waits for the lock either.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -60,10 +69,28 @@ pub(super) struct Io {
     counters: Arc<Counters>,
     /// Largest entry file read into memory: the download limit plus metadata and trailer.
     max_entry: u64,
-    writes_since_scan: u32,
+    writes_since_scan: std::cell::Cell<u32>,
     next_sweep: Instant,
     space: Option<(Instant, u64)>,
     refusing_until: Option<Instant>,
+    /// Reads to answer while waiting for the directory lock.
+    urgent: Receiver<Urgent>,
+    /// Corrupt entries found by reads, deleted when the lock is next free.
+    corrupt: RefCell<Vec<PathBuf>>,
+    /// The loader is gone: after one lock timeout, the rest of the queued writes are dropped.
+    closing: bool,
+}
+
+/// The error of a lock wait that ran out.
+fn lock_timed_out() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the cache directory stayed locked by another process",
+    )
+}
+
+fn is_lock_timeout(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::TimedOut
 }
 
 impl Io {
@@ -73,6 +100,7 @@ impl Io {
         staging: Arc<Staging>,
         counters: Arc<Counters>,
         max_body: u64,
+        urgent: Receiver<Urgent>,
     ) -> Io {
         Io {
             layout,
@@ -80,10 +108,40 @@ impl Io {
             staging,
             counters,
             max_entry: max_body.saturating_add(entry::MAX_META as u64 + 64),
-            writes_since_scan: 0,
+            writes_since_scan: std::cell::Cell::new(0),
             next_sweep: Instant::now(),
             space: None,
             refusing_until: None,
+            urgent,
+            corrupt: RefCell::new(Vec::new()),
+            closing: false,
+        }
+    }
+
+    /// Takes the directory lock, waiting at most `lock_timeout` and answering reads
+    /// meanwhile.
+    fn lock(&self) -> io::Result<Locked<'_>> {
+        let deadline = Instant::now() + self.config.lock_timeout;
+        loop {
+            if let Some(locked) = self.layout.try_lock()? {
+                return Ok(locked);
+            }
+            if Instant::now() >= deadline {
+                Counters::bump(&self.counters.disk_lock_timeouts);
+                return Err(lock_timed_out());
+            }
+            while let Ok(m) = self.urgent.try_recv() {
+                self.urgent(m);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Deletes the corrupt entries reads found (when the lock can be had).
+    fn delete_corrupt(&mut self) {
+        let paths = std::mem::take(&mut *self.corrupt.borrow_mut());
+        for path in paths {
+            self.delete(&path);
         }
     }
 
@@ -92,6 +150,17 @@ impl Io {
     }
 
     pub(super) fn run(mut self, urgent: Receiver<Urgent>, deferred: Receiver<Deferred>) {
+        self.serve(&urgent, &deferred);
+        // The loader is gone: finish the writes that were queued (each lock wait bounded; after
+        // one runs out, the rest are dropped, so a drop is never held up for long).
+        self.closing = true;
+        while let Ok(m) = deferred.try_recv() {
+            self.contain(|io| io.deferred(m));
+        }
+        self.delete_corrupt();
+    }
+
+    fn serve(&mut self, urgent: &Receiver<Urgent>, deferred: &Receiver<Deferred>) {
         // Sweep before answering anything: a new loader starts from a directory within limits.
         let _ = self.sweep();
         loop {
@@ -118,10 +187,9 @@ impl Io {
                     let _ = io.sweep();
                 }),
             }
-        }
-        // The loader is gone: finish the writes that were queued.
-        while let Ok(m) = deferred.try_recv() {
-            self.contain(|io| io.deferred(m));
+            if !self.corrupt.borrow().is_empty() {
+                self.contain(Io::delete_corrupt);
+            }
         }
     }
 
@@ -133,7 +201,7 @@ impl Io {
         }
     }
 
-    fn urgent(&mut self, m: Urgent) {
+    fn urgent(&self, m: Urgent) {
         match m {
             Urgent::Read { key, reply } => {
                 let _ = reply.send(self.read(&key));
@@ -150,6 +218,8 @@ impl Io {
                 let written = catch_unwind(AssertUnwindSafe(|| self.write(&key, &staged)));
                 match written {
                     Ok(Ok(())) => Counters::bump(&self.counters.disk_writes),
+                    // Counted in `disk_lock_timeouts` by the lock wait.
+                    Ok(Err(e)) if is_lock_timeout(&e) => {}
                     _ => Counters::bump(&self.counters.disk_write_errors),
                 }
                 self.staging.remove_if_same(&key, &staged);
@@ -176,7 +246,7 @@ impl Io {
         }
     }
 
-    fn read(&mut self, key: &str) -> Option<Cached> {
+    fn read(&self, key: &str) -> Option<Cached> {
         let path = self.layout.entry_path(key);
         let file = File::open(&path).ok()?;
         let meta = file.metadata().ok()?;
@@ -203,9 +273,9 @@ impl Io {
                 })
             }
             _ => {
-                // Truncated, corrupt, or not ours: a miss, and it goes.
+                // Truncated, corrupt, or not ours: a miss, and it goes (once the lock is free).
                 Counters::bump(&self.counters.disk_corrupt_entries);
-                self.delete(&path);
+                self.corrupt.borrow_mut().push(path);
                 None
             }
         }
@@ -236,8 +306,16 @@ impl Io {
             self.refusing_until = None;
         }
         let result = self.try_write(key, staged);
-        if result.is_err() {
-            self.refusing_until = Some(Instant::now() + BACKOFF);
+        match &result {
+            // Shutting down with the lock held elsewhere: drop the rest rather than wait for
+            // each of them.
+            Err(e) if is_lock_timeout(e) && self.closing => {
+                self.refusing_until = Some(Instant::now() + BACKOFF);
+            }
+            // Another process is busy with the directory; the disk itself is fine.
+            Err(e) if is_lock_timeout(e) => {}
+            Err(_) => self.refusing_until = Some(Instant::now() + BACKOFF),
+            Ok(()) => {}
         }
         result
     }
@@ -270,22 +348,22 @@ impl Io {
             if let Some(dir) = dest.parent() {
                 fs::create_dir_all(dir)?;
             }
-            let locked = self.layout.lock()?;
+            let locked = self.lock()?;
             let old = fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
             fs::rename(&temp, &dest)?;
-            self.writes_since_scan += 1;
+            self.writes_since_scan.set(self.writes_since_scan.get() + 1);
             let recorded = self.layout.read_usage(&locked);
             let mut total = match recorded {
-                Some(total) if self.writes_since_scan < RESCAN_EVERY => {
+                Some(total) if self.writes_since_scan.get() < RESCAN_EVERY => {
                     total.saturating_sub(old) + size
                 }
                 _ => {
-                    self.writes_since_scan = 0;
+                    self.writes_since_scan.set(0);
                     scan_total(&self.layout)?
                 }
             };
             if total > self.config.max_bytes {
-                self.writes_since_scan = 0;
+                self.writes_since_scan.set(0);
                 total = evict(
                     &self.layout,
                     &locked,
@@ -307,7 +385,7 @@ impl Io {
     fn sweep(&mut self) -> io::Result<()> {
         self.next_sweep = Instant::now() + self.sweep_interval();
         let now = SystemTime::now();
-        let locked = self.layout.lock()?;
+        let locked = self.lock()?;
         for temp in self.layout.stale_temps(now, STALE_TEMP) {
             let _ = fs::remove_file(temp);
         }
@@ -318,14 +396,14 @@ impl Io {
             .filter(|f| now.duration_since(f.accessed).unwrap_or_default() > self.config.max_age)
             .map(|f| f.path)
             .collect();
-        self.writes_since_scan = 0;
+        self.writes_since_scan.set(0);
         let total = evict(&self.layout, &locked, &self.config, expired, &self.counters)?;
         self.layout.write_usage(&locked, total)
     }
 
     /// Deletes one file and takes its size off the recorded total.
     fn delete(&mut self, path: &std::path::Path) -> bool {
-        let Ok(locked) = self.layout.lock() else {
+        let Ok(locked) = self.lock() else {
             return false;
         };
         let Ok(size) = fs::metadata(path).map(|m| m.len()) else {
@@ -348,14 +426,14 @@ impl Io {
 
     fn clear(&mut self) -> io::Result<u64> {
         self.staging.clear();
-        let locked = self.layout.lock()?;
+        let locked = self.lock()?;
         let mut freed = 0;
         for f in self.layout.scan()? {
             if fs::remove_file(&f.path).is_ok() {
                 freed += f.size;
             }
         }
-        self.writes_since_scan = 0;
+        self.writes_since_scan.set(0);
         let left = scan_total(&self.layout)?;
         self.layout.write_usage(&locked, left)?;
         Ok(freed)

@@ -103,11 +103,14 @@ impl Layout {
             .join(format!("{}.{}.{serial}.tmp", &h[..16], std::process::id()))
     }
 
-    /// Takes the directory's exclusive lock (blocking), shared with other processes and other
-    /// loaders of this process.
-    pub(crate) fn lock(&self) -> io::Result<Locked<'_>> {
-        FileExt::lock(&self.lock)?;
-        Ok(Locked { layout: self })
+    /// Takes the directory's exclusive lock if it is free (it is shared with other processes
+    /// and other loaders of this process); `None` if someone else holds it.
+    pub(crate) fn try_lock(&self) -> io::Result<Option<Locked<'_>>> {
+        match FileExt::try_lock(&self.lock) {
+            Ok(()) => Ok(Some(Locked { layout: self })),
+            Err(fs4::TryLockError::WouldBlock) => Ok(None),
+            Err(fs4::TryLockError::Error(e)) => Err(e),
+        }
     }
 
     /// The recorded total size of all entries. Call with the lock held.

@@ -158,6 +158,7 @@ impl DiskStore {
             staging.clone(),
             counters.clone(),
             max_body,
+            urgent_rx.clone(),
         );
         let thread = std::thread::Builder::new()
             .name("webimage-disk-io".into())

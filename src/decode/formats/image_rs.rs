@@ -34,6 +34,7 @@ impl FormatDecoder for ImageRs {
             width,
             height,
             orientation,
+            native_bytes: decoder.total_bytes(),
         })
     }
 

@@ -1,13 +1,15 @@
 //! JPEG: full size straight to RGBA8 with zune-jpeg, and the cheapest way to a smaller upright
 //! image for thumbnails and scale-down caps.
 //!
-//! Owns: choosing the path for one JPEG decode. Must not touch: the cache, the network, or the
-//! reduced decoder's internals (`decode/jpeg/`). Full size: a colour JPEG (YCbCr or RGB) goes
-//! straight to RGBA8 through zune-jpeg, the decoder `image` itself uses; going through `image`
-//! would cost a copy of the input, two header parses, a full-size RGB8 buffer and a copy of it
-//! into RGBA8, while asking zune-jpeg for RGBA writes the final buffer once. Any file it does
-//! not take (grayscale, CMYK, headers zune rejects, a failed decode) goes to `image_rs`, which
-//! gives the same results and errors as `image`. Scaled, which path runs, in order:
+//! Owns: choosing the path for one JPEG decode (the [`Plan`], from the header alone, so the
+//! memory it needs is known before anything is allocated), and each path's peak memory.
+//! Must not touch: the cache, the network, or the reduced decoder's internals
+//! (`decode/jpeg/`). Full size: a colour JPEG (YCbCr or RGB) goes straight to RGBA8 through
+//! zune-jpeg, the decoder `image` itself uses; going through `image` would cost a copy of the
+//! input, two header parses, a full-size RGB8 buffer and a copy of it into RGBA8, while asking
+//! zune-jpeg for RGBA writes the final buffer once. Any file it does not take (grayscale,
+//! CMYK, headers zune rejects, a failed decode) goes to `image_rs`, which gives the same
+//! results and errors as `image`. Scaled, which path runs, in order:
 //!
 //! 1. **JPEG with an embedded Exif thumbnail** (IFD1) at least as large as the target, with the
 //!    main image's aspect ratio within 1% (cameras that pad 160x120 thumbnails with black bars
@@ -17,21 +19,21 @@
 //!    target: decode at the smallest such scale in the DCT domain (for a progressive file at
 //!    1/8, the DC scans alone, [`DecodePath::DcOnly`]; otherwise [`DecodePath::DctScaled`]),
 //!    then resize to the exact size. No full-size buffer exists on this path.
-//! 3. **Everything else** (other formats, JPEGs the reduced decoder calls unsupported or
-//!    corrupt, targets over half size, images that already fit): the full-size decode,
-//!    then a resize. [`DecodePath::FullDecode`].
+//! 3. **Everything else** (frames the reduced decoder does not implement, targets over half
+//!    size, images that already fit): the full-size decode, then a resize.
+//!    [`DecodePath::FullDecode`].
 //!
 //! Sizes are computed after EXIF orientation (a rotated portrait fits the box as displayed);
 //! the JPEG paths resize in stored orientation and rotate the small result.
 //!
-//! Fallback decision: any error of the reduced decoder, `Unsupported` or `Corrupt`, falls back
-//! to the full decoder, which gives the final verdict. zune-jpeg (the full decoder) is lenient
-//! with some damaged files; a file that loads at full size must also load as a thumbnail, and
-//! the extra decode happens only for files that are already broken.
+//! Fallback decision: the path is chosen from the header. When the reduced decoder then fails
+//! on the data (corrupt entropy-coded data), the thumbnail fails with a decode error; it never
+//! falls back to a full-size decode, so corrupt bytes cannot make a 32 px thumbnail cost the
+//! memory and time of the full image they claim to be (zune-jpeg may still load such a file
+//! at full size, leniently: a full-size load asks for that cost).
 
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
-
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
@@ -39,9 +41,12 @@ use zune_core::options::DecoderOptions;
 use super::image_rs::{self, ImageRs};
 use crate::decode::exif::{self, Exif};
 use crate::decode::{
-    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels, jpeg,
-    resize,
+    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels, full_peak,
+    jpeg, resize,
 };
+
+/// Headroom for a decoder's own tables and row buffers, on top of the pixel buffers counted.
+const SLACK: u64 = 256 << 10;
 
 /// JPEG files.
 pub(crate) struct Jpeg;
@@ -58,11 +63,23 @@ impl FormatDecoder for Jpeg {
             return ImageRs.probe(bytes);
         };
         let exif = read_exif(bytes, &info);
+        let pixels = u64::from(info.width) * u64::from(info.height);
+        // zune-jpeg writes RGBA straight into the output; a progressive file also keeps every
+        // coefficient (2 bytes per sample, 3 components at most counted at full resolution).
+        let per_pixel = if info.progressive { 4 + 6 } else { 4 };
         Ok(Probe {
             width: info.width,
             height: info.height,
             orientation: exif.orientation,
+            native_bytes: pixels * per_pixel,
         })
+    }
+
+    fn peak_bytes(&self, bytes: &[u8], probe: &Probe, target: Target) -> u64 {
+        match plan(bytes, target) {
+            Some(scaled) => scaled.peak_bytes(),
+            None => full_peak(probe, target),
+        }
     }
 
     fn decode(
@@ -72,10 +89,8 @@ impl FormatDecoder for Jpeg {
         target: Target,
         limits: &Limits,
     ) -> Result<Output, DecodeError> {
-        if target != Target::Full
-            && let Some(output) = jpeg_scaled(bytes, target, limits)?
-        {
-            return Ok(output);
+        if let Some(scaled) = plan(bytes, target) {
+            return scaled.run(bytes);
         }
         let image = match full_rgba(bytes, limits) {
             Some(result) => result?,
@@ -97,19 +112,35 @@ fn read_exif(bytes: &[u8], info: &jpeg::JpegInfo) -> Exif {
         .unwrap_or_default()
 }
 
-/// The JPEG paths; `None` means "use the full decoder".
-fn jpeg_scaled(
-    bytes: &[u8],
-    target: Target,
-    limits: &Limits,
-) -> Result<Option<Output>, DecodeError> {
-    let Ok(info) = jpeg::read_info(bytes) else {
-        return Ok(None);
-    };
-    if info.unsupported.is_some() {
-        return Ok(None);
+/// A scaled decode, planned from the headers: the main image at `1/denom` in the DCT domain,
+/// or first its embedded Exif thumbnail if one qualifies (the main image is the fallback when
+/// the thumbnail turns out to be damaged).
+struct Scaled {
+    info: jpeg::JpegInfo,
+    orientation: Orientation,
+    /// The output size in stored orientation.
+    stored_to: (u32, u32),
+    denom: u8,
+    exif: Option<ExifThumb>,
+}
+
+/// An embedded Exif thumbnail that qualifies: where it lies in the file, its header, and the
+/// scale to decode it at (`None`: whole).
+struct ExifThumb {
+    range: std::ops::Range<usize>,
+    info: jpeg::JpegInfo,
+    denom: Option<u8>,
+}
+
+/// The scaled path for `target`, or `None` for the full decode.
+fn plan(bytes: &[u8], target: Target) -> Option<Scaled> {
+    if target == Target::Full {
+        return None;
     }
-    check_pixels(info.width, info.height, limits)?;
+    let info = jpeg::read_info(bytes).ok()?;
+    if info.unsupported.is_some() {
+        return None;
+    }
     let exif = read_exif(bytes, &info);
     let swap = exif::swaps_axes(exif.orientation);
     let (stored_w, stored_h) = (info.width, info.height);
@@ -120,47 +151,31 @@ fn jpeg_scaled(
     };
     let (to_w, to_h) = target.size_for(upright.0, upright.1);
     if (to_w, to_h) == upright {
-        return Ok(None); // nothing to scale: a plain full decode
+        return None; // nothing to scale: a plain full decode
     }
     // The target in stored orientation.
     let stored_to = if swap { (to_h, to_w) } else { (to_w, to_h) };
-
-    if let Some(rgb) = embedded_thumbnail(bytes, &info, &exif, stored_to) {
-        return finish(rgb, stored_to, exif.orientation, DecodePath::ExifThumbnail).map(Some);
-    }
-    let Some(denom) = jpeg::scale_for(&info, stored_to.0, stored_to.1) else {
-        return Ok(None);
-    };
-    let Ok(reduced) = jpeg::decode_reduced(bytes, denom) else {
-        return Ok(None); // see the fallback decision above
-    };
-    let path = if info.progressive && denom == 8 {
-        DecodePath::DcOnly
-    } else {
-        DecodePath::DctScaled
-    };
-    let rgb = Rgb {
-        size: (reduced.width, reduced.height),
-        pixels: reduced.rgb,
-    };
-    finish(rgb, stored_to, exif.orientation, path).map(Some)
+    let denom = jpeg::scale_for(&info, stored_to.0, stored_to.1)?;
+    Some(Scaled {
+        exif: embedded_thumbnail(bytes, &info, &exif, stored_to),
+        info,
+        orientation: exif.orientation,
+        stored_to,
+        denom,
+    })
 }
 
-/// Packed RGB8 pixels in stored orientation.
-struct Rgb {
-    size: (u32, u32),
-    pixels: Vec<u8>,
-}
-
-/// The embedded Exif thumbnail decoded to at least `stored_to`, if it qualifies.
+/// The embedded Exif thumbnail, if it qualifies for `stored_to`.
 fn embedded_thumbnail(
     bytes: &[u8],
     info: &jpeg::JpegInfo,
     exif: &Exif,
     stored_to: (u32, u32),
-) -> Option<Rgb> {
-    let tiff = bytes.get(info.exif.clone()?)?;
-    let thumb = tiff.get(exif.thumbnail.clone()?)?;
+) -> Option<ExifThumb> {
+    let tiff = info.exif.clone()?;
+    let within = exif.thumbnail.clone()?;
+    let range = tiff.start.checked_add(within.start)?..tiff.start.checked_add(within.end)?;
+    let thumb = bytes.get(range.clone())?;
     let t = jpeg::read_info(thumb).ok()?;
     if t.unsupported.is_some() || t.width < stored_to.0 || t.height < stored_to.1 {
         return None;
@@ -180,7 +195,90 @@ fn embedded_thumbnail(
     if (tw * h).abs_diff(th * w) * 100 > th * w {
         return None;
     }
-    match jpeg::scale_for(&t, stored_to.0, stored_to.1) {
+    let denom = jpeg::scale_for(&t, stored_to.0, stored_to.1);
+    Some(ExifThumb {
+        range,
+        info: t,
+        denom,
+    })
+}
+
+impl Scaled {
+    /// The most memory this decode holds at once: the larger of the main image's reduced
+    /// decode and the embedded thumbnail's (the main image is the thumbnail's fallback).
+    fn peak_bytes(&self) -> u64 {
+        let main = self.peak_of(&self.info, self.denom);
+        match &self.exif {
+            Some(t) => main.max(self.peak_of(&t.info, t.denom.unwrap_or(1))),
+            None => main,
+        }
+    }
+
+    /// The peak of a reduced decode of `info` at `1/denom`: its planes (and, for a progressive
+    /// file, its per-block store), its RGB output, the resize, and the RGBA result with its
+    /// orientation copy.
+    fn peak_of(&self, info: &jpeg::JpegInfo, denom: u8) -> u64 {
+        let d = u64::from(denom);
+        let (w, h) = (u64::from(info.width), u64::from(info.height));
+        let (sw, sh) = (w.div_ceil(d), h.div_ceil(d));
+        let comps = u64::from(info.components.max(1));
+        let blocks = w.div_ceil(8) * h.div_ceil(8) * comps;
+        // Planes at the reduced size, padded to whole MCUs (up to 4x4 blocks of 8 / d).
+        let pad = 32 / d;
+        let planes = (sw + pad) * (sh + pad) * comps;
+        let store = if info.progressive {
+            blocks
+                * match denom {
+                    8 => 2,
+                    4 => 32,
+                    2 => 80,
+                    _ => 128,
+                }
+        } else {
+            0
+        };
+        let rgb = sw * sh * 3;
+        let (ow, oh) = (u64::from(self.stored_to.0), u64::from(self.stored_to.1));
+        let resize = ow * sh * 3 + ow * oh * 3;
+        let rgba = ow * oh * 4;
+        planes + store + rgb + resize + 2 * rgba + SLACK
+    }
+
+    /// Decodes along the plan.
+    fn run(self, bytes: &[u8]) -> Result<Output, DecodeError> {
+        if let Some(t) = &self.exif
+            && let Some(rgb) = bytes
+                .get(t.range.clone())
+                .and_then(|b| exif_rgb(b, t.denom))
+        {
+            return finish(
+                rgb,
+                self.stored_to,
+                self.orientation,
+                DecodePath::ExifThumbnail,
+            );
+        }
+        let reduced = jpeg::decode_reduced(bytes, self.denom).map_err(|e| match e {
+            jpeg::JpegError::Unsupported(m) => DecodeError::Unsupported(m),
+            jpeg::JpegError::Corrupt(m) => DecodeError::Corrupt(m),
+        })?;
+        let path = if self.info.progressive && self.denom == 8 {
+            DecodePath::DcOnly
+        } else {
+            DecodePath::DctScaled
+        };
+        let rgb = Rgb {
+            size: (reduced.width, reduced.height),
+            pixels: reduced.rgb,
+        };
+        finish(rgb, self.stored_to, self.orientation, path)
+    }
+}
+
+/// The embedded thumbnail as RGB: at `1/denom`, or whole (it is small: under twice the
+/// target per side, at most half the photo). `None` if it does not decode.
+fn exif_rgb(thumb: &[u8], denom: Option<u8>) -> Option<Rgb> {
+    match denom {
         Some(denom) => {
             let r = jpeg::decode_reduced(thumb, denom).ok()?;
             Some(Rgb {
@@ -189,7 +287,6 @@ fn embedded_thumbnail(
             })
         }
         None => {
-            // Less than twice the target: decode it whole (it is small).
             let img = image::load_from_memory_with_format(thumb, image::ImageFormat::Jpeg)
                 .ok()?
                 .into_rgb8();
@@ -199,6 +296,12 @@ fn embedded_thumbnail(
             })
         }
     }
+}
+
+/// Packed RGB8 pixels in stored orientation.
+struct Rgb {
+    size: (u32, u32),
+    pixels: Vec<u8>,
 }
 
 /// Resizes stored-orientation RGB to `stored_to`, then makes it upright RGBA.

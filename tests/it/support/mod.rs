@@ -145,3 +145,61 @@ pub fn noisy_png(width: u32, height: u32, seed: u32) -> Vec<u8> {
 
 /// A list shared between a test and the closures it hands to the loader.
 pub type Log<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;
+
+/// Runs the ignored test `name` (its path in this test binary, e.g. `bounds::child`) in a
+/// child process with `env` set, and returns what it printed. Fails the test if the child
+/// fails.
+pub fn run_child(name: &str, env: &[(&str, String)]) -> String {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.args([
+        "--ignored",
+        "--exact",
+        name,
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "child {name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The number after `key` on a line of a child's output (`"PEAK 123"`).
+pub fn reported(out: &str, key: &str) -> u64 {
+    out.lines()
+        .find_map(|l| {
+            let after = &l[l.find(key)? + key.len()..];
+            after.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("{key} not reported in:\n{out}"))
+}
+
+/// A field of `/proc/self/status` in bytes (`VmRSS`, `VmHWM`).
+fn proc_status_bytes(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// Resets this process's peak resident size to its current size (Linux).
+pub fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+}
+
+/// This process's resident size now, in bytes.
+pub fn rss() -> u64 {
+    proc_status_bytes("VmRSS:")
+}
+
+/// This process's peak resident size since the last [`reset_peak_rss`], in bytes.
+pub fn peak_rss() -> u64 {
+    proc_status_bytes("VmHWM:")
+}

@@ -70,6 +70,8 @@ pub struct Route {
     pub stall: Option<(usize, Gate)>,
     /// Send the body in pieces of this size, flushing each.
     pub piece: Option<usize>,
+    /// Wait this long before each piece (a slow or dripping server).
+    pub pace: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -88,6 +90,7 @@ impl Route {
             hold: None,
             stall: None,
             piece: None,
+            pace: None,
         }
     }
 
@@ -136,6 +139,12 @@ impl Route {
 
     pub fn in_pieces(mut self, size: usize) -> Route {
         self.piece = Some(size);
+        self
+    }
+
+    /// Waits `every` before each piece of the body (see [`in_pieces`](Self::in_pieces)).
+    pub fn paced(mut self, every: Duration) -> Route {
+        self.pace = Some(every);
         self
     }
 }
@@ -413,6 +422,9 @@ fn respond(w: &mut TcpStream, route: &Route, head_only: bool) -> bool {
             }
             let piece = route.piece.unwrap_or(usize::MAX).max(1);
             for part in bytes[sent..].chunks(piece) {
+                if let Some(pace) = route.pace {
+                    thread::sleep(pace);
+                }
                 if w.write_all(part).and_then(|_| w.flush()).is_err() {
                     return false;
                 }
