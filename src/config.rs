@@ -22,7 +22,7 @@ pub const DEFAULT_USER_AGENT: &str = concat!("webimage/", env!("CARGO_PKG_VERSIO
 /// let config = webimage::Config { max_workers: 4, lifo: true, ..Default::default() };
 /// assert_eq!(config.memory_cache_bytes, 256 * 1024 * 1024);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Number of worker threads that download and decode. Exactly this many are started; it
     /// bounds concurrent connections and concurrent decodes. Must be at least 1. Default 6.
@@ -71,18 +71,45 @@ pub struct Config {
     /// [`Request::scale_down_pixels`](crate::Request::scale_down_pixels) overrides it per
     /// request, and thumbnails ignore it. Must not be `Some(0)`. Default `None` (off).
     pub scale_down_pixels: Option<u64>,
-    /// Redirects followed per request before giving up with [`Error::Network`]. Default 10.
+    /// Redirects followed per request before giving up with [`Error::Network`]. Only
+    /// redirects to `http` and `https` are followed (a redirect elsewhere is
+    /// [`Error::Blocked`]), and credential headers are dropped when a redirect changes the
+    /// origin. Default 10.
     pub max_redirects: u32,
+    /// Follow a redirect from `https` to plain `http`. Default `false`: such a redirect is
+    /// [`Error::Blocked`], since it would send the rest of the exchange in clear text.
+    pub allow_https_downgrade: bool,
+    /// URL schemes this loader fetches, lower case: any of `http`, `https`, `file` and `data`.
+    /// A URL whose scheme is not listed fails at once with [`Error::Blocked`], before any I/O,
+    /// and is not remembered as failed; absolute file paths count as `file`. A service that
+    /// loads URLs it did not write should list only `http` and `https` (see
+    /// `docs/SECURITY.md`). Default all four.
+    pub allowed_schemes: Vec<String>,
+    /// Refuse to connect to loopback, private (RFC 1918, `fc00::/7`), link-local, carrier-grade
+    /// NAT, unspecified, multicast, broadcast, reserved and documentation addresses, and to
+    /// IPv4 addresses of those kinds inside IPv6 (mapped, compatible, NAT64, 6to4) and Teredo.
+    /// Checked on every address a host name resolves to, before connecting, on every redirect
+    /// hop, so DNS rebinding cannot get past it; a refused address is [`Error::Blocked`]. With
+    /// a proxy configured in the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`), the
+    /// proxy would connect for us and hide the address, so every HTTP request is refused with
+    /// [`Error::Blocked`]: unset the proxy for a process that blocks private networks.
+    /// Default `false`.
+    pub block_private_networks: bool,
     /// `User-Agent` header sent with every request. Default [`DEFAULT_USER_AGENT`].
     pub user_agent: String,
-    /// Headers sent with every request (before the request's own headers).
+    /// Headers sent with every request (before the request's own headers). Credential headers
+    /// here (`Authorization`, `Cookie`, `Proxy-Authorization`) scope every cache like a
+    /// request's own do (see [`Request::header`](crate::Request::header)); `Debug` output
+    /// redacts their values.
     pub headers: Vec<(String, String)>,
     /// Maps a URL to its cache key, e.g. to drop signing tokens that change on every request.
     /// Requests whose keys are equal share one download and one cache entry. `None` uses the
     /// URL as given.
     pub cache_key: Option<KeyFilter>,
-    /// Remember URLs that failed permanently (4xx other than 408/429, undecodable data) and
-    /// fail later loads of them at once with [`Error::FailedBefore`]. Default `true`.
+    /// Remember URLs whose failure is the image's own (`404`, `410`, undecodable or
+    /// unsupported data, malformed URLs; see [`Error::is_permanent`]) and fail later loads of
+    /// the same URL, as requested and with the same credentials, at once with
+    /// [`Error::FailedBefore`]. Default `true`.
     pub remember_failed_urls: bool,
     /// How many failed URLs are remembered at most; the oldest is forgotten first. Default 1000.
     pub max_failed_urls: usize,
@@ -104,6 +131,9 @@ impl Default for Config {
             decode_memory_bytes: 1 << 30,
             scale_down_pixels: None,
             max_redirects: 10,
+            allow_https_downgrade: false,
+            allowed_schemes: ["http", "https", "file", "data"].map(String::from).to_vec(),
+            block_private_networks: false,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
             cache_key: None,
@@ -111,6 +141,32 @@ impl Default for Config {
             max_failed_urls: 1000,
             disk_cache: Some(DiskCacheConfig::default()),
         }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("max_workers", &self.max_workers)
+            .field("lifo", &self.lifo)
+            .field("memory_cache_bytes", &self.memory_cache_bytes)
+            .field("timeout", &self.timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("max_download_bytes", &self.max_download_bytes)
+            .field("max_pixels", &self.max_pixels)
+            .field("decode_memory_bytes", &self.decode_memory_bytes)
+            .field("scale_down_pixels", &self.scale_down_pixels)
+            .field("max_redirects", &self.max_redirects)
+            .field("allow_https_downgrade", &self.allow_https_downgrade)
+            .field("allowed_schemes", &self.allowed_schemes)
+            .field("block_private_networks", &self.block_private_networks)
+            .field("user_agent", &self.user_agent)
+            .field("headers", &crate::headers::Redacted(&self.headers))
+            .field("cache_key", &self.cache_key)
+            .field("remember_failed_urls", &self.remember_failed_urls)
+            .field("max_failed_urls", &self.max_failed_urls)
+            .field("disk_cache", &self.disk_cache)
+            .finish()
     }
 }
 
@@ -129,6 +185,13 @@ impl Config {
         }
         if self.timeout.is_zero() {
             return Err(Error::Config("timeout is zero".into()));
+        }
+        for scheme in &self.allowed_schemes {
+            if !["http", "https", "file", "data"].contains(&scheme.as_str()) {
+                return Err(Error::Config(format!(
+                    "allowed_schemes lists {scheme:?}; this build fetches http, https, file and data"
+                )));
+            }
         }
         if self.decode_memory_bytes == 0 {
             return Err(Error::Config(

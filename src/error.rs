@@ -150,6 +150,17 @@ pub enum Error {
         /// The operating system's error.
         source: Option<Cause>,
     },
+    /// The loader's policy refused the URL before any request was sent: its scheme is not in
+    /// [`Config::allowed_schemes`](crate::Config::allowed_schemes), its host resolves to an
+    /// address [`Config::block_private_networks`](crate::Config::block_private_networks)
+    /// refuses, or a redirect pointed somewhere redirects may not go. Never remembered as
+    /// failed.
+    Blocked {
+        /// The URL being loaded.
+        url: String,
+        /// What the policy refused.
+        reason: String,
+    },
     /// The caller cancelled the load with [`Token::cancel`](crate::Token::cancel).
     Cancelled {
         /// The URL being loaded.
@@ -209,6 +220,7 @@ impl fmt::Display for Error {
             Error::DiskCache { path, message, .. } => {
                 write!(f, "disk cache at {}: {message}", path.display())
             }
+            Error::Blocked { url, reason } => write!(f, "{url} is blocked: {reason}"),
             Error::Cancelled { url } => write!(f, "loading {url} was cancelled"),
             Error::FailedBefore { url, reason } => {
                 write!(f, "{url} failed before ({reason}); not requested again")
@@ -308,6 +320,7 @@ impl Error {
             | Error::Decode { url, .. }
             | Error::UnsupportedFormat { url, .. }
             | Error::Io { url, .. }
+            | Error::Blocked { url, .. }
             | Error::Cancelled { url }
             | Error::FailedBefore { url, .. }
             | Error::NotCached { url }
@@ -329,6 +342,7 @@ impl Error {
             | Error::Decode { url: u, .. }
             | Error::UnsupportedFormat { url: u, .. }
             | Error::Io { url: u, .. }
+            | Error::Blocked { url: u, .. }
             | Error::Cancelled { url: u }
             | Error::FailedBefore { url: u, .. }
             | Error::NotCached { url: u }
@@ -356,6 +370,7 @@ impl Error {
             Error::UnsupportedFormat { message, .. } => format!("unsupported format: {message}"),
             Error::Io { message, .. } => message.clone(),
             Error::DiskCache { message, .. } => format!("disk cache: {message}"),
+            Error::Blocked { reason, .. } => format!("blocked: {reason}"),
             Error::Cancelled { .. } => "cancelled".into(),
             Error::FailedBefore { reason, .. } => reason.clone(),
             Error::NotCached { .. } => "not cached".into(),
@@ -365,14 +380,15 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same URL later is pointless: client errors other than 408 and 429,
-    /// undecodable or unsupported data, and malformed URLs. These go on the failed-URL list;
-    /// timeouts, network errors, 5xx, cancellations and shutdowns never do.
+    /// Whether the failure is the image's own, so loading the same URL again would fail the
+    /// same way: `404` and `410`, undecodable or unsupported data, and malformed URLs. These go
+    /// on the failed-URL list. Everything else never does: other 4xx (401, 403 and 407 depend
+    /// on credentials; a signed URL's 403 means the signature expired, not the image), 5xx,
+    /// timeouts, network errors, [`Blocked`](Error::Blocked), limits, cancellations and
+    /// shutdowns. A revalidation that fails with anything but `404`/`410` keeps the disk entry.
     pub fn is_permanent(&self) -> bool {
         match self {
-            Error::Http { status, .. } => {
-                (400..500).contains(status) && *status != 408 && *status != 429
-            }
+            Error::Http { status, .. } => matches!(status, 404 | 410),
             Error::InvalidUrl { .. } | Error::Decode { .. } | Error::UnsupportedFormat { .. } => {
                 true
             }

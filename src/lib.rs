@@ -39,6 +39,7 @@ mod config;
 mod decode;
 mod error;
 mod fetch;
+mod headers;
 mod key;
 mod loaded;
 mod loader;

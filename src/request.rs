@@ -273,6 +273,12 @@ impl Request {
 
     /// Adds a header to the HTTP request. When several callers share one download, the headers
     /// of the caller that started it are sent.
+    ///
+    /// Credential headers (`Authorization`, `Cookie`, `Proxy-Authorization`) scope the
+    /// request: a keyed digest of their values becomes part of its key, so it shares a
+    /// download, a memory-cache entry, a disk-cache entry and a failed-URL entry only with
+    /// requests that send the same credentials, and never receives an image fetched with other
+    /// credentials or none. Their values are never written to disk and `Debug` redacts them.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -299,7 +305,7 @@ impl fmt::Debug for Request {
             .field("url", &self.url)
             .field("priority", &self.priority)
             .field("retry_failed", &self.retry_failed)
-            .field("headers", &self.headers)
+            .field("headers", &crate::headers::Redacted(&self.headers))
             .field("progress", &self.progress.is_some())
             .field("thumbnail", &self.thumbnail)
             .field("scale_down", &self.scale_down)

@@ -18,8 +18,6 @@ use ureq::http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 
 use crate::cache::disk::EntryMeta;
 
-/// Request headers never written to disk.
-const SECRET_REQUEST_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
 /// Response headers never written to disk.
 const SECRET_RESPONSE_HEADERS: &[&str] = &["set-cookie", "set-cookie2"];
 /// Headers a 304 must not change in the stored response (RFC 9111 4.3.4).
@@ -167,8 +165,10 @@ pub(crate) fn validators(meta: &EntryMeta) -> Vec<(String, String)> {
 }
 
 /// The metadata to store for a response received at `at`. Of the request headers sent, only
-/// those the response's `Vary` names are kept (never credentials): nothing else is needed to
-/// decide whether a later request matches.
+/// those the response's `Vary` names are kept: nothing else is needed to decide whether a later
+/// request matches. `sent` must already have its credentials replaced by digests
+/// (`key::digest_credentials`): what is stored is compared with a later request's digests, so
+/// `Vary: Authorization` works and no credential reaches the disk.
 pub(crate) fn entry_meta(
     key: &str,
     url: &str,
@@ -192,7 +192,7 @@ pub(crate) fn entry_meta(
         request_headers: sent
             .iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .filter(|(k, _)| vary.contains(k) && !SECRET_REQUEST_HEADERS.contains(&k.as_str()))
+            .filter(|(k, _)| vary.contains(k))
             .map(|(k, v)| (k, v.as_bytes().to_vec()))
             .collect(),
         response_headers: headers

@@ -1,17 +1,23 @@
 //! `http` and `https` through the loader's one `ureq::Agent`.
 //!
 //! Owns: the agent (one per loader, so connections are reused and no client is created per
-//! request; timeouts are idle timeouts), the headers every request sends, conditional
-//! requests for revalidation, and mapping ureq's errors to [`Error`] with the original as the
-//! source. Must not touch: the disk cache (it returns the response headers; the pipeline
-//! decides what to store) or decoding.
+//! request; timeouts are idle timeouts plus one total deadline), the headers every request
+//! sends, conditional requests for revalidation, following redirects (only to `http`/`https`,
+//! never from `https` down to `http` unless allowed, credentials dropped when the origin
+//! changes), and mapping ureq's errors to [`Error`] with the original as the source. Must not
+//! touch: the disk cache (it returns the response headers; the pipeline decides what to
+//! store) or decoding.
 
 use std::io;
 use std::time::SystemTime;
 
+use url::Url;
+
+use super::resolve::BlockedAddress;
 use super::{BodyLimits, FetchError, Fetched, HttpResponse, SchemeFetcher, Target};
 use crate::config::Config;
 use crate::error::{Cause, Error};
+use crate::headers::is_credential_header;
 use crate::stats::Counters;
 
 /// The HTTP(S) fetcher.
@@ -19,18 +25,24 @@ pub(super) struct Http {
     agent: ureq::Agent,
     headers: Vec<(String, String)>,
     user_agent: String,
+    max_redirects: u32,
+    allow_https_downgrade: bool,
+    /// Private networks are blocked but a proxy (from the environment) would connect for us
+    /// and hide the address: every request is refused.
+    proxy_hides_address: bool,
 }
 
 impl Http {
     /// The agent every worker shares. `config.timeout` is an idle timeout (connecting,
     /// receiving the headers, and each read must make progress within it);
     /// `config.total_timeout` bounds the whole download, redirects and body included.
+    /// Redirects are followed here, not by ureq, so every hop is checked.
     pub(super) fn new(config: &Config) -> Self {
         let t = Some(config.timeout);
         let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .max_redirects(config.max_redirects)
-            .max_redirects_will_error(true)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
             .user_agent(config.user_agent.as_str())
             .timeout_connect(t)
             .timeout_send_request(t)
@@ -39,10 +51,14 @@ impl Http {
             .timeout_global(config.total_timeout)
             .max_idle_connections_per_host(config.max_workers.max(1))
             .build();
+        let proxy_hides_address = config.block_private_networks && agent_config.proxy().is_some();
         Http {
-            agent: super::agent(agent_config),
+            agent: super::agent(agent_config, config.block_private_networks),
             headers: config.headers.clone(),
             user_agent: config.user_agent.clone(),
+            max_redirects: config.max_redirects,
+            allow_https_downgrade: config.allow_https_downgrade,
+            proxy_hides_address,
         }
     }
 
@@ -56,19 +72,91 @@ impl Http {
         sent.extend(self.headers.iter().chain(request_headers).cloned());
         sent
     }
+
+    /// Where a redirect from `from` to `location` goes, if it may be followed.
+    fn redirect_target(&self, raw: &str, from: &Url, location: &str) -> Result<Url, Error> {
+        let blocked = |reason: String| Error::Blocked {
+            url: raw.to_string(),
+            reason,
+        };
+        let to = from.join(location).map_err(|e| Error::Network {
+            url: raw.to_string(),
+            message: "the redirect's Location is not a URL".into(),
+            source: Some(Cause::new(e)),
+        })?;
+        match (from.scheme(), to.scheme()) {
+            (_, "https") | ("http", "http") => Ok(to),
+            ("https", "http") if self.allow_https_downgrade => Ok(to),
+            ("https", "http") => Err(blocked(
+                "a redirect from https to plain http (Config::allow_https_downgrade is off)".into(),
+            )),
+            (_, other) => Err(blocked(format!(
+                "a redirect to a {other}: URL (only http and https are followed)"
+            ))),
+        }
+    }
+}
+
+/// Whether `a` and `b` have the same scheme, host and port.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 impl SchemeFetcher for Http {
     fn fetch(&self, target: &Target<'_>, body: &BodyLimits<'_>) -> Result<Fetched, FetchError> {
         let raw = target.raw;
-        let sent = self.sent_headers(target.headers);
-        let mut request = self.agent.get(target.url.as_str());
-        // The agent sends the user agent itself.
-        for (name, value) in sent.iter().skip(1).chain(target.conditional) {
-            request = request.header(name, value);
+        if self.proxy_hides_address {
+            return Err(Error::Blocked {
+                url: raw.to_string(),
+                reason: "private networks are blocked, and the proxy configured in the \
+                         environment (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) would connect for \
+                         us where the address cannot be checked; unset it for this process"
+                    .into(),
+            }
+            .into());
         }
-        Counters::bump(&body.counters().network_requests);
-        let response = request.call().map_err(|e| map_error(raw, e))?;
+        let mut sent = self.sent_headers(target.headers);
+        let mut url = target.url.clone();
+        let mut hops = 0;
+        let response = loop {
+            let mut request = self.agent.get(url.as_str());
+            // The agent sends the user agent itself.
+            for (name, value) in sent.iter().skip(1).chain(target.conditional) {
+                request = request.header(name, value);
+            }
+            Counters::bump(&body.counters().network_requests);
+            let response = request.call().map_err(|e| map_error(raw, e))?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok());
+            let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+            else {
+                break response;
+            };
+            if hops == self.max_redirects {
+                return Err(Error::Network {
+                    url: raw.to_string(),
+                    message: "too many redirects".into(),
+                    source: None,
+                }
+                .into());
+            }
+            hops += 1;
+            let next = self.redirect_target(raw, &url, location)?;
+            if !same_origin(&url, &next) {
+                // Credentials were meant for the origin the caller named, not for wherever
+                // it sends us.
+                sent.retain(|(name, _)| !is_credential_header(name));
+            }
+            // Dropping the response closes its connection rather than reading a body nobody
+            // wants.
+            drop(response);
+            url = next;
+        };
         let meta = HttpResponse {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
@@ -116,6 +204,10 @@ pub(crate) fn map_error(raw: &str, e: ureq::Error) -> Error {
             reason: inner.to_string(),
         },
         ureq::Error::Io(e) => map_io(raw, e),
+        ureq::Error::Other(inner) if inner.is::<BlockedAddress>() => Error::Blocked {
+            url,
+            reason: inner.to_string(),
+        },
         ureq::Error::TooManyRedirects => Error::Network {
             url,
             message: "too many redirects".into(),

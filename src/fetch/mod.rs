@@ -12,6 +12,7 @@
 //! A new scheme is a new file with a [`SchemeFetcher`] and one line in [`Fetchers::new`]; the
 //! registry is also where a scheme policy (which schemes a loader may fetch) applies.
 
+mod address;
 mod body;
 mod data;
 mod file;

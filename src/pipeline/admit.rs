@@ -48,10 +48,16 @@ pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallbac
             return Token::finished();
         }
     };
-    // Fast path for a hit: without a key filter, a URL that is already in normal form is its
-    // own key, so look it up before parsing (parsing a normal form gives it back).
+    // Fast path for a hit: without a key filter or credentials, a URL that is already in
+    // normal form is its own key, so look it up before parsing (parsing a normal form gives
+    // it back).
     if policy.reads_memory()
         && p.config.cache_key.is_none()
+        && !p.config_has_credentials
+        && !request
+            .headers
+            .iter()
+            .any(|(n, _)| crate::headers::is_credential_header(n))
         && let Some((key, pixels)) = p.memory.get(&request.url, variant)
     {
         Counters::bump(&p.counters.memory_hits);
@@ -59,7 +65,7 @@ pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallbac
         return Token::finished();
     }
     let raw: Arc<str> = request.url.as_str().into();
-    let (url, key) = match parse(p, &raw) {
+    let (url, key) = match parse(p, &raw, &request.headers) {
         Ok(parsed) => parsed,
         Err(e) => {
             let result = p.remember_invalid(&raw, e);
@@ -83,7 +89,7 @@ pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallbac
 /// See [`Pipeline::fetch`].
 pub(super) fn fetch(p: &Arc<Pipeline>, request: Request, completion: BytesCallback) -> Token {
     let raw: Arc<str> = request.url.as_str().into();
-    match parse(p, &raw) {
+    match parse(p, &raw, &request.headers) {
         Ok((url, key)) => submit(
             p,
             Submission::new(request, key, url, raw, Callback::Bytes(completion)),
@@ -95,17 +101,30 @@ pub(super) fn fetch(p: &Arc<Pipeline>, request: Request, completion: BytesCallba
     }
 }
 
-/// Parses `raw`, checks that this loader fetches its scheme, and computes its key.
-fn parse(p: &Pipeline, raw: &str) -> Result<(url::Url, Key), Error> {
+/// Parses `raw`, checks that this loader fetches its scheme and that the scheme policy allows
+/// it, and computes its key, scoped to the credentials the request (with `headers`) sends.
+pub(super) fn parse(
+    p: &Pipeline,
+    raw: &str,
+    headers: &[(String, String)],
+) -> Result<(url::Url, Key), Error> {
     let (url, key) = key::resolve(raw, p.config.cache_key.as_ref())?;
-    if !p.fetchers.supports(url.scheme()) {
+    let scheme = url.scheme();
+    if !p.fetchers.supports(scheme) {
         return Err(Error::InvalidUrl {
             url: raw.to_string(),
-            reason: format!("unsupported scheme {:?}", url.scheme()),
+            reason: format!("unsupported scheme {scheme:?}"),
             source: None,
         });
     }
-    Ok((url, key))
+    if !p.config.allowed_schemes.iter().any(|s| s == scheme) {
+        return Err(Error::Blocked {
+            url: raw.to_string(),
+            reason: format!("the {scheme}: scheme is not in Config::allowed_schemes"),
+        });
+    }
+    let scope = key::credential_scope(p.config.headers.iter().chain(headers), &p.scope_secret);
+    Ok((url, key.scoped(scope.as_deref())))
 }
 
 impl Submission {
@@ -194,7 +213,7 @@ impl Pipeline {
             Counters::bump(&self.counters.memory_hits);
             return Some(Ok(pixels));
         }
-        if !retry_failed && let Some(reason) = self.failed.reason(key) {
+        if !retry_failed && let Some(reason) = self.failed.reason(&key.failed_key(raw)) {
             Counters::bump(&self.counters.failed_before);
             return Some(Err(Error::FailedBefore {
                 url: raw.to_string(),
@@ -204,8 +223,12 @@ impl Pipeline {
         None
     }
 
-    /// An unusable URL is a permanent failure: remembered, and `FailedBefore` next time.
+    /// An unusable URL is a permanent failure: remembered, and `FailedBefore` next time. A
+    /// blocked one is not (the policy, not the URL, decided).
     fn remember_invalid(&self, raw: &str, error: Error) -> Decoded {
+        if !error.is_permanent() {
+            return Err(error);
+        }
         let key = Key::unparsed(raw);
         if let Some(reason) = self.failed.reason(&key) {
             Counters::bump(&self.counters.failed_before);

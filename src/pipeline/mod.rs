@@ -33,7 +33,6 @@ use crate::config::Config;
 use crate::decode::{self, Decoders};
 use crate::error::{Cause, Error};
 use crate::fetch::Fetchers;
-use crate::key;
 use crate::loaded::{LoadedImage, Source};
 use crate::queue::JobQueue;
 use crate::queue::pool::Pool;
@@ -58,6 +57,11 @@ pub(crate) struct Pipeline {
     disk: Option<DiskStore>,
     counters: Arc<Counters>,
     closing: AtomicBool,
+    /// Keys the digests of credentials in cache keys: the disk cache directory's own secret,
+    /// or a random one for this loader without a disk cache.
+    scope_secret: [u8; 32],
+    /// Whether `Config::headers` carries credentials (then no request is unscoped).
+    config_has_credentials: bool,
 }
 
 /// The worker threads of a running pipeline; joined by [`Pipeline::shut_down`].
@@ -80,7 +84,22 @@ impl Pipeline {
             ),
             None => None,
         };
+        let scope_secret = match &disk {
+            Some(disk) => disk.scope_secret(),
+            None => {
+                let mut secret = [0u8; 32];
+                getrandom::getrandom(&mut secret)
+                    .map_err(|e| Error::Config(format!("no randomness for a secret: {e}")))?;
+                secret
+            }
+        };
+        let config_has_credentials = config
+            .headers
+            .iter()
+            .any(|(n, _)| crate::headers::is_credential_header(n));
         let pipeline = Arc::new(Pipeline {
+            scope_secret,
+            config_has_credentials,
             limits: decode::Limits {
                 max_pixels: config.max_pixels,
             },
@@ -132,7 +151,7 @@ impl Pipeline {
     /// memory cache (`decoded`), or its bytes are in the disk cache (otherwise). An unusable
     /// URL is not cached.
     pub(crate) fn is_cached(&self, request: &Request, decoded: bool) -> bool {
-        let Ok((_, key)) = key::resolve(request.url(), self.config.cache_key.as_ref()) else {
+        let Ok((_, key)) = admit::parse(self, request.url(), &request.headers) else {
             return false;
         };
         if decoded {
@@ -148,7 +167,7 @@ impl Pipeline {
     /// The image for `request` if it is in the memory cache.
     pub(crate) fn cached(&self, request: &Request) -> Option<LoadedImage> {
         let variant = self.variant_of(request).ok()?;
-        let (_, key) = key::resolve(request.url(), self.config.cache_key.as_ref()).ok()?;
+        let (_, key) = admit::parse(self, request.url(), &request.headers).ok()?;
         let (_, pixels) = self.memory.get(key.as_str(), variant)?;
         Some(LoadedImage::new(
             pixels,

@@ -16,6 +16,7 @@ use crate::cache::policy::{self, Freshness};
 use crate::coalesce::JobSpec;
 use crate::error::Error;
 use crate::fetch::{FetchError, Fetched, HttpResponse, Target, Watch};
+use crate::key;
 use crate::loaded::Source;
 use crate::queue::Job;
 use crate::request::CachePolicy;
@@ -44,6 +45,7 @@ pub(super) fn obtain(
             CachePolicy::CacheOnly | CachePolicy::AcceptStale => true,
             CachePolicy::UseCache => {
                 let sent = shared.fetchers.sent_headers(&spec.headers);
+                let sent = key::digest_credentials(&sent, &shared.scope_secret);
                 policy::freshness(&cached.meta, &sent, SystemTime::now()) == Freshness::Fresh
             }
             CachePolicy::Revalidate | CachePolicy::Reload => false,
@@ -163,7 +165,7 @@ fn download(
         let meta = policy::entry_meta(
             key,
             &spec.raw,
-            &response.sent,
+            &key::digest_credentials(&response.sent, &shared.scope_secret),
             response.status,
             &response.headers,
             response.received_at,

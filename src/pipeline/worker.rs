@@ -61,7 +61,8 @@ pub(super) fn run(shared: &Pipeline, job: Job) {
             url: job.key.key.as_str().to_string(),
             message,
         };
-        fail(shared, &job, error);
+        // Not a permanent error: the URL it would be remembered under does not matter.
+        fail(shared, &job, job.key.key.as_str(), error);
     }
 }
 
@@ -84,9 +85,9 @@ fn run_job(shared: &Pipeline, job: &Job) {
             let error = Error::Shutdown {
                 url: spec.raw.to_string(),
             };
-            return fail(shared, job, error);
+            return fail(shared, job, &spec.raw, error);
         }
-        Err(FetchError::Failed(error)) => return fail(shared, job, error),
+        Err(FetchError::Failed(error)) => return fail(shared, job, &spec.raw, error),
     };
     let (bytes, source) = (obtained.bytes, obtained.source);
 
@@ -108,7 +109,7 @@ fn run_job(shared: &Pipeline, job: &Job) {
             let error = Error::Shutdown {
                 url: spec.raw.to_string(),
             };
-            return fail(shared, job, error);
+            return fail(shared, job, &spec.raw, error);
         }
         Counters::bump(&shared.counters.decodes);
         let stop = || watch.should_stop().is_some();
@@ -120,10 +121,10 @@ fn run_job(shared: &Pipeline, job: &Job) {
             let url = spec.raw.to_string();
             return match watch.should_stop() {
                 Some(Stop::Abandoned) => Counters::bump(&shared.counters.jobs_abandoned),
-                Some(Stop::Shutdown) => fail(shared, job, Error::Shutdown { url }),
+                Some(Stop::Shutdown) => fail(shared, job, &spec.raw, Error::Shutdown { url }),
                 None => {
                     let message = "the decode stopped while the task was still wanted".into();
-                    fail(shared, job, Error::Internal { url, message })
+                    fail(shared, job, &spec.raw, Error::Internal { url, message })
                 }
             };
         }
@@ -148,14 +149,14 @@ fn run_job(shared: &Pipeline, job: &Job) {
         let key = &job.key.key;
         match &result {
             Ok(pixels) => {
-                shared.failed.remove(key);
+                shared.failed.remove(&key.failed_key(&spec.raw));
                 if shared.inflight.store(job).memory() {
                     let entry = EntryKey::new(key.clone(), variant);
                     shared.memory.insert(entry, pixels.clone());
                 }
             }
             Err(e) if e.is_permanent() => {
-                shared.failed.insert(key.clone(), e.summary());
+                shared.failed.insert(key.failed_key(&spec.raw), e.summary());
                 // Bytes that pass the checksum but do not decode are the server's; drop them.
                 if source == Source::Disk
                     && let Some(disk) = &shared.disk
@@ -182,11 +183,14 @@ fn count_path(shared: &Pipeline, path: DecodePath) {
     Counters::bump(counter);
 }
 
-/// The whole task failed: every caller gets `error`; permanent failures are remembered first.
-fn fail(shared: &Pipeline, job: &Job, error: Error) {
+/// The whole task failed: every caller gets `error`; permanent failures are remembered first,
+/// under `raw`, the URL that was fetched.
+fn fail(shared: &Pipeline, job: &Job, raw: &str, error: Error) {
     let subscribers = shared.inflight.fail(job, || {
         if error.is_permanent() {
-            shared.failed.insert(job.key.key.clone(), error.summary());
+            shared
+                .failed
+                .insert(job.key.key.failed_key(raw), error.summary());
         }
     });
     for subscriber in subscribers {

@@ -264,6 +264,7 @@ impl Uploader {
                 .timeout_recv_response(t)
                 .timeout_per_read(t)
                 .build(),
+            false,
         );
         let (sender, queue) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {

@@ -58,6 +58,8 @@ fn permanent_kinds_are_remembered_and_transient_ones_are_not() {
     let server = Server::start();
     let gate = Gate::new();
     server.route("/403", Route::status(403));
+    server.route("/401", Route::status(401));
+    server.route("/410", Route::status(410));
     server.route("/408", Route::status(408));
     server.route("/429", Route::status(429));
     server.route("/500", Route::status(500));
@@ -66,7 +68,11 @@ fn permanent_kinds_are_remembered_and_transient_ones_are_not() {
     server.route("/slow", Route::ok(png(2, 2, 1)).hold(&gate));
     let loader = loader(|c| c.timeout = Duration::from_millis(300));
     for (path, remembered) in [
-        ("/403", true),
+        ("/404", true),
+        ("/410", true),
+        // Credentials (or an expired signature) decide these, not the image.
+        ("/401", false),
+        ("/403", false),
         ("/408", false),
         ("/429", false),
         ("/500", false),

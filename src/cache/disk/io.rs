@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crossbeam_channel::{Receiver, select};
 
 use super::entry;
-use super::layout::{Layout, Locked};
+use super::layout::{self, Layout, Locked};
 use super::{Cached, Deferred, Staging, Urgent};
 use crate::config::DiskCacheConfig;
 use crate::stats::Counters;
@@ -167,6 +167,9 @@ impl Io {
             // Reads never wait behind writes.
             while let Ok(m) = urgent.try_recv() {
                 self.contain(|io| io.urgent(m));
+            }
+            if !self.corrupt.borrow().is_empty() {
+                self.contain(Io::delete_corrupt);
             }
             // Before parking, poll briefly for the next message (see SPIN).
             let until = Instant::now() + SPIN;
@@ -332,7 +335,7 @@ impl Io {
         }
         let temp = self.layout.temp_path(key);
         let written = (|| {
-            let mut f = OpenOptions::new()
+            let mut f = layout::private_file()
                 .write(true)
                 .create_new(true)
                 .open(&temp)?;
@@ -346,11 +349,13 @@ impl Io {
         let dest = self.layout.entry_path(key);
         let renamed = (|| {
             if let Some(dir) = dest.parent() {
-                fs::create_dir_all(dir)?;
+                layout::create_private_dirs(dir)?;
             }
             let locked = self.lock()?;
             let old = fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
             fs::rename(&temp, &dest)?;
+            // A corrupt file a read found at this path is gone: replaced by this one.
+            self.corrupt.borrow_mut().retain(|p| p != &dest);
             self.writes_since_scan.set(self.writes_since_scan.get() + 1);
             let recorded = self.layout.read_usage(&locked);
             let mut total = match recorded {

@@ -59,19 +59,43 @@ pub(crate) fn hash(key: &str) -> String {
     hex
 }
 
+/// Creates `path` and its missing parents, owner-only (0700) on Unix.
+pub(crate) fn create_private_dirs(path: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// Options that create files owner-only (0600) on Unix.
+pub(crate) fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
 impl Layout {
-    /// Creates (or opens) the cache directory.
+    /// Creates (or opens) the cache directory. Everything it creates is owner-only on Unix:
+    /// the directory may hold other users' images (keyed by their credentials) and the key
+    /// that digests credentials.
     pub(crate) fn open(root: &Path) -> io::Result<Layout> {
         let entries = root.join("entries");
         let tmp = root.join("tmp");
-        fs::create_dir_all(&entries)?;
-        fs::create_dir_all(&tmp)?;
+        create_private_dirs(&entries)?;
+        create_private_dirs(&tmp)?;
         let marker = root.join("webimage-cache-v1");
         if !marker.exists() {
-            fs::write(&marker, b"webimage disk cache, format 1\n")?;
+            private_file()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&marker)?
+                .write_all(b"webimage disk cache, format 1\n")?;
         }
         let open = |name: &str| {
-            OpenOptions::new()
+            private_file()
                 .read(true)
                 .write(true)
                 .create(true)
@@ -85,6 +109,43 @@ impl Layout {
             lock: open("lock")?,
             usage: open("usage")?,
         })
+    }
+
+    /// The secret that keys credential digests for this directory (`scope-key`, 32 random
+    /// bytes, owner-only), created by the first process that needs it. It is a file so that
+    /// entries scoped to one user's credentials are found again in the next run; it never
+    /// leaves the directory.
+    pub(crate) fn scope_secret(&self) -> io::Result<[u8; 32]> {
+        let path = self.root.join("scope-key");
+        let read = |path: &Path| -> io::Result<Option<[u8; 32]>> {
+            match fs::read(path) {
+                Ok(bytes) => Ok(bytes.try_into().ok()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        if let Some(secret) = read(&path)? {
+            return Ok(secret);
+        }
+        let mut secret = [0u8; 32];
+        getrandom::getrandom(&mut secret).map_err(|e| io::Error::other(e.to_string()))?;
+        // Written whole under a temporary name, then linked into place: a racing process
+        // either wins the link or reads the winner's complete file.
+        let temp = self.temp_path("scope-key");
+        private_file()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?
+            .write_all(&secret)?;
+        let linked = fs::hard_link(&temp, &path);
+        let _ = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => Ok(secret),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                read(&path)?.ok_or_else(|| io::Error::other("scope-key has the wrong length"))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The path of the entry for `key`.

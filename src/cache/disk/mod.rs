@@ -137,6 +137,7 @@ pub(crate) struct DiskStore {
     staging: Arc<Staging>,
     thread: Option<JoinHandle<()>>,
     counters: Arc<Counters>,
+    scope_secret: [u8; 32],
 }
 
 impl DiskStore {
@@ -149,6 +150,7 @@ impl DiskStore {
         max_body: u64,
     ) -> std::io::Result<DiskStore> {
         let layout = layout::Layout::open(&config.dir)?;
+        let scope_secret = layout.scope_secret()?;
         let staging = Arc::new(Staging::new(max_body.saturating_mul(4).max(64 << 20)));
         let (urgent_tx, urgent_rx) = unbounded();
         let (deferred_tx, deferred_rx) = unbounded();
@@ -170,12 +172,18 @@ impl DiskStore {
             staging,
             thread: Some(thread),
             counters,
+            scope_secret,
         })
     }
 
     /// The cache directory.
     pub(crate) fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The directory's secret for credential digests (see `Layout::scope_secret`).
+    pub(crate) fn scope_secret(&self) -> [u8; 32] {
+        self.scope_secret
     }
 
     fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> Urgent) -> Option<T> {
