@@ -189,10 +189,10 @@ mod tests {
     #[test]
     fn credentials_scope_keys_and_never_appear_in_them() {
         let secret = [7u8; 32];
-        let plain = vec![("Accept".to_string(), "image/*".to_string())];
+        let plain = [("Accept".to_string(), "image/*".to_string())];
         assert_eq!(credential_scope(plain.iter(), &secret), None);
         let a = vec![("Authorization".to_string(), "Bearer alice".to_string())];
-        let b = vec![("authorization".to_string(), "Bearer bob".to_string())];
+        let b = [("authorization".to_string(), "Bearer bob".to_string())];
         let sa = credential_scope(a.iter(), &secret).unwrap();
         let sb = credential_scope(b.iter(), &secret).unwrap();
         assert_ne!(sa, sb);
