@@ -19,16 +19,24 @@
 //!    target: decode at the smallest such scale in the DCT domain (for a progressive file at
 //!    1/8, the DC scans alone, [`DecodePath::DcOnly`]; otherwise [`DecodePath::DctScaled`]),
 //!    then resize to the exact size. No full-size buffer exists on this path.
-//! 3. **Everything else** (frames the reduced decoder does not implement, targets over half
-//!    size, images that already fit): the full-size decode, then a resize.
-//!    [`DecodePath::FullDecode`].
+//! 3. **Everything else** (targets over half size, images that already fit): the full-size
+//!    decode, then a resize. [`DecodePath::FullDecode`].
+//!
+//! Before any of them, [`jpeg::preflight`] walks the file's markers (cost in proportion to its
+//! bytes): a declared size its data cannot hold, more than 1,000 scans, or more scan work than
+//! its blocks justify is a decode error before anything is allocated, and the valid features
+//! no decoder here implements (arithmetic coding, 12-bit samples, lossless, hierarchical, a
+//! height set by DNL, two components) are `UnsupportedFormat` from the header alone. The
+//! reduced decoder handles every other frame (CMYK and YCCK, any sampling factors), so a
+//! valid JPEG's thumbnail never takes the full-size path for lack of a feature.
 //!
 //! Sizes are computed after EXIF orientation (a rotated portrait fits the box as displayed);
 //! the JPEG paths resize in stored orientation and rotate the small result.
 //!
-//! Fallback decision: the path is chosen from the header. When the reduced decoder then fails
+//! Fallback decision: the path is chosen from the headers. When the reduced decoder then fails
 //! on the data (corrupt entropy-coded data), the thumbnail fails with a decode error; it never
-//! falls back to a full-size decode, so corrupt bytes cannot make a 32 px thumbnail cost the
+//! falls back to a full-size decode (a damaged embedded Exif thumbnail falls back to the main
+//! image's reduced decode, which its reservation covers), so corrupt bytes cannot make a 32 px thumbnail cost the
 //! memory and time of the full image they claim to be (zune-jpeg may still load such a file
 //! at full size, leniently: a full-size load asks for that cost).
 
@@ -38,7 +46,7 @@ use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 
-use super::image_rs::{self, ImageRs};
+use super::image_rs;
 use crate::decode::exif::{self, Exif};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels, full_peak,
@@ -57,11 +65,17 @@ impl FormatDecoder for Jpeg {
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
-        // The reduced decoder's header reader is strict; a file it refuses may still be one
-        // zune-jpeg (through `image`) reads, as the full decode does.
-        let Ok(info) = jpeg::read_info(bytes) else {
-            return ImageRs.probe(bytes);
-        };
+        // The whole marker structure, before any decoder sees the file: a frame too large for
+        // its data, too many scans or more scan work than its blocks justify is refused here,
+        // at a cost in proportion to the file's bytes (zune-jpeg would allocate the declared
+        // size and visit every block of every scan). Valid features no decoder here handles
+        // (arithmetic coding, 12-bit, lossless, hierarchical) are unsupported, not corrupt.
+        let info = jpeg::preflight(bytes).map_err(|e| match e {
+            jpeg::JpegError::Unsupported(m) => {
+                DecodeError::Unsupported(format!("JPEG with {m} (not supported)"))
+            }
+            jpeg::JpegError::Corrupt(m) => DecodeError::Corrupt(format!("JPEG: {m}")),
+        })?;
         let exif = read_exif(bytes, &info);
         let pixels = u64::from(info.width) * u64::from(info.height);
         // zune-jpeg writes RGBA straight into the output; a progressive file also keeps every
@@ -207,41 +221,27 @@ impl Scaled {
     /// The most memory this decode holds at once: the larger of the main image's reduced
     /// decode and the embedded thumbnail's (the main image is the thumbnail's fallback).
     fn peak_bytes(&self) -> u64 {
-        let main = self.peak_of(&self.info, self.denom);
+        let main = self.peak_of(&self.info, Some(self.denom));
         match &self.exif {
-            Some(t) => main.max(self.peak_of(&t.info, t.denom.unwrap_or(1))),
+            Some(t) => main.max(self.peak_of(&t.info, t.denom)),
             None => main,
         }
     }
 
-    /// The peak of a reduced decode of `info` at `1/denom`: its planes (and, for a progressive
-    /// file, its per-block store), its RGB output, the resize, and the RGBA result with its
-    /// orientation copy.
-    fn peak_of(&self, info: &jpeg::JpegInfo, denom: u8) -> u64 {
-        let d = u64::from(denom);
+    /// The peak of a reduced decode of `info` at `1/denom` (the reduced decoder's own
+    /// estimate: planes, coefficient store, RGB output, tables), plus the resize to the
+    /// target and the RGBA result with its orientation copy. A thumbnail decoded whole (no
+    /// scale fits) counts as `1/1`: its full-size pixels several times over.
+    fn peak_of(&self, info: &jpeg::JpegInfo, denom: Option<u8>) -> u64 {
         let (w, h) = (u64::from(info.width), u64::from(info.height));
-        let (sw, sh) = (w.div_ceil(d), h.div_ceil(d));
-        let comps = u64::from(info.components.max(1));
-        let blocks = w.div_ceil(8) * h.div_ceil(8) * comps;
-        // Planes at the reduced size, padded to whole MCUs (up to 4x4 blocks of 8 / d).
-        let pad = 32 / d;
-        let planes = (sw + pad) * (sh + pad) * comps;
-        let store = if info.progressive {
-            blocks
-                * match denom {
-                    8 => 2,
-                    4 => 32,
-                    2 => 80,
-                    _ => 128,
-                }
-        } else {
-            0
+        let (decode, sh) = match denom {
+            Some(d) => (jpeg::estimate_peak(info, d), h.div_ceil(u64::from(d))),
+            None => (w * h * 16, h),
         };
-        let rgb = sw * sh * 3;
         let (ow, oh) = (u64::from(self.stored_to.0), u64::from(self.stored_to.1));
         let resize = ow * sh * 3 + ow * oh * 3;
         let rgba = ow * oh * 4;
-        planes + store + rgb + resize + 2 * rgba + SLACK
+        decode.saturating_add(resize + 2 * rgba + SLACK)
     }
 
     /// Decodes along the plan.

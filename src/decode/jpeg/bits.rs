@@ -3,8 +3,8 @@
 //! Owns the byte-level details of an entropy-coded segment: MSB-first bit
 //! order, `0xFF 0x00` byte unstuffing, stopping at markers (after a marker or
 //! at the end of the data it feeds zero bits, like libjpeg), detecting when
-//! the decoder has consumed such padding ("overrun"), and resynchronising at
-//! restart markers. Refills take 8 bytes at once when they contain no `0xFF`.
+//! the decoder has consumed such padding ("overrun"), and checking restart
+//! markers. Refills take 8 bytes at once when they contain no `0xFF`.
 //!
 //! Must not touch: Huffman tables or what the bits mean.
 
@@ -189,23 +189,22 @@ impl<'a> BitReader<'a> {
     }
 
     /// Handles a restart marker: drops buffered bits, skips to the next
-    /// marker and consumes it if it is RST0-7. Any other marker is left in
-    /// place and [`overrun`](Self::overrun) reports true.
-    pub(super) fn restart(&mut self) {
+    /// marker and consumes it if it is `RST<expected>`, returning true. Any
+    /// other marker (or the end of the data) is left in place and the result
+    /// is false: the scan ends there.
+    pub(super) fn restart(&mut self, expected: u8) -> bool {
         self.buf = 0;
         self.nbits = 0;
         self.pad_bits = 0;
         self.hit_marker = false;
         let m = find_marker_or_rst(self.data, self.pos);
-        match self.data.get(m + 1) {
-            Some(0xD0..=0xD7) => self.pos = m + 2,
-            _ => {
-                // Not a restart marker: the interval has no data. Report an
-                // overrun right away so the caller skips it.
-                self.pos = m;
-                self.hit_marker = true;
-                self.pad_bits = 1;
-            }
+        if self.data.get(m + 1) == Some(&(0xD0 + (expected & 7))) {
+            self.pos = m + 2;
+            true
+        } else {
+            self.pos = m;
+            self.hit_marker = true;
+            false
         }
     }
 }

@@ -1,14 +1,52 @@
 //! Reduced-size component planes, chroma upsampling and colour conversion.
 //!
 //! Owns [`Plane`] (one component's pixels at the reduced scale, MCU-padded)
-//! and the final pass that upsamples each plane to the output size with
-//! libjpeg's "fancy" (centred triangle / bilinear) filters and converts
-//! YCbCr -> RGB with libjpeg's fixed-point arithmetic, or expands grayscale,
-//! or passes RGB through.
+//! and the final pass that upsamples each plane to the output size and
+//! converts to RGB8:
 //!
-//! Must not touch: entropy decoding or the IDCT; it sees only reduced-size pixels.
+//! * upsampling by 2 (and 1) in each direction uses libjpeg's "fancy"
+//!   (centred triangle / bilinear) filters with libjpeg-turbo's rounding;
+//!   any other ratio (3x, 4x, or fractional ones such as 3:2 from sampling
+//!   factors 3 and 2) uses the same centred triangle filter in general
+//!   integer form ([`Ratio`]), and a ratio below 1 (a plane finer than the
+//!   output, from an IDCT size rounded up to 2 or 4) an exact area average;
+//! * YCbCr -> RGB uses libjpeg's fixed-point arithmetic; grayscale is
+//!   expanded, RGB passed through;
+//! * CMYK (Adobe, stored inverted: 255 = no ink) -> RGB multiplies each
+//!   channel by K, and YCCK is first converted YCbCr -> "RGB" = inverted
+//!   CMY and then the same way, both with zune-jpeg's rounding
+//!   (`x * k / 255`), so thumbnails match the full-size decode.
+//!
+//! Must not touch: entropy decoding, IDCTs.
 
 use super::JpegError;
+
+/// An upsampling ratio: `num / den` output samples per plane sample
+/// (`>= 1`), in lowest terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ratio {
+    pub(super) num: usize,
+    pub(super) den: usize,
+}
+
+impl Ratio {
+    /// `num / den`, reduced.
+    pub(super) fn new(num: usize, den: usize) -> Ratio {
+        let (mut a, mut b) = (num.max(1), den.max(1));
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        Ratio {
+            num: num.max(1) / a,
+            den: den.max(1) / a,
+        }
+    }
+
+    /// The ratio as an integer factor 1 or 2, if it is one.
+    fn small_int(self) -> Option<usize> {
+        (self.den == 1 && self.num <= 2).then_some(self.num)
+    }
+}
 
 /// One component's samples at the reduced scale.
 pub(super) struct Plane {
@@ -17,16 +55,16 @@ pub(super) struct Plane {
     pub(super) stride: usize,
     /// Rows (MCU-padded).
     pub(super) rows: usize,
-    /// Upsampling factor to the output grid, horizontally (1 or 2).
-    pub(super) fh: usize,
-    /// Upsampling factor to the output grid, vertically (1 or 2).
-    pub(super) fv: usize,
+    /// Upsampling to the output grid, horizontally.
+    pub(super) h: Ratio,
+    /// Upsampling to the output grid, vertically.
+    pub(super) v: Ratio,
 }
 
 impl Plane {
     /// A plane of `stride x rows` mid-gray samples (what all-zero
     /// coefficients decode to).
-    pub(super) fn new(stride: usize, rows: usize, fh: usize, fv: usize) -> Result<Self, JpegError> {
+    pub(super) fn new(stride: usize, rows: usize, h: Ratio, v: Ratio) -> Result<Self, JpegError> {
         let n = stride
             .checked_mul(rows)
             .ok_or_else(|| JpegError::Unsupported("image too large".into()))?;
@@ -34,8 +72,8 @@ impl Plane {
             data: vec![128; n],
             stride,
             rows,
-            fh,
-            fv,
+            h,
+            v,
         })
     }
 
@@ -44,6 +82,12 @@ impl Plane {
         self.data
             .get(y * self.stride..(y + 1) * self.stride)
             .unwrap_or(&[])
+    }
+
+    /// Plane samples that map inside an output of `out` samples along a
+    /// direction with ratio `r` (libjpeg's downsampled size), at least 1.
+    fn valid(out: usize, r: Ratio, have: usize) -> usize {
+        (out * r.den).div_ceil(r.num).min(have).max(1)
     }
 }
 
@@ -56,19 +100,129 @@ pub(super) enum Transform {
     YCbCr,
     /// Three components already RGB (Adobe transform 0, or ids 'R','G','B').
     Rgb,
+    /// Four components, Adobe CMYK (inverted).
+    Cmyk,
+    /// Four components, Adobe YCCK.
+    Ycck,
+}
+
+/// Where output sample `i` of a direction with ratio `r >= 1` takes its
+/// value: the lower source index and the weight of the upper one, out of
+/// `2 * r.num` (centred sampling: source position `(i + 0.5) / r - 0.5`).
+#[inline]
+fn tap(i: usize, r: Ratio) -> (usize, usize) {
+    let t = (2 * i + 1) * r.den;
+    if t <= r.num {
+        return (0, 0);
+    }
+    let t = t - r.num;
+    (t / (2 * r.num), t % (2 * r.num))
+}
+
+/// The plane samples one output sample blends along one direction, and
+/// their weights out of `total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Taps {
+    first: usize,
+    w: [u32; 3],
+    total: u32,
+}
+
+impl Taps {
+    /// Taps of output sample `i` for ratio `r`: a centred triangle between
+    /// the two nearest samples when upsampling (`r >= 1`); the exact overlap
+    /// of the output sample with each plane sample when reducing (`1/2 < r <
+    /// 1`, where an output sample spans at most 3 plane samples).
+    fn new(i: usize, r: Ratio) -> Taps {
+        if r.num >= r.den {
+            let (first, f) = tap(i, r);
+            let total = 2 * r.num;
+            return Taps {
+                first,
+                w: [(total - f) as u32, f as u32, 0],
+                total: total as u32,
+            };
+        }
+        // Output i covers [i * den, (i + 1) * den) in units of 1 / num plane
+        // samples; plane sample k covers [k * num, (k + 1) * num).
+        let (lo, hi) = (i * r.den, (i + 1) * r.den);
+        let first = lo / r.num;
+        let mut w = [0u32; 3];
+        for (k, wk) in w.iter_mut().enumerate() {
+            let (a, b) = ((first + k) * r.num, (first + k + 1) * r.num);
+            *wk = b.min(hi).saturating_sub(a.max(lo)) as u32;
+        }
+        Taps {
+            first,
+            w,
+            total: r.den as u32,
+        }
+    }
+}
+
+/// Generic resampling of output row `y` by any ratios, with the horizontal
+/// taps `hx` (one per output sample) computed once per plane.
+fn resample_row_generic(
+    p: &Plane,
+    y: usize,
+    out_h: usize,
+    hx: &[Taps],
+    out: &mut [u8],
+    colsum: &mut Vec<u16>,
+) {
+    let out_w = out.len();
+    let vw = Plane::valid(out_w, p.h, p.stride);
+    let vh = Plane::valid(out_h, p.v, p.rows);
+    let tv = Taps::new(y, p.v);
+    colsum.clear();
+    colsum.resize(vw, 0);
+    for (k, &w) in tv.w.iter().enumerate() {
+        if w == 0 {
+            continue;
+        }
+        let row = p.row((tv.first + k).min(vh - 1));
+        for (c, &s) in colsum.iter_mut().zip(row) {
+            *c += (w * u32::from(s)) as u16;
+        }
+    }
+    for (o, th) in out.iter_mut().zip(hx) {
+        let mut v = 0u32;
+        for (k, &w) in th.w.iter().enumerate() {
+            if w != 0 {
+                let c = colsum.get((th.first + k).min(vw - 1)).copied().unwrap_or(0);
+                v += w * u32::from(c);
+            }
+        }
+        let scale = th.total * tv.total;
+        *o = ((v + scale / 2) / scale) as u8;
+    }
+}
+
+/// Horizontal taps of a plane that needs generic resampling (any ratio
+/// other than 1 or 2 in either direction), else `None`.
+fn generic_taps(p: &Plane, out_w: usize) -> Option<Vec<Taps>> {
+    if p.h.small_int().is_some() && p.v.small_int().is_some() {
+        return None;
+    }
+    Some((0..out_w).map(|x| Taps::new(x, p.h)).collect())
 }
 
 /// Produces `out` (`out_w` samples) for output row `y` of a plane,
 /// upsampling by (fh, fv) with libjpeg-turbo's fancy filters.
 /// `colsum` is scratch space.
 fn upsample_row(p: &Plane, y: usize, out_h: usize, out: &mut [u8], colsum: &mut Vec<u16>) {
+    let (Some(fh), Some(fv)) = (p.h.small_int(), p.v.small_int()) else {
+        let hx: Vec<Taps> = (0..out.len()).map(|x| Taps::new(x, p.h)).collect();
+        resample_row_generic(p, y, out_h, &hx, out, colsum);
+        return;
+    };
     let out_w = out.len();
     // Valid samples in this plane: ceil(out / f), libjpeg's downsampled size.
-    let vw = out_w.div_ceil(p.fh).min(p.stride).max(1);
-    let vh = out_h.div_ceil(p.fv).min(p.rows).max(1);
-    if p.fv == 1 {
+    let vw = Plane::valid(out_w, p.h, p.stride);
+    let vh = Plane::valid(out_h, p.v, p.rows);
+    if fv == 1 {
         let row = p.row(y);
-        if p.fh == 1 {
+        if fh == 1 {
             let n = out_w.min(row.len());
             out[..n].copy_from_slice(&row[..n]);
             return;
@@ -91,7 +245,7 @@ fn upsample_row(p: &Plane, y: usize, out_h: usize, out: &mut [u8], colsum: &mut 
                 .take(vw)
                 .map(|(&a, &b)| u16::from(a) * 3 + u16::from(b)),
         );
-        if p.fh == 1 {
+        if fh == 1 {
             let bias = if y.is_multiple_of(2) { 1 } else { 2 };
             for (o, &c) in out.iter_mut().zip(colsum.iter()) {
                 *o = ((c + bias) >> 2) as u8;
@@ -107,7 +261,7 @@ fn upsample_row(p: &Plane, y: usize, out_h: usize, out: &mut [u8], colsum: &mut 
     };
     colsum.insert(0, first);
     colsum.push(last);
-    let (b_even, b_odd) = if p.fv == 2 { (8, 7) } else { (4, 8) };
+    let (b_even, b_odd) = if fv == 2 { (8, 7) } else { (4, 8) };
     for (pair, w) in out.chunks_mut(2).zip(colsum.windows(3)) {
         let this = u32::from(w[1]) * 3;
         pair[0] = ((this + u32::from(w[0]) + b_even) >> 4) as u8;
@@ -128,33 +282,62 @@ pub(super) fn to_rgb(
         .checked_mul(out_h)
         .and_then(|n| n.checked_mul(3))
         .ok_or_else(|| JpegError::Unsupported("image too large".into()))?;
+    let needed = match transform {
+        Transform::Gray => 1,
+        Transform::YCbCr | Transform::Rgb => 3,
+        Transform::Cmyk | Transform::Ycck => 4,
+    };
+    if planes.len() < needed {
+        return Err(JpegError::Corrupt("missing component".into()));
+    }
     let mut rgb = vec![0u8; n];
     let mut colsum = Vec::new();
-    let mut rows = [vec![0u8; out_w], vec![0u8; out_w], vec![0u8; out_w]];
+    let mut rows = vec![vec![0u8; out_w]; needed];
+    let taps: Vec<Option<Vec<Taps>>> = planes.iter().map(|p| generic_taps(p, out_w)).collect();
     for (y, dst) in rgb.chunks_exact_mut(out_w * 3).enumerate() {
-        for (p, row) in planes.iter().zip(rows.iter_mut()) {
-            upsample_row(p, y, out_h, row, &mut colsum);
+        for ((p, row), hx) in planes.iter().zip(rows.iter_mut()).zip(&taps) {
+            match hx {
+                Some(hx) => resample_row_generic(p, y, out_h, hx, row, &mut colsum),
+                None => upsample_row(p, y, out_h, row, &mut colsum),
+            }
         }
-        match transform {
-            Transform::Gray => {
-                for (d, &g) in dst.chunks_exact_mut(3).zip(&rows[0]) {
+        match (transform, &rows[..]) {
+            (Transform::Gray, [g, ..]) => {
+                for (d, &g) in dst.chunks_exact_mut(3).zip(g) {
                     d.copy_from_slice(&[g, g, g]);
                 }
             }
-            Transform::Rgb => {
-                for (((d, &r), &g), &b) in dst
-                    .chunks_exact_mut(3)
-                    .zip(&rows[0])
-                    .zip(&rows[1])
-                    .zip(&rows[2])
-                {
+            (Transform::Rgb, [r, g, b, ..]) => {
+                for (((d, &r), &g), &b) in dst.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
                     d.copy_from_slice(&[r, g, b]);
                 }
             }
-            Transform::YCbCr => ycc_row(&rows[0], &rows[1], &rows[2], dst),
+            (Transform::YCbCr, [y, cb, cr, ..]) => ycc_row(y, cb, cr, dst),
+            (Transform::Cmyk, [c, m, y, k]) => {
+                for ((((d, &c), &m), &y), &k) in dst.chunks_exact_mut(3).zip(c).zip(m).zip(y).zip(k)
+                {
+                    d.copy_from_slice(&[mul_k(c, k), mul_k(m, k), mul_k(y, k)]);
+                }
+            }
+            (Transform::Ycck, [y, cb, cr, k]) => {
+                ycc_row(y, cb, cr, dst);
+                for (d, &k) in dst.chunks_exact_mut(3).zip(k) {
+                    for v in d.iter_mut() {
+                        *v = mul_k(255 - *v, k);
+                    }
+                }
+            }
+            _ => return Err(JpegError::Corrupt("missing component".into())),
         }
     }
     Ok(rgb)
+}
+
+/// `x * k / 255`, rounded as zune-jpeg does (Blinn's 8-bit multiply).
+#[inline(always)]
+fn mul_k(x: u8, k: u8) -> u8 {
+    let t = u32::from(x) * u32::from(k) + 128;
+    ((t + (t >> 8)) >> 8) as u8
 }
 
 /// libjpeg's YCbCr -> RGB (jdcolor.c, SCALEBITS = 16).
@@ -184,8 +367,8 @@ mod tests {
             data: vec![10, 50, 90],
             stride: 3,
             rows: 1,
-            fh: 2,
-            fv: 1,
+            h: Ratio::new(2, 1),
+            v: Ratio::new(1, 1),
         };
         let mut out = vec![0u8; 6];
         upsample_row(&p, 0, 1, &mut out, &mut Vec::new());
@@ -200,14 +383,88 @@ mod tests {
             data: vec![77; 4],
             stride: 2,
             rows: 2,
-            fh: 2,
-            fv: 2,
+            h: Ratio::new(2, 1),
+            v: Ratio::new(2, 1),
         };
         let mut out = vec![0u8; 3];
         for y in 0..3 {
             upsample_row(&p, y, 3, &mut out, &mut Vec::new());
             assert_eq!(out, [77, 77, 77]);
         }
+    }
+
+    #[test]
+    fn generic_ratio_two_matches_fancy_weights_and_flat_stays_flat() {
+        // 3x: centred taps, the middle sample of each triple is exact.
+        let p = Plane {
+            data: vec![0, 90, 180],
+            stride: 3,
+            rows: 1,
+            h: Ratio::new(3, 1),
+            v: Ratio::new(1, 1),
+        };
+        let mut out = vec![0u8; 9];
+        upsample_row(&p, 0, 1, &mut out, &mut Vec::new());
+        assert_eq!(out, [0, 0, 30, 60, 90, 120, 150, 180, 180]);
+        // 3:2 and 4x vertically on a flat plane stay flat.
+        for (h, v) in [
+            (Ratio::new(3, 2), Ratio::new(4, 1)),
+            (Ratio::new(4, 3), Ratio::new(3, 2)),
+        ] {
+            let p = Plane {
+                data: vec![77; 12],
+                stride: 4,
+                rows: 3,
+                h,
+                v,
+            };
+            let mut out = vec![0u8; 5];
+            for y in 0..4 {
+                upsample_row(&p, y, 4, &mut out, &mut Vec::new());
+                assert_eq!(out, [77; 5]);
+            }
+        }
+        assert_eq!(Ratio::new(8, 4), Ratio::new(2, 1));
+    }
+
+    #[test]
+    fn cmyk_and_ycck_multiply_by_k() {
+        assert_eq!(
+            (
+                mul_k(255, 255),
+                mul_k(0, 255),
+                mul_k(255, 0),
+                mul_k(200, 128)
+            ),
+            (255, 0, 0, 100)
+        );
+        let planes: Vec<Plane> = [255u8, 0, 128, 255]
+            .iter()
+            .map(|&v| Plane {
+                data: vec![v],
+                stride: 1,
+                rows: 1,
+                h: Ratio::new(1, 1),
+                v: Ratio::new(1, 1),
+            })
+            .collect();
+        assert_eq!(
+            to_rgb(&planes, Transform::Cmyk, 1, 1).unwrap(),
+            [255, 0, 128]
+        );
+        // YCCK: Y 255 / neutral chroma is white "RGB", i.e. no ink: black.
+        let ycck: Vec<Plane> = [255u8, 128, 128, 255]
+            .iter()
+            .map(|&v| Plane {
+                data: vec![v],
+                stride: 1,
+                rows: 1,
+                h: Ratio::new(1, 1),
+                v: Ratio::new(1, 1),
+            })
+            .collect();
+        assert_eq!(to_rgb(&ycck, Transform::Ycck, 1, 1).unwrap(), [0, 0, 0]);
+        assert!(to_rgb(&ycck[..3], Transform::Ycck, 1, 1).is_err());
     }
 
     #[test]

@@ -236,7 +236,16 @@ mod tests {
         for zz in 0..64 {
             nat[ZIGZAG[zz]] = f64::from(coef[zz]) * f64::from(q[zz]);
         }
-        for (nh, nv) in [(2, 2), (4, 4), (2, 1), (1, 2), (4, 2), (2, 4), (1, 4)] {
+        for (nh, nv) in [
+            (2, 2),
+            (4, 4),
+            (2, 1),
+            (1, 2),
+            (4, 2),
+            (2, 4),
+            (1, 4),
+            (4, 1),
+        ] {
             let t = FoldTable::new(&q, nh, nv);
             let mut g: Folded = [0.0; 32];
             for (zz, &c) in coef.iter().enumerate() {

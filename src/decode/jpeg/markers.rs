@@ -27,6 +27,15 @@ pub(super) const DRI: u8 = 0xDD;
 pub(super) const DHT: u8 = 0xC4;
 /// Define arithmetic coding conditioning.
 pub(super) const DAC: u8 = 0xCC;
+/// Define hierarchical progression.
+pub(super) const DHP: u8 = 0xDE;
+/// Expand reference components (hierarchical).
+pub(super) const EXP: u8 = 0xDF;
+
+/// True for the marker codes that start a frame (SOF0-3, 5-7, 9-11, 13-15).
+pub(super) fn is_sof(m: u8) -> bool {
+    matches!(m, 0xC0..=0xCF) && !matches!(m, DHT | 0xC8 | DAC)
+}
 
 /// How an APP1 payload that holds Exif data starts; the TIFF block follows.
 pub(super) const EXIF_HEADER: &[u8] = b"Exif\0\0";
@@ -169,38 +178,107 @@ pub(super) struct Frame {
 }
 
 impl Frame {
+    /// A frame of `width x height` with components `(id, h, v, tq)` (sampling
+    /// factors as written; normalised to 1x1 for a single component, as in
+    /// libjpeg), with every derived block count.
+    pub(super) fn new(
+        sof: u8,
+        precision: u8,
+        width: usize,
+        height: usize,
+        comps: &[(u8, u8, u8, u8)],
+    ) -> Frame {
+        let mut raw_sampling = [(0u8, 0u8); 4];
+        let single = comps.len() == 1;
+        let mut out: Vec<Component> = Vec::with_capacity(comps.len());
+        for (i, &(id, h, v, tq)) in comps.iter().enumerate() {
+            if let Some(r) = raw_sampling.get_mut(i) {
+                *r = (h, v);
+            }
+            let (h, v) = if single {
+                (1, 1)
+            } else {
+                (usize::from(h.max(1)), usize::from(v.max(1)))
+            };
+            out.push(Component {
+                id,
+                h,
+                v,
+                tq: usize::from(tq),
+                bw: 0,
+                bh: 0,
+                bw_scan: 0,
+                bh_scan: 0,
+            });
+        }
+        let hmax = out.iter().map(|c| c.h).max().unwrap_or(1);
+        let vmax = out.iter().map(|c| c.v).max().unwrap_or(1);
+        let mcux = div_ceil(width, 8 * hmax);
+        let mcuy = div_ceil(height, 8 * vmax);
+        for c in &mut out {
+            c.bw = mcux * c.h;
+            c.bh = mcuy * c.v;
+            c.bw_scan = div_ceil(div_ceil(width * c.h, hmax), 8);
+            c.bh_scan = div_ceil(div_ceil(height * c.v, vmax), 8);
+        }
+        Frame {
+            sof,
+            precision,
+            width,
+            height,
+            comps: out,
+            raw_sampling,
+            hmax,
+            vmax,
+            mcux,
+            mcuy,
+        }
+    }
+
     /// True for SOF2 (progressive Huffman).
     pub(super) fn progressive(&self) -> bool {
         self.sof == 0xC2
     }
 
-    /// Why this decoder cannot decode the frame, if it cannot.
+    /// True for the Huffman-coded DCT frames (SOF0, SOF1, SOF2), the ones
+    /// whose blocks need at least one bit each.
+    pub(super) fn huffman_dct(&self) -> bool {
+        matches!(self.sof, 0xC0..=0xC2)
+    }
+
+    /// Blocks of all components inside the image (what non-interleaved
+    /// scans cover; no MCU padding).
+    pub(super) fn blocks(&self) -> u64 {
+        self.comps
+            .iter()
+            .map(|c| c.bw_scan as u64 * c.bh_scan as u64)
+            .sum()
+    }
+
+    /// Blocks of all components including MCU padding (what interleaved
+    /// scans cover and what the decoder stores).
+    pub(super) fn padded_blocks(&self) -> u64 {
+        self.comps.iter().map(|c| c.bw as u64 * c.bh as u64).sum()
+    }
+
+    /// Why this decoder cannot decode the frame, if it cannot: valid JPEG
+    /// features it does not implement. Decided from the SOF alone.
     pub(super) fn unsupported_reason(&self) -> Option<&'static str> {
         match self.sof {
             0xC0..=0xC2 => {}
             0xC3 => return Some("lossless JPEG"),
             0xC5..=0xC7 => return Some("hierarchical JPEG"),
             0xC9..=0xCB | 0xCD..=0xCF => return Some("arithmetic coding"),
-            _ => return Some("unknown SOF type"),
+            _ => return Some("unknown frame type"),
         }
-        if self.precision != 8 {
-            return Some("sample precision other than 8 bits");
+        if self.precision == 12 {
+            return Some("12-bit sample precision");
         }
         if self.height == 0 {
-            return Some("height defined by DNL");
+            return Some("height defined by a DNL marker");
         }
-        match self.comps.len() {
-            1 | 3 => {}
-            4 => return Some("4-component (CMYK/YCCK) JPEG"),
-            _ => return Some("component count other than 1 or 3"),
-        }
-        for c in &self.comps {
-            let fh = self.hmax / c.h;
-            let fv = self.vmax / c.v;
-            if !self.hmax.is_multiple_of(c.h) || !self.vmax.is_multiple_of(c.v) || fh > 2 || fv > 2
-            {
-                return Some("unsupported sampling factors");
-            }
+        if self.comps.len() == 2 {
+            return Some("2-component JPEG");
         }
         None
     }
@@ -226,12 +304,15 @@ pub(super) fn parse_sof(sof: u8, p: &[u8]) -> Result<Frame, JpegError> {
     if n == 0 || n > 4 {
         return Err(corrupt("bad component count"));
     }
+    // DCT frames: 8 or 12 bits (lossless frames, unsupported, allow 2..=16).
+    if sof != 0xC3 && sof != 0xC7 && sof != 0xCB && sof != 0xCF && !matches!(precision, 8 | 12) {
+        return Err(corrupt("bad sample precision"));
+    }
     let body = p
         .get(6..6 + 3 * n)
         .ok_or_else(|| corrupt("truncated SOF"))?;
-    let mut comps = Vec::with_capacity(n);
-    let mut raw_sampling = [(0u8, 0u8); 4];
-    for (i, c) in body.chunks_exact(3).enumerate() {
+    let mut comps: Vec<(u8, u8, u8, u8)> = Vec::with_capacity(n);
+    for c in body.chunks_exact(3) {
         let (h, v) = (c[1] >> 4, c[1] & 15);
         if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
             return Err(corrupt("bad sampling factors"));
@@ -239,48 +320,12 @@ pub(super) fn parse_sof(sof: u8, p: &[u8]) -> Result<Frame, JpegError> {
         if c[2] > 3 {
             return Err(corrupt("bad quantization table selector"));
         }
-        if comps.iter().any(|o: &Component| o.id == c[0]) {
+        if comps.iter().any(|o| o.0 == c[0]) {
             return Err(corrupt("duplicate component id"));
         }
-        raw_sampling[i] = (h, v);
-        let (h, v) = if n == 1 {
-            (1, 1)
-        } else {
-            (usize::from(h), usize::from(v))
-        };
-        comps.push(Component {
-            id: c[0],
-            h,
-            v,
-            tq: usize::from(c[2]),
-            bw: 0,
-            bh: 0,
-            bw_scan: 0,
-            bh_scan: 0,
-        });
+        comps.push((c[0], h, v, c[2]));
     }
-    let hmax = comps.iter().map(|c| c.h).max().unwrap_or(1);
-    let vmax = comps.iter().map(|c| c.v).max().unwrap_or(1);
-    let mcux = div_ceil(width, 8 * hmax);
-    let mcuy = div_ceil(height, 8 * vmax);
-    for c in &mut comps {
-        c.bw = mcux * c.h;
-        c.bh = mcuy * c.v;
-        c.bw_scan = div_ceil(div_ceil(width * c.h, hmax), 8);
-        c.bh_scan = div_ceil(div_ceil(height * c.v, vmax), 8);
-    }
-    Ok(Frame {
-        sof,
-        precision,
-        width,
-        height,
-        comps,
-        raw_sampling,
-        hmax,
-        vmax,
-        mcux,
-        mcuy,
-    })
+    Ok(Frame::new(sof, precision, width, height, &comps))
 }
 
 /// One component of a scan.

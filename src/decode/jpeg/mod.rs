@@ -16,49 +16,91 @@
 //!   every AC scan by searching for the next marker; at 1/4 and 1/2 they are
 //!   decoded fully into a per-block store of folded coefficients plus
 //!   nonzero/sign masks (32 or 80 bytes per block instead of 128);
-//! * subsampled chroma gets a larger scaled IDCT instead of upsampling where
-//!   possible (up to 4 pixels per block side); the rest (chroma at 1/2, and
-//!   all chroma in DC-only decoding) is upsampled at the reduced size with
-//!   libjpeg's fancy filters; YCbCr -> RGB uses libjpeg's arithmetic.
+//! * subsampled components get a larger scaled IDCT instead of upsampling
+//!   where possible (up to 4 pixels per block side); the rest of the ratio
+//!   is upsampled at the reduced size (libjpeg's fancy filters for 2x, the
+//!   same centred triangle filter for any other ratio). Any sampling factors
+//!   1..=4 work, including 4:1:1, 4:4:0, 3x and fractional ratios, and
+//!   components sampled more finely than luma;
+//! * colour: grayscale, YCbCr, RGB (Adobe transform 0 / ids 'R','G','B'),
+//!   CMYK and YCCK (4 components, Adobe APP14; Adobe CMYK is stored
+//!   inverted), all to packed RGB8.
 //!
-//! Anything else (arithmetic coding, lossless, hierarchical, 12-bit, CMYK,
-//! unusual sampling factors, DNL) is [`JpegError::Unsupported`]: the caller
-//! falls back to a full decoder. Only `std` is used, no `unsafe`, no
-//! threads; malformed input never panics, and allocations are bounded by the
-//! frame size declared in SOF (which [`read_info`] reports cheaply first).
+//! Valid JPEG features that stay unsupported, all recognised from the header
+//! alone ([`unsupported_feature`], [`JpegInfo::unsupported`]): arithmetic
+//! coding, lossless, hierarchical (SOF5-7/13-15 or a DHP marker), 12-bit
+//! precision, height defined by DNL, 2-component files. They are
+//! [`JpegError::Unsupported`] with a message naming the feature; everything
+//! malformed is [`JpegError::Corrupt`].
+//!
+//! Bounds (see `limits`), so cost follows the bytes present, not the header:
+//!
+//! * **Data size.** Every block of every component costs at least one
+//!   entropy-coded bit in a Huffman-coded file (its DC code; a sequential
+//!   block also its EOB), so a file whose bytes after the first SOS marker
+//!   are fewer than `blocks / 8` cannot hold its declared frame: it is
+//!   `Corrupt` in [`read_info`], [`preflight`] and before the decoder
+//!   allocates anything. Real files carry 20 to 200 bits per block, so only
+//!   files truncated to a few percent of their data (which would decode as
+//!   a gray image with a strip on top) or made up are refused.
+//! * **Work.** A scan ends at the first marker that is not its expected
+//!   `RSTn`; the rest of a restart interval whose data ran out is skipped in
+//!   one step; an EOB run of a first AC scan is skipped in one step. Every
+//!   block decoded or skip costs a unit, and a frame may spend at most
+//!   `32 * padded blocks + 65,536` units over all its scans (libjpeg's
+//!   progressive script spends about 5 per block), beyond which the file is
+//!   `Corrupt`. With the data-size rule, CPU is linear in the file size.
+//! * **Memory.** Planes and the coefficient store are allocated at the first
+//!   scan (after the data-size check) and [`estimate_peak`] predicts the
+//!   whole decode's peak from the header.
+//!
+//! Only `std` is used, no `unsafe`, no threads; malformed input never panics.
 //!
 //! Files: `markers` (segment syntax), `huffman` (tables, block-level AC
-//! decoding), `bits` (bit reader), `scan` (MCU order, restarts, leniency),
-//! `baseline` and `progressive` (scan decoders), `idct` (scaled IDCTs),
-//! `color` (upsampling, RGB), `tests`. [`read_info`] also reports where the
-//! APP1 Exif block is; `super::exif` parses it.
+//! decoding), `bits` (bit reader), `scan` (MCU order, restarts, leniency,
+//! work units), `baseline` and `progressive` (scan decoders), `decoder` (the
+//! decode's state and output layout), `limits` (data-size rule, work budget,
+//! [`preflight`], [`estimate_peak`]), `idct` (scaled IDCTs), `color`
+//! (upsampling, RGB); tests in `tests` (accuracy, robustness), `tests_color`
+//! (CMYK, sampling), `tests_bounds` (scan bombs), `tests_fuzz` (memory
+//! estimate, preflight, mutation fuzz), with `test_encoder`. [`read_info`]
+//! also reports where the APP1 Exif block is; `super::exif` parses it.
 
 mod baseline;
 mod bits;
 mod color;
+mod decoder;
 mod huffman;
 mod idct;
+mod layout;
+mod limits;
 mod markers;
 mod progressive;
 mod scan;
 #[cfg(test)]
+mod test_encoder;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bounds;
+#[cfg(test)]
+mod tests_color;
+#[cfg(test)]
+mod tests_fuzz;
 
 use std::fmt;
 
-use baseline::{SeqSink, SeqSlot};
-use color::{Plane, Transform};
-use huffman::HuffTable;
-use markers::{Frame, Parser, ScanHeader, find_marker};
-use progressive::{CoefStore, Pass, ProgSink, ProgSlot};
-use scan::{ScanGeom, run_scan};
+use decoder::Decoder;
+use markers::{Frame, Parser};
+
+pub(crate) use limits::{estimate_peak, preflight};
 
 /// Why a JPEG could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum JpegError {
     /// A valid JPEG this decoder does not handle (arithmetic coding,
-    /// lossless, hierarchical, 12-bit, CMYK/YCCK, unusual sampling, DNL):
-    /// decode it with a full decoder instead.
+    /// lossless, hierarchical, 12-bit, DNL, 2 components); the message names
+    /// the feature. zune-jpeg, the full decoder, handles none of them either.
     Unsupported(String),
     /// Malformed data.
     Corrupt(String),
@@ -88,15 +130,15 @@ pub(crate) enum ColorSpace {
     YCbCr,
     /// Three components stored as RGB (Adobe transform 0, or ids 'R','G','B').
     Rgb,
-    /// Four components, CMYK (Adobe transform 0 or no Adobe marker).
+    /// Four components, CMYK (Adobe transform 0, 1 or no Adobe marker).
     Cmyk,
     /// Four components, YCCK (Adobe transform 2).
     Ycck,
-    /// Any other component count.
+    /// Two components (unsupported).
     Unknown,
 }
 
-/// Header information, from the markers up to and including SOF.
+/// Header information, from the markers up to the first scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JpegInfo {
     /// Image width in pixels.
@@ -120,8 +162,8 @@ pub(crate) struct JpegInfo {
     /// `Some(reason)` if [`decode_reduced`] will return
     /// [`JpegError::Unsupported`] for this frame.
     pub(crate) unsupported: Option<&'static str>,
-    /// Where in `data` the TIFF block of the first APP1 Exif segment before
-    /// SOF lies (the bytes after `Exif\0\0`), if there is one.
+    /// Where in `data` the TIFF block of the last APP1 Exif segment before
+    /// the first scan lies (the bytes after `Exif\0\0`), if there is one.
     pub(crate) exif: Option<std::ops::Range<usize>>,
 }
 
@@ -173,37 +215,45 @@ fn color_space(frame: &Frame, m: ColorMarkers) -> ColorSpace {
     }
 }
 
-/// True for the marker codes that start a frame (SOF0-3, 5-7, 9-11, 13-15).
-fn is_sof(m: u8) -> bool {
-    matches!(m, 0xC0..=0xCF) && !matches!(m, markers::DHT | 0xC8 | markers::DAC)
+/// What the markers before the first scan say.
+struct Header {
+    info: JpegInfo,
+    frame: Frame,
+    /// Where the first scan's entropy-coded data starts, if there is a scan.
+    first_scan: Option<usize>,
 }
 
-/// Reads the header up to the frame (SOF) marker. Cheap: no allocation
-/// beyond the result, no entropy decoding.
-pub(crate) fn read_info(data: &[u8]) -> Result<JpegInfo, JpegError> {
+/// Walks the markers up to the first SOS (or the end of the data). Cheap:
+/// segments are hopped over, nothing is decoded.
+fn read_header(data: &[u8]) -> Result<Header, JpegError> {
     let mut p = Parser::new(data)?;
     let mut cm = ColorMarkers::default();
     let mut exif = None;
-    loop {
-        let m = p.next_marker().ok_or_else(|| corrupt("no frame header"))?;
+    let mut frame: Option<(Frame, u8)> = None;
+    let mut hierarchical = false;
+    let mut first_scan = None;
+    while let Some(m) = p.next_marker() {
         match m {
-            _ if is_sof(m) => {
-                let f = markers::parse_sof(m, p.segment()?)?;
-                return Ok(JpegInfo {
-                    width: f.width as u32,
-                    height: f.height as u32,
-                    components: f.comps.len() as u8,
-                    progressive: f.progressive(),
-                    precision: f.precision,
-                    sof_marker: m,
-                    sampling: f.raw_sampling,
-                    color: color_space(&f, cm),
-                    unsupported: f.unsupported_reason(),
-                    exif,
-                });
+            _ if markers::is_sof(m) => {
+                if frame.is_some() {
+                    return Err(corrupt("more than one frame"));
+                }
+                frame = Some((markers::parse_sof(m, p.segment()?)?, m));
             }
-            markers::SOS | markers::EOI => return Err(corrupt("no frame header before scan")),
+            markers::SOS => {
+                if frame.is_none() {
+                    return Err(corrupt("no frame header before scan"));
+                }
+                p.segment()?;
+                first_scan = Some(p.pos);
+                break;
+            }
+            markers::EOI => break,
             markers::SOI | 0xD0..=0xD7 | 0x01 => {}
+            markers::DHP | markers::EXP => {
+                hierarchical = true;
+                p.segment()?;
+            }
             0xE0 => cm.jfif |= markers::is_jfif(p.segment()?),
             0xE1 => {
                 let payload = p.segment()?;
@@ -225,6 +275,73 @@ pub(crate) fn read_info(data: &[u8]) -> Result<JpegInfo, JpegError> {
             }
         }
     }
+    let (f, m) = frame.ok_or_else(|| corrupt("no frame header"))?;
+    let unsupported = if hierarchical {
+        Some("hierarchical JPEG")
+    } else {
+        f.unsupported_reason()
+    };
+    let info = JpegInfo {
+        width: f.width as u32,
+        height: f.height as u32,
+        components: f.comps.len() as u8,
+        progressive: f.progressive(),
+        precision: f.precision,
+        sof_marker: m,
+        sampling: f.raw_sampling,
+        color: color_space(&f, cm),
+        unsupported,
+        exif,
+    };
+    Ok(Header {
+        info,
+        frame: f,
+        first_scan,
+    })
+}
+
+/// Reads the header up to the first scan. Cheap: no allocation beyond the
+/// result, no entropy decoding. For a frame this decoder supports it also
+/// applies the data-size rule (see the module doc): a file whose bytes
+/// after the first SOS cannot hold one bit per block, or that has no scan,
+/// is `Corrupt`. Unsupported frames are reported in
+/// [`JpegInfo::unsupported`], without the data-size rule.
+pub(crate) fn read_info(data: &[u8]) -> Result<JpegInfo, JpegError> {
+    let h = read_header(data)?;
+    if h.info.unsupported.is_none() {
+        let present = h.first_scan.map_or(0, |pos| data.len() - pos);
+        limits::check_data(&h.frame, present)?;
+    }
+    Ok(h.info)
+}
+
+/// The valid JPEG feature that makes `data` undecodable here (and by
+/// zune-jpeg), named for an error message: "arithmetic coding", "lossless
+/// JPEG", "hierarchical JPEG", "12-bit sample precision", "height defined by
+/// a DNL marker", "2-component JPEG". `None` for a supported frame and for
+/// data whose header is malformed before the frame header (that is
+/// `Corrupt`, see [`read_info`]). Reads the markers up to SOF only, so a
+/// file cut right after its frame header is enough.
+#[cfg(test)]
+pub(crate) fn unsupported_feature(data: &[u8]) -> Option<&'static str> {
+    let mut p = Parser::new(data).ok()?;
+    while let Some(m) = p.next_marker() {
+        match m {
+            _ if markers::is_sof(m) => {
+                return markers::parse_sof(m, p.segment().ok()?)
+                    .ok()?
+                    .unsupported_reason();
+            }
+            markers::DHP | markers::EXP => return Some("hierarchical JPEG"),
+            markers::DAC => return Some("arithmetic coding"),
+            markers::SOS | markers::EOI => return None,
+            markers::SOI | 0xD0..=0xD7 | 0x01 => {}
+            _ => {
+                p.segment().ok()?;
+            }
+        }
+    }
+    None
 }
 
 /// The largest denominator `d` in {8, 4, 2} such that the reduced image,
@@ -238,7 +355,8 @@ pub(crate) fn scale_for(info: &JpegInfo, min_w: u32, min_h: u32) -> Option<u8> {
 
 /// Decodes `data` at `1/denom` of its size per dimension (`denom` in
 /// {2, 4, 8}) to RGB8. Truncated or partly corrupt entropy data decodes
-/// leniently (missing blocks are gray), like libjpeg.
+/// leniently (missing blocks are gray), like libjpeg, within the bounds of
+/// the module doc.
 pub(crate) fn decode_reduced(data: &[u8], denom: u8) -> Result<Reduced, JpegError> {
     decode_with_stats(data, denom).map(|(r, _)| r)
 }
@@ -254,6 +372,8 @@ pub(crate) struct DecodeStats {
     pub(crate) ac_scans_decoded: u32,
     /// Progressive AC scans skipped without entropy decoding.
     pub(crate) ac_scans_skipped: u32,
+    /// Work units spent: blocks decoded plus skips (see the module doc).
+    pub(crate) work: u64,
 }
 
 /// [`decode_reduced`] that also reports what it did with the scans.
@@ -261,325 +381,23 @@ pub(crate) fn decode_with_stats(
     data: &[u8],
     denom: u8,
 ) -> Result<(Reduced, DecodeStats), JpegError> {
+    let (r, stats) = decode_counted(data, denom);
+    r.map(|r| (r, stats))
+}
+
+/// [`decode_reduced`] that reports what it did even when it fails, e.g. the
+/// work units spent before a file was refused.
+pub(crate) fn decode_counted(data: &[u8], denom: u8) -> (Result<Reduced, JpegError>, DecodeStats) {
     let bs = match denom {
         2 => 4,
         4 => 2,
         8 => 1,
-        _ => return Err(JpegError::Unsupported(format!("scale 1/{denom}"))),
+        _ => {
+            let e = JpegError::Unsupported(format!("scale 1/{denom}"));
+            return (Err(e), DecodeStats::default());
+        }
     };
-    let mut d = Decoder {
-        data,
-        bs,
-        frame: None,
-        dc: Default::default(),
-        ac: Default::default(),
-        q: [None; 4],
-        restart: 0,
-        cm: ColorMarkers::default(),
-        planes: Vec::new(),
-        store: None,
-        scans: 0,
-        stats: DecodeStats::default(),
-    };
-    d.run()?;
-    let r = d.finish()?;
-    Ok((r, d.stats))
-}
-
-/// Upper bound on scans per file (real progressive files have about 10;
-/// the limit bounds the work a hostile file can cause).
-const MAX_SCANS: u32 = 1000;
-
-/// State of one reduced decode.
-struct Decoder<'a> {
-    data: &'a [u8],
-    /// Output pixels per block side: 8 / denom.
-    bs: usize,
-    frame: Option<Frame>,
-    dc: [Option<HuffTable>; 4],
-    ac: [Option<HuffTable>; 4],
-    q: [Option<[u16; 64]>; 4],
-    restart: usize,
-    cm: ColorMarkers,
-    /// Sequential: the reduced planes, allocated at the first scan.
-    planes: Vec<Plane>,
-    /// Progressive: the coefficient store, allocated at the first scan.
-    store: Option<CoefStore>,
-    scans: u32,
-    stats: DecodeStats,
-}
-
-impl Decoder<'_> {
-    /// Walks the markers, decoding scans, until EOI or the end of data.
-    fn run(&mut self) -> Result<(), JpegError> {
-        let mut p = Parser::new(self.data)?;
-        while let Some(m) = p.next_marker() {
-            match m {
-                _ if is_sof(m) => {
-                    if self.frame.is_some() {
-                        return Err(corrupt("more than one frame"));
-                    }
-                    let f = markers::parse_sof(m, p.segment()?)?;
-                    if let Some(reason) = f.unsupported_reason() {
-                        return Err(JpegError::Unsupported(reason.into()));
-                    }
-                    self.frame = Some(f);
-                }
-                markers::DHT => huffman::parse_dht(p.segment()?, &mut self.dc, &mut self.ac)?,
-                markers::DQT => markers::parse_dqt(p.segment()?, &mut self.q)?,
-                markers::DRI => self.restart = markers::parse_dri(p.segment()?)?,
-                markers::DNL => return Err(JpegError::Unsupported("DNL marker".into())),
-                markers::DAC => return Err(JpegError::Unsupported("arithmetic coding".into())),
-                markers::SOS => {
-                    let payload = p.segment()?;
-                    let end = self.scan(payload, p.pos)?;
-                    p.pos = find_marker(self.data, end);
-                }
-                markers::EOI => break,
-                markers::SOI | 0xD0..=0xD7 | 0x01 => {}
-                0xE0 => self.cm.jfif |= markers::is_jfif(p.segment()?),
-                0xEE => {
-                    if let Some(t) = markers::adobe_transform(p.segment()?) {
-                        self.cm.adobe = Some(t);
-                    }
-                }
-                _ => {
-                    p.segment()?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Decodes (or skips) one scan whose data starts at `start`; returns
-    /// where reading stopped.
-    fn scan(&mut self, payload: &[u8], start: usize) -> Result<usize, JpegError> {
-        let frame = self
-            .frame
-            .as_ref()
-            .ok_or_else(|| corrupt("scan before frame header"))?;
-        let scan = markers::parse_sos(payload, frame)?;
-        self.scans += 1;
-        if self.scans > MAX_SCANS {
-            // Each scan may cost a pass over all MCUs, even without data.
-            return Err(corrupt("too many scans"));
-        }
-        if frame.progressive() {
-            self.progressive_scan(&scan, start)
-        } else {
-            self.sequential_scan(&scan, start)
-        }
-    }
-
-    fn sequential_scan(&mut self, scan: &ScanHeader, start: usize) -> Result<usize, JpegError> {
-        let Some(frame) = self.frame.as_ref() else {
-            return Err(corrupt("scan before frame header"));
-        };
-        let layout = layout(frame, self.bs, false);
-        if self.planes.is_empty() {
-            for (c, l) in frame.comps.iter().zip(&layout) {
-                self.planes.push(plane_for(c, l)?);
-            }
-        }
-        for sc in scan.comps() {
-            load_default(&mut self.dc, sc.td, true)?;
-            load_default(&mut self.ac, sc.ta, false)?;
-        }
-        let mut slots = Vec::with_capacity(scan.ns);
-        for sc in scan.comps() {
-            let tq = frame.comps[sc.index].tq;
-            let q = self.q[tq].ok_or_else(|| corrupt("missing quantization table"))?;
-            let l = &layout[sc.index];
-            slots.push(SeqSlot {
-                dc: self.dc[sc.td]
-                    .as_ref()
-                    .ok_or_else(|| corrupt("missing Huffman table"))?,
-                ac: self.ac[sc.ta]
-                    .as_ref()
-                    .ok_or_else(|| corrupt("missing Huffman table"))?,
-                nh: l.nh,
-                nv: l.nv,
-                q0: q[0],
-                fold: idct::FoldTable::new(&q, l.nh, l.nv),
-                plane: sc.index,
-            });
-        }
-        let geom = ScanGeom::new(frame, scan);
-        let mut sink = SeqSink::new(slots, &mut self.planes);
-        let end = run_scan(self.data, start, &geom, self.restart, &mut sink);
-        self.stats.sequential_scans += 1;
-        Ok(end)
-    }
-
-    fn progressive_scan(&mut self, scan: &ScanHeader, start: usize) -> Result<usize, JpegError> {
-        let Some(frame) = self.frame.as_ref() else {
-            return Err(corrupt("scan before frame header"));
-        };
-        if self.store.is_none() {
-            let layout = layout(frame, self.bs, self.bs == 1);
-            let dims: Vec<_> = frame
-                .comps
-                .iter()
-                .zip(&layout)
-                .map(|(c, l)| (c.bw, c.bh, l.nh, l.nv))
-                .collect();
-            self.store = Some(CoefStore::new(&dims)?);
-        }
-        let Some(store) = self.store.as_mut() else {
-            return Err(corrupt("no coefficient store"));
-        };
-        let is_dc = scan.ss == 0;
-        for sc in scan.comps() {
-            let tq = frame.comps[sc.index].tq;
-            store.comps[sc.index].latch(self.q[tq])?;
-        }
-        // AC scans have one component; its band may not affect the output
-        // (at 1/8 no AC band does).
-        if !is_dc
-            && !scan
-                .comps()
-                .iter()
-                .any(|sc| store.comps[sc.index].band_matters(scan.ss, scan.se))
-        {
-            self.stats.ac_scans_skipped += 1;
-            return Ok(start);
-        }
-        let pass = match (is_dc, scan.ah == 0) {
-            (true, true) => Pass::DcFirst,
-            (true, false) => Pass::DcRefine,
-            (false, true) => Pass::AcFirst,
-            (false, false) => Pass::AcRefine,
-        };
-        for sc in scan.comps() {
-            match pass {
-                Pass::DcFirst => load_default(&mut self.dc, sc.td, true)?,
-                Pass::AcFirst | Pass::AcRefine => load_default(&mut self.ac, sc.ta, false)?,
-                Pass::DcRefine => {}
-            }
-        }
-        let mut slots = Vec::with_capacity(scan.ns);
-        for sc in scan.comps() {
-            let table = match pass {
-                Pass::DcFirst => self.dc[sc.td].as_ref(),
-                Pass::AcFirst | Pass::AcRefine => self.ac[sc.ta].as_ref(),
-                Pass::DcRefine => None,
-            };
-            if table.is_none() && pass != Pass::DcRefine {
-                return Err(corrupt("missing Huffman table"));
-            }
-            slots.push(ProgSlot {
-                comp: sc.index,
-                table,
-            });
-        }
-        if is_dc {
-            self.stats.dc_scans += 1;
-        } else {
-            self.stats.ac_scans_decoded += 1;
-        }
-        let geom = ScanGeom::new(frame, scan);
-        let mut sink = ProgSink::new(pass, (scan.ss, scan.se, scan.al), slots, store);
-        Ok(run_scan(self.data, start, &geom, self.restart, &mut sink))
-    }
-
-    /// Converts what was decoded into the RGB output.
-    fn finish(&mut self) -> Result<Reduced, JpegError> {
-        let frame = self
-            .frame
-            .as_ref()
-            .ok_or_else(|| corrupt("no frame header"))?;
-        if self.scans == 0 {
-            return Err(corrupt("no image data"));
-        }
-        let denom = 8 / self.bs;
-        let out_w = frame.width.div_ceil(denom);
-        let out_h = frame.height.div_ceil(denom);
-        if let Some(store) = self.store.take() {
-            let layout = layout(frame, self.bs, self.bs == 1);
-            for (i, (c, l)) in frame.comps.iter().zip(&layout).enumerate() {
-                let mut plane = plane_for(c, l)?;
-                store.to_plane(i, &mut plane);
-                self.planes.push(plane);
-            }
-        }
-        let transform = match color_space(frame, self.cm) {
-            ColorSpace::Gray => Transform::Gray,
-            ColorSpace::Rgb => Transform::Rgb,
-            _ => Transform::YCbCr,
-        };
-        let rgb = color::to_rgb(&self.planes, transform, out_w, out_h)?;
-        Ok(Reduced {
-            width: out_w as u32,
-            height: out_h as u32,
-            rgb,
-        })
-    }
-}
-
-/// How one component is reconstructed at the reduced size.
-struct CompLayout {
-    /// Output pixels per block, horizontally and vertically (1, 2 or 4).
-    nh: usize,
-    nv: usize,
-    /// Upsampling from the plane to the output grid (1 or 2 each).
-    fh: usize,
-    fv: usize,
-}
-
-/// Chooses each component's output pixels per block. A subsampled
-/// component gets a larger scaled IDCT instead of being upsampled (like
-/// libjpeg's scaled decoding, but per direction), up to 4 pixels; only the
-/// rest of the ratio (chroma at 1/2) is upsampled. `dc_only` (progressive
-/// 1/8) forces 1x1 blocks and upsamples all of the ratio.
-fn layout(frame: &Frame, bs: usize, dc_only: bool) -> Vec<CompLayout> {
-    frame
-        .comps
-        .iter()
-        .map(|c| {
-            let (f_h, f_v) = (frame.hmax / c.h, frame.vmax / c.v);
-            let (nh, nv) = if dc_only {
-                (1, 1)
-            } else {
-                ((bs * f_h).min(4), (bs * f_v).min(4))
-            };
-            CompLayout {
-                nh,
-                nv,
-                fh: f_h * bs / nh,
-                fv: f_v * bs / nv,
-            }
-        })
-        .collect()
-}
-
-/// A gray plane sized for component `c` under layout `l`.
-fn plane_for(c: &markers::Component, l: &CompLayout) -> Result<Plane, JpegError> {
-    Plane::new(
-        c.bw.checked_mul(l.nh).ok_or_else(too_large)?,
-        c.bh.checked_mul(l.nv).ok_or_else(too_large)?,
-        l.fh,
-        l.fv,
-    )
-}
-
-fn too_large() -> JpegError {
-    JpegError::Unsupported("image too large".into())
-}
-
-/// Installs the Annex K table for selector `id` if the file defined none.
-fn load_default(
-    tables: &mut [Option<HuffTable>; 4],
-    id: usize,
-    is_dc: bool,
-) -> Result<(), JpegError> {
-    let slot = tables
-        .get_mut(id)
-        .ok_or_else(|| corrupt("bad Huffman table selector"))?;
-    if slot.is_none() {
-        *slot = huffman::default_table(is_dc, id);
-    }
-    if slot.is_none() {
-        return Err(corrupt("missing Huffman table"));
-    }
-    Ok(())
+    let mut d = Decoder::new(data, bs);
+    let r = d.run().and_then(|()| d.finish());
+    (r, d.stats)
 }

@@ -291,6 +291,18 @@ impl BlockSink for ProgSink<'_, '_> {
         self.preds = [0; 4];
         self.eobrun = 0;
     }
+
+    fn skippable(&self) -> usize {
+        if self.pass == Pass::AcFirst {
+            self.eobrun as usize
+        } else {
+            0
+        }
+    }
+
+    fn skip(&mut self, n: usize) {
+        self.eobrun = self.eobrun.saturating_sub(n as u32);
+    }
 }
 
 /// First scan of an AC band (G.1.2.2): coefficients `<< al`, EOB runs.

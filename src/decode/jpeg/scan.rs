@@ -1,14 +1,24 @@
 //! MCU iteration for one scan, shared by the sequential and progressive
-//! decoders.
+//! decoders, and the work it costs.
 //!
 //! Owns the order in which blocks appear in an entropy-coded segment
 //! (interleaved MCUs or the raster of a single component), restart-interval
-//! handling, and libjpeg-style leniency: once the data of a restart interval
-//! is exhausted, the remaining MCUs of that interval are not decoded (their
-//! blocks keep their previous / zero coefficients, i.e. mid-gray).
+//! handling, libjpeg-style leniency and the bounds on work:
 //!
-//! Must not touch: what a block decode does (the sinks) or the bit-level reading (`bits`).
+//! * once the data of a restart interval is exhausted, the rest of that
+//!   interval is skipped in one step (its blocks keep their previous / zero
+//!   coefficients, i.e. mid-gray); without restart markers the scan ends;
+//! * at each interval boundary the next marker must be the expected
+//!   `RSTn` (n counting 0..7 from the start of the scan): a wrong or missing
+//!   one ends the scan, there is no resynchronisation by walking MCUs;
+//! * blocks a progressive sink can pass over without reading bits (an AC
+//!   band inside an EOB run) are skipped in one step;
+//! * every block decoded costs one unit of [`Work`], every skip one unit,
+//!   and a scan that would exceed the budget fails with `Corrupt`.
+//!
+//! Must not touch: what a block means (the sinks), marker segments.
 
+use super::JpegError;
 use super::bits::BitReader;
 use super::markers::{Frame, ScanHeader};
 
@@ -19,6 +29,13 @@ pub(super) trait BlockSink {
     fn block(&mut self, r: &mut BitReader, slot: usize, bx: usize, by: usize);
     /// Resets DC predictions and EOB runs after a restart marker.
     fn restart(&mut self);
+    /// How many of the next blocks (of a single-component scan) would read
+    /// no bits and change nothing: an EOB run of a first AC scan.
+    fn skippable(&self) -> usize {
+        0
+    }
+    /// Passes over `n <= skippable()` blocks.
+    fn skip(&mut self, _n: usize) {}
 }
 
 /// Block layout of a scan.
@@ -56,38 +73,78 @@ impl ScanGeom {
             mcuy: frame.mcuy,
         }
     }
+
+    /// Blocks the scan covers if it runs to the end.
+    pub(super) fn blocks(&self) -> u64 {
+        let per_mcu: usize = self.hv[..self.ns].iter().map(|&(h, v)| h * v).sum();
+        self.mcux as u64 * self.mcuy as u64 * per_mcu as u64
+    }
+}
+
+/// Block-decode units spent so far and the most a frame may spend.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Work {
+    pub(super) spent: u64,
+    pub(super) limit: u64,
+}
+
+impl Work {
+    /// Adds `n` units; `Corrupt` once the limit is passed.
+    #[inline]
+    pub(super) fn charge(&mut self, n: u64) -> Result<(), JpegError> {
+        self.spent += n;
+        if self.spent > self.limit {
+            return Err(JpegError::Corrupt(
+                "too much entropy-decoding work for the frame size".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Decodes the entropy-coded segment starting at `data[start..]` into
-/// `sink`. Returns the byte position where reading stopped (the next
-/// marker is at or after it).
+/// `sink`, charging `work`. Returns the byte position where reading stopped
+/// (the next marker is at or after it).
 pub(super) fn run_scan<S: BlockSink>(
     data: &[u8],
     start: usize,
     geom: &ScanGeom,
     restart_interval: usize,
     sink: &mut S,
-) -> usize {
+    work: &mut Work,
+) -> Result<usize, JpegError> {
     let mut r = BitReader::new(data, start);
-    let mut todo = restart_interval;
-    let mut skipping = false;
-    for my in 0..geom.mcuy {
-        for mx in 0..geom.mcux {
-            if restart_interval != 0 {
-                if todo == 0 {
-                    r.restart();
-                    sink.restart();
-                    skipping = r.overrun();
-                    todo = restart_interval;
+    let total = geom.mcux * geom.mcuy;
+    let interval = if restart_interval == 0 {
+        total.max(1)
+    } else {
+        restart_interval
+    };
+    let per_mcu: usize = geom.hv[..geom.ns].iter().map(|&(h, v)| h * v).sum();
+    let mut next_rst = 0u8;
+    let mut m = 0usize;
+    while m < total {
+        if m > 0 {
+            // Start of a new restart interval: its marker must come next.
+            if !r.restart(next_rst) {
+                return Ok(r.position());
+            }
+            next_rst = (next_rst + 1) & 7;
+            sink.restart();
+        }
+        let end = m.saturating_add(interval).min(total);
+        while m < end {
+            if geom.ns == 1 {
+                let n = sink.skippable().min(end - m);
+                if n > 0 {
+                    work.charge(1)?;
+                    sink.skip(n);
+                    m += n;
+                    continue;
                 }
-                todo -= 1;
-            } else if skipping {
-                // No restart markers: nothing more can be decoded.
-                return r.position();
             }
-            if skipping {
-                continue;
-            }
+            work.charge(per_mcu as u64)?;
+            let (mx, my) = (m % geom.mcux, m / geom.mcux);
             for (slot, &(h, v)) in geom.hv[..geom.ns].iter().enumerate() {
                 for y in 0..v {
                     for x in 0..h {
@@ -95,8 +152,15 @@ pub(super) fn run_scan<S: BlockSink>(
                     }
                 }
             }
-            skipping = r.overrun();
+            m += 1;
+            if r.overrun() {
+                // The interval's data is exhausted: skip the rest of it.
+                if restart_interval == 0 {
+                    return Ok(r.position());
+                }
+                m = end;
+            }
         }
     }
-    r.position()
+    Ok(r.position())
 }

@@ -2,36 +2,33 @@
 //! to the reduced size, on the corpus and on generated files (baseline,
 //! progressive, non-interleaved, sampling factors, restarts, odd sizes);
 //! unsupported files; robustness on every corpus file and on mutated JPEGs;
-//! and that DC-only decoding skips AC scans.
+//! and that DC-only decoding skips AC scans. CMYK / YCCK and unusual
+//! sampling are in `tests_color`, the bounds in `tests_bounds`.
 //!
 //! Corpus files are read from `tests/data/corpus` (in the repository, not in the package).
 //!
 //! Owns: the reduced decoder's unit tests (over 500 lines: one file per decoder keeps its
 //! fixtures and reference in one place). Must not touch: the decoder's code.
 
-use super::huffman::{
-    AC_CHROMA_COUNTS, AC_CHROMA_VALUES, AC_LUMA_COUNTS, AC_LUMA_VALUES, DC_CHROMA_COUNTS,
-    DC_LUMA_COUNTS, DC_VALUES,
-};
-use super::idct::ZIGZAG;
+use super::test_encoder as mini_encoder;
 use super::*;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use std::path::PathBuf;
 
 /// Largest allowed mean absolute difference per channel sample (0..255).
-const MAX_MAD: f64 = 1.5;
+pub(super) const MAX_MAD: f64 = 1.5;
 /// The same for progressive files with subsampled chroma at 1/8: DC-only
 /// decoding has one chroma value per 16x16 pixels (4:2:0) and must
 /// upsample it, while the reference averages full-resolution chroma.
-const MAX_MAD_DC_ONLY_SUBSAMPLED: f64 = 2.6;
+pub(super) const MAX_MAD_DC_ONLY_SUBSAMPLED: f64 = 2.6;
 /// Largest allowed single-sample difference. The largest ones are at the
 /// right / bottom edge when the last output pixel covers only part of a
 /// block: the reference averages just the pixels inside the image, the
 /// scaled IDCT the whole block including the encoder's padding; and at
 /// saturated chroma edges.
-const MAX_DIFF: u8 = 96;
+pub(super) const MAX_DIFF: u8 = 96;
 
-fn corpus(rel: &str) -> PathBuf {
+pub(super) fn corpus(rel: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/corpus")
         .join(rel);
@@ -39,11 +36,11 @@ fn corpus(rel: &str) -> PathBuf {
     path
 }
 
-fn read(rel: &str) -> Vec<u8> {
+pub(super) fn read(rel: &str) -> Vec<u8> {
     std::fs::read(corpus(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-fn jpegs_in(dir: &str) -> Vec<String> {
+pub(super) fn jpegs_in(dir: &str) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(corpus(dir))
         .unwrap()
         .filter_map(|e| e.ok())
@@ -57,7 +54,7 @@ fn jpegs_in(dir: &str) -> Vec<String> {
 
 /// Full decode with zune-jpeg (through `image`), box-averaged by `d`
 /// (edge blocks averaged over the pixels they have).
-fn reference(data: &[u8], d: u32) -> (u32, u32, Vec<u8>) {
+pub(super) fn reference(data: &[u8], d: u32) -> (u32, u32, Vec<u8>) {
     let img = image::load_from_memory(data)
         .expect("reference decode")
         .to_rgb8();
@@ -65,7 +62,7 @@ fn reference(data: &[u8], d: u32) -> (u32, u32, Vec<u8>) {
     box_average(img.as_raw(), w, h, d)
 }
 
-fn box_average(rgb: &[u8], w: u32, h: u32, d: u32) -> (u32, u32, Vec<u8>) {
+pub(super) fn box_average(rgb: &[u8], w: u32, h: u32, d: u32) -> (u32, u32, Vec<u8>) {
     let (ow, oh) = (w.div_ceil(d), h.div_ceil(d));
     let mut sum = vec![0u32; (ow * oh * 3) as usize];
     let mut cnt = vec![0u32; (ow * oh) as usize];
@@ -87,18 +84,36 @@ fn box_average(rgb: &[u8], w: u32, h: u32, d: u32) -> (u32, u32, Vec<u8>) {
     (ow, oh, out)
 }
 
-/// Full decode with jpeg-decoder, box-averaged by `d`.
-fn reference_jpeg_decoder(data: &[u8], d: u32) -> (u32, u32, Vec<u8>) {
+/// Full decode with jpeg-decoder, box-averaged by `d`. Grayscale is
+/// expanded; CMYK / YCCK (which jpeg-decoder returns as ink amounts) are
+/// converted to RGB as zune-jpeg does (`(255 - ink) * (255 - black) / 255`).
+pub(super) fn reference_jpeg_decoder(data: &[u8], d: u32) -> (u32, u32, Vec<u8>) {
+    use jpeg_decoder::PixelFormat;
     let mut dec = jpeg_decoder::Decoder::new(data);
     let px = dec.decode().expect("reference decode");
     let info = dec.info().unwrap();
-    assert_eq!(info.pixel_format, jpeg_decoder::PixelFormat::RGB24);
-    box_average(&px, info.width.into(), info.height.into(), d)
+    let rgb: Vec<u8> = match info.pixel_format {
+        PixelFormat::RGB24 => px,
+        PixelFormat::L8 => px.iter().flat_map(|&g| [g, g, g]).collect(),
+        PixelFormat::CMYK32 => px
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let k = 255 - p[3];
+                let f = |c: u8| {
+                    let t = u32::from(255 - c) * u32::from(k) + 128;
+                    ((t + (t >> 8)) >> 8) as u8
+                };
+                [f(p[0]), f(p[1]), f(p[2])]
+            })
+            .collect(),
+        other => panic!("unexpected pixel format {other:?}"),
+    };
+    box_average(&rgb, info.width.into(), info.height.into(), d)
 }
 
 /// Which full decoder gives the reference.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Ref {
+pub(super) enum Ref {
     /// zune-jpeg through `image` (the one the library uses).
     Zune,
     /// jpeg-decoder: zune-jpeg 0.5 mis-decodes non-interleaved sequential
@@ -108,7 +123,7 @@ enum Ref {
 
 /// (mean absolute difference, max difference) per channel sample between
 /// `decode_reduced` and the reference.
-fn compare(data: &[u8], d: u8, r: Ref) -> (f64, u8) {
+pub(super) fn compare(data: &[u8], d: u8, r: Ref) -> (f64, u8) {
     let (rw, rh, want) = match r {
         Ref::Zune => reference(data, u32::from(d)),
         Ref::JpegDecoder => reference_jpeg_decoder(data, u32::from(d)),
@@ -128,11 +143,11 @@ fn compare(data: &[u8], d: u8, r: Ref) -> (f64, u8) {
 
 /// Compares at every denominator; returns a report line, marked with
 /// `FAIL` where a bound is exceeded.
-fn check_all_denoms(name: &str, data: &[u8]) -> String {
+pub(super) fn check_all_denoms(name: &str, data: &[u8]) -> String {
     check_all_denoms_with(name, data, Ref::Zune)
 }
 
-fn check_all_denoms_with(name: &str, data: &[u8], r: Ref) -> String {
+pub(super) fn check_all_denoms_with(name: &str, data: &[u8], r: Ref) -> String {
     let info = read_info(data).unwrap();
     let subsampled = info.sampling[..usize::from(info.components)]
         .iter()
@@ -156,7 +171,7 @@ fn check_all_denoms_with(name: &str, data: &[u8], r: Ref) -> String {
 }
 
 /// Prints the report and fails if any line failed.
-fn assert_report(lines: &[String]) {
+pub(super) fn assert_report(lines: &[String]) {
     println!("{}", lines.join("\n"));
     let failed: Vec<_> = lines.iter().filter(|l| l.contains("FAIL")).collect();
     assert!(
@@ -188,43 +203,38 @@ fn corpus_files_match_reference() {
 }
 
 #[test]
-fn arithmetic_12bit_and_cmyk_are_unsupported() {
-    for f in ["jpeg/ljt_testimgari.jpg", "jpeg/ljt_monkey12.jpg"] {
+fn arithmetic_and_12bit_are_unsupported_from_the_header() {
+    for (f, feature) in [
+        ("jpeg/ljt_testimgari.jpg", "arithmetic coding"),
+        ("jpeg/ljt_monkey12.jpg", "12-bit sample precision"),
+    ] {
         let data = read(f);
-        assert!(read_info(&data).unwrap().unsupported.is_some(), "{f}");
+        assert_eq!(read_info(&data).unwrap().unsupported, Some(feature), "{f}");
+        assert_eq!(unsupported_feature(&data), Some(feature));
+        // The header alone tells: the bytes before the first scan are enough.
+        let sos = data.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        assert_eq!(unsupported_feature(&data[..sos]), Some(feature));
+        assert_eq!(
+            preflight(&data),
+            Err(JpegError::Unsupported(feature.to_string()))
+        );
         for d in [2, 4, 8] {
-            assert!(
-                matches!(decode_reduced(&data, d), Err(JpegError::Unsupported(_))),
-                "{f}"
-            );
+            match decode_reduced(&data, d) {
+                Err(JpegError::Unsupported(m)) => assert_eq!(m, feature),
+                other => panic!("{f}: {other:?}"),
+            }
         }
     }
-    let mut cmyk = Vec::new();
-    Encoder::new(&mut cmyk, 90)
-        .encode(&[10u8; 16 * 16 * 4], 16, 16, ColorType::Cmyk)
-        .unwrap();
-    let info = read_info(&cmyk).unwrap();
-    assert_eq!(info.components, 4);
-    assert!(matches!(info.color, ColorSpace::Cmyk | ColorSpace::Ycck));
+    assert_eq!(unsupported_feature(&read("jpeg/ljt_testorig.jpg")), None);
+    assert_eq!(unsupported_feature(b"not a jpeg"), None);
     assert!(matches!(
-        decode_reduced(&cmyk, 8),
-        Err(JpegError::Unsupported(_))
-    ));
-    // 4:1:1 (luma 4x1) is outside the supported sampling factors.
-    let (rgb, w, h) = photo_crop(64, 32);
-    let data = encode(&rgb, w, h, Kind::Rgb(SamplingFactor::R_4_1_1), false, 0);
-    assert!(matches!(
-        decode_reduced(&data, 4),
-        Err(JpegError::Unsupported(_))
-    ));
-    assert!(matches!(
-        decode_reduced(&data, 3),
+        decode_reduced(&read("jpeg/ljt_testorig.jpg"), 3),
         Err(JpegError::Unsupported(_))
     ));
 }
 
 /// A crop of a real photo, scaled to cover `w x h` when larger.
-fn photo_crop(w: u32, h: u32) -> (Vec<u8>, u16, u16) {
+pub(super) fn photo_crop(w: u32, h: u32) -> (Vec<u8>, u16, u16) {
     let img = image::load_from_memory(&read("exif/Landscape_1.jpg"))
         .unwrap()
         .to_rgb8();
@@ -242,13 +252,20 @@ fn photo_crop(w: u32, h: u32) -> (Vec<u8>, u16, u16) {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Kind {
+pub(super) enum Kind {
     Gray,
     Rgb(SamplingFactor),
 }
 
 /// Encodes with jpeg-encoder at quality 90.
-fn encode(rgb: &[u8], w: u16, h: u16, kind: Kind, progressive: bool, restart: u16) -> Vec<u8> {
+pub(super) fn encode(
+    rgb: &[u8],
+    w: u16,
+    h: u16,
+    kind: Kind,
+    progressive: bool,
+    restart: u16,
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut e = Encoder::new(&mut out, 90);
     e.set_progressive(progressive);
@@ -299,253 +316,6 @@ fn generated_files_match_reference() {
         }
     }
     assert_report(&lines);
-}
-
-/// Minimal baseline encoder writing one scan per component
-/// (non-interleaved), with the Annex K tables, optional 4:2:0 and restart
-/// interval. jpeg-encoder only writes interleaved sequential scans.
-mod mini_encoder {
-    use super::*;
-
-    const Q_LUMA: [u16; 64] = [
-        16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69,
-        56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81,
-        104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-    ];
-
-    struct Bits {
-        out: Vec<u8>,
-        acc: u32,
-        n: u32,
-    }
-
-    impl Bits {
-        fn put(&mut self, code: u32, len: u32) {
-            for i in (0..len).rev() {
-                self.acc = self.acc << 1 | (code >> i) & 1;
-                self.n += 1;
-                if self.n == 8 {
-                    self.out.push(self.acc as u8);
-                    if self.acc == 0xFF {
-                        self.out.push(0);
-                    }
-                    self.acc = 0;
-                    self.n = 0;
-                }
-            }
-        }
-        fn flush(&mut self) {
-            while self.n != 0 {
-                self.put(1, 1);
-            }
-        }
-    }
-
-    /// symbol -> (code, length) for a canonical table.
-    fn codes(counts: &[u8; 16], values: &[u8]) -> Vec<(u32, u32)> {
-        let mut map = vec![(0, 0); 256];
-        let (mut code, mut k) = (0u32, 0);
-        for len in 1..=16 {
-            for _ in 0..counts[len - 1] {
-                map[usize::from(values[k])] = (code, len as u32);
-                code += 1;
-                k += 1;
-            }
-            code <<= 1;
-        }
-        map
-    }
-
-    fn category(v: i32) -> u32 {
-        32 - v.unsigned_abs().leading_zeros()
-    }
-
-    fn put_value(b: &mut Bits, v: i32, s: u32) {
-        let bits = if v < 0 { v - 1 } else { v } as u32 & ((1 << s) - 1);
-        b.put(bits, s);
-    }
-
-    fn fdct(px: &[f64; 64]) -> [f64; 64] {
-        let c = |u: usize| if u == 0 { 1.0 / 2f64.sqrt() } else { 1.0 };
-        let pi = std::f64::consts::PI;
-        let mut out = [0.0; 64];
-        for v in 0..8 {
-            for u in 0..8 {
-                let mut s = 0.0;
-                for y in 0..8 {
-                    for x in 0..8 {
-                        s += px[y * 8 + x]
-                            * ((2 * x + 1) as f64 * u as f64 * pi / 16.0).cos()
-                            * ((2 * y + 1) as f64 * v as f64 * pi / 16.0).cos();
-                    }
-                }
-                out[v * 8 + u] = s * c(u) * c(v) / 4.0;
-            }
-        }
-        out
-    }
-
-    /// Encodes one component plane (`w x h`, level-shifted) as a scan body.
-    fn encode_plane(plane: &[f64], w: usize, h: usize, luma: bool, restart: usize) -> Vec<u8> {
-        let (dcc, dcv, acc, acv): (&[u8; 16], &[u8], &[u8; 16], &[u8]) = if luma {
-            (
-                &DC_LUMA_COUNTS,
-                &DC_VALUES,
-                &AC_LUMA_COUNTS,
-                &AC_LUMA_VALUES,
-            )
-        } else {
-            (
-                &DC_CHROMA_COUNTS,
-                &DC_VALUES,
-                &AC_CHROMA_COUNTS,
-                &AC_CHROMA_VALUES,
-            )
-        };
-        let (dc_codes, ac_codes) = (codes(dcc, dcv), codes(acc, acv));
-        let mut b = Bits {
-            out: Vec::new(),
-            acc: 0,
-            n: 0,
-        };
-        let (bw, bh) = (w.div_ceil(8), h.div_ceil(8));
-        let mut pred = 0;
-        let mut rst = 0u8;
-        for i in 0..bw * bh {
-            if restart > 0 && i > 0 && i % restart == 0 {
-                b.flush();
-                b.out.extend_from_slice(&[0xFF, 0xD0 + rst]);
-                rst = (rst + 1) % 8;
-                pred = 0;
-            }
-            let (bx, by) = (i % bw, i / bw);
-            let mut px = [0.0; 64];
-            for y in 0..8 {
-                for x in 0..8 {
-                    let sx = (bx * 8 + x).min(w - 1);
-                    let sy = (by * 8 + y).min(h - 1);
-                    px[y * 8 + x] = plane[sy * w + sx];
-                }
-            }
-            let f = fdct(&px);
-            let q: Vec<i32> = (0..64)
-                .map(|zz| (f[ZIGZAG[zz]] / f64::from(Q_LUMA[ZIGZAG[zz]])).round() as i32)
-                .collect();
-            let diff = q[0] - pred;
-            pred = q[0];
-            let s = category(diff);
-            let (c, l) = dc_codes[s as usize];
-            b.put(c, l);
-            put_value(&mut b, diff, s);
-            let mut run = 0;
-            for &v in &q[1..] {
-                if v == 0 {
-                    run += 1;
-                    continue;
-                }
-                while run >= 16 {
-                    let (c, l) = ac_codes[0xF0];
-                    b.put(c, l);
-                    run -= 16;
-                }
-                let s = category(v);
-                let (c, l) = ac_codes[(run << 4 | s) as usize];
-                b.put(c, l);
-                put_value(&mut b, v, s);
-                run = 0;
-            }
-            if run > 0 {
-                let (c, l) = ac_codes[0];
-                b.put(c, l);
-            }
-        }
-        b.flush();
-        b.out
-    }
-
-    fn segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
-        out.extend_from_slice(&[0xFF, marker]);
-        out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-        out.extend_from_slice(payload);
-    }
-
-    type ScanSpec<'a> = (u8, u8, &'a [f64], usize, usize, bool);
-
-    /// Non-interleaved baseline JPEG of `rgb`; `subsample` = 4:2:0. Scans
-    /// are written in the order Y, Cr, Cb.
-    pub(super) fn encode_non_interleaved(
-        rgb: &[u8],
-        w: usize,
-        h: usize,
-        subsample: bool,
-        restart: usize,
-    ) -> Vec<u8> {
-        let mut planes = [vec![0.0; w * h], vec![0.0; w * h], vec![0.0; w * h]];
-        for (i, p) in rgb.chunks_exact(3).enumerate() {
-            let (r, g, b) = (f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
-            planes[0][i] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
-            planes[1][i] = -0.168_736 * r - 0.331_264 * g + 0.5 * b;
-            planes[2][i] = 0.5 * r - 0.418_688 * g - 0.081_312 * b;
-        }
-        let (cw, ch) = if subsample {
-            (w.div_ceil(2), h.div_ceil(2))
-        } else {
-            (w, h)
-        };
-        let mut chroma = [vec![0.0; cw * ch], vec![0.0; cw * ch]];
-        for (c, out) in chroma.iter_mut().enumerate() {
-            for y in 0..ch {
-                for x in 0..cw {
-                    out[y * cw + x] = if subsample {
-                        let mut s = 0.0;
-                        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                            s += planes[c + 1]
-                                [(2 * y + dy).min(h - 1) * w + (2 * x + dx).min(w - 1)];
-                        }
-                        s / 4.0
-                    } else {
-                        planes[c + 1][y * w + x]
-                    };
-                }
-            }
-        }
-        let mut out = vec![0xFF, 0xD8];
-        let mut dqt = vec![0u8];
-        dqt.extend(ZIGZAG.iter().map(|&n| Q_LUMA[n] as u8));
-        segment(&mut out, 0xDB, &dqt);
-        let hv = if subsample { 0x22 } else { 0x11 };
-        let mut sof = vec![8];
-        sof.extend_from_slice(&(h as u16).to_be_bytes());
-        sof.extend_from_slice(&(w as u16).to_be_bytes());
-        sof.extend_from_slice(&[3, 1, hv, 0, 2, 0x11, 0, 3, 0x11, 0]);
-        segment(&mut out, 0xC0, &sof);
-        for (tc_th, counts, values) in [
-            (0x00, &DC_LUMA_COUNTS, &DC_VALUES[..]),
-            (0x10, &AC_LUMA_COUNTS, &AC_LUMA_VALUES[..]),
-            (0x01, &DC_CHROMA_COUNTS, &DC_VALUES[..]),
-            (0x11, &AC_CHROMA_COUNTS, &AC_CHROMA_VALUES[..]),
-        ] {
-            let mut p = vec![tc_th];
-            p.extend_from_slice(counts);
-            p.extend_from_slice(values);
-            segment(&mut out, 0xC4, &p);
-        }
-        if restart > 0 {
-            segment(&mut out, 0xDD, &(restart as u16).to_be_bytes());
-        }
-        // (component id, table selectors, plane, width, height, is luma)
-        let scans: [ScanSpec; 3] = [
-            (1, 0x00, &planes[0], w, h, true),
-            (3, 0x11, &chroma[1], cw, ch, false),
-            (2, 0x11, &chroma[0], cw, ch, false),
-        ];
-        for (id, tables, plane, pw, ph, luma) in scans {
-            segment(&mut out, 0xDA, &[1, id, tables, 0, 63, 0]);
-            out.extend(encode_plane(plane, pw, ph, luma, restart));
-        }
-        out.extend_from_slice(&[0xFF, 0xD9]);
-        out
-    }
 }
 
 #[test]
@@ -620,14 +390,14 @@ fn read_info_and_scale_for() {
             .progressive
     );
 
-    // A header declaring 65535 x 65535: dims without allocating; decoding
-    // fails before allocating anything since there is no scan.
+    // A header declaring 65535 x 65535 without a scan: no image data, so
+    // refused without allocating anything.
     let mut huge = vec![0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8, 0xFF, 0xFF, 0xFF, 0xFF, 3];
     huge.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
     huge.extend_from_slice(&[0xFF, 0xD9]);
-    let info = read_info(&huge).unwrap();
-    assert_eq!((info.width, info.height), (65535, 65535));
-    assert_eq!(scale_for(&info, 8192, 8192), Some(8));
+    assert!(matches!(read_info(&huge), Err(JpegError::Corrupt(_))));
+    assert!(matches!(preflight(&huge), Err(JpegError::Corrupt(_))));
+    assert_eq!(unsupported_feature(&huge), None);
     assert!(matches!(
         decode_reduced(&huge, 8),
         Err(JpegError::Corrupt(_))
@@ -660,9 +430,9 @@ fn every_corpus_file_is_ok_or_err() {
 }
 
 /// Deterministic xorshift.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
