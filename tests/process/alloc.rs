@@ -28,7 +28,7 @@ unsafe impl GlobalAlloc for Counting {
 static A: Counting = Counting;
 
 /// Peak bytes allocated above the level when `f` started.
-fn peak_during(f: impl FnOnce()) -> usize {
+pub(crate) fn peak_during(f: impl FnOnce()) -> usize {
     let base = CURRENT.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
     f();

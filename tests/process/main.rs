@@ -6,6 +6,7 @@
 mod support;
 
 mod alloc;
+mod hostile;
 mod threads;
 
 use std::sync::{Mutex, MutexGuard};
