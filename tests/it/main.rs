@@ -15,6 +15,8 @@ mod corpus;
 mod decode;
 mod disk_cache;
 mod disk_processes;
+#[cfg(feature = "egui")]
+mod egui;
 mod exactly_once;
 mod failed_urls;
 mod http;
