@@ -19,6 +19,8 @@ mod disk_processes;
 mod egui;
 mod exactly_once;
 mod failed_urls;
+#[cfg(feature = "gallery")]
+mod gallery_window;
 mod http;
 mod memory_cache;
 mod order;
