@@ -1,6 +1,6 @@
 //! egui integration (feature `egui`): `ui.image("https://…")` loads through webimage.
 //!
-//! Owns: [`WebImageLoader`] (an [`egui::load::ImageLoader`](::egui::load::ImageLoader)), the
+//! Owns: [`WebImageLoader`] (an [`egui::load::ImageLoader`]), the
 //! texture loader that [`install`] registers beside it (`texture.rs`), the mapping from egui's
 //! [`SizeHint`] to a thumbnail box, and the per-pass bookkeeping that cancels loads nobody
 //! asked for. Must not touch: loader internals; it uses the public API only
