@@ -57,7 +57,9 @@
 //! - egui's texture manager drops its `Arc` once the backend has uploaded the texture.
 //!
 //! So CPU memory stays bounded by webimage's memory cache plus the images on screen, with no
-//! LRU of converted images here. Scrolling back to an evicted cell is a memory-cache hit in
+//! LRU of converted images here. A pending load's completion holds a clone of the `Context` (to
+//! repaint) until it completes or is cancelled; `ctx.forget_all_images()` before dropping a
+//! context cancels them all at once. Scrolling back to an evicted cell is a memory-cache hit in
 //! webimage and one conversion, in the same pass.
 //!
 //! # Textures
