@@ -37,6 +37,8 @@ mod cache;
 mod coalesce;
 mod config;
 mod decode;
+#[cfg(feature = "egui")]
+pub mod egui;
 mod error;
 mod fetch;
 mod headers;
@@ -63,6 +65,10 @@ pub use crate::upload::{
     UploadToken, Uploader,
 };
 
+/// The `egui` crate [`egui`](mod@crate::egui) builds on, re-exported so callers (and tests)
+/// name the same version.
+#[cfg(feature = "egui")]
+pub use ::egui as egui_crate;
 /// The `image` crate this library decodes with, re-exported so callers name the same
 /// `RgbaImage` type without a dependency of their own (`webimage::image::RgbaImage`).
 pub use ::image;

@@ -16,8 +16,12 @@ mod corpus;
 mod decode;
 mod disk_cache;
 mod disk_processes;
+#[cfg(feature = "egui")]
+mod egui;
 mod exactly_once;
 mod failed_urls;
+#[cfg(feature = "gallery")]
+mod gallery_window;
 mod http;
 mod layout;
 mod memory_cache;

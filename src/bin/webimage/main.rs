@@ -6,6 +6,8 @@
 
 mod cache;
 mod demo;
+#[cfg(feature = "gallery")]
+mod gallery;
 mod get;
 mod prefetch;
 mod serve;
@@ -46,6 +48,10 @@ enum Command {
     Cache(cache::Args),
     /// Serve generated images on 127.0.0.1 and show what the library does with them.
     Demo(demo::Args),
+    /// Open a window scrolling 2,000 photos loaded through webimage's egui loader (feature
+    /// `gallery`).
+    #[cfg(feature = "gallery")]
+    Gallery(gallery::Args),
 }
 
 /// A user-facing failure: one line on stderr, no backtrace.
@@ -93,12 +99,16 @@ impl Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = cli.config();
+    #[cfg(feature = "gallery")]
+    let workers = cli.workers;
     let result = match cli.command {
         Command::Get(args) => get::run(args, config),
         Command::Prefetch(args) => prefetch::run(args, config),
         Command::Upload(args) => upload::run(args),
         Command::Cache(args) => cache::run(args, config),
         Command::Demo(args) => demo::run(args),
+        #[cfg(feature = "gallery")]
+        Command::Gallery(args) => gallery::run(args, workers),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -127,6 +137,15 @@ pub(crate) fn at_least_one(s: &str) -> std::result::Result<usize, String> {
 pub(crate) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Resident memory of this process in bytes now (Linux), if known.
+#[cfg(feature = "gallery")]
+pub(crate) fn current_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }

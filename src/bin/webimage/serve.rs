@@ -28,6 +28,9 @@ struct Counts {
     uploaded_bytes: AtomicU64,
 }
 
+/// Makes the body of a path the server has no stored bytes for.
+pub type Generator = Arc<dyn Fn(&str) -> Option<Vec<u8>> + Send + Sync>;
+
 /// A generated photo-like picture: smooth gradients, rings and fine stripes.
 pub fn picture(width: u32, height: u32, seed: u32) -> RgbImage {
     let (cx, cy) = ((seed * 97 % width) as f32, (seed * 61 % height) as f32);
@@ -59,6 +62,16 @@ impl ImageServer {
     /// Serves `images` (path -> bytes) on a free port. `/slow/...` paths wait `delay` first;
     /// `PUT` or `POST` to `/upload/...` is read, counted and answered with 201.
     pub fn start(images: HashMap<String, Vec<u8>>, delay: Duration) -> Result<Self, String> {
+        Self::start_with(images, delay, Arc::new(|_: &str| None))
+    }
+
+    /// Like [`ImageServer::start`], and paths not in `images` are answered with what
+    /// `generate` makes for them (made on the server's threads when asked; `None` is a 404).
+    pub fn start_with(
+        images: HashMap<String, Vec<u8>>,
+        delay: Duration,
+        generate: Generator,
+    ) -> Result<Self, String> {
         let server = tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?;
         let server = Arc::new(server);
         let base = format!("http://{}", server.server_addr());
@@ -67,6 +80,7 @@ impl ImageServer {
         let threads = (0..8)
             .map(|_| {
                 let (server, images, counts) = (server.clone(), images.clone(), counts.clone());
+                let generate = generate.clone();
                 thread::spawn(move || {
                     for mut request in server.incoming_requests() {
                         counts.requests.fetch_add(1, Ordering::SeqCst);
@@ -84,8 +98,9 @@ impl ImageServer {
                         if path.starts_with("/slow/") {
                             thread::sleep(delay);
                         }
-                        let response = match images.get(&path) {
-                            Some(bytes) => tiny_http::Response::from_data(bytes.clone()),
+                        let bytes = images.get(&path).cloned().or_else(|| generate(&path));
+                        let response = match bytes {
+                            Some(bytes) => tiny_http::Response::from_data(bytes),
                             None => {
                                 tiny_http::Response::from_string("not found").with_status_code(404)
                             }

@@ -100,7 +100,7 @@ pub fn tiny_declaring(width: u16, height: u16, comps: u8, total: usize) -> Vec<u
 /// far taller than its data).
 pub fn with_height(mut jpeg: Vec<u8>, height: u16) -> Vec<u8> {
     let sof = (0..jpeg.len().saturating_sub(8))
-        .find(|&i| jpeg[i] == 0xFF && matches!(jpeg[i + 1], 0xC0 | 0xC1 | 0xC2))
+        .find(|&i| jpeg[i] == 0xFF && matches!(jpeg[i + 1], 0xC0..=0xC2))
         .expect("a frame header");
     jpeg[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
     jpeg
@@ -154,7 +154,7 @@ pub fn mutate(jpeg: &[u8], rng: &mut Rng) -> Vec<u8> {
         }
         _ => {
             if let Some(sof) = (0..out.len().saturating_sub(8))
-                .find(|&i| out[i] == 0xFF && matches!(out[i + 1], 0xC0 | 0xC1 | 0xC2))
+                .find(|&i| out[i] == 0xFF && matches!(out[i + 1], 0xC0..=0xC2))
             {
                 let field = sof + 5 + 2 * rng.below(2);
                 let value = [1u16, 8, 255, 4096, 20000, 65535][rng.below(6)];
