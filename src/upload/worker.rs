@@ -1,9 +1,11 @@
 //! What an upload thread does with one item: prepare the bytes (stream a file, or recompress),
 //! send, retry transient failures with backoff, journal what failed, complete exactly once.
 //!
-//! Owns: one item's attempts on the upload thread that took it, and the rule for which
-//! failures are retried. Must not touch: the queue or the slots of other items (`mod.rs`), or
-//! how a body is streamed (`body.rs`).
+//! Owns: one item's attempts on the upload thread that took it, and the rules for which
+//! failures are retried and which are worth journaling (transient ones: 5xx, 408, 429,
+//! timeouts, network errors, shutdown; permanent ones only if the config asks). Must not touch:
+//! the queue or the slots of other items (`mod.rs`), how a body is streamed (`body.rs`), or the
+//! record format (`journal.rs`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -32,9 +34,10 @@ pub(super) fn run(shared: &Shared) {
         }
         // A panic (a bug, ours or a library's) fails this item, exactly once, and the thread
         // goes on with the next.
-        let (slot, target, record) = (
+        let (slot, target, source, record) = (
             queued.slot.clone(),
             queued.spec.target.clone(),
+            queued.spec.source.describe(),
             queued.record.clone(),
         );
         let outcome =
@@ -44,16 +47,11 @@ pub(super) fn run(shared: &Shared) {
             let taken = slot.completion.lock().take();
             if let Some(completion) = taken {
                 shared.counters.failed.fetch_add(1, Ordering::Relaxed);
-                let error = UploadError {
-                    error: Error::Internal {
-                        url: target,
-                        message: "the upload panicked".into(),
-                    },
-                    response: None,
-                    attempts: 0,
-                    journaled: false,
+                let error = Error::Internal {
+                    url: target.clone(),
+                    message: "the upload panicked".into(),
                 };
-                call(completion, Err(error));
+                call(completion, Err(UploadError::new(error, &target, &source, 0)));
                 shared.finished();
             }
         }
@@ -76,12 +74,26 @@ enum Payload {
 enum Failure {
     /// Stopped by a cancel or shutdown.
     Stopped,
-    /// Failed; `retry` says whether another attempt may succeed.
+    /// Failed; `retry` says whether another attempt now may succeed, `permanent` whether any
+    /// later one could (a permanent failure is not journaled unless the config asks).
     Failed {
         error: Error,
         response: Option<UploadResponse>,
         retry: bool,
+        permanent: bool,
     },
+}
+
+impl Failure {
+    /// A failure no later attempt can fix: not retried, not journaled by default.
+    fn permanent(error: Error, response: Option<UploadResponse>) -> Failure {
+        Failure::Failed {
+            error,
+            response,
+            retry: false,
+            permanent: true,
+        }
+    }
 }
 
 fn sniff_type(head: &[u8]) -> String {
@@ -91,16 +103,47 @@ fn sniff_type(head: &[u8]) -> String {
     }
 }
 
+/// The source cannot be read (missing, unreadable, too large to recompress): permanent.
 fn io_failure(spec: &ItemSpec, e: std::io::Error) -> Failure {
-    Failure::Failed {
-        error: Error::Io {
-            url: spec.source.describe(),
-            message: e.to_string(),
-            source: Some(Cause::new(e)),
-        },
-        response: None,
-        retry: false,
+    let error = Error::Io {
+        url: spec.source.describe(),
+        message: e.to_string(),
+        source: Some(Cause::new(e)),
+    };
+    Failure::permanent(error, None)
+}
+
+/// Whether a failed send is a TLS failure (an untrusted certificate, a server that does not
+/// speak TLS): the same request fails the same way, so it is neither retried nor journaled.
+/// ureq reports handshake errors from rustls as an `Io` error of kind `InvalidData` (the only
+/// `InvalidData` a send of an `https` request gives), and configuration errors as `Tls`.
+fn is_tls(target: &str, e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Tls(_) | ureq::Error::Pem(_) | ureq::Error::Rustls(_) => true,
+        ureq::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::InvalidData
+                && target
+                    .get(..8)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        }
+        _ => false,
     }
+}
+
+/// The target must be an absolute `http` or `https` URL: anything else fails at once, before
+/// the source is read, as a permanent [`Error::InvalidUrl`].
+fn check_target(spec: &ItemSpec) -> Result<(), Failure> {
+    let reason = match url::Url::parse(&spec.target) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => return Ok(()),
+        Ok(url) => format!("uploads go to http or https URLs, not {}:", url.scheme()),
+        Err(e) => e.to_string(),
+    };
+    let error = Error::InvalidUrl {
+        url: spec.target.clone(),
+        reason,
+        source: None,
+    };
+    Err(Failure::permanent(error, None))
 }
 
 /// Reads, recompresses if configured, and decides the content type.
@@ -158,11 +201,7 @@ fn prepare(shared: &Shared, spec: &ItemSpec) -> Result<Payload, Failure> {
                 source: None,
             },
         };
-        Failure::Failed {
-            error,
-            response: None,
-            retry: false,
-        }
+        Failure::permanent(error, None)
     })?;
     shared.counters.recompressed.fetch_add(1, Ordering::Relaxed);
     Ok(Payload::Bytes {
@@ -231,7 +270,8 @@ fn send_once(
     request = request
         .header("Content-Type", request_type.as_str())
         .header("Content-Length", total.to_string().as_str());
-    for (name, value) in shared.config.headers.iter().chain(&spec.headers) {
+    let own = spec.headers.iter().map(|h| (&h.name, &h.value));
+    for (name, value) in shared.config.headers.iter().map(|(n, v)| (n, v)).chain(own) {
         request = request.header(name, value);
     }
     // What is left of the item's total deadline bounds this attempt end to end.
@@ -247,12 +287,14 @@ fn send_once(
             if stop() || chain_has_stopped(&e) {
                 return Err(Failure::Stopped);
             }
+            let tls = is_tls(&spec.target, &e);
             let error = crate::fetch::map_error(&spec.target, e);
-            let retry = matches!(error, Error::Network { .. } | Error::Timeout { .. });
+            let transient = !tls && matches!(error, Error::Network { .. } | Error::Timeout { .. });
             return Err(Failure::Failed {
                 error,
                 response: None,
-                retry,
+                retry: transient,
+                permanent: !transient,
             });
         }
     };
@@ -265,17 +307,20 @@ fn send_once(
         .read_to_end(&mut body);
     let answer = UploadResponse { status, body };
     if (200..300).contains(&status) {
-        Ok(answer)
-    } else {
-        Err(Failure::Failed {
-            error: Error::Http {
-                url: spec.target.clone(),
-                status,
-            },
-            retry: status >= 500 || status == 408 || status == 429,
-            response: Some(answer),
-        })
+        return Ok(answer);
     }
+    // A 3xx is permanent too: redirects are not followed, and the same request is redirected
+    // again.
+    let transient = status >= 500 || status == 408 || status == 429;
+    Err(Failure::Failed {
+        error: Error::Http {
+            url: spec.target.clone(),
+            status,
+        },
+        retry: transient,
+        permanent: !transient,
+        response: Some(answer),
+    })
 }
 
 fn chain_has_stopped(e: &ureq::Error) -> bool {
@@ -315,7 +360,7 @@ fn process(shared: &Shared, queued: Queued) {
     let mut progress = progress.unwrap_or_else(|| Box::new(|_, _| {}));
     let mut attempts = 0;
     let deadline = shared.config.total_timeout.map(|t| Instant::now() + t);
-    let outcome = match prepare(shared, &spec) {
+    let outcome = match check_target(&spec).and_then(|()| prepare(shared, &spec)) {
         Err(failure) => Err(failure),
         Ok(payload) => {
             let mut backoff = shared.config.retry_backoff.min(MAX_BACKOFF);
@@ -362,7 +407,8 @@ fn time_left(deadline: Option<Instant>) -> Option<Option<Duration>> {
     }
 }
 
-/// The item's total deadline passed: a timeout, not retried.
+/// The item's total deadline passed: a timeout, not retried now (but journaled: a later run
+/// may well succeed).
 fn out_of_time(spec: &ItemSpec) -> Failure {
     Failure::Failed {
         error: Error::Timeout {
@@ -371,6 +417,7 @@ fn out_of_time(spec: &ItemSpec) -> Failure {
         },
         response: None,
         retry: false,
+        permanent: false,
     }
 }
 
@@ -406,50 +453,81 @@ fn finish(
             Ok(response)
         }
         Err(Failure::Failed {
-            error, response, ..
-        }) => Err(fail(
+            error,
+            response,
+            permanent,
+            ..
+        }) => {
+            let ended = Ended {
+                error,
+                response,
+                permanent,
+            };
+            Err(fail(shared, &spec, record.as_ref(), ended, attempts))
+        }
+        // Not cancelled (the canceller would hold the closure), so the uploader is closing.
+        Err(Failure::Stopped) => Err(fail(
             shared,
             &spec,
             record.as_ref(),
-            error,
-            response,
+            Ended::shutdown(&spec),
             attempts,
         )),
-        // Not cancelled (the canceller would hold the closure), so the uploader is closing.
-        Err(Failure::Stopped) => {
-            let error = Error::Shutdown {
-                url: spec.target.clone(),
-            };
-            Err(fail(shared, &spec, record.as_ref(), error, None, attempts))
-        }
     };
     call(completion, result);
     shared.finished();
 }
 
-/// Records a failure (counted, journaled if there is a journal) and builds its error.
+/// How an item ended, when it failed.
+struct Ended {
+    error: Error,
+    response: Option<UploadResponse>,
+    permanent: bool,
+}
+
+impl Ended {
+    /// Stopped by shutdown: worth sending again in a later run.
+    fn shutdown(spec: &ItemSpec) -> Ended {
+        let url = spec.target.clone();
+        Ended {
+            error: Error::Shutdown { url },
+            response: None,
+            permanent: false,
+        }
+    }
+}
+
+/// Records a failure (counted; journaled if there is a journal and it is worth retrying, or
+/// dropped from the journal if it came from there and is permanent) and builds its error.
 fn fail(
     shared: &Shared,
     spec: &ItemSpec,
     record: Option<&RecordId>,
-    error: Error,
-    response: Option<UploadResponse>,
+    ended: Ended,
     attempts: Attempts,
 ) -> UploadError {
     shared.counters.failed.fetch_add(1, Ordering::Relaxed);
     let total = attempts.before + attempts.now;
-    let journaled = shared
-        .journal
-        .as_ref()
-        .is_some_and(|j| j.record(record, spec, total, &error.summary()).is_ok());
+    let keep = !ended.permanent || shared.config.journal_permanent_failures;
+    let (mut journaled, mut dropped) = (false, false);
+    if let Some(journal) = &shared.journal {
+        if keep {
+            let summary = ended.error.summary();
+            let written = journal.record(record, spec, total, &summary, ended.permanent);
+            journaled = matches!(written, Ok(Some(_)));
+        } else if let Some(id) = record {
+            dropped = journal.remove(id);
+        }
+    }
     if journaled {
         shared.counters.journaled.fetch_add(1, Ordering::Relaxed);
     }
+    let source = spec.source.describe();
     UploadError {
-        error,
-        response,
-        attempts: attempts.now,
+        response: ended.response,
         journaled,
+        dropped,
+        ..UploadError::new(ended.error, &spec.target, &source, attempts.now)
     }
 }
 
@@ -467,14 +545,12 @@ pub(super) fn shut_down(shared: &Shared, queued: Queued) {
     let Some(completion) = taken else {
         return;
     };
-    let error = Error::Shutdown {
-        url: spec.target.clone(),
-    };
     let attempts = Attempts {
         now: 0,
         before: prior_attempts,
     };
-    let failure = fail(shared, &spec, record.as_ref(), error, None, attempts);
+    let ended = Ended::shutdown(&spec);
+    let failure = fail(shared, &spec, record.as_ref(), ended, attempts);
     call(completion, Err(failure));
     shared.finished();
 }

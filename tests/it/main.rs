@@ -27,4 +27,5 @@ mod prefetch;
 mod thumbnail_quality;
 mod thumbnail_variants;
 mod upload;
+mod upload_journal;
 mod upload_memory;
