@@ -7,6 +7,7 @@
 
 mod support;
 
+mod app_cache_dir;
 mod bounds;
 mod cancel;
 #[cfg(feature = "cli")]
