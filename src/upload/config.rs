@@ -111,7 +111,10 @@ impl fmt::Debug for UploadConfig {
             .field("sensitive_headers", &self.sensitive_headers)
             .field("recompress", &self.recompress)
             .field("journal_dir", &self.journal_dir)
-            .field("journal_permanent_failures", &self.journal_permanent_failures)
+            .field(
+                "journal_permanent_failures",
+                &self.journal_permanent_failures,
+            )
             .field("max_retries", &self.max_retries)
             .field("retry_backoff", &self.retry_backoff)
             .field("max_response_bytes", &self.max_response_bytes)

@@ -10,6 +10,7 @@
 
 mod body;
 mod config;
+mod failure;
 mod item;
 mod journal;
 mod outcome;
@@ -406,7 +407,10 @@ impl Uploader {
             return Ok(Vec::new());
         };
         let records = journal.list().map_err(|e| self.journal_error(e))?;
-        Ok(records.into_iter().map(journal::Record::into_entry).collect())
+        Ok(records
+            .into_iter()
+            .map(journal::Record::into_entry)
+            .collect())
     }
 
     /// Removes the entry `id` (a [`JournalEntry::id`]) from the journal, so no later

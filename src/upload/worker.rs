@@ -1,11 +1,11 @@
 //! What an upload thread does with one item: prepare the bytes (stream a file, or recompress),
 //! send, retry transient failures with backoff, journal what failed, complete exactly once.
 //!
-//! Owns: one item's attempts on the upload thread that took it, and the rules for which
-//! failures are retried and which are worth journaling (transient ones: 5xx, 408, 429,
-//! timeouts, network errors, shutdown; permanent ones only if the config asks). Must not touch:
-//! the queue or the slots of other items (`mod.rs`), how a body is streamed (`body.rs`), or the
-//! record format (`journal.rs`).
+//! Owns: one item's attempts on the upload thread that took it, and what happens to a failure:
+//! journaled if worth retrying (or if the config asks for permanent ones too), dropped from the
+//! journal if a retried entry failed permanently. Must not touch: the queue or the slots of
+//! other items (`mod.rs`), how a body is streamed (`body.rs`), which failures are transient
+//! (`failure.rs`), or the record format (`journal.rs`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -14,12 +14,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::body::{BodyReader, Content, Meter, Multipart, Stopped};
+use super::failure::{Failure, check_target, io_failure, out_of_time};
 use super::item::{ItemSpec, Method, UploadSource};
 use super::journal::RecordId;
 use super::recompress::{self, RecompressError};
 use super::{Queued, Shared, Slot, UploadError, UploadResponse, call};
 use crate::decode::Limits;
-use crate::error::{Cause, Error};
+use crate::error::Error;
 
 /// Largest source read into memory for recompression.
 const MAX_RECOMPRESS_INPUT: u64 = 256 << 20;
@@ -51,7 +52,10 @@ pub(super) fn run(shared: &Shared) {
                     url: target.clone(),
                     message: "the upload panicked".into(),
                 };
-                call(completion, Err(UploadError::new(error, &target, &source, 0)));
+                call(
+                    completion,
+                    Err(UploadError::new(error, &target, &source, 0)),
+                );
                 shared.finished();
             }
         }
@@ -70,80 +74,11 @@ enum Payload {
     },
 }
 
-/// Why one attempt did not succeed.
-enum Failure {
-    /// Stopped by a cancel or shutdown.
-    Stopped,
-    /// Failed; `retry` says whether another attempt now may succeed, `permanent` whether any
-    /// later one could (a permanent failure is not journaled unless the config asks).
-    Failed {
-        error: Error,
-        response: Option<UploadResponse>,
-        retry: bool,
-        permanent: bool,
-    },
-}
-
-impl Failure {
-    /// A failure no later attempt can fix: not retried, not journaled by default.
-    fn permanent(error: Error, response: Option<UploadResponse>) -> Failure {
-        Failure::Failed {
-            error,
-            response,
-            retry: false,
-            permanent: true,
-        }
-    }
-}
-
 fn sniff_type(head: &[u8]) -> String {
     match image::guess_format(head) {
         Ok(format) => format.to_mime_type().to_string(),
         Err(_) => "application/octet-stream".to_string(),
     }
-}
-
-/// The source cannot be read (missing, unreadable, too large to recompress): permanent.
-fn io_failure(spec: &ItemSpec, e: std::io::Error) -> Failure {
-    let error = Error::Io {
-        url: spec.source.describe(),
-        message: e.to_string(),
-        source: Some(Cause::new(e)),
-    };
-    Failure::permanent(error, None)
-}
-
-/// Whether a failed send is a TLS failure (an untrusted certificate, a server that does not
-/// speak TLS): the same request fails the same way, so it is neither retried nor journaled.
-/// ureq reports handshake errors from rustls as an `Io` error of kind `InvalidData` (the only
-/// `InvalidData` a send of an `https` request gives), and configuration errors as `Tls`.
-fn is_tls(target: &str, e: &ureq::Error) -> bool {
-    match e {
-        ureq::Error::Tls(_) | ureq::Error::Pem(_) | ureq::Error::Rustls(_) => true,
-        ureq::Error::Io(io) => {
-            io.kind() == std::io::ErrorKind::InvalidData
-                && target
-                    .get(..8)
-                    .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-        }
-        _ => false,
-    }
-}
-
-/// The target must be an absolute `http` or `https` URL: anything else fails at once, before
-/// the source is read, as a permanent [`Error::InvalidUrl`].
-fn check_target(spec: &ItemSpec) -> Result<(), Failure> {
-    let reason = match url::Url::parse(&spec.target) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => return Ok(()),
-        Ok(url) => format!("uploads go to http or https URLs, not {}:", url.scheme()),
-        Err(e) => e.to_string(),
-    };
-    let error = Error::InvalidUrl {
-        url: spec.target.clone(),
-        reason,
-        source: None,
-    };
-    Err(Failure::permanent(error, None))
 }
 
 /// Reads, recompresses if configured, and decides the content type.
@@ -287,15 +222,7 @@ fn send_once(
             if stop() || chain_has_stopped(&e) {
                 return Err(Failure::Stopped);
             }
-            let tls = is_tls(&spec.target, &e);
-            let error = crate::fetch::map_error(&spec.target, e);
-            let transient = !tls && matches!(error, Error::Network { .. } | Error::Timeout { .. });
-            return Err(Failure::Failed {
-                error,
-                response: None,
-                retry: transient,
-                permanent: !transient,
-            });
+            return Err(Failure::of_send(&spec.target, e));
         }
     };
     let status = response.status().as_u16();
@@ -309,18 +236,7 @@ fn send_once(
     if (200..300).contains(&status) {
         return Ok(answer);
     }
-    // A 3xx is permanent too: redirects are not followed, and the same request is redirected
-    // again.
-    let transient = status >= 500 || status == 408 || status == 429;
-    Err(Failure::Failed {
-        error: Error::Http {
-            url: spec.target.clone(),
-            status,
-        },
-        retry: transient,
-        permanent: !transient,
-        response: Some(answer),
-    })
+    Err(Failure::of_status(&spec.target, answer))
 }
 
 fn chain_has_stopped(e: &ureq::Error) -> bool {
@@ -404,20 +320,6 @@ fn time_left(deadline: Option<Instant>) -> Option<Option<Duration>> {
             let left = deadline.saturating_duration_since(Instant::now());
             (!left.is_zero()).then_some(Some(left))
         }
-    }
-}
-
-/// The item's total deadline passed: a timeout, not retried now (but journaled: a later run
-/// may well succeed).
-fn out_of_time(spec: &ItemSpec) -> Failure {
-    Failure::Failed {
-        error: Error::Timeout {
-            url: spec.target.clone(),
-            source: None,
-        },
-        response: None,
-        retry: false,
-        permanent: false,
     }
 }
 

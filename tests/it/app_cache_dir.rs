@@ -31,10 +31,8 @@ fn child() {
 fn the_default_directory_differs_between_programs() {
     // The same test binary under two other names, as two programs would be: hard links in the
     // target directory (same file system), so nothing large is copied.
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "app-cache-dir-{}",
-        std::process::id()
-    ));
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("app-cache-dir-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).unwrap();
     let home = tmp.join("home");
@@ -44,7 +42,12 @@ fn the_default_directory_differs_between_programs() {
         let link = tmp.join(name);
         std::fs::hard_link(&exe, &link).unwrap();
         let out = Command::new(&link)
-            .args(["--ignored", "--exact", "app_cache_dir::child", "--nocapture"])
+            .args([
+                "--ignored",
+                "--exact",
+                "app_cache_dir::child",
+                "--nocapture",
+            ])
             .env("HOME", &home)
             .env("XDG_CACHE_HOME", home.join("cache"))
             .output()

@@ -12,6 +12,10 @@ mod bounds;
 mod cancel;
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(feature = "cli")]
+mod cli_journal;
+#[cfg(feature = "cli")]
+mod cli_options;
 mod coalescing;
 mod corpus;
 mod decode;
@@ -29,4 +33,5 @@ mod thumbnail_quality;
 mod thumbnail_variants;
 mod upload;
 mod upload_journal;
+mod upload_journal_policy;
 mod upload_memory;

@@ -263,11 +263,9 @@ fn a_zero_thumbnail_box_fails_every_url() {
     let failures = p.failures();
     let failed: Vec<&String> = failures.iter().map(|(url, _)| url).collect();
     assert_eq!(failed, urls.iter().collect::<Vec<_>>());
-    assert!(
-        failures
-            .iter()
-            .all(|(_, e)| matches!(e, Error::InvalidRequest { reason, .. } if reason.contains("0x10")))
-    );
+    assert!(failures.iter().all(
+        |(_, e)| matches!(e, Error::InvalidRequest { reason, .. } if reason.contains("0x10"))
+    ));
 }
 
 #[test]
@@ -311,7 +309,10 @@ fn each_failed_url_is_reported_with_its_error() {
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].0, text);
     assert!(
-        matches!(failures[0].1, Error::UnsupportedFormat { .. } | Error::Decode { .. }),
+        matches!(
+            failures[0].1,
+            Error::UnsupportedFormat { .. } | Error::Decode { .. }
+        ),
         "{:?}",
         failures[0].1
     );
@@ -321,7 +322,9 @@ fn each_failed_url_is_reported_with_its_error() {
 fn failures_kept_are_bounded_and_counted_in_full() {
     let loader = ImageLoader::new(config(1)).unwrap();
     let n = Prefetch::MAX_KEPT_FAILURES + 25;
-    let urls: Vec<String> = (0..n).map(|i| format!("http://127.0.0.1:9/{i}.png")).collect();
+    let urls: Vec<String> = (0..n)
+        .map(|i| format!("http://127.0.0.1:9/{i}.png"))
+        .collect();
     let options = PrefetchOptions {
         decode: true,
         thumbnail: Some((10, 0)),

@@ -528,6 +528,7 @@ fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'stati
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // the closure returns an upload's result as it is
 fn a_file_that_shrinks_while_being_sent_fails_instead_of_hanging() {
     let dir = TempDir::new("shrink");
     let server = Server::start();
@@ -615,7 +616,10 @@ fn a_redirect_is_a_failure_not_a_silent_get() {
         "{:?}",
         err.error
     );
-    assert!(!err.journaled, "a redirect is permanent: the same request gets it again");
+    assert!(
+        !err.journaled,
+        "a redirect is permanent: the same request gets it again"
+    );
     assert_eq!(server.hits("/new"), 0, "followed the redirect");
 }
 
