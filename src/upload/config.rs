@@ -32,8 +32,8 @@ pub struct UploadConfig {
     pub timeout: Duration,
     /// Total deadline of one item, all attempts and the waits between them included: an
     /// upload still going when it passes ends with [`Error::Timeout`](crate::Error::Timeout)
-    /// (journaled like any failure) and is not retried. `None` turns it off. Default 10
-    /// minutes (a 64 MiB file at 1 Mbit/s takes under 9).
+    /// (journaled, as a timeout is worth retrying later) and is not retried now. `None` turns
+    /// it off. Default 10 minutes (a 64 MiB file at 1 Mbit/s takes under 9).
     pub total_timeout: Option<Duration>,
     /// `User-Agent` header. Default `webimage/<version>`.
     pub user_agent: String,

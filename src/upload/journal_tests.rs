@@ -1,5 +1,8 @@
-//! Unit tests of the journal's record format (`journal.rs`); the integration tests in
-//! `tests/it/upload_journal*.rs` cover secrets at rest and file modes through the public API.
+//! Unit tests of the journal (`journal.rs`).
+//!
+//! Owns: tests of the record format, updates of removed records, and record ids. Must not
+//! touch: secrets at rest and file modes, which `tests/it/upload_journal*.rs` test through the
+//! public API.
 
 use super::*;
 

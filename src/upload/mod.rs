@@ -229,7 +229,7 @@ impl Uploader {
         };
         let t = Some(config.timeout);
         // No redirects: a 301/302/303 would turn the PUT or POST into a GET that "succeeds"
-        // without the file. A 3xx is reported (and journaled) as a failure instead.
+        // without the file. A 3xx is reported as a (permanent) failure instead.
         let agent = crate::fetch::agent(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
