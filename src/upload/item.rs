@@ -86,12 +86,13 @@ pub(crate) fn is_credential(name: &str, extra: &[String]) -> bool {
         || extra.iter().any(|c| c.trim().eq_ignore_ascii_case(name))
 }
 
-/// Headers as a `Debug` map, `(name, value, secret)`: secret values show as `<redacted>`.
+/// Headers for `Debug` output, from `(name, value, secret)`: a list of `(name, value)` pairs
+/// (as `Request` and `Config` show theirs), secret values shown as `<redacted>`.
 pub(crate) struct RedactedHeaders<'a>(pub(crate) Vec<(&'a str, &'a str, bool)>);
 
 impl fmt::Debug for RedactedHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
+        f.debug_list()
             .entries(
                 self.0
                     .iter()
@@ -124,7 +125,7 @@ impl fmt::Debug for Header {
         } else {
             &self.value
         };
-        write!(f, "{:?}: {value:?}", self.name)
+        fmt::Debug::fmt(&(&self.name, value), f)
     }
 }
 
@@ -305,7 +306,7 @@ impl UploadItem {
 /// let item = webimage::UploadItem::put("https://api.example/a.jpg", "a.jpg")
 ///     .header("Authorization", "Bearer s3cr3t");
 /// let shown = format!("{item:?}");
-/// assert!(shown.contains(r#""Authorization": "<redacted>""#) && !shown.contains("s3cr3t"));
+/// assert!(shown.contains(r#"("Authorization", "<redacted>")"#) && !shown.contains("s3cr3t"));
 /// ```
 impl fmt::Debug for UploadItem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
