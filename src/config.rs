@@ -113,8 +113,9 @@ pub struct Config {
     pub remember_failed_urls: bool,
     /// How many failed URLs are remembered at most; the oldest is forgotten first. Default 1000.
     pub max_failed_urls: usize,
-    /// The persistent cache of downloaded bytes; `None` turns it off. Default: on, in the
-    /// platform's user cache directory (see [`DiskCacheConfig::default`]).
+    /// The persistent cache of downloaded bytes; `None` turns it off. Default: on, in a
+    /// directory of this program's own under the platform's user cache directory
+    /// (`~/.cache/webimage/<executable name>` on Linux; see [`DiskCacheConfig::default`]).
     pub disk_cache: Option<DiskCacheConfig>,
 }
 
@@ -244,12 +245,40 @@ pub struct DiskCacheConfig {
 }
 
 impl Default for DiskCacheConfig {
-    /// The platform's user cache directory plus `webimage` (`$XDG_CACHE_HOME/webimage` or
-    /// `~/.cache/webimage` on Linux, `~/Library/Caches/webimage` on macOS,
-    /// `%LOCALAPPDATA%\webimage` on Windows; the system temporary directory if none is known).
+    /// A directory of this program's own: the platform's user cache directory, then `webimage`,
+    /// then the name of the running executable (`~/.cache/webimage/my-app` on Linux, or under
+    /// `$XDG_CACHE_HOME`; `~/Library/Caches/webimage/my-app` on macOS;
+    /// `%LOCALAPPDATA%\webimage\my-app` on Windows; under the system temporary directory if
+    /// no cache directory is known). So two programs never share, evict or clear each other's
+    /// entries by default. The name is the file stem of [`std::env::current_exe`] with
+    /// anything but ASCII letters, digits, `-`, `_` and `.` replaced by `_` (at most 64
+    /// characters), or `app` when it is unknown. Programs that want to share a cache, or whose
+    /// executable is renamed between runs, name the directory with [`DiskCacheConfig::at`].
     fn default() -> Self {
         let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
-        DiskCacheConfig::at(base.join("webimage"))
+        DiskCacheConfig::at(base.join("webimage").join(app_name()))
+    }
+}
+
+/// The running executable's file stem, safe as one path component; `app` if unknown.
+fn app_name() -> String {
+    let stem = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let clean: String = stem
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+            _ => '_',
+        })
+        .take(64)
+        .collect();
+    let clean = clean.trim_start_matches('.');
+    if clean.is_empty() {
+        "app".to_string()
+    } else {
+        clean.to_string()
     }
 }
 

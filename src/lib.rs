@@ -61,8 +61,8 @@ pub use crate::prefetch::{Prefetch, PrefetchOptions, PrefetchProgress};
 pub use crate::request::{CachePolicy, Priority, Request, Store};
 pub use crate::stats::Stats;
 pub use crate::upload::{
-    Recompress, UploadConfig, UploadError, UploadItem, UploadResponse, UploadSource, UploadStats,
-    UploadToken, Uploader,
+    JournalEntry, Recompress, UploadConfig, UploadError, UploadItem, UploadResponse, UploadSource,
+    UploadStats, UploadToken, Uploader,
 };
 
 /// The `egui` crate [`egui`](mod@crate::egui) builds on, re-exported so callers (and tests)

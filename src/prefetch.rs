@@ -1,7 +1,8 @@
 //! Warming the caches ahead of need.
 //!
 //! Owns: a prefetch run ([`Prefetch`]): its list of URLs, its own concurrency cap, skipping
-//! what is already cached, progress counts, cancel, and the one completion call at the end.
+//! what is already cached, progress counts, the bounded list of failed URLs with their errors,
+//! cancel, and the one completion call at the end.
 //! Must not touch: the queue, the in-flight map or the caches; it uses only the pipeline's
 //! API ([`Pipeline::is_cached`], [`Pipeline::fetch`] for bytes-only callers,
 //! [`Pipeline::preload`] for decoding ones), so a real load of a URL being prefetched joins
@@ -49,14 +50,15 @@ impl Default for PrefetchOptions {
     }
 }
 
-/// Counts of a prefetch run.
+/// Counts of a prefetch run: a small `Copy` snapshot, cheap enough to poll every frame for a
+/// progress bar. Which URLs failed, and why, is [`Prefetch::failures`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PrefetchProgress {
     /// URLs in the run.
     pub total: usize,
     /// Fetched (and stored) by this run.
     pub finished: usize,
-    /// Failed (the error is not kept; loading the URL reports it).
+    /// Failed. [`Prefetch::failures`] says which URLs and why.
     pub failed: usize,
     /// Already cached: skipped without a request.
     pub skipped: usize,
@@ -84,6 +86,8 @@ struct State {
     running: Mutex<usize>,
     next_id: AtomicU64,
     progress: Mutex<PrefetchProgress>,
+    /// The first [`Prefetch::MAX_KEPT_FAILURES`] failed URLs with their errors.
+    failures: Mutex<Vec<(String, Error)>>,
     cancelled: AtomicBool,
     /// (a thread is running the submit loop, someone asked it to go round again)
     pump: Mutex<(bool, bool)>,
@@ -99,6 +103,34 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
+    /// How many failures [`failures`](Self::failures) keeps: the first 1000. A run of a million
+    /// bad URLs keeps its memory bounded; [`PrefetchProgress::failed`] still counts them all.
+    pub const MAX_KEPT_FAILURES: usize = 1000;
+
+    /// The URLs that failed so far, each as it was given to the run, with its error, in the
+    /// order they failed (the first [`MAX_KEPT_FAILURES`](Self::MAX_KEPT_FAILURES) of them).
+    /// Cancelled URLs are not failures. Call it after [`wait`](Self::wait) for the whole list,
+    /// or at any time while the run goes on.
+    ///
+    /// The errors are here rather than in [`PrefetchProgress`] so that the counts stay a `Copy`
+    /// snapshot that a UI can poll every frame without allocating, and rather than in a
+    /// per-URL closure so that nothing runs on the loader's workers on the run's behalf.
+    ///
+    /// ```no_run
+    /// # let loader = webimage::ImageLoader::new(webimage::Config::default())?;
+    /// let run = loader.prefetch(["https://example.com/1.jpg"], Default::default(), |_| {});
+    /// let progress = run.wait();
+    /// for (url, error) in run.failures() {
+    ///     eprintln!("{url}: {error}");
+    /// }
+    /// let not_listed = progress.failed - run.failures().len(); // beyond the first 1000
+    /// # let _ = not_listed;
+    /// # Ok::<(), webimage::Error>(())
+    /// ```
+    pub fn failures(&self) -> Vec<(String, Error)> {
+        self.state.failures.lock().clone()
+    }
+
     /// Stops the run: URLs not started are dropped, running downloads that nobody else wants
     /// are stopped. The completion closure runs once everything has wound down.
     pub fn cancel(&self) {
@@ -167,23 +199,28 @@ pub(crate) fn start(
             total,
             ..Default::default()
         }),
+        failures: Mutex::default(),
         cancelled: AtomicBool::new(false),
         pump: Mutex::new((false, false)),
         done: Mutex::new(Some(done)),
         finished: (Mutex::new(false), Condvar::new()),
     });
     if invalid {
-        let all = std::mem::take(&mut *state.pending.lock()).len();
-        state.progress.lock().failed += all;
+        let all = std::mem::take(&mut *state.pending.lock());
+        if let Some((width, height)) = options.thumbnail {
+            for url in all {
+                let reason = format!("thumbnail box {width}x{height} has a zero side");
+                state.fail(url.clone(), Error::InvalidRequest { url, reason });
+            }
+        }
     }
     state.pump();
     Prefetch { state }
 }
 
-/// How one URL of the run ended.
+/// How one URL of the run ended (a failure is counted by [`State::fail`]).
 enum Ended {
     Finished,
-    Failed,
     Skipped,
     Cancelled,
 }
@@ -245,14 +282,14 @@ impl State {
         let Some(shared) = self.shared.upgrade() else {
             return self.count(Ended::Cancelled);
         };
-        let request = self.request(url);
+        let request = self.request(url.clone());
         if shared.is_cached(&request, self.decode) {
             return self.count(Ended::Skipped);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         *self.running.lock() += 1;
         let state = self.clone();
-        let on_end = move |result: Result<Source, Error>| state.on_end(id, result);
+        let on_end = move |result: Result<Source, Error>| state.on_end(id, url, result);
         let token = if self.decode {
             let completion =
                 move |r: Result<crate::LoadedImage, Error>| on_end(r.map(|i| i.source()));
@@ -266,20 +303,19 @@ impl State {
         }
     }
 
-    fn on_end(self: &Arc<Self>, id: u64, result: Result<Source, Error>) {
+    fn on_end(self: &Arc<Self>, id: u64, url: String, result: Result<Source, Error>) {
         {
             let mut tokens = self.tokens.lock();
             if tokens.0.remove(&id).is_none() {
                 tokens.1.insert(id);
             }
         }
-        let ended = match result {
-            Ok(Source::Memory) => Ended::Skipped,
-            Ok(_) => Ended::Finished,
-            Err(Error::Cancelled { .. } | Error::Shutdown { .. }) => Ended::Cancelled,
-            Err(_) => Ended::Failed,
-        };
-        self.count(ended);
+        match result {
+            Ok(Source::Memory) => self.count(Ended::Skipped),
+            Ok(_) => self.count(Ended::Finished),
+            Err(Error::Cancelled { .. } | Error::Shutdown { .. }) => self.count(Ended::Cancelled),
+            Err(error) => self.fail(url, error),
+        }
         *self.running.lock() -= 1;
         self.pump();
     }
@@ -288,10 +324,21 @@ impl State {
         let mut p = self.progress.lock();
         match ended {
             Ended::Finished => p.finished += 1,
-            Ended::Failed => p.failed += 1,
             Ended::Skipped => p.skipped += 1,
             Ended::Cancelled => p.cancelled += 1,
         }
+    }
+
+    /// Counts a failed URL and keeps its error, if fewer than the cap are kept. The error is
+    /// kept first, so a caller that sees the count also finds the error.
+    fn fail(&self, url: String, error: Error) {
+        {
+            let mut failures = self.failures.lock();
+            if failures.len() < Prefetch::MAX_KEPT_FAILURES {
+                failures.push((url, error));
+            }
+        }
+        self.progress.lock().failed += 1;
     }
 
     /// Calls the completion closure once nothing is pending or running.

@@ -125,7 +125,8 @@ impl ImageLoader {
     /// cap, through the same pool and coalescing as loads: a later load of a URL being
     /// prefetched joins its download and raises its priority. By default only the disk cache
     /// is filled (no decoding); URLs already cached are skipped without a request. `done` is
-    /// called exactly once, when every URL is accounted for.
+    /// called exactly once, when every URL is accounted for. [`Prefetch::failures`] lists the
+    /// URLs that failed, with their errors.
     ///
     /// ```no_run
     /// # let loader = webimage::ImageLoader::new(webimage::Config::default())?;
@@ -135,6 +136,9 @@ impl ImageLoader {
     ///     |p| println!("{} fetched, {} cached already, {} failed", p.finished, p.skipped, p.failed),
     /// );
     /// let progress = run.wait();
+    /// for (url, error) in run.failures() {
+    ///     eprintln!("{url}: {error}");
+    /// }
     /// # Ok::<(), webimage::Error>(())
     /// ```
     pub fn prefetch<I, F>(&self, urls: I, options: PrefetchOptions, done: F) -> Prefetch

@@ -1,7 +1,8 @@
 //! What one upload is: source, target, method, headers.
 //!
-//! Owns: [`UploadItem`] and its builder, and the plain-data part of it that the journal keeps.
-//! Must not touch: the network or the disk.
+//! Owns: [`UploadItem`] and its builder, the plain-data part of it that the journal keeps, and
+//! the rule for which headers are credentials (never journaled, redacted in `Debug`). Must not
+//! touch: the network or the disk.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,60 @@ impl From<&str> for UploadSource {
     }
 }
 
+/// What `Debug` output shows instead of a credential's value.
+pub(crate) const REDACTED: &str = "<redacted>";
+
+/// Whether a header named `name` holds a credential: `Authorization`, `Proxy-Authorization`,
+/// `Cookie` (`crate::headers`), or one of `extra` (the uploader's [`UploadConfig::sensitive_headers`](crate::UploadConfig::sensitive_headers)).
+pub(crate) fn is_credential(name: &str, extra: &[String]) -> bool {
+    let name = name.trim();
+    crate::headers::is_credential_header(name)
+        || extra.iter().any(|c| c.trim().eq_ignore_ascii_case(name))
+}
+
+/// Headers for `Debug` output, from `(name, value, secret)`: a list of `(name, value)` pairs
+/// (as `Request` and `Config` show theirs), secret values shown as `<redacted>`.
+pub(crate) struct RedactedHeaders<'a>(pub(crate) Vec<(&'a str, &'a str, bool)>);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|&(name, value, secret)| (name, if secret { REDACTED } else { value })),
+            )
+            .finish()
+    }
+}
+
+/// One request header of an item.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) name: String,
+    pub(crate) value: String,
+    /// Marked secret with [`UploadItem::sensitive_header`].
+    pub(crate) sensitive: bool,
+}
+
+impl Header {
+    /// Whether the value is a secret: marked so, or a credential by name.
+    pub(crate) fn is_secret(&self, extra: &[String]) -> bool {
+        self.sensitive || is_credential(&self.name, extra)
+    }
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = if self.is_secret(&[]) {
+            REDACTED
+        } else {
+            &self.value
+        };
+        fmt::Debug::fmt(&(&self.name, value), f)
+    }
+}
+
 /// How the bytes are sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -86,7 +141,8 @@ pub(crate) struct ItemSpec {
     pub(crate) target: String,
     pub(crate) method: Method,
     pub(crate) source: UploadSource,
-    pub(crate) headers: Vec<(String, String)>,
+    /// The item's own headers; the journal keeps only those that are not secrets.
+    pub(crate) headers: Vec<Header>,
     pub(crate) original: bool,
     pub(crate) content_type: Option<String>,
     /// Recompression for this item, fixed when it is enqueued (so a retry from the journal
@@ -158,9 +214,38 @@ impl UploadItem {
     }
 
     /// Adds a request header.
+    ///
+    /// `Authorization`, `Proxy-Authorization` and `Cookie` are credentials: they are sent, but
+    /// never written to the journal (a retry from the journal sends the uploader's current
+    /// [`UploadConfig::headers`](crate::UploadConfig::headers) instead), and `Debug` output
+    /// shows `<redacted>` for them. Use [`sensitive_header`](Self::sensitive_header) for other
+    /// secrets (an API key header, say).
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.spec.headers.push((name.into(), value.into()));
+        self.spec.headers.push(Header {
+            name: name.into(),
+            value: value.into(),
+            sensitive: false,
+        });
+        self
+    }
+
+    /// Adds a request header whose value is a secret, treated like `Authorization`: sent, never
+    /// written to the journal, `<redacted>` in `Debug` output. (Like `http`'s
+    /// `HeaderValue::set_sensitive`.)
+    ///
+    /// ```
+    /// let item = webimage::UploadItem::put("https://api.example/a.jpg", "a.jpg")
+    ///     .sensitive_header("X-Api-Key", "s3cr3t");
+    /// assert!(!format!("{item:?}").contains("s3cr3t"));
+    /// ```
+    #[must_use]
+    pub fn sensitive_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.spec.headers.push(Header {
+            name: name.into(),
+            value: value.into(),
+            sensitive: true,
+        });
         self
     }
 
@@ -198,14 +283,33 @@ impl UploadItem {
     }
 }
 
+impl UploadItem {
+    fn headers_for_debug(&self) -> RedactedHeaders<'_> {
+        let h = &self.spec.headers;
+        RedactedHeaders(
+            h.iter()
+                .map(|h| (h.name.as_str(), h.value.as_str(), h.is_secret(&[])))
+                .collect(),
+        )
+    }
+}
+
+/// Credential header values are shown as `<redacted>`:
+///
+/// ```
+/// let item = webimage::UploadItem::put("https://api.example/a.jpg", "a.jpg")
+///     .header("Authorization", "Bearer s3cr3t");
+/// let shown = format!("{item:?}");
+/// assert!(shown.contains(r#"("Authorization", "<redacted>")"#) && !shown.contains("s3cr3t"));
+/// ```
 impl fmt::Debug for UploadItem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UploadItem")
             .field("target", &self.spec.target)
             .field("method", &self.spec.method)
             .field("source", &self.spec.source)
-            .field("headers", &self.spec.headers)
+            .field("headers", &self.headers_for_debug())
             .field("original", &self.spec.original)
-            .finish()
+            .finish_non_exhaustive()
     }
 }

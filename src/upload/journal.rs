@@ -1,23 +1,68 @@
 //! The journal of failed uploads: one small text file per item in a directory, so failures
 //! survive a restart and can be sent again.
 //!
-//! Owns: the record format and the directory. Must not touch: the network. Records are written
-//! to a temporary file and renamed into place, so a crash never leaves half a record; bytes
-//! sources are saved beside their record.
+//! Owns: the record format, the directory and its file modes, and [`JournalEntry`]. Must not
+//! touch: the network, or which failures are worth keeping (the worker decides). Records are
+//! written to a temporary file and renamed into place, so a crash never leaves half a record;
+//! bytes sources are saved beside their record.
+//!
+//! No secrets at rest: a record never holds a credential header's value (`Authorization`,
+//! `Proxy-Authorization`, `Cookie`, the uploader's `sensitive_headers`, headers marked
+//! sensitive), only its name, so a retry can say what it sends from the current configuration
+//! instead. On Unix every file is created 0600 (temporary files too, before the rename) and a
+//! directory the journal creates is 0700. Opening a journal written by an older version
+//! rewrites records that hold credentials without them and narrows file modes to 0600.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::item::{ItemSpec, Method, UploadSource};
+use parking_lot::Mutex;
+
+use super::item::{Header, ItemSpec, Method, UploadSource, is_credential};
 
 const MAGIC: &str = "webimage-upload-journal 1";
 
-/// Identifies one record.
+/// Identifies one record: `<nanoseconds>-<process id>-<serial>`, so ids sort by age.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct RecordId(String);
+
+impl RecordId {
+    /// An id given by a caller, if it has the form of one (digits and dashes: it becomes part
+    /// of a file name, so nothing else is accepted).
+    pub(crate) fn parse(id: &str) -> Option<RecordId> {
+        let ok =
+            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+        ok.then(|| RecordId(id.to_string()))
+    }
+}
+
+/// One failed upload kept in the journal, as [`Uploader::journal`](crate::Uploader::journal)
+/// lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JournalEntry {
+    /// Identifies the entry (for [`Uploader::drop_journal_entry`](crate::Uploader::drop_journal_entry));
+    /// stays the same across retries and runs.
+    pub id: String,
+    /// The target URL.
+    pub target: String,
+    /// What is sent.
+    pub source: UploadSource,
+    /// Attempts made so far, in every run.
+    pub attempts: u32,
+    /// What went wrong the last time, without the URL (e.g. `HTTP status 503`).
+    pub error: String,
+    /// Whether that failure was permanent (kept only with
+    /// [`UploadConfig::journal_permanent_failures`](crate::UploadConfig::journal_permanent_failures)).
+    pub permanent: bool,
+    /// Names of the item's credential headers, whose values the journal does not keep: a retry
+    /// sends the retrying uploader's [`UploadConfig::headers`](crate::UploadConfig::headers)
+    /// instead.
+    pub withheld_headers: Vec<String>,
+}
 
 /// A failed upload read back from the journal.
 #[derive(Debug, Clone)]
@@ -26,11 +71,32 @@ pub(crate) struct Record {
     pub(crate) spec: ItemSpec,
     pub(crate) attempts: u32,
     pub(crate) error: String,
+    pub(crate) permanent: bool,
+    pub(crate) withheld: Vec<String>,
+}
+
+impl Record {
+    pub(crate) fn into_entry(self) -> JournalEntry {
+        JournalEntry {
+            id: self.id.0,
+            target: self.spec.target,
+            source: self.spec.source,
+            attempts: self.attempts,
+            error: self.error,
+            permanent: self.permanent,
+            withheld_headers: self.withheld,
+        }
+    }
 }
 
 pub(crate) struct Journal {
     dir: PathBuf,
     serial: AtomicU64,
+    /// Header names the uploader treats as credentials, beyond the built-in ones.
+    sensitive: Vec<String>,
+    /// Held while a record is written or removed, so a record dropped by the caller is not
+    /// written back by a retry finishing at the same moment.
+    lock: Mutex<()>,
 }
 
 fn escape(s: &str) -> String {
@@ -47,13 +113,108 @@ fn unescape(s: &str) -> String {
         .replace("%25", "%")
 }
 
+/// Creates `dir` (and missing parents) owner-only on Unix. An existing directory keeps its mode.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes `bytes` to a new file at `tmp` created owner-only (0600 on Unix), then renames it to
+/// `path`. A stale `tmp` (from a crash) is removed first, so the file is always created anew
+/// with the narrow mode.
+fn write_private(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let _ = fs::remove_file(tmp);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(tmp).and_then(|mut f| f.write_all(bytes));
+    if let Err(e) = written.and_then(|()| fs::rename(tmp, path)) {
+        let _ = fs::remove_file(tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Narrows an existing file to owner-only (Unix), if it is wider.
+fn make_private(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let _ = path;
+    Ok(())
+}
+
 impl Journal {
-    pub(crate) fn open(dir: &Path) -> io::Result<Journal> {
-        fs::create_dir_all(dir)?;
-        Ok(Journal {
+    /// Opens (creating it if missing) the journal in `dir`; `sensitive` are extra credential
+    /// header names. Records of older versions that hold credentials are rewritten without them.
+    pub(crate) fn open(dir: &Path, sensitive: &[String]) -> io::Result<Journal> {
+        create_private_dir(dir)?;
+        let journal = Journal {
             dir: dir.to_path_buf(),
             serial: AtomicU64::new(0),
-        })
+            sensitive: sensitive.to_vec(),
+            lock: Mutex::new(()),
+        };
+        journal.scrub()?;
+        Ok(journal)
+    }
+
+    /// Removes credential values from records that hold them and narrows file modes.
+    fn scrub(&self) -> io::Result<()> {
+        for entry in fs::read_dir(&self.dir)?.flatten() {
+            let path = entry.path();
+            match path.extension().and_then(|e| e.to_str()) {
+                Some("upload") => {}
+                Some("bytes") => {
+                    make_private(&path)?;
+                    continue;
+                }
+                _ => continue,
+            }
+            let Ok(text) = fs::read_to_string(&path) else {
+                continue;
+            };
+            match self.without_credentials(&text) {
+                Some(clean) => {
+                    let tmp = path.with_extension("upload.tmp");
+                    write_private(&tmp, &path, clean.as_bytes())?;
+                }
+                None => make_private(&path)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// `text` with its credential header lines replaced by `withheld` lines, if it has any.
+    fn without_credentials(&self, text: &str) -> Option<String> {
+        if text.lines().next() != Some(MAGIC) {
+            return None;
+        }
+        let mut changed = false;
+        let mut out = String::with_capacity(text.len());
+        for line in text.lines() {
+            let mut parts = line.split('\t');
+            if parts.next() == Some("header")
+                && let Some(name) = parts.next().map(unescape)
+                && is_credential(&name, &self.sensitive)
+            {
+                out.push_str(&format!("withheld\t{}\n", escape(&name)));
+                changed = true;
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        changed.then_some(out)
     }
 
     fn new_id(&self) -> RecordId {
@@ -73,15 +234,23 @@ impl Journal {
         self.dir.join(format!("{}.bytes", id.0))
     }
 
-    /// Writes (or, with `id`, overwrites) the record of a failed item.
+    /// Writes the record of a failed item: a new one, or with `id` an update of that record.
+    /// Returns `None` (and writes nothing) when the record `id` is no longer there: the caller
+    /// dropped it while it was being retried.
     pub(crate) fn record(
         &self,
         id: Option<&RecordId>,
         spec: &ItemSpec,
         attempts: u32,
         error: &str,
-    ) -> io::Result<RecordId> {
-        let id = id.cloned().unwrap_or_else(|| self.new_id());
+        permanent: bool,
+    ) -> io::Result<Option<RecordId>> {
+        let _guard = self.lock.lock();
+        let id = match id {
+            Some(id) if !self.record_path(id).exists() => return Ok(None),
+            Some(id) => id.clone(),
+            None => self.new_id(),
+        };
         let mut text = format!("{MAGIC}\ntarget\t{}\n", escape(&spec.target));
         match &spec.method {
             Method::Put => text.push_str("method\tput\n"),
@@ -92,8 +261,22 @@ impl Journal {
                 }
             }
         }
-        for (k, v) in &spec.headers {
-            text.push_str(&format!("header\t{}\t{}\n", escape(k), escape(v)));
+        let mut withheld: Vec<&str> = Vec::new();
+        for h in &spec.headers {
+            if h.is_secret(&self.sensitive) {
+                if !withheld.iter().any(|w| w.eq_ignore_ascii_case(&h.name)) {
+                    withheld.push(&h.name);
+                }
+            } else {
+                text.push_str(&format!(
+                    "header\t{}\t{}\n",
+                    escape(&h.name),
+                    escape(&h.value)
+                ));
+            }
+        }
+        for name in withheld {
+            text.push_str(&format!("withheld\t{}\n", escape(name)));
         }
         match &spec.source {
             UploadSource::File(path) => {
@@ -101,8 +284,7 @@ impl Journal {
             }
             UploadSource::Bytes { name, bytes } => {
                 let tmp = self.dir.join(format!("{}.bytes.tmp", id.0));
-                fs::write(&tmp, bytes)?;
-                fs::rename(&tmp, self.bytes_path(&id))?;
+                write_private(&tmp, &self.bytes_path(&id), bytes)?;
                 text.push_str(&format!("bytes\t{}\n", escape(name)));
             }
         }
@@ -117,43 +299,59 @@ impl Journal {
             ));
         }
         text.push_str(&format!(
-            "original\t{}\nattempts\t{attempts}\nerror\t{}\n",
+            "original\t{}\nattempts\t{attempts}\npermanent\t{permanent}\nerror\t{}\n",
             spec.original,
             escape(error)
         ));
         let tmp = self.dir.join(format!("{}.upload.tmp", id.0));
-        fs::write(&tmp, text)?;
-        fs::rename(&tmp, self.record_path(&id))?;
-        Ok(id)
+        write_private(&tmp, &self.record_path(&id), text.as_bytes())?;
+        Ok(Some(id))
     }
 
-    /// Deletes a record (the item was sent, or will be retried under a new one).
-    pub(crate) fn remove(&self, id: &RecordId) {
-        let _ = fs::remove_file(self.record_path(id));
+    /// Deletes a record (sent, dropped as permanent, or dropped by the caller). Returns whether
+    /// it was there.
+    pub(crate) fn remove(&self, id: &RecordId) -> bool {
+        let _guard = self.lock.lock();
+        let existed = fs::remove_file(self.record_path(id)).is_ok();
         let _ = fs::remove_file(self.bytes_path(id));
+        existed
     }
 
-    /// Every record, oldest first. Records that cannot be read are skipped.
-    pub(crate) fn list(&self) -> io::Result<Vec<Record>> {
-        let mut out = Vec::new();
+    /// Deletes every record; returns how many there were.
+    pub(crate) fn clear(&self) -> io::Result<usize> {
+        let mut n = 0;
+        for id in self.ids()? {
+            n += usize::from(self.remove(&id));
+        }
+        Ok(n)
+    }
+
+    /// The ids of every record file, oldest first.
+    fn ids(&self) -> io::Result<Vec<RecordId>> {
+        let mut ids = Vec::new();
         for entry in fs::read_dir(&self.dir)?.flatten() {
             let path = entry.path();
             if path.extension().and_then(|e| e.to_str()) != Some("upload") {
                 continue;
             }
-            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-                continue;
-            };
-            let id = RecordId(stem.to_string());
-            if let Some(record) = fs::read_to_string(&path)
-                .ok()
-                .and_then(|text| self.parse(id, &text))
-            {
-                out.push(record);
+            if let Some(id) = path.file_stem().and_then(|s| s.to_str()) {
+                ids.push(RecordId(id.to_string()));
             }
         }
-        out.sort_by(|a, b| a.id.0.cmp(&b.id.0));
-        Ok(out)
+        ids.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(ids)
+    }
+
+    /// Every record, oldest first. Records that cannot be read are skipped.
+    pub(crate) fn list(&self) -> io::Result<Vec<Record>> {
+        Ok(self
+            .ids()?
+            .into_iter()
+            .filter_map(|id| {
+                let text = fs::read_to_string(self.record_path(&id)).ok()?;
+                self.parse(id, &text)
+            })
+            .collect())
     }
 
     fn parse(&self, id: RecordId, text: &str) -> Option<Record> {
@@ -162,10 +360,10 @@ impl Journal {
             return None;
         }
         let (mut target, mut method, mut field) = (None, None, None);
-        let (mut fields, mut headers) = (Vec::new(), Vec::new());
+        let (mut fields, mut headers, mut withheld) = (Vec::new(), Vec::new(), Vec::new());
         let (mut source, mut content_type, mut original) = (None, None, false);
         let mut recompress = None;
-        let (mut attempts, mut error) = (0, String::new());
+        let (mut attempts, mut error, mut permanent) = (0, String::new(), false);
         for line in lines {
             let mut parts = line.split('\t');
             let key = parts.next()?;
@@ -176,7 +374,21 @@ impl Journal {
                 "method" => method = a,
                 "field" => field = a,
                 "form" => fields.push((a?, b?)),
-                "header" => headers.push((a?, b?)),
+                "header" => {
+                    let (name, value) = (a?, b?);
+                    // A record of an older version, not yet scrubbed: never send its credential
+                    // (the current configuration's headers are sent instead).
+                    if is_credential(&name, &self.sensitive) {
+                        withheld.push(name);
+                    } else {
+                        headers.push(Header {
+                            name,
+                            value,
+                            sensitive: false,
+                        });
+                    }
+                }
+                "withheld" => withheld.push(a?),
                 "file" => source = Some(UploadSource::File(PathBuf::from(a?))),
                 "bytes" => {
                     let bytes = fs::read(self.bytes_path(&id)).ok()?;
@@ -200,6 +412,7 @@ impl Journal {
                 }
                 "original" => original = a.as_deref() == Some("true"),
                 "attempts" => attempts = a?.parse().ok()?,
+                "permanent" => permanent = a.as_deref() == Some("true"),
                 "error" => error = a.unwrap_or_default(),
                 _ => {}
             }
@@ -225,50 +438,12 @@ impl Journal {
             },
             attempts,
             error,
+            permanent,
+            withheld,
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_round_trip_and_survive_odd_text() {
-        let dir = std::env::temp_dir().join(format!("webimage-journal-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        let journal = Journal::open(&dir).unwrap();
-        let spec = ItemSpec {
-            target: "http://h/up?x=1%202".into(),
-            method: Method::Form {
-                field: "photo".into(),
-                fields: vec![("caption".into(), "two\nlines\tand 100%".into())],
-            },
-            source: UploadSource::Bytes {
-                name: "a.jpg".into(),
-                bytes: Arc::from(&b"\x00\xff bytes"[..]),
-            },
-            headers: vec![("Authorization".into(), "Bearer t".into())],
-            original: true,
-            content_type: Some("image/jpeg".into()),
-            recompress: Some(super::super::Recompress {
-                max_edge: Some(1024),
-                ..Default::default()
-            }),
-        };
-        let id = journal.record(None, &spec, 3, "HTTP status 503").unwrap();
-        let list = journal.list().unwrap();
-        assert_eq!(list.len(), 1);
-        assert_eq!(list[0].spec, spec);
-        assert_eq!(
-            (list[0].attempts, list[0].error.as_str()),
-            (3, "HTTP status 503")
-        );
-        journal.record(Some(&id), &spec, 4, "again").unwrap();
-        assert_eq!(journal.list().unwrap()[0].attempts, 4);
-        journal.remove(&id);
-        assert!(journal.list().unwrap().is_empty());
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
-        fs::remove_dir_all(&dir).unwrap();
-    }
-}
+#[path = "journal_tests.rs"]
+mod tests;

@@ -2,16 +2,18 @@
 //!
 //! Owns: the [`Uploader`] (its own fixed pool of `max_concurrent` threads and one HTTP agent
 //! shared by every upload), the queue of items, exactly-once completion, retries with backoff,
-//! and the journal of failures. Must not touch: the image loader's caches or queue; it shares
-//! only the decoder (for recompression).
+//! and the journal of failures (listing, retrying and dropping its entries). Must not touch:
+//! the image loader's caches or queue; it shares only the decoder (for recompression).
 //!
 //! Memory is bounded by `max_concurrent`: a file that is not recompressed streams from disk in
 //! small reads; a recompressed one is decoded on its worker, one at a time.
 
 mod body;
 mod config;
+mod failure;
 mod item;
 mod journal;
+mod outcome;
 mod recompress;
 mod worker;
 
@@ -26,34 +28,12 @@ use parking_lot::{Condvar, Mutex};
 
 pub use config::UploadConfig;
 pub use item::{UploadItem, UploadSource};
+pub use journal::JournalEntry;
+pub use outcome::{UploadError, UploadResponse};
 pub use recompress::Recompress;
 
 use crate::Error;
 use journal::{Journal, RecordId};
-
-/// The server's answer to a successful upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadResponse {
-    /// HTTP status (2xx).
-    pub status: u16,
-    /// Response body, up to [`UploadConfig::max_response_bytes`].
-    pub body: Vec<u8>,
-}
-
-/// A failed upload: why, and the server's answer if there was one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{error} (after {attempts} attempt(s))")]
-pub struct UploadError {
-    /// What went wrong (`Http`, `Network`, `Timeout`, `Io` for an unreadable file, `Decode` or
-    /// `UnsupportedFormat` for an image that cannot be recompressed, `Cancelled`, `Shutdown`).
-    pub error: Error,
-    /// The server's response to the last attempt, if it answered.
-    pub response: Option<UploadResponse>,
-    /// How many times the item was sent (0 if it never was).
-    pub attempts: u32,
-    /// Whether the failure was recorded in the journal.
-    pub journaled: bool,
-}
 
 /// A completion closure of an upload.
 pub(crate) type Completion = Box<dyn FnOnce(Result<UploadResponse, UploadError>) + Send>;
@@ -98,6 +78,7 @@ struct Slot {
     completion: Mutex<Option<Completion>>,
     cancelled: AtomicBool,
     target: String,
+    source_name: String,
 }
 
 struct Queued {
@@ -171,14 +152,10 @@ impl UploadToken {
         let Some(completion) = slot.completion.lock().take() else {
             return false;
         };
-        let error = UploadError {
-            error: Error::Cancelled {
-                url: slot.target.clone(),
-            },
-            response: None,
-            attempts: 0,
-            journaled: false,
+        let error = Error::Cancelled {
+            url: slot.target.clone(),
         };
+        let error = UploadError::new(error, &slot.target, &slot.source_name, 0);
         call(completion, Err(error));
         if let Some(shared) = self.shared.upgrade() {
             shared.counters.cancelled.fetch_add(1, Ordering::Relaxed);
@@ -242,7 +219,7 @@ impl Uploader {
             }
         }
         let journal = match &config.journal_dir {
-            Some(dir) => Some(Journal::open(dir).map_err(|e| {
+            Some(dir) => Some(Journal::open(dir, &config.sensitive_headers).map_err(|e| {
                 Error::Config(format!(
                     "cannot use journal directory {}: {e}",
                     dir.display()
@@ -252,7 +229,7 @@ impl Uploader {
         };
         let t = Some(config.timeout);
         // No redirects: a 301/302/303 would turn the PUT or POST into a GET that "succeeds"
-        // without the file. A 3xx is reported (and journaled) as a failure instead.
+        // without the file. A 3xx is reported as a (permanent) failure instead.
         let agent = crate::fetch::agent(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -330,6 +307,7 @@ impl Uploader {
             completion: Mutex::new(Some(done)),
             cancelled: AtomicBool::new(false),
             target: spec.target.clone(),
+            source_name: spec.source.describe(),
         });
         let token = UploadToken {
             slot: Arc::downgrade(&slot),
@@ -364,10 +342,37 @@ impl Uploader {
     }
 
     /// Re-enqueues every item in the journal (failures of this or an earlier run), each sent as
-    /// it was first meant to be (target, method, recompression). Each one calls `done` once
-    /// when it completes; an item that fails again stays in the journal with its attempts
-    /// added up. Items already queued by an earlier call are not queued twice. Returns how
-    /// many were enqueued.
+    /// it was first meant to be (target, method, form fields, non-secret headers,
+    /// recompression). Each one calls `done` once when it completes. Items already queued by an
+    /// earlier call are not queued twice. Returns how many were enqueued.
+    ///
+    /// **Credentials come from this uploader**, not from the journal: the journal never keeps
+    /// the values of `Authorization`, `Proxy-Authorization`, `Cookie`, the
+    /// [`sensitive_headers`](UploadConfig::sensitive_headers) or headers added with
+    /// [`UploadItem::sensitive_header`]; a retried item is sent with this uploader's
+    /// [`UploadConfig::headers`] (so an expired token is replaced by the current one simply by
+    /// configuring it). [`JournalEntry::withheld_headers`] names what was withheld.
+    ///
+    /// An item that fails again with a failure worth retrying stays in the journal with its
+    /// attempts added up. One that fails permanently (a missing file, a 4xx other than 408 and
+    /// 429, ...) is dropped from the journal, and its [`UploadError`] says so with
+    /// `dropped: true` (unless [`UploadConfig::journal_permanent_failures`] keeps it).
+    ///
+    /// ```no_run
+    /// use webimage::{UploadConfig, Uploader};
+    /// let uploader = Uploader::new(UploadConfig {
+    ///     journal_dir: Some("/var/lib/my-app/upload-journal".into()),
+    ///     headers: vec![("Authorization".into(), "Bearer <today's token>".into())],
+    ///     ..Default::default()
+    /// })?;
+    /// uploader.retry_failed(|result| match result {
+    ///     Ok(_) => {}
+    ///     Err(e) if e.dropped => eprintln!("gave up on it: {e}"),
+    ///     Err(e) => eprintln!("{e}; still journaled: {}", e.journaled),
+    /// })?;
+    /// uploader.wait();
+    /// # Ok::<(), webimage::Error>(())
+    /// ```
     pub fn retry_failed<F>(&self, done: F) -> Result<usize, Error>
     where
         F: Fn(Result<UploadResponse, UploadError>) + Send + Sync + 'static,
@@ -397,16 +402,36 @@ impl Uploader {
         Ok(n)
     }
 
-    /// The items currently in the journal: (target URL, source, attempts, last error).
-    pub fn journal(&self) -> Result<Vec<(String, UploadSource, u32, String)>, Error> {
+    /// The items in the journal, oldest first. Without a journal, none.
+    pub fn journal(&self) -> Result<Vec<JournalEntry>, Error> {
         let Some(journal) = &self.shared.journal else {
             return Ok(Vec::new());
         };
         let records = journal.list().map_err(|e| self.journal_error(e))?;
         Ok(records
             .into_iter()
-            .map(|r| (r.spec.target, r.spec.source, r.attempts, r.error))
+            .map(journal::Record::into_entry)
             .collect())
+    }
+
+    /// Removes the entry `id` (a [`JournalEntry::id`]) from the journal, so no later
+    /// [`retry_failed`](Self::retry_failed) sends it. Returns whether it was there. An entry
+    /// being retried right now is still sent, but if that attempt fails it is not journaled
+    /// again.
+    pub fn drop_journal_entry(&self, id: &str) -> Result<bool, Error> {
+        let (Some(journal), Some(id)) = (&self.shared.journal, RecordId::parse(id)) else {
+            return Ok(false);
+        };
+        Ok(journal.remove(&id))
+    }
+
+    /// Removes every entry from the journal (as [`drop_journal_entry`](Self::drop_journal_entry)
+    /// does one). Returns how many there were.
+    pub fn clear_journal(&self) -> Result<usize, Error> {
+        let Some(journal) = &self.shared.journal else {
+            return Ok(0);
+        };
+        journal.clear().map_err(|e| self.journal_error(e))
     }
 
     /// Blocks until every enqueued item has completed. Do not call it from a completion or

@@ -1,9 +1,11 @@
 //! What an upload thread does with one item: prepare the bytes (stream a file, or recompress),
 //! send, retry transient failures with backoff, journal what failed, complete exactly once.
 //!
-//! Owns: one item's attempts on the upload thread that took it, and the rule for which
-//! failures are retried. Must not touch: the queue or the slots of other items (`mod.rs`), or
-//! how a body is streamed (`body.rs`).
+//! Owns: one item's attempts on the upload thread that took it, and what happens to a failure:
+//! journaled if worth retrying (or if the config asks for permanent ones too), dropped from the
+//! journal if a retried entry failed permanently. Must not touch: the queue or the slots of
+//! other items (`mod.rs`), how a body is streamed (`body.rs`), which failures are transient
+//! (`failure.rs`), or the record format (`journal.rs`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,12 +14,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::body::{BodyReader, Content, Meter, Multipart, Stopped};
+use super::failure::{Failure, check_target, io_failure, out_of_time};
 use super::item::{ItemSpec, Method, UploadSource};
 use super::journal::RecordId;
 use super::recompress::{self, RecompressError};
 use super::{Queued, Shared, Slot, UploadError, UploadResponse, call};
 use crate::decode::Limits;
-use crate::error::{Cause, Error};
+use crate::error::Error;
 
 /// Largest source read into memory for recompression.
 const MAX_RECOMPRESS_INPUT: u64 = 256 << 20;
@@ -32,9 +35,10 @@ pub(super) fn run(shared: &Shared) {
         }
         // A panic (a bug, ours or a library's) fails this item, exactly once, and the thread
         // goes on with the next.
-        let (slot, target, record) = (
+        let (slot, target, source, record) = (
             queued.slot.clone(),
             queued.spec.target.clone(),
+            queued.spec.source.describe(),
             queued.record.clone(),
         );
         let outcome =
@@ -44,16 +48,14 @@ pub(super) fn run(shared: &Shared) {
             let taken = slot.completion.lock().take();
             if let Some(completion) = taken {
                 shared.counters.failed.fetch_add(1, Ordering::Relaxed);
-                let error = UploadError {
-                    error: Error::Internal {
-                        url: target,
-                        message: "the upload panicked".into(),
-                    },
-                    response: None,
-                    attempts: 0,
-                    journaled: false,
+                let error = Error::Internal {
+                    url: target.clone(),
+                    message: "the upload panicked".into(),
                 };
-                call(completion, Err(error));
+                call(
+                    completion,
+                    Err(UploadError::new(error, &target, &source, 0)),
+                );
                 shared.finished();
             }
         }
@@ -72,34 +74,10 @@ enum Payload {
     },
 }
 
-/// Why one attempt did not succeed.
-enum Failure {
-    /// Stopped by a cancel or shutdown.
-    Stopped,
-    /// Failed; `retry` says whether another attempt may succeed.
-    Failed {
-        error: Error,
-        response: Option<UploadResponse>,
-        retry: bool,
-    },
-}
-
 fn sniff_type(head: &[u8]) -> String {
     match image::guess_format(head) {
         Ok(format) => format.to_mime_type().to_string(),
         Err(_) => "application/octet-stream".to_string(),
-    }
-}
-
-fn io_failure(spec: &ItemSpec, e: std::io::Error) -> Failure {
-    Failure::Failed {
-        error: Error::Io {
-            url: spec.source.describe(),
-            message: e.to_string(),
-            source: Some(Cause::new(e)),
-        },
-        response: None,
-        retry: false,
     }
 }
 
@@ -158,11 +136,7 @@ fn prepare(shared: &Shared, spec: &ItemSpec) -> Result<Payload, Failure> {
                 source: None,
             },
         };
-        Failure::Failed {
-            error,
-            response: None,
-            retry: false,
-        }
+        Failure::permanent(error, None)
     })?;
     shared.counters.recompressed.fetch_add(1, Ordering::Relaxed);
     Ok(Payload::Bytes {
@@ -231,7 +205,8 @@ fn send_once(
     request = request
         .header("Content-Type", request_type.as_str())
         .header("Content-Length", total.to_string().as_str());
-    for (name, value) in shared.config.headers.iter().chain(&spec.headers) {
+    let own = spec.headers.iter().map(|h| (&h.name, &h.value));
+    for (name, value) in shared.config.headers.iter().map(|(n, v)| (n, v)).chain(own) {
         request = request.header(name, value);
     }
     // What is left of the item's total deadline bounds this attempt end to end.
@@ -247,13 +222,7 @@ fn send_once(
             if stop() || chain_has_stopped(&e) {
                 return Err(Failure::Stopped);
             }
-            let error = crate::fetch::map_error(&spec.target, e);
-            let retry = matches!(error, Error::Network { .. } | Error::Timeout { .. });
-            return Err(Failure::Failed {
-                error,
-                response: None,
-                retry,
-            });
+            return Err(Failure::of_send(&spec.target, e));
         }
     };
     let status = response.status().as_u16();
@@ -265,17 +234,9 @@ fn send_once(
         .read_to_end(&mut body);
     let answer = UploadResponse { status, body };
     if (200..300).contains(&status) {
-        Ok(answer)
-    } else {
-        Err(Failure::Failed {
-            error: Error::Http {
-                url: spec.target.clone(),
-                status,
-            },
-            retry: status >= 500 || status == 408 || status == 429,
-            response: Some(answer),
-        })
+        return Ok(answer);
     }
+    Err(Failure::of_status(&spec.target, answer))
 }
 
 fn chain_has_stopped(e: &ureq::Error) -> bool {
@@ -315,7 +276,7 @@ fn process(shared: &Shared, queued: Queued) {
     let mut progress = progress.unwrap_or_else(|| Box::new(|_, _| {}));
     let mut attempts = 0;
     let deadline = shared.config.total_timeout.map(|t| Instant::now() + t);
-    let outcome = match prepare(shared, &spec) {
+    let outcome = match check_target(&spec).and_then(|()| prepare(shared, &spec)) {
         Err(failure) => Err(failure),
         Ok(payload) => {
             let mut backoff = shared.config.retry_backoff.min(MAX_BACKOFF);
@@ -362,18 +323,6 @@ fn time_left(deadline: Option<Instant>) -> Option<Option<Duration>> {
     }
 }
 
-/// The item's total deadline passed: a timeout, not retried.
-fn out_of_time(spec: &ItemSpec) -> Failure {
-    Failure::Failed {
-        error: Error::Timeout {
-            url: spec.target.clone(),
-            source: None,
-        },
-        response: None,
-        retry: false,
-    }
-}
-
 /// Attempts of this run and of earlier runs (for an item retried from the journal).
 #[derive(Clone, Copy)]
 struct Attempts {
@@ -406,50 +355,81 @@ fn finish(
             Ok(response)
         }
         Err(Failure::Failed {
-            error, response, ..
-        }) => Err(fail(
+            error,
+            response,
+            permanent,
+            ..
+        }) => {
+            let ended = Ended {
+                error,
+                response,
+                permanent,
+            };
+            Err(fail(shared, &spec, record.as_ref(), ended, attempts))
+        }
+        // Not cancelled (the canceller would hold the closure), so the uploader is closing.
+        Err(Failure::Stopped) => Err(fail(
             shared,
             &spec,
             record.as_ref(),
-            error,
-            response,
+            Ended::shutdown(&spec),
             attempts,
         )),
-        // Not cancelled (the canceller would hold the closure), so the uploader is closing.
-        Err(Failure::Stopped) => {
-            let error = Error::Shutdown {
-                url: spec.target.clone(),
-            };
-            Err(fail(shared, &spec, record.as_ref(), error, None, attempts))
-        }
     };
     call(completion, result);
     shared.finished();
 }
 
-/// Records a failure (counted, journaled if there is a journal) and builds its error.
+/// How an item ended, when it failed.
+struct Ended {
+    error: Error,
+    response: Option<UploadResponse>,
+    permanent: bool,
+}
+
+impl Ended {
+    /// Stopped by shutdown: worth sending again in a later run.
+    fn shutdown(spec: &ItemSpec) -> Ended {
+        let url = spec.target.clone();
+        Ended {
+            error: Error::Shutdown { url },
+            response: None,
+            permanent: false,
+        }
+    }
+}
+
+/// Records a failure (counted; journaled if there is a journal and it is worth retrying, or
+/// dropped from the journal if it came from there and is permanent) and builds its error.
 fn fail(
     shared: &Shared,
     spec: &ItemSpec,
     record: Option<&RecordId>,
-    error: Error,
-    response: Option<UploadResponse>,
+    ended: Ended,
     attempts: Attempts,
 ) -> UploadError {
     shared.counters.failed.fetch_add(1, Ordering::Relaxed);
     let total = attempts.before + attempts.now;
-    let journaled = shared
-        .journal
-        .as_ref()
-        .is_some_and(|j| j.record(record, spec, total, &error.summary()).is_ok());
+    let keep = !ended.permanent || shared.config.journal_permanent_failures;
+    let (mut journaled, mut dropped) = (false, false);
+    if let Some(journal) = &shared.journal {
+        if keep {
+            let summary = ended.error.summary();
+            let written = journal.record(record, spec, total, &summary, ended.permanent);
+            journaled = matches!(written, Ok(Some(_)));
+        } else if let Some(id) = record {
+            dropped = journal.remove(id);
+        }
+    }
     if journaled {
         shared.counters.journaled.fetch_add(1, Ordering::Relaxed);
     }
+    let source = spec.source.describe();
     UploadError {
-        error,
-        response,
-        attempts: attempts.now,
+        response: ended.response,
         journaled,
+        dropped,
+        ..UploadError::new(ended.error, &spec.target, &source, attempts.now)
     }
 }
 
@@ -467,14 +447,12 @@ pub(super) fn shut_down(shared: &Shared, queued: Queued) {
     let Some(completion) = taken else {
         return;
     };
-    let error = Error::Shutdown {
-        url: spec.target.clone(),
-    };
     let attempts = Attempts {
         now: 0,
         before: prior_attempts,
     };
-    let failure = fail(shared, &spec, record.as_ref(), error, None, attempts);
+    let ended = Ended::shutdown(&spec);
+    let failure = fail(shared, &spec, record.as_ref(), ended, attempts);
     call(completion, Err(failure));
     shared.finished();
 }

@@ -7,10 +7,15 @@
 
 mod support;
 
+mod app_cache_dir;
 mod bounds;
 mod cancel;
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(feature = "cli")]
+mod cli_journal;
+#[cfg(feature = "cli")]
+mod cli_options;
 mod coalescing;
 mod corpus;
 mod decode;
@@ -31,4 +36,6 @@ mod prefetch;
 mod thumbnail_quality;
 mod thumbnail_variants;
 mod upload;
+mod upload_journal;
+mod upload_journal_policy;
 mod upload_memory;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::support::*;
 use webimage::{
-    ImageLoader, Prefetch, PrefetchOptions, PrefetchProgress, Priority, Request, Source,
+    Error, ImageLoader, Prefetch, PrefetchOptions, PrefetchProgress, Priority, Request, Source,
 };
 
 fn serve(n: u32, gate: Option<&Gate>) -> (Server, Vec<String>) {
@@ -260,4 +260,100 @@ fn a_zero_thumbnail_box_fails_every_url() {
     };
     let (p, _) = run(&loader, &urls, options);
     assert_eq!(p.wait().failed, 3);
+    let failures = p.failures();
+    let failed: Vec<&String> = failures.iter().map(|(url, _)| url).collect();
+    assert_eq!(failed, urls.iter().collect::<Vec<_>>());
+    assert!(failures.iter().all(
+        |(_, e)| matches!(e, Error::InvalidRequest { reason, .. } if reason.contains("0x10"))
+    ));
+}
+
+#[test]
+fn each_failed_url_is_reported_with_its_error() {
+    let dir = TempDir::new("prefetch-failures");
+    let (server, mut urls) = serve(4, None);
+    server.route("/gone.png", Route::status(404));
+    server.route("/down.png", Route::status(503));
+    server.route("/text.png", Route::ok(b"not an image".to_vec()));
+    let bad = [
+        server.url("/gone.png"),
+        server.url("/down.png"),
+        "not a url".to_string(),
+    ];
+    urls.extend(bad.iter().cloned());
+    let loader = ImageLoader::new(disk_config(2, dir.path())).unwrap();
+    let (p, _) = run(&loader, &urls, PrefetchOptions::default());
+    let progress = p.wait();
+    assert_eq!((progress.finished, progress.failed), (4, 3));
+    let mut failures = p.failures();
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = bad.to_vec();
+    expected.sort();
+    assert_eq!(
+        failures.iter().map(|(u, _)| u.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    let error_of = |url: &str| &failures.iter().find(|(u, _)| u == url).unwrap().1;
+    assert!(matches!(error_of(&bad[0]), Error::Http { status: 404, url } if *url == bad[0]));
+    assert!(matches!(error_of(&bad[1]), Error::Http { status: 503, .. }));
+    assert!(matches!(error_of("not a url"), Error::InvalidUrl { .. }));
+    // A decoding run reports a decode failure too.
+    let text = server.url("/text.png");
+    let decoding = PrefetchOptions {
+        decode: true,
+        ..Default::default()
+    };
+    let (p, _) = run(&loader, std::slice::from_ref(&text), decoding);
+    p.wait();
+    let failures = p.failures();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].0, text);
+    assert!(
+        matches!(
+            failures[0].1,
+            Error::UnsupportedFormat { .. } | Error::Decode { .. }
+        ),
+        "{:?}",
+        failures[0].1
+    );
+}
+
+#[test]
+fn failures_kept_are_bounded_and_counted_in_full() {
+    let loader = ImageLoader::new(config(1)).unwrap();
+    let n = Prefetch::MAX_KEPT_FAILURES + 25;
+    let urls: Vec<String> = (0..n)
+        .map(|i| format!("http://127.0.0.1:9/{i}.png"))
+        .collect();
+    let options = PrefetchOptions {
+        decode: true,
+        thumbnail: Some((10, 0)),
+        ..Default::default()
+    };
+    let (p, _) = run(&loader, &urls, options);
+    assert_eq!(p.wait().failed, n);
+    let failures = p.failures();
+    assert_eq!(failures.len(), Prefetch::MAX_KEPT_FAILURES);
+    assert_eq!(failures[0].0, urls[0], "the first ones are kept, in order");
+    assert_eq!(failures[999].0, urls[999]);
+}
+
+#[test]
+fn cancelled_urls_are_not_failures() {
+    let dir = TempDir::new("prefetch-cancel-failures");
+    let gate = Gate::new();
+    let (_server, urls) = serve(6, Some(&gate));
+    let loader = ImageLoader::new(disk_config(2, dir.path())).unwrap();
+    let options = PrefetchOptions {
+        max_concurrent: 2,
+        ..Default::default()
+    };
+    let (p, _) = run(&loader, &urls, options);
+    gate.wait_arrivals(2);
+    p.cancel();
+    gate.open();
+    let progress = p.wait();
+    assert_eq!(progress.failed, 0);
+    assert!(p.failures().is_empty());
+    assert!(progress.cancelled >= 4, "{progress:?}");
 }

@@ -254,9 +254,11 @@ fn failures_are_journaled_survive_a_restart_and_can_be_retried() {
     let missing = files.path().join("missing.png");
     let results = Results::default();
     {
+        // The missing file is a permanent failure: journaled only because this asks for it.
         let up = uploader(|c| {
             c.journal_dir = Some(journal.path().to_path_buf());
             c.max_retries = 1;
+            c.journal_permanent_failures = true;
         });
         up.enqueue(
             UploadItem::put(server.url("/up"), good.as_path()),
@@ -296,7 +298,11 @@ fn failures_are_journaled_survive_a_restart_and_can_be_retried() {
     let up = uploader(|c| c.journal_dir = Some(journal.path().to_path_buf()));
     let listed = up.journal().unwrap();
     assert_eq!(listed.len(), 3);
-    assert!(listed.iter().all(|(target, ..)| target.ends_with("/up")));
+    assert!(listed.iter().all(|e| e.target.ends_with("/up")));
+    assert_eq!(
+        listed.iter().map(|e| e.permanent).collect::<Vec<_>>(),
+        [false, true, false]
+    );
     let retried = Arc::new(Mutex::new(Vec::new()));
     let r = retried.clone();
     assert_eq!(
@@ -522,6 +528,7 @@ fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'stati
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // the closure returns an upload's result as it is
 fn a_file_that_shrinks_while_being_sent_fails_instead_of_hanging() {
     let dir = TempDir::new("shrink");
     let server = Server::start();
@@ -609,7 +616,10 @@ fn a_redirect_is_a_failure_not_a_silent_get() {
         "{:?}",
         err.error
     );
-    assert!(err.journaled);
+    assert!(
+        !err.journaled,
+        "a redirect is permanent: the same request gets it again"
+    );
     assert_eq!(server.hits("/new"), 0, "followed the redirect");
 }
 
@@ -666,8 +676,11 @@ fn an_item_cancelled_during_its_backoff_is_not_journaled() {
 fn retry_failed_does_not_queue_an_item_twice() {
     let journal = TempDir::new("twice-journal");
     let server = Server::start();
-    server.route("/up", Route::status(400));
-    let config = |c: &mut UploadConfig| c.journal_dir = Some(journal.path().to_path_buf());
+    server.route("/up", Route::status(503));
+    let config = |c: &mut UploadConfig| {
+        c.journal_dir = Some(journal.path().to_path_buf());
+        c.max_retries = 0;
+    };
     {
         let up = uploader(config);
         let source = UploadSource::Bytes {

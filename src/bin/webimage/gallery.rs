@@ -39,6 +39,8 @@ pub struct Args {
     /// Write the loader's counters and the run's figures as JSON when quitting.
     #[arg(long, value_name = "FILE")]
     stats_json: Option<PathBuf>,
+    #[command(flatten)]
+    workers: crate::Workers,
 }
 
 /// The photo behind grid cell `i`: its size and encoding vary; a few are broken.
@@ -82,7 +84,7 @@ fn photo(i: u32) -> Option<Vec<u8>> {
     Some(out)
 }
 
-pub fn run(args: Args, workers: usize) -> crate::Result<bool> {
+pub fn run(args: Args) -> crate::Result<bool> {
     if args.cell < 16.0 {
         return Err(crate::Failure::Usage("--cell must be at least 16".into()));
     }
@@ -97,7 +99,7 @@ pub fn run(args: Args, workers: usize) -> crate::Result<bool> {
     let server = ImageServer::start_with(Default::default(), Default::default(), generate)?;
     let cache_dir = std::env::temp_dir().join(format!("webimage-gallery-{}", std::process::id()));
     let loader = ImageLoader::new(Config {
-        max_workers: workers,
+        max_workers: args.workers.workers,
         lifo: true,
         disk_cache: Some(DiskCacheConfig::at(&cache_dir)),
         ..Default::default()

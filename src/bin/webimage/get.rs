@@ -1,25 +1,45 @@
 //! `webimage get URL... [--thumb WxH] [--out DIR]`.
 //!
-//! Owns: loading each argument and saving it as PNG. Must not touch: anything but the public
-//! API.
+//! Owns: loading each argument (a URL, or a file path, relative ones resolved against the
+//! current directory) and saving it as PNG. Must not touch: anything but the public API.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use webimage::{Config, ImageLoader, Request};
+use webimage::{ImageLoader, Request};
 
 /// Options of `webimage get`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Image URLs (http, https, file, data) or file paths.
+    /// Image URLs (http, https, file, data) or file paths (relative to the current directory).
     #[arg(required = true, value_name = "URL")]
     urls: Vec<String>,
-    /// Save a thumbnail that fits inside WIDTHxHEIGHT instead of the full image.
+    /// Save a thumbnail that fits inside WIDTHxHEIGHT (or NxN, given as N) instead of the full
+    /// image.
     #[arg(long, value_name = "WxH", value_parser = crate::parse_size)]
     thumb: Option<(u32, u32)>,
     /// Directory to save the PNG files in (created if missing).
     #[arg(long, default_value = ".", value_name = "DIR")]
     out: PathBuf,
+    #[command(flatten)]
+    cache: crate::CacheDir,
+    /// Do not use the disk cache.
+    #[arg(long)]
+    no_disk_cache: bool,
+    #[command(flatten)]
+    workers: crate::Workers,
+}
+
+/// What to load for the argument `arg`: a URL as it is; anything without a scheme is a file
+/// path, made absolute against the current directory (the library takes absolute paths only).
+fn resolve(arg: &str) -> String {
+    match url::Url::parse(arg) {
+        Err(url::ParseError::RelativeUrlWithoutBase) => match std::env::current_dir() {
+            Ok(dir) => dir.join(arg).to_string_lossy().into_owned(),
+            Err(_) => arg.to_string(),
+        },
+        _ => arg.to_string(),
+    }
 }
 
 /// A file name for `url`: its last path segment, made safe, with `.png`.
@@ -55,7 +75,9 @@ fn file_name(url: &str, taken: &mut HashSet<String>) -> String {
     name
 }
 
-pub fn run(args: Args, config: Config) -> crate::Result<bool> {
+pub fn run(args: Args) -> crate::Result<bool> {
+    let disk = (!args.no_disk_cache).then(|| args.cache.disk());
+    let config = crate::loader_config(disk, &args.workers);
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let loader = ImageLoader::new(config).map_err(|e| e.to_string())?;
@@ -65,7 +87,7 @@ pub fn run(args: Args, config: Config) -> crate::Result<bool> {
     let names: Vec<String> = args.urls.iter().map(|u| file_name(u, &mut taken)).collect();
     let (tx, rx) = crossbeam_channel::unbounded();
     for (i, url) in args.urls.iter().enumerate() {
-        let mut request = Request::new(url.as_str());
+        let mut request = Request::new(resolve(url));
         if let Some((w, h)) = args.thumb {
             request = request.thumbnail(w, h);
         }
@@ -123,5 +145,19 @@ mod tests {
         assert_eq!(file_name("https://h/", &mut taken), "h.png");
         assert_eq!(file_name("https://h/a%20b.png", &mut taken), "a_20b.png");
         assert_eq!(file_name("https://h/.hidden", &mut taken), "image.png");
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_and_urls_kept() {
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(resolve("p6.png"), here.join("p6.png").to_string_lossy());
+        assert_eq!(resolve("a/b.png"), here.join("a/b.png").to_string_lossy());
+        for url in [
+            "https://h/a.png",
+            "file:///tmp/a.png",
+            "data:image/png;base64,AA",
+        ] {
+            assert_eq!(resolve(url), url);
+        }
     }
 }

@@ -23,17 +23,52 @@ use webimage::{Config, DiskCacheConfig};
 #[derive(Parser)]
 #[command(name = "webimage", version, about)]
 struct Cli {
-    /// Disk cache directory (default: the platform's user cache directory + webimage).
-    #[arg(long, global = true, value_name = "DIR", env = "WEBIMAGE_CACHE_DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Do not use the disk cache.
-    #[arg(long, global = true)]
-    no_disk_cache: bool,
-    /// Worker threads of the loader (at least 1).
-    #[arg(long, global = true, default_value_t = 6, value_name = "N", value_parser = at_least_one)]
-    workers: usize,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--cache-dir`, for the commands that use the disk cache.
+#[derive(clap::Args)]
+pub(crate) struct CacheDir {
+    /// Disk cache directory. Default: the tool's own, <user cache dir>/webimage/cli
+    /// (~/.cache/webimage/cli on Linux, ~/Library/Caches/webimage/cli on macOS,
+    /// %LOCALAPPDATA%\webimage\cli on Windows), never another program's.
+    #[arg(long, value_name = "DIR", env = "WEBIMAGE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl CacheDir {
+    /// The disk cache these options name.
+    pub(crate) fn disk(&self) -> DiskCacheConfig {
+        DiskCacheConfig::at(self.cache_dir.clone().unwrap_or_else(default_cache_dir))
+    }
+}
+
+/// The tool's own disk cache directory: `<user cache dir>/webimage/cli`, beside (never shared
+/// with) the caches of programs using the library, which default to
+/// `<user cache dir>/webimage/<their executable's name>`.
+pub(crate) fn default_cache_dir() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("webimage")
+        .join("cli")
+}
+
+/// `--workers`, for the commands that load through a loader.
+#[derive(clap::Args)]
+pub(crate) struct Workers {
+    /// Worker threads of the loader (at least 1).
+    #[arg(long, default_value_t = 6, value_name = "N", value_parser = at_least_one)]
+    pub(crate) workers: usize,
+}
+
+/// A loader configuration with `disk` as its disk cache.
+pub(crate) fn loader_config(disk: Option<DiskCacheConfig>, workers: &Workers) -> Config {
+    Config {
+        max_workers: workers.workers,
+        disk_cache: disk,
+        ..Default::default()
+    }
 }
 
 #[derive(Subcommand)]
@@ -77,38 +112,16 @@ impl From<&str> for Failure {
 /// `Ok(true)`: everything worked; `Ok(false)`: some items failed (already reported).
 pub(crate) type Result<T> = std::result::Result<T, Failure>;
 
-impl Cli {
-    /// The loader configuration the global options describe.
-    fn config(&self) -> Config {
-        let disk = if self.no_disk_cache {
-            None
-        } else {
-            Some(match &self.cache_dir {
-                Some(dir) => DiskCacheConfig::at(dir),
-                None => DiskCacheConfig::default(),
-            })
-        };
-        Config {
-            max_workers: self.workers,
-            disk_cache: disk,
-            ..Default::default()
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = cli.config();
-    #[cfg(feature = "gallery")]
-    let workers = cli.workers;
     let result = match cli.command {
-        Command::Get(args) => get::run(args, config),
-        Command::Prefetch(args) => prefetch::run(args, config),
+        Command::Get(args) => get::run(args),
+        Command::Prefetch(args) => prefetch::run(args),
         Command::Upload(args) => upload::run(args),
-        Command::Cache(args) => cache::run(args, config),
+        Command::Cache(args) => cache::run(args),
         Command::Demo(args) => demo::run(args),
         #[cfg(feature = "gallery")]
-        Command::Gallery(args) => gallery::run(args, workers),
+        Command::Gallery(args) => gallery::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -150,15 +163,13 @@ pub(crate) fn current_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// `WxH` as two numbers.
+/// `WxH` as two numbers, or `N` for `NxN`.
 pub(crate) fn parse_size(s: &str) -> std::result::Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT"))?;
+    let (w, h) = s.split_once(['x', 'X']).unwrap_or((s, s));
     let w: u32 = w
         .trim()
         .parse()
-        .map_err(|_| format!("bad width in {s:?}"))?;
+        .map_err(|_| format!("{s:?} is not WIDTHxHEIGHT or a single size"))?;
     let h: u32 = h
         .trim()
         .parse()

@@ -1,13 +1,13 @@
 //! `webimage prefetch FILE|-`: warm the disk cache from a list of URLs.
 //!
-//! Owns: reading the URL list and the progress bar. Must not touch: anything but the public
-//! API.
+//! Owns: reading the URL list, the progress bar, and reporting each failed URL. Must not
+//! touch: anything but the public API.
 
 use std::io::Read;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use webimage::{Config, ImageLoader, PrefetchOptions};
+use webimage::{ImageLoader, Prefetch, PrefetchOptions};
 
 /// Options of `webimage prefetch`.
 #[derive(clap::Args)]
@@ -16,15 +16,17 @@ pub struct Args {
     /// `-` for standard input.
     #[arg(value_name = "FILE")]
     file: String,
-    /// Downloads at once.
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    /// Downloads at once (at least 1).
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = crate::at_least_one)]
     concurrency: usize,
+    #[command(flatten)]
+    cache: crate::CacheDir,
+    #[command(flatten)]
+    workers: crate::Workers,
 }
 
-pub fn run(args: Args, config: Config) -> crate::Result<bool> {
-    if config.disk_cache.is_none() {
-        return Err("prefetch warms the disk cache; it cannot run with --no-disk-cache".into());
-    }
+pub fn run(args: Args) -> crate::Result<bool> {
+    let config = crate::loader_config(Some(args.cache.disk()), &args.workers);
     let mut text = String::new();
     if args.file == "-" {
         std::io::stdin()
@@ -45,7 +47,7 @@ pub fn run(args: Args, config: Config) -> crate::Result<bool> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").map_err(|e| e.to_string())?,
     );
     let options = PrefetchOptions {
-        max_concurrent: args.concurrency.max(1),
+        max_concurrent: args.concurrency,
         ..Default::default()
     };
     let run = loader.prefetch(urls, options, |_| {});
@@ -59,6 +61,18 @@ pub fn run(args: Args, config: Config) -> crate::Result<bool> {
     bar.finish_and_clear();
     if let Some(disk) = loader.disk_cache() {
         disk.flush();
+    }
+    // Each failure on a line of its own, then the summary.
+    let failures = run.failures();
+    for (url, error) in &failures {
+        eprintln!("webimage: {url}: {error}");
+    }
+    if p.failed > failures.len() {
+        eprintln!(
+            "webimage: {} more failures not listed (the first {} are)",
+            p.failed - failures.len(),
+            Prefetch::MAX_KEPT_FAILURES
+        );
     }
     println!(
         "prefetched {} URLs: {} downloaded, {} already cached, {} failed",
