@@ -14,8 +14,12 @@ mod fit;
 mod full_jpeg;
 mod generic;
 mod jpeg;
+#[cfg(feature = "jxl")]
+pub(crate) mod jxl;
 mod resize;
 mod scaled;
+#[cfg(feature = "svg")]
+pub(crate) mod svg;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
