@@ -33,7 +33,9 @@ use super::{DecodeError, fit, resize};
 /// The bare codestream signature.
 const CODESTREAM: [u8; 2] = [0xFF, 0x0A];
 /// The container's signature box.
-const CONTAINER: [u8; 12] = [0, 0, 0, 0x0C, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A];
+const CONTAINER: [u8; 12] = [
+    0, 0, 0, 0x0C, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+];
 /// Bytes jxl-oxide may allocate per pixel of the header size (its float planes and group
 /// buffers; measured peak is about 30 for RGBA): beyond this the decode fails cleanly.
 const TRACKED_BYTES_PER_PIXEL: u64 = 64;
@@ -134,7 +136,9 @@ fn to_rgba(samples: Vec<u8>, channels: usize) -> Result<Vec<u8>, DecodeError> {
     }
     let mut out = Vec::with_capacity(samples.len() / channels.max(1) * 4);
     match channels {
-        1 => samples.iter().for_each(|&v| out.extend_from_slice(&[v, v, v, 255])),
+        1 => samples
+            .iter()
+            .for_each(|&v| out.extend_from_slice(&[v, v, v, 255])),
         2 => samples
             .chunks_exact(2)
             .for_each(|p| out.extend_from_slice(&[p[0], p[0], p[0], p[1]])),

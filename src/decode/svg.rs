@@ -223,4 +223,6 @@ fn system_fonts() -> Arc<fontdb::Database> {
 }
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;

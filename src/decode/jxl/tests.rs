@@ -10,7 +10,9 @@ use image::imageops;
 use super::*;
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/corpus")
+        .join(name)
 }
 
 fn read(name: &str) -> Vec<u8> {
@@ -53,10 +55,20 @@ fn dimensions_are_upright_and_need_only_the_header() {
         let bytes = read(name);
         assert_eq!(dimensions(&bytes), Ok(size), "{name}");
         // The header is within the first few hundred bytes: the rest is never looked at.
-        assert_eq!(dimensions(&bytes[..bytes.len().min(2048)]), Ok(size), "{name}");
+        assert_eq!(
+            dimensions(&bytes[..bytes.len().min(2048)]),
+            Ok(size),
+            "{name}"
+        );
     }
-    assert!(matches!(dimensions(b"\xFF\x0A"), Err(DecodeError::Corrupt(_))));
-    assert!(matches!(dimensions(b"GIF89a"), Err(DecodeError::Unsupported(_))));
+    assert!(matches!(
+        dimensions(b"\xFF\x0A"),
+        Err(DecodeError::Corrupt(_))
+    ));
+    assert!(matches!(
+        dimensions(b"GIF89a"),
+        Err(DecodeError::Unsupported(_))
+    ));
 }
 
 #[test]
@@ -65,7 +77,10 @@ fn pixel_limit_is_checked_from_the_header() {
     // A truncated file is refused for its size before the missing data matters.
     assert_eq!(
         decode(&bytes[..4096], None, 1_000_000),
-        Err(DecodeError::TooLarge { width: 1800, height: 1200 })
+        Err(DecodeError::TooLarge {
+            width: 1800,
+            height: 1200
+        })
     );
 }
 
@@ -74,7 +89,10 @@ fn truncated_and_damaged_files_are_errors() {
     let bytes = read("jxl/Landscape_1-d2.jxl");
     for len in [100, 4096, bytes.len() / 2, bytes.len() - 1] {
         assert!(
-            matches!(decode(&bytes[..len], None, u64::MAX), Err(DecodeError::Corrupt(_))),
+            matches!(
+                decode(&bytes[..len], None, u64::MAX),
+                Err(DecodeError::Corrupt(_))
+            ),
             "{len} bytes"
         );
     }
@@ -113,7 +131,9 @@ fn orientation_is_honoured() {
 #[test]
 fn lossless_alpha_is_exact() {
     let img = decode(&read("jxl/basn6a08-lossless.jxl"), None, u64::MAX).unwrap();
-    let png = image::open(corpus("pngsuite/basn6a08.png")).unwrap().into_rgba8();
+    let png = image::open(corpus("pngsuite/basn6a08.png"))
+        .unwrap()
+        .into_rgba8();
     assert_eq!(img, png);
 }
 

@@ -3,20 +3,22 @@
 //!
 //! Owns: the cost model and its limits. Must not touch: parsing (see `xml`) or pixels.
 //!
-//! Model (units are output pixels touched; every estimate errs high):
+//! Model (units are output pixels touched, weighted so that one unit is about 1.5 ns of
+//! resvg's time on one core, measured; every estimate errs high):
 //! - a path costs the area of its (stroke) bounding box, clipped to resvg's layer limit
 //!   (the canvas grown by 2x on each side: resvg never makes a layer larger), plus its points;
 //!   a pattern fill or stroke renders its tile, and the tile's content, once per path;
 //! - an isolated group (opacity, blend, filter, clip path, mask) allocates a layer of its
 //!   bounding box, alive while its children render: layer bytes add up along nesting;
 //! - a filter keeps every primitive's result for the filter's life, so its memory is the layer
-//!   times (primitives + 2); its time is per primitive (a blur is ~12 passes over the layer, a
-//!   morphology `(2rx+1)(2ry+1)`, a convolution its kernel, a turbulence its octaves);
+//!   times (primitives + 2); its time is per primitive and pixel of the layer (a blur 100 units,
+//!   measured: five box passes each way plus linearRGB conversions; any primitive 30; a
+//!   morphology `2(2rx+1)(2ry+1)`, a convolution twice its kernel, a turbulence 60 per octave);
 //! - clip paths and masks allocate one or two layer-sized buffers each and render their content;
 //! - an embedded raster image is decoded at its own size each time it is drawn.
 //!
-//! Limits: [`MAX_NODES`] node visits; work at most `max(2^27, 32 x canvas)` pixel units (about
-//! a quarter of a second on one core for the floor); layer memory at most
+//! Limits: [`MAX_NODES`] node visits; work at most `max(2^29, 32 x canvas)` units (the floor
+//! is under a second on one core); layer memory at most
 //! `max(64 MiB, 2 x canvas bytes)` on top of the canvas.
 
 use resvg::usvg::{self, Group, Node, Paint, Rect, Transform, Tree};
@@ -24,9 +26,9 @@ use resvg::usvg::{self, Group, Node, Paint, Rect, Transform, Tree};
 use crate::decode::DecodeError;
 
 /// Most nodes the renderer may visit (patterns count once per use).
-const MAX_NODES: u64 = 500_000;
+const MAX_NODES: u64 = 200_000;
 /// The work floor, in output-pixel units.
-const MIN_WORK: u64 = 1 << 27;
+const MIN_WORK: u64 = 1 << 29;
 /// The layer-memory floor, in bytes.
 const MIN_LAYER_BYTES: u64 = 64 << 20;
 
@@ -104,14 +106,18 @@ impl Walker {
     fn node(&mut self, node: &Node) -> Result<(), DecodeError> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
-            return Err(over("more than 500000 nodes to draw"));
+            return Err(over("more than 200000 nodes to draw"));
         }
         match node {
             Node::Group(group) => self.group(group),
             Node::Path(path) => {
-                let area = self.area(path.abs_stroke_bounding_box()) + self.area(path.abs_bounding_box());
+                let area =
+                    self.area(path.abs_stroke_bounding_box()) + self.area(path.abs_bounding_box());
                 self.add_work(area + path.data().len() as u64)?;
-                let paints = [path.fill().map(|f| f.paint()), path.stroke().map(|s| s.paint())];
+                let paints = [
+                    path.fill().map(|f| f.paint()),
+                    path.stroke().map(|s| s.paint()),
+                ];
                 for paint in paints.into_iter().flatten() {
                     if let Paint::Pattern(pattern) = paint {
                         let ts = path.abs_transform().pre_concat(pattern.transform());
@@ -170,22 +176,22 @@ impl Walker {
             for primitive in filter.primitives() {
                 use usvg::filter::Kind;
                 let per_pixel: u64 = match primitive.kind() {
-                    Kind::GaussianBlur(_) | Kind::DropShadow(_) => 12,
+                    Kind::GaussianBlur(_) | Kind::DropShadow(_) => 100,
                     Kind::Morphology(fe) => {
                         let rx = (fe.radius_x().get() * px_x).round().clamp(0.0, 1e6) as u64;
                         let ry = (fe.radius_y().get() * px_y).round().clamp(0.0, 1e6) as u64;
-                        (2 * rx + 1).saturating_mul(2 * ry + 1)
+                        (2 * rx + 1).saturating_mul(2 * ry + 1).saturating_mul(2)
                     }
                     Kind::ConvolveMatrix(fe) => {
-                        u64::from(fe.matrix().columns()) * u64::from(fe.matrix().rows()) + 2
+                        u64::from(fe.matrix().columns()) * u64::from(fe.matrix().rows()) * 2 + 30
                     }
-                    Kind::Turbulence(fe) => 16 * u64::from(fe.num_octaves().max(1)),
-                    Kind::DiffuseLighting(_) | Kind::SpecularLighting(_) => 24,
+                    Kind::Turbulence(fe) => 60 * u64::from(fe.num_octaves().max(1)),
+                    Kind::DiffuseLighting(_) | Kind::SpecularLighting(_) => 100,
                     Kind::Image(fe) => {
                         self.group_children(fe.root())?;
-                        2
+                        30
                     }
-                    _ => 4,
+                    _ => 30,
                 };
                 self.add_work(layer.saturating_mul(per_pixel))?;
             }
