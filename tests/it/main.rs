@@ -17,6 +17,8 @@ mod disk_cache;
 mod disk_processes;
 mod exactly_once;
 mod failed_urls;
+#[cfg(any(feature = "svg", feature = "jxl"))]
+mod formats;
 mod http;
 mod memory_cache;
 mod order;
