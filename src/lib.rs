@@ -45,6 +45,25 @@ mod request;
 mod stats;
 mod upload;
 
+/// Not public API: the issue-14 format decoders, for `benches/formats.rs` only, until the
+/// decoder registry makes them public. Errors are dropped (`None`).
+#[doc(hidden)]
+#[cfg(any(feature = "svg", feature = "jxl"))]
+pub mod __formats_bench {
+    /// SVG rendered into a `size` x `size` box.
+    #[cfg(feature = "svg")]
+    pub fn svg(bytes: &[u8], size: u32) -> Option<::image::RgbaImage> {
+        let opts = crate::decode::svg::SvgOptions::default();
+        crate::decode::svg::decode(bytes, Some((size, size)), u64::MAX, &opts).ok()
+    }
+
+    /// JPEG XL decoded, fitted into a `size` x `size` box if given.
+    #[cfg(feature = "jxl")]
+    pub fn jxl(bytes: &[u8], size: Option<u32>) -> Option<::image::RgbaImage> {
+        crate::decode::jxl::decode(bytes, size.map(|s| (s, s)), u64::MAX).ok()
+    }
+}
+
 pub use crate::config::{Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter};
 pub use crate::error::{Error, Limit};
 pub use crate::image::{LoadedImage, Source};

@@ -33,10 +33,8 @@ mod svg {
         let tree = usvg::Tree::from_str(svg, &usvg::Options::default()).unwrap();
         let doc = tree.size();
         let mut pixmap = tiny_skia::Pixmap::new(size, size).unwrap();
-        let ts = tiny_skia::Transform::from_scale(
-            size as f32 / doc.width(),
-            size as f32 / doc.height(),
-        );
+        let ts =
+            tiny_skia::Transform::from_scale(size as f32 / doc.width(), size as f32 / doc.height());
         resvg::render(&tree, ts, &mut pixmap.as_mut());
         let mut out = Vec::new();
         for p in pixmap.pixels() {
@@ -55,7 +53,11 @@ mod svg {
         for size in [32, 128, 512] {
             let req = webimage::Request::new(server.url("/icon.svg")).thumbnail(size, size);
             let img = loader.load_blocking(req).unwrap();
-            assert_eq!((img.width(), img.height()), (size, size), "vectors are upscaled");
+            assert_eq!(
+                (img.width(), img.height()),
+                (size, size),
+                "vectors are upscaled"
+            );
             let d = mad(img.image(), &resvg_direct(ICON, size));
             assert!(d < 2.0, "{size} px: MAD {d} against resvg direct");
         }
@@ -78,7 +80,11 @@ mod svg {
         let img = loader.load_blocking(server.url("/page.svg")).unwrap();
         assert!(img.image().pixels().all(|p| p.0[3] == 0), "nothing drawn");
         assert_eq!(server.hits("/secret.png"), 0);
-        assert_eq!(server.requests().len(), 1, "only the SVG itself was fetched");
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "only the SVG itself was fetched"
+        );
     }
 
     fn status_kib(field: &str) -> u64 {
@@ -134,7 +140,12 @@ mod svg {
     fn hostile_svgs_end_quickly_in_little_memory() {
         for name in ["laughs", "nesting", "viewbox", "blur"] {
             let out = Command::new(std::env::current_exe().unwrap())
-                .args(["--ignored", "--exact", "formats::svg::svg_child", "--nocapture"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "formats::svg::svg_child",
+                    "--nocapture",
+                ])
                 .env("WEBIMAGE_SVG_CASE", name)
                 .output()
                 .unwrap();
@@ -145,7 +156,12 @@ mod svg {
             eprintln!("{line}");
             let field = |key: &str| -> u64 {
                 let at = line.find(key).unwrap() + key.len();
-                line[at..].split_whitespace().next().unwrap().parse().unwrap()
+                line[at..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
             };
             assert!(field("growth_kib=") < 100 * 1024, "{line}");
             // Well under a second is the goal (benches/formats.rs); 10x margin here.
