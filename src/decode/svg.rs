@@ -16,7 +16,8 @@
 //! replaced: strings (paths, `file:` and `http:` URLs) resolve to nothing, and `data:` URIs
 //! are accepted only for PNG, JPEG, GIF and WebP whose header size is within `max_pixels`
 //! and [`MAX_EMBEDDED_PIXELS`] (nested SVG documents are refused). System fonts load only with
-//! [`SvgOptions::load_system_fonts`] (once per process); without fonts, text draws nothing.
+//! [`SvgOptions::load_system_fonts`] (once per process, and only with the `svg-text` feature);
+//! without fonts, text draws nothing.
 
 // Wired into the decoder registry by the lead (issue 14); until then only the tests call it.
 #![cfg_attr(not(test), allow(dead_code))]
@@ -25,11 +26,14 @@ mod cost;
 mod xml;
 
 use std::io::{Cursor, Read};
+#[cfg(feature = "svg-text")]
 use std::sync::{Arc, OnceLock};
 
 use image::RgbaImage;
 use resvg::tiny_skia;
-use resvg::usvg::{self, ImageHrefResolver, ImageKind, fontdb};
+#[cfg(feature = "svg-text")]
+use resvg::usvg::fontdb;
+use resvg::usvg::{self, ImageHrefResolver, ImageKind};
 
 use super::DecodeError;
 use super::fit;
@@ -41,7 +45,8 @@ pub const MAX_EMBEDDED_PIXELS: u64 = 16_000_000;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SvgOptions {
     /// Load the system's fonts (once per process, on first use) so that `<text>` renders.
-    /// Default `false`: text draws nothing, and no font file is ever opened.
+    /// Default `false`: text draws nothing, and no font file is ever opened. Needs the
+    /// `svg-text` feature; without it text never renders and this has no effect.
     pub load_system_fonts: bool,
 }
 
@@ -166,14 +171,18 @@ pub(crate) fn straight_rgba(pixmap: &tiny_skia::Pixmap) -> RgbaImage {
 fn parse(bytes: &[u8], opts: &SvgOptions, max_embedded: u64) -> Result<usvg::Tree, DecodeError> {
     let text = xml::text(bytes)?;
     let doc = xml::parse(&text)?;
+    #[cfg_attr(not(feature = "svg-text"), allow(unused_mut))]
     let mut options = usvg::Options {
         resources_dir: None,
         image_href_resolver: resolver(max_embedded),
         ..Default::default()
     };
+    #[cfg(feature = "svg-text")]
     if opts.load_system_fonts {
         options.fontdb = system_fonts();
     }
+    #[cfg(not(feature = "svg-text"))]
+    let _ = opts.load_system_fonts;
     usvg::Tree::from_xmltree(&doc, &options).map_err(|e| match e {
         usvg::Error::ElementsLimitReached => {
             DecodeError::Corrupt("SVG over the parse budget: too many elements".into())
@@ -211,6 +220,7 @@ fn resolver(max_pixels: u64) -> ImageHrefResolver<'static> {
 }
 
 /// The system's fonts, loaded on first use and shared by every later render.
+#[cfg(feature = "svg-text")]
 fn system_fonts() -> Arc<fontdb::Database> {
     static FONTS: OnceLock<Arc<fontdb::Database>> = OnceLock::new();
     FONTS

@@ -421,3 +421,28 @@ fn oversized_input_is_refused_compressed_or_not() {
         (48, 48)
     );
 }
+
+#[cfg(feature = "svg-text")]
+#[test]
+fn text_renders_with_system_fonts_when_asked() {
+    let fonts = system_fonts();
+    let Some(face) = fonts.faces().next() else {
+        eprintln!("SKIPPED: this system has no fonts");
+        return;
+    };
+    let family = face
+        .families
+        .first()
+        .map(|f| f.0.clone())
+        .unwrap_or_default();
+    let svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="50"><text x="5" y="40" font-size="40" font-family="{family}" fill="black">Hello</text></svg>"#
+    );
+    let with = SvgOptions {
+        load_system_fonts: true,
+    };
+    let img = decode(svg.as_bytes(), None, u64::MAX, &with).unwrap();
+    assert!(img.pixels().any(|p| p.0[3] > 0), "text drawn with {family}");
+    let img = decode(svg.as_bytes(), None, u64::MAX, &opts()).unwrap();
+    assert!(img.pixels().all(|p| p.0[3] == 0), "no fonts unless asked");
+}
