@@ -446,3 +446,44 @@ fn text_renders_with_system_fonts_when_asked() {
     let img = decode(svg.as_bytes(), None, u64::MAX, &opts()).unwrap();
     assert!(img.pixels().all(|p| p.0[3] == 0), "no fonts unless asked");
 }
+
+#[test]
+fn style_sheets_with_gradients_are_not_refused() {
+    // Illustrator-style: classes that fill with gradients, thousands of elements.
+    let mut s =
+        String::from(r#"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><style>"#);
+    for i in 0..20 {
+        s += &format!(".c{i}{{fill:url(#g{i})}}");
+    }
+    s += "</style><defs>";
+    for i in 0..20 {
+        s += &format!(
+            r##"<linearGradient id="g{i}"><stop offset="0" stop-color="#f00"/><stop offset="1" stop-color="#00f"/></linearGradient>"##
+        );
+    }
+    s += "</defs>";
+    for i in 0..5000 {
+        s += &format!(
+            r#"<rect class="c{}" x="{}" y="{}" width="2" height="2"/>"#,
+            i % 20,
+            i % 100,
+            i / 50
+        );
+    }
+    s += "</svg>";
+    let img = decode(s.as_bytes(), Some((100, 100)), u64::MAX, &opts()).unwrap();
+    assert!(img.pixels().any(|p| p.0[3] == 255));
+    // The same style sheet pointing at a big pattern instead is refused.
+    let pattern = format!(
+        r#"<pattern id="g0" width="10" height="10" patternUnits="userSpaceOnUse">{}</pattern>"#,
+        "<rect width=\"1\" height=\"1\"/>".repeat(100)
+    );
+    let hostile = s
+        .replacen("<defs>", &format!("<defs>{pattern}"), 1)
+        .replacen("id=\"g0\"><stop", "id=\"unused\"><stop", 1);
+    assert_refused(
+        hostile.as_bytes(),
+        Some((100, 100)),
+        "style sheet amplification",
+    );
+}

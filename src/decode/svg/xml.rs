@@ -201,8 +201,8 @@ fn check_depth(doc: &Document) -> Result<(), DecodeError> {
 /// Each element counts 1 plus its children, plus for each reference it holds the size of the
 /// referenced element: `href="#id"` on `<use>` and `<feImage>`, and every `url(#id)` in an
 /// attribute (`style` included), once per shape below it for inherited properties, and once per
-/// vertex for markers. CSS in `<style>` elements may apply to every element: its references
-/// count once per element of the document.
+/// vertex for markers. CSS in `<style>` elements may apply to every element: each element
+/// counts the 8 largest targets the style sheets reference. A gradient counts 1.
 pub(super) fn expanded_nodes(doc: &Document) -> Result<u64, DecodeError> {
     let ids: HashMap<&str, NodeId> = doc
         .descendants()
@@ -222,11 +222,17 @@ pub(super) fn expanded_nodes(doc: &Document) -> Result<u64, DecodeError> {
         .flat_map(url_refs)
         .collect();
     if !css_refs.is_empty() {
+        // An element takes at most one value per property, and at most 8 properties take a
+        // url (fill, stroke, clip-path, mask, filter, marker-start/mid/end): each element
+        // costs at most the 8 largest targets.
+        let mut sizes = css_refs
+            .into_iter()
+            .map(|id| estimator.target_size(id, 0))
+            .collect::<Result<Vec<u64>, DecodeError>>()?;
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let per_element = sizes.iter().take(8).fold(0u64, |a, &b| a.saturating_add(b));
         let elements = doc.descendants().filter(Node::is_element).count() as u64;
-        for id in css_refs {
-            let each = estimator.target_size(id, 0)?;
-            total = total.saturating_add(each.saturating_mul(elements));
-        }
+        total = total.saturating_add(per_element.saturating_mul(elements));
     }
     Ok(total)
 }
@@ -255,6 +261,10 @@ impl<'a> Estimator<'a, '_> {
         let Some(node) = self.doc.get_node(target) else {
             return Ok(0);
         };
+        // A gradient becomes one paint, not nodes (its stops are not elements of the tree).
+        if matches!(node.tag_name().name(), "linearGradient" | "radialGradient") {
+            return Ok(1);
+        }
         self.memo.insert(target, None);
         let n = self.size(node, chain + 1)?;
         self.memo.insert(target, Some(n));
