@@ -113,6 +113,15 @@ pub struct Config {
     pub remember_failed_urls: bool,
     /// How many failed URLs are remembered at most; the oldest is forgotten first. Default 1000.
     pub max_failed_urls: usize,
+    /// Decoders for formats of the app's own ([`Decoder`](crate::Decoder)), tried before the
+    /// built-in ones, in order. They run through the same steps as the built-ins: the header
+    /// size against [`max_pixels`](Self::max_pixels), the decode budget, resizing, the
+    /// caches. Default none.
+    pub decoders: Vec<Arc<dyn crate::Decoder>>,
+    /// Let SVG `<text>` use the system's fonts (loaded once per process, on first use).
+    /// Default `false`: no font file is ever opened and text draws nothing. Needs the
+    /// `svg-text` feature; otherwise it has no effect.
+    pub svg_system_fonts: bool,
     /// The persistent cache of downloaded bytes; `None` turns it off. Default: on, in a
     /// directory of this program's own under the platform's user cache directory
     /// (`~/.cache/webimage/<executable name>` on Linux; see [`DiskCacheConfig::default`]).
@@ -141,6 +150,8 @@ impl Default for Config {
             remember_failed_urls: true,
             max_failed_urls: 1000,
             disk_cache: Some(DiskCacheConfig::default()),
+            decoders: Vec::new(),
+            svg_system_fonts: false,
         }
     }
 }
@@ -167,6 +178,11 @@ impl fmt::Debug for Config {
             .field("remember_failed_urls", &self.remember_failed_urls)
             .field("max_failed_urls", &self.max_failed_urls)
             .field("disk_cache", &self.disk_cache)
+            .field(
+                "decoders",
+                &self.decoders.iter().map(|d| d.name()).collect::<Vec<_>>(),
+            )
+            .field("svg_system_fonts", &self.svg_system_fonts)
             .finish()
     }
 }

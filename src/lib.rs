@@ -53,6 +53,7 @@ mod stats;
 mod upload;
 
 pub use crate::config::{Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter};
+pub use crate::decode::{Decoder, DecoderError};
 pub use crate::error::{Cause, Error, Limit};
 pub use crate::loaded::{LoadedImage, Source};
 pub use crate::loader::{DiskCache, ImageLoader};

@@ -13,6 +13,13 @@ pub(crate) fn fit_box(width: u32, height: u32, box_w: u32, box_h: u32) -> (u32, 
     if width <= box_w && height <= box_h {
         return (width, height);
     }
+    scale_to_box(width, height, box_w, box_h)
+}
+
+/// The size of a `width` x `height` image scaled up or down to fit a `box_w` x `box_h` box
+/// (all non-zero): the limiting side becomes the box's side, the other is rounded as in
+/// [`fit_box`]. For vector images, which have no pixel size to stay under.
+pub(crate) fn scale_to_box(width: u32, height: u32, box_w: u32, box_h: u32) -> (u32, u32) {
     let (w, h, bw, bh) = (
         u64::from(width),
         u64::from(height),
@@ -74,6 +81,15 @@ mod tests {
         assert_eq!(fit_box(65535, 1, 10, 10), (10, 1));
         assert_eq!(fit_box(1, 65535, 10, 10), (1, 10));
         assert_eq!(fit_box(u32::MAX, u32::MAX, u32::MAX - 1, 1), (1, 1));
+    }
+
+    #[test]
+    fn scale_to_box_also_upscales() {
+        assert_eq!(scale_to_box(24, 24, 512, 512), (512, 512));
+        assert_eq!(scale_to_box(24, 12, 512, 512), (512, 256));
+        assert_eq!(scale_to_box(10, 30, 100, 100), (33, 100));
+        assert_eq!(scale_to_box(1800, 1200, 200, 200), (200, 133));
+        assert_eq!(scale_to_box(1, 1, u32::MAX, 1), (1, 1));
     }
 
     #[test]

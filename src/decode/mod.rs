@@ -19,6 +19,11 @@ mod fit;
 mod formats;
 mod jpeg;
 mod resize;
+mod user;
+
+#[cfg(feature = "svg")]
+use formats::svg::SvgOptions;
+pub use user::{Decoder, DecoderError};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -184,7 +189,8 @@ pub(crate) struct Probe {
 
 /// One image format (or family of formats).
 pub(crate) trait FormatDecoder: Send + Sync {
-    /// Whether `head` (the first bytes of the body, up to 64) starts an image of this format.
+    /// Whether `head` (the first bytes of the body, up to 1 KiB) starts an image of this
+    /// format.
     fn sniff(&self, head: &[u8]) -> bool;
 
     /// Reads the header: the size as stored and the orientation. Allocates no pixel buffer;
@@ -209,6 +215,9 @@ pub(crate) trait FormatDecoder: Send + Sync {
         limits: &Limits,
     ) -> Result<Output, DecodeError>;
 }
+
+/// How much of a body the formats see to recognise themselves (an SVG's prolog can be long).
+const SNIFF_BYTES: usize = 1024;
 
 /// The peak memory of a full-size decode to upright RGBA8 followed by a resize to `target`:
 /// the largest of the decoder's buffer plus its conversion to RGBA8, an orientation copy,
@@ -247,13 +256,31 @@ pub(crate) struct Decoders {
 }
 
 impl Decoders {
-    /// The built-in formats, with no memory budget.
+    /// The built-in formats, with no memory budget and default options.
     pub(crate) fn builtin() -> Self {
+        Decoders::new(&[], false)
+    }
+
+    /// `user`'s decoders (tried first, in order), then the built-in formats: JPEG, JPEG XL
+    /// and SVG when built with their features, then everything the `image` crate reads.
+    /// `svg_system_fonts` lets SVG text use the system's fonts (feature `svg-text`).
+    pub(crate) fn new(user: &[Arc<dyn Decoder>], svg_system_fonts: bool) -> Self {
+        let mut formats: Vec<Arc<dyn FormatDecoder>> = user
+            .iter()
+            .map(|d| Arc::new(user::UserFormat(d.clone())) as Arc<dyn FormatDecoder>)
+            .collect();
+        formats.push(Arc::new(formats::jpeg::Jpeg));
+        #[cfg(feature = "jxl")]
+        formats.push(Arc::new(formats::jxl::Jxl));
+        #[cfg(feature = "svg")]
+        formats.push(Arc::new(formats::svg::Svg(SvgOptions {
+            load_system_fonts: svg_system_fonts,
+        })));
+        #[cfg(not(feature = "svg"))]
+        let _ = svg_system_fonts;
+        formats.push(Arc::new(formats::image_rs::ImageRs));
         Decoders {
-            formats: vec![
-                Arc::new(formats::jpeg::Jpeg),
-                Arc::new(formats::image_rs::ImageRs),
-            ],
+            formats,
             budget: None,
         }
     }
@@ -274,7 +301,7 @@ impl Decoders {
         stop: &dyn Fn() -> bool,
     ) -> Result<Output, DecodeError> {
         let run = || {
-            let head = &bytes[..bytes.len().min(64)];
+            let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
             let Some(format) = self.formats.iter().find(|f| f.sniff(head)) else {
                 return Err(DecodeError::Unsupported(describe_unknown(bytes)));
             };

@@ -108,7 +108,8 @@ impl Pipeline {
             memory: MemoryCache::new(config.memory_cache_bytes),
             failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
             fetchers: Fetchers::new(&config),
-            decoders: Decoders::builtin().with_budget(config.decode_memory_bytes),
+            decoders: Decoders::new(&config.decoders, config.svg_system_fonts)
+                .with_budget(config.decode_memory_bytes),
             disk,
             counters,
             closing: AtomicBool::new(false),

@@ -19,12 +19,15 @@ mod cli_options;
 mod coalescing;
 mod corpus;
 mod decode;
+mod decoders;
 mod disk_cache;
 mod disk_processes;
 #[cfg(feature = "egui")]
 mod egui;
 mod exactly_once;
 mod failed_urls;
+#[cfg(any(feature = "svg", feature = "jxl"))]
+mod formats;
 #[cfg(feature = "gallery")]
 mod gallery_window;
 mod http;

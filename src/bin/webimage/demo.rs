@@ -62,6 +62,50 @@ fn contact_sheet(thumbs: &[LoadedImage]) -> RgbaImage {
     sheet
 }
 
+/// A 48x48 logo: rendered at each size asked for, never scaled from a small raster.
+#[cfg(feature = "svg")]
+const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48" width="48" height="48">
+<rect x="2" y="2" width="44" height="44" rx="9" fill="#1a73e8"/>
+<path d="M10 16l6 18 8-14 8 14 6-18" fill="none" stroke="#fff" stroke-width="4"
+ stroke-linejoin="round" stroke-linecap="round"/></svg>"##;
+
+/// A 480x320 generated photo encoded by `cjxl -d 1.5` (2.7 KB).
+#[cfg(feature = "jxl")]
+const DEMO_JXL: &[u8] = include_bytes!("demo.jxl");
+
+/// SVG at two sizes and a JPEG XL photo, when the tool is built with `svg` / `jxl`.
+#[cfg(any(feature = "svg", feature = "jxl"))]
+fn other_formats(loader: &ImageLoader, server: &ImageServer) -> crate::Result<()> {
+    #[cfg(feature = "svg")]
+    for side in [32, 512] {
+        let started = Instant::now();
+        let image = loader
+            .load_blocking(Request::new(server.url("/logo.svg")).thumbnail(side, side))
+            .map_err(|e| e.to_string())?;
+        println!(
+            "  SVG logo asked at {side} px: rendered at {}x{} in {:.1?} (vector, so never blurry)",
+            image.width(),
+            image.height(),
+            started.elapsed()
+        );
+    }
+    #[cfg(feature = "jxl")]
+    {
+        let started = Instant::now();
+        let image = loader
+            .load_blocking(Request::new(server.url("/photo.jxl")).thumbnail(160, 120))
+            .map_err(|e| e.to_string())?;
+        println!(
+            "  JPEG XL photo ({} bytes) as a thumbnail: {}x{} in {:.1?}",
+            DEMO_JXL.len(),
+            image.width(),
+            image.height(),
+            started.elapsed()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> crate::Result<bool> {
     let started = Instant::now();
     let n = args.images.max(1);
@@ -75,6 +119,10 @@ pub fn run(args: Args) -> crate::Result<bool> {
     for i in 0..4 {
         files.insert(format!("/slow/{i}.jpg"), jpeg(&picture(400, 300, 100 + i)));
     }
+    #[cfg(feature = "svg")]
+    files.insert("/logo.svg".into(), LOGO.as_bytes().to_vec());
+    #[cfg(feature = "jxl")]
+    files.insert("/photo.jxl".into(), DEMO_JXL.to_vec());
     let server = ImageServer::start(files, Duration::from_millis(400))?;
     println!(
         "webimage demo: serving {n} generated 1200x900 photos on {}",
@@ -148,6 +196,9 @@ pub fn run(args: Args) -> crate::Result<bool> {
         "  {n} thumbnails again: {hits} memory hits (delivered before load returned), {} new requests",
         loader.stats().network_requests - before.network_requests
     );
+
+    #[cfg(any(feature = "svg", feature = "jxl"))]
+    other_formats(&loader, &server)?;
 
     // 4. A missing image, twice: the second fails at once without a request.
     let missing = server.url("/img/missing.jpg");

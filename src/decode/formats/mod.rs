@@ -5,3 +5,7 @@
 
 pub(super) mod image_rs;
 pub(super) mod jpeg;
+#[cfg(feature = "jxl")]
+pub(super) mod jxl;
+#[cfg(feature = "svg")]
+pub(crate) mod svg;
