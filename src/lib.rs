@@ -83,3 +83,8 @@ pub use ::url;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// docs/SECURITY.md's server configuration, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/SECURITY.md")]
+struct SecurityDoctests;
