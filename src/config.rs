@@ -76,6 +76,9 @@ pub struct Config {
     /// [`Error::Blocked`]), and credential headers are dropped when a redirect changes the
     /// origin. Default 10.
     pub max_redirects: u32,
+    /// Which certificates HTTPS trusts: the built-in Mozilla roots by default, the operating
+    /// system's store, and root certificates of your own (a private CA). See [`TlsConfig`].
+    pub tls: TlsConfig,
     /// Follow a redirect from `https` to plain `http`. Default `false`: such a redirect is
     /// [`Error::Blocked`], since it would send the rest of the exchange in clear text.
     pub allow_https_downgrade: bool,
@@ -141,6 +144,7 @@ impl Default for Config {
             decode_memory_bytes: 1 << 30,
             scale_down_pixels: None,
             max_redirects: 10,
+            tls: TlsConfig::default(),
             allow_https_downgrade: false,
             allowed_schemes: ["http", "https", "file", "data"].map(String::from).to_vec(),
             block_private_networks: false,
@@ -169,6 +173,7 @@ impl fmt::Debug for Config {
             .field("decode_memory_bytes", &self.decode_memory_bytes)
             .field("scale_down_pixels", &self.scale_down_pixels)
             .field("max_redirects", &self.max_redirects)
+            .field("tls", &self.tls)
             .field("allow_https_downgrade", &self.allow_https_downgrade)
             .field("allowed_schemes", &self.allowed_schemes)
             .field("block_private_networks", &self.block_private_networks)
@@ -228,6 +233,56 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+/// Where HTTPS certificates are trusted from ([`Config::tls`],
+/// [`UploadConfig::tls`](crate::UploadConfig::tls)).
+///
+/// ```no_run
+/// // A service whose images live behind a company CA, on top of the usual public roots:
+/// let tls = webimage::TlsConfig::default().with_pem_file("/etc/my-company/ca.pem")?;
+/// let config = webimage::Config { tls, ..Default::default() };
+/// # drop(config);
+/// # Ok::<(), webimage::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The base set of trusted roots. Default [`TlsRoots::Bundled`].
+    pub roots: TlsRoots,
+    /// Root certificates (PEM, one or several per entry) trusted in addition to
+    /// [`roots`](Self::roots): a private or self-signed CA. A certificate used directly as a
+    /// server's own (not issued by a CA) is refused by TLS verification: issue the server a
+    /// certificate from that CA instead. Checked by `ImageLoader::new`.
+    pub extra_roots_pem: Vec<Vec<u8>>,
+}
+
+/// The base set of roots a [`TlsConfig`] trusts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsRoots {
+    /// Mozilla's root certificates, built into the program: the same everywhere, whatever the
+    /// machine trusts. The default.
+    #[default]
+    Bundled,
+    /// The operating system's trust store, as browsers use it (Windows and macOS through their
+    /// own verifiers; on Linux the distribution's CA bundle, or `SSL_CERT_FILE` /
+    /// `SSL_CERT_DIR` when set). Picks up company CAs installed on the machine.
+    Platform,
+}
+
+impl TlsConfig {
+    /// This configuration, also trusting the root certificates in the PEM file at `path`.
+    pub fn with_pem_file(mut self, path: impl AsRef<Path>) -> Result<TlsConfig, Error> {
+        let path = path.as_ref();
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::Config(format!(
+                "cannot read the certificate file {}: {e}",
+                path.display()
+            ))
+        })?;
+        self.extra_roots_pem.push(pem);
+        Ok(self)
     }
 }
 

@@ -100,6 +100,18 @@ pub enum Error {
         /// The HTTP client's (or the operating system's) error.
         source: Option<Cause>,
     },
+    /// The TLS handshake failed: most often the server's certificate is not trusted (a
+    /// private CA: see [`TlsConfig`](crate::TlsConfig)), expired, or for another host. The
+    /// message says which and what to do. Never retried by the uploader, never remembered as
+    /// failed.
+    Tls {
+        /// The URL being loaded.
+        url: String,
+        /// What went wrong, and what to do about it.
+        message: String,
+        /// rustls's error.
+        source: Option<Cause>,
+    },
     /// No progress was made within [`Config::timeout`](crate::Config::timeout).
     Timeout {
         /// The URL being loaded.
@@ -210,6 +222,7 @@ impl fmt::Display for Error {
             Error::Network { url, message, .. } => {
                 write!(f, "network error loading {url}: {message}")
             }
+            Error::Tls { url, message, .. } => write!(f, "TLS error loading {url}: {message}"),
             Error::Timeout { url, .. } => write!(f, "timed out loading {url}"),
             Error::TooLarge { url, limit } => write!(f, "{url} is too large: {limit}"),
             Error::Decode { url, message, .. } => write!(f, "cannot decode {url}: {message}"),
@@ -246,6 +259,7 @@ impl StdError for Error {
             Error::InvalidUrl { source, .. }
             | Error::Network { source, .. }
             | Error::Timeout { source, .. }
+            | Error::Tls { source, .. }
             | Error::Decode { source, .. }
             | Error::UnsupportedFormat { source, .. }
             | Error::Io { source, .. }
@@ -316,6 +330,7 @@ impl Error {
             | Error::Http { url, .. }
             | Error::Network { url, .. }
             | Error::Timeout { url, .. }
+            | Error::Tls { url, .. }
             | Error::TooLarge { url, .. }
             | Error::Decode { url, .. }
             | Error::UnsupportedFormat { url, .. }
@@ -338,6 +353,7 @@ impl Error {
             | Error::Http { url: u, .. }
             | Error::Network { url: u, .. }
             | Error::Timeout { url: u, .. }
+            | Error::Tls { url: u, .. }
             | Error::TooLarge { url: u, .. }
             | Error::Decode { url: u, .. }
             | Error::UnsupportedFormat { url: u, .. }
@@ -365,6 +381,7 @@ impl Error {
             Error::Http { status, .. } => format!("HTTP status {status}"),
             Error::Network { message, .. } => format!("network error: {message}"),
             Error::Timeout { .. } => "timed out".into(),
+            Error::Tls { message, .. } => format!("TLS: {message}"),
             Error::TooLarge { limit, .. } => format!("too large: {limit}"),
             Error::Decode { message, .. } => format!("cannot decode: {message}"),
             Error::UnsupportedFormat { message, .. } => format!("unsupported format: {message}"),

@@ -52,7 +52,9 @@ mod request;
 mod stats;
 mod upload;
 
-pub use crate::config::{Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter};
+pub use crate::config::{
+    Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter, TlsConfig, TlsRoots,
+};
 pub use crate::decode::{Decoder, DecoderError};
 pub use crate::error::{Cause, Error, Limit};
 pub use crate::loaded::{LoadedImage, Source};

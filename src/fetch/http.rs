@@ -37,7 +37,7 @@ impl Http {
     /// receiving the headers, and each read must make progress within it);
     /// `config.total_timeout` bounds the whole download, redirects and body included.
     /// Redirects are followed here, not by ureq, so every hop is checked.
-    pub(super) fn new(config: &Config) -> Self {
+    pub(super) fn new(config: &Config) -> Result<Self, Error> {
         let t = Some(config.timeout);
         let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -50,16 +50,17 @@ impl Http {
             .timeout_per_read(t)
             .timeout_global(config.total_timeout)
             .max_idle_connections_per_host(config.max_workers.max(1))
+            .tls_config(super::ureq_tls(&config.tls)?)
             .build();
         let proxy_hides_address = config.block_private_networks && agent_config.proxy().is_some();
-        Http {
+        Ok(Http {
             agent: super::agent(agent_config, config.block_private_networks),
             headers: config.headers.clone(),
             user_agent: config.user_agent.clone(),
             max_redirects: config.max_redirects,
             allow_https_downgrade: config.allow_https_downgrade,
             proxy_hides_address,
-        }
+        })
     }
 
     /// The request headers a request sends (user agent first, then the configured headers,
@@ -187,6 +188,9 @@ impl SchemeFetcher for Http {
 
 /// The public error for a ureq error while talking to `raw`.
 pub(crate) fn map_error(raw: &str, e: ureq::Error) -> Error {
+    if let Some(tls) = super::tls_error(raw, &e) {
+        return tls;
+    }
     let url = raw.to_string();
     match e {
         ureq::Error::Timeout(_) => Error::Timeout {
@@ -230,6 +234,9 @@ fn map_io(raw: &str, e: io::Error) -> Error {
             url: raw.to_string(),
             source: Some(Cause::new(e)),
         };
+    }
+    if let Some(tls) = super::tls::io_error(raw, &e) {
+        return tls;
     }
     // The body reader wraps ureq's own errors (a timeout among them) in an io::Error.
     if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {

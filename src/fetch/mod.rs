@@ -18,10 +18,12 @@ mod data;
 mod file;
 mod http;
 mod resolve;
+pub(crate) mod tls;
 
 pub(crate) use body::BodyLimits;
 pub(crate) use http::map_error;
 pub(crate) use resolve::agent;
+pub(crate) use tls::{tls_error, ureq_tls};
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -119,8 +121,8 @@ pub(crate) struct Fetchers {
 
 impl Fetchers {
     /// The built-in schemes: `http`, `https`, `file`, `data`.
-    pub(crate) fn new(config: &Config) -> Self {
-        let http = Arc::new(http::Http::new(config));
+    pub(crate) fn new(config: &Config) -> Result<Self, Error> {
+        let http = Arc::new(http::Http::new(config)?);
         let mut fetchers = Fetchers {
             http: http.clone(),
             schemes: Vec::new(),
@@ -130,7 +132,7 @@ impl Fetchers {
         fetchers.register("https", http);
         fetchers.register("file", Arc::new(file::File));
         fetchers.register("data", Arc::new(data::Data));
-        fetchers
+        Ok(fetchers)
     }
 
     /// Adds (or replaces) the fetcher for `scheme`.

@@ -226,6 +226,17 @@ impl ImageLoader {
     }
 }
 
+impl std::fmt::Debug for ImageLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageLoader")
+            .field("max_workers", &self.config().max_workers)
+            .field("in_flight", &self.in_flight())
+            .field("memory_cache_len", &self.memory_cache_len())
+            .field("disk_cache", &self.pipeline.disk().map(|d| d.root()))
+            .finish()
+    }
+}
+
 impl Drop for ImageLoader {
     fn drop(&mut self) {
         if let Some(workers) = self.workers.take() {

@@ -107,7 +107,7 @@ impl Pipeline {
             inflight: InFlight::default(),
             memory: MemoryCache::new(config.memory_cache_bytes),
             failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
-            fetchers: Fetchers::new(&config),
+            fetchers: Fetchers::new(&config)?,
             decoders: Decoders::new(&config.decoders, config.svg_system_fonts)
                 .with_budget(config.decode_memory_bytes),
             disk,

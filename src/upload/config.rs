@@ -35,6 +35,9 @@ pub struct UploadConfig {
     /// (journaled, as a timeout is worth retrying later) and is not retried now. `None` turns
     /// it off. Default 10 minutes (a 64 MiB file at 1 Mbit/s takes under 9).
     pub total_timeout: Option<Duration>,
+    /// Which certificates HTTPS trusts (a private CA, the system store); see
+    /// [`TlsConfig`](crate::TlsConfig). A TLS failure is never retried.
+    pub tls: crate::TlsConfig,
     /// `User-Agent` header. Default `webimage/<version>`.
     pub user_agent: String,
     /// Headers sent with every upload (before the item's own). They are never written to the
@@ -77,6 +80,7 @@ impl Default for UploadConfig {
             max_concurrent: 1,
             timeout: Duration::from_secs(30),
             total_timeout: Some(Duration::from_secs(600)),
+            tls: crate::TlsConfig::default(),
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
             sensitive_headers: Vec::new(),
@@ -106,6 +110,7 @@ impl fmt::Debug for UploadConfig {
             .field("max_concurrent", &self.max_concurrent)
             .field("timeout", &self.timeout)
             .field("total_timeout", &self.total_timeout)
+            .field("tls", &self.tls)
             .field("user_agent", &self.user_agent)
             .field("headers", &headers)
             .field("sensitive_headers", &self.sensitive_headers)

@@ -39,6 +39,8 @@ impl Failure {
     pub(super) fn of_send(target: &str, e: ureq::Error) -> Failure {
         let tls = is_tls(target, &e);
         let error = crate::fetch::map_error(target, e);
+        // `Error::Tls` is what rustls's own errors map to; `is_tls` also catches a handshake
+        // that failed before rustls could say why (a server that does not speak TLS).
         let transient = !tls && matches!(error, Error::Network { .. } | Error::Timeout { .. });
         Failure::Failed {
             error,

@@ -62,6 +62,12 @@ impl From<&Path> for UploadSource {
     }
 }
 
+impl From<&PathBuf> for UploadSource {
+    fn from(path: &PathBuf) -> Self {
+        UploadSource::File(path.clone())
+    }
+}
+
 impl From<&str> for UploadSource {
     /// A file path.
     fn from(p: &str) -> Self {

@@ -240,6 +240,7 @@ impl Uploader {
                 .timeout_per_write(t)
                 .timeout_recv_response(t)
                 .timeout_per_read(t)
+                .tls_config(crate::fetch::ureq_tls(&config.tls)?)
                 .build(),
             false,
         );

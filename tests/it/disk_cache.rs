@@ -616,9 +616,7 @@ fn a_directory_that_cannot_be_created_is_a_clear_error() {
     let dir = TempDir::new("nodir");
     let blocker = dir.path().join("file");
     fs::write(&blocker, b"not a directory").unwrap();
-    let err = ImageLoader::new(disk_config(1, &blocker.join("cache")))
-        .err()
-        .unwrap();
+    let err = ImageLoader::new(disk_config(1, &blocker.join("cache"))).unwrap_err();
     match &err {
         Error::DiskCache { path, .. } => assert_eq!(path, &blocker.join("cache")),
         other => panic!("{other:?}"),

@@ -39,6 +39,7 @@ mod prefetch;
 mod security;
 mod thumbnail_quality;
 mod thumbnail_variants;
+mod tls;
 mod upload;
 mod upload_journal;
 mod upload_journal_policy;

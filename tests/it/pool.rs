@@ -49,8 +49,7 @@ fn zero_workers_is_a_clear_error() {
         max_workers: 0,
         ..Default::default()
     })
-    .err()
-    .expect("max_workers 0 must be refused");
+    .expect_err("max_workers 0 must be refused");
     assert!(matches!(err, Error::Config(_)));
     assert!(err.to_string().contains("max_workers"), "{err}");
 }

@@ -28,6 +28,8 @@ pub struct Args {
     no_disk_cache: bool,
     #[command(flatten)]
     workers: crate::Workers,
+    #[command(flatten)]
+    tls: crate::Tls,
 }
 
 /// What to load for the argument `arg`: a URL as it is; anything without a scheme is a file
@@ -77,7 +79,7 @@ fn file_name(url: &str, taken: &mut HashSet<String>) -> String {
 
 pub fn run(args: Args) -> crate::Result<bool> {
     let disk = (!args.no_disk_cache).then(|| args.cache.disk());
-    let config = crate::loader_config(disk, &args.workers);
+    let config = crate::loader_config(disk, &args.workers, &args.tls)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let loader = ImageLoader::new(config).map_err(|e| e.to_string())?;

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use webimage::{Config, DiskCacheConfig};
+use webimage::{Config, DiskCacheConfig, TlsConfig};
 
 /// Load, decode and cache images; prefetch them; upload them without running out of memory.
 #[derive(Parser)]
@@ -62,13 +62,45 @@ pub(crate) struct Workers {
     pub(crate) workers: usize,
 }
 
+/// `--ca-cert`, for the commands that talk HTTPS.
+#[derive(clap::Args)]
+pub(crate) struct Tls {
+    /// Also trust the root certificates in this PEM file (a private or company CA; repeatable).
+    /// The file named by SSL_CERT_FILE, if set, is trusted too.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    ca_certs: Vec<PathBuf>,
+}
+
+impl Tls {
+    /// The TLS trust these options name: the built-in roots, plus `--ca-cert` files and
+    /// `SSL_CERT_FILE`.
+    pub(crate) fn config(&self) -> Result<TlsConfig> {
+        let mut files = self.ca_certs.clone();
+        if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+            files.push(PathBuf::from(file));
+        }
+        let mut tls = TlsConfig::default();
+        for file in files {
+            tls = tls
+                .with_pem_file(&file)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+        Ok(tls)
+    }
+}
+
 /// A loader configuration with `disk` as its disk cache.
-pub(crate) fn loader_config(disk: Option<DiskCacheConfig>, workers: &Workers) -> Config {
-    Config {
+pub(crate) fn loader_config(
+    disk: Option<DiskCacheConfig>,
+    workers: &Workers,
+    tls: &Tls,
+) -> Result<Config> {
+    Ok(Config {
         max_workers: workers.workers,
         disk_cache: disk,
+        tls: tls.config()?,
         ..Default::default()
-    }
+    })
 }
 
 #[derive(Subcommand)]

@@ -23,10 +23,12 @@ pub struct Args {
     cache: crate::CacheDir,
     #[command(flatten)]
     workers: crate::Workers,
+    #[command(flatten)]
+    tls: crate::Tls,
 }
 
 pub fn run(args: Args) -> crate::Result<bool> {
-    let config = crate::loader_config(Some(args.cache.disk()), &args.workers);
+    let config = crate::loader_config(Some(args.cache.disk()), &args.workers, &args.tls)?;
     let mut text = String::new();
     if args.file == "-" {
         std::io::stdin()

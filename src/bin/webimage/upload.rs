@@ -58,6 +58,8 @@ pub struct Args {
     /// credential is kept on disk): give them again with --retry-failed.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
+    #[command(flatten)]
+    tls: crate::Tls,
     /// Re-encode images as JPEG at this quality before sending (0.0-1.0, or 1-100).
     #[arg(long, value_name = "Q")]
     quality: Option<f32>,
@@ -152,6 +154,7 @@ fn config(args: &Args) -> crate::Result<UploadConfig> {
         headers: headers(args)?,
         recompress,
         journal_dir: Some(args.journal.clone()),
+        tls: args.tls.config()?,
         ..Default::default()
     })
 }

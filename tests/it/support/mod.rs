@@ -5,6 +5,7 @@
 pub mod hostile;
 pub mod photo;
 pub mod server;
+pub mod tls;
 
 use std::io::Cursor;
 use std::path::PathBuf;
