@@ -1,36 +1,15 @@
-//! # webimage
-//!
-//! Load, decode and cache images for blocking (non-async) Rust programs: desktop and TUI apps,
-//! game tools, batch thumbnailers, services built on threads. No async runtime.
-//!
-//! The ways image-heavy apps die of memory are impossible by construction:
-//!
-//! - **Bounded concurrency.** A fixed pool of `max_workers` threads downloads and decodes;
-//!   never one thread or one connection per image.
-//! - **One download per URL.** Concurrent loads of the same image attach to one job; all
-//!   callers get the same `Arc`'d pixels.
-//! - **Cost-limited caches.** The memory cache is bounded in decoded bytes, least recently
-//!   used first out.
-//! - **One HTTP agent per loader.** Connections are reused; no client per request.
-//! - **Limits enforced early.** Oversized bodies are abandoned while streaming; oversized
-//!   images are refused from their header, before any pixel buffer exists.
-//! - **Thumbnails decoded small.** [`Request::thumbnail`] decodes JPEGs at reduced size in the
-//!   DCT domain (only the DC scans of a progressive file), so a 12-megapixel photo shown at
-//!   256 px never exists at full size in memory; [`Config::scale_down_pixels`] caps full-size
-//!   loads the same way.
-//!
-//! ```no_run
-//! let loader = webimage::ImageLoader::new(webimage::Config::default())?;
-//! let image = loader.load_blocking("https://example.com/cat.jpg")?;
-//! println!("{}x{}", image.width(), image.height());
-//! # Ok::<(), webimage::Error>(())
-//! ```
-//!
-//! See `docs/ARCHITECTURE.md` for the path of one request through the modules.
-//!
-//! This file owns the public surface: which items are exported and the crate docs. It must
-//! not touch any behaviour; every module below owns one part.
-
+//! <!-- This file owns the public surface: which items are exported, and the crate docs,
+//! which are README.md with its links pointed at the `docs` module so they resolve on docs.rs
+//! as well as in the repository. It must not touch any behaviour; every module below owns
+//! one part. -->
+#![doc = "[docs/ARCHITECTURE.md]: crate::docs::architecture"]
+#![doc = "[docs/PERFORMANCE.md]: crate::docs::performance"]
+#![doc = "[docs/SECURITY.md]: crate::docs::security"]
+#![doc = "[docs/INTEGRATIONS.md]: crate::docs::integrations"]
+#![doc = "[LICENSE]: https://opensource.org/license/mit"]
+#![doc = "[gallery]: https://docs.rs/crate/webimage/latest"]
+#![doc = ""]
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 mod cache;
@@ -81,12 +60,23 @@ pub use ::image as image_crate;
 /// The `url` crate, re-exported for [`KeyFilter`] functions.
 pub use ::url;
 
-/// The README's examples, compiled as doctests so they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+/// The guides kept in `docs/` in the repository, here so that they read on docs.rs too.
+pub mod docs {
+    /// The path of one request through the stages, the traits between them, which thread
+    /// owns what, the bounds on every resource, and the decisions behind them.
+    #[doc = include_str!("../docs/ARCHITECTURE.md")]
+    pub mod architecture {}
 
-/// docs/SECURITY.md's server configuration, compiled as a doctest.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/SECURITY.md")]
-struct SecurityDoctests;
+    /// Measured figures from `cargo bench`, against the baselines run in the same process.
+    #[doc = include_str!("../docs/PERFORMANCE.md")]
+    pub mod performance {}
+
+    /// The threat model, each defence with its setting and test, and a server's
+    /// configuration.
+    #[doc = include_str!("../docs/SECURITY.md")]
+    pub mod security {}
+
+    /// The same pixels handed to egui, iced, Slint and ratatui-image.
+    #[doc = include_str!("../docs/INTEGRATIONS.md")]
+    pub mod integrations {}
+}
