@@ -26,8 +26,9 @@ pub struct Args {
     /// Cell size in points.
     #[arg(long, default_value_t = 120.0)]
     cell: f32,
-    /// Scroll down by itself, this many rows per second. With --frames it stops for the last
-    /// quarter of the frames, so the final screen can finish loading.
+    /// Scroll down by itself, this many rows per second. With --frames, seconds are counted in
+    /// frames at a nominal 60 fps (the same distance on any machine), and scrolling stops for
+    /// the last quarter of the frames, so the final screen can finish loading.
     #[arg(long, value_name = "ROWS_PER_SECOND")]
     autoscroll: Option<f32>,
     /// Quit after this many frames (every frame is drawn; nothing waits for input).
@@ -247,7 +248,12 @@ impl Gallery {
         if let Some(rows_per_second) = self.args.autoscroll
             && self.scrolling()
         {
-            let elapsed = self.started.map_or(0.0, |t| t.elapsed().as_secs_f32());
+            // With --frames the clock is the frame counter at a nominal 60 fps, so a run scrolls
+            // the same distance on any machine (a slow one just takes longer).
+            let elapsed = match self.args.frames {
+                Some(_) => self.frame as f32 / 60.0,
+                None => self.started.map_or(0.0, |t| t.elapsed().as_secs_f32()),
+            };
             self.offset = elapsed * rows_per_second * row_height;
             area = area.vertical_scroll_offset(self.offset);
         }
