@@ -33,6 +33,7 @@ mod memory_cache;
 mod order;
 mod pool;
 mod prefetch;
+mod previews;
 mod thumbnail_quality;
 mod thumbnail_variants;
 mod upload;
