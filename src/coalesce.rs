@@ -441,3 +441,7 @@ impl InFlight {
         self.tasks.lock().len()
     }
 }
+
+#[cfg(test)]
+#[path = "coalesce_tests.rs"]
+mod tests;
