@@ -18,8 +18,9 @@
 //! Run: `cargo bench --bench previews` (about 30 s; `-- --rate 500000` for another rate in
 //! bytes per second). Inputs: photo-like pictures encoded with `jpeg-encoder` (4:2:0, quality
 //! 85, its progression: one DC scan per component, then AC bands), cached in
-//! `target/bench-data/previews/`, and the corpus's libjpeg-made `progressive_3.jpg` (DC with
-//! successive approximation). Custom main rather than criterion: a table of a few slow runs.
+//! `target/bench-data/previews/`, and the corpus's `progressive_3.jpg` (another encoder's
+//! progression: DC per component, then AC bands with successive approximation). Custom main
+//! rather than criterion: a table of a few slow runs.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -236,7 +237,7 @@ fn inputs() -> Vec<(String, Arc<Vec<u8>>)> {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus/jpeg/progressive_3.jpg");
     if let Ok(bytes) = std::fs::read(corpus) {
         let (w, h) = dimensions(&bytes);
-        inputs.push((format!("{w}x{h} (libjpeg, corpus)"), Arc::new(bytes)));
+        inputs.push((format!("{w}x{h} (corpus)"), Arc::new(bytes)));
     }
     inputs
 }

@@ -350,7 +350,8 @@ impl Request {
     /// The thumbnail from a stopped download can differ from the one decoded from the whole
     /// file in one way: DC refinement scans that had not arrived (files written with
     /// successive approximation, such as libjpeg's default progressive script, refine the DC
-    /// by one bit late in the file) are missing, about one level in 255 at quality 85.
+    /// by one bit late in the file) are missing: a mean difference of 0.56 in 255 measured on
+    /// such a file.
     #[must_use]
     pub fn partial_download(mut self, allow: bool) -> Self {
         self.partial_download = allow;
