@@ -191,7 +191,7 @@ fn full_mask(n: usize) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{Kind, encode, photo_crop, read};
+    use super::super::tests::{Kind, Rng, encode, photo_crop, read};
     use super::super::{decode_reduced, decode_with_stats};
     use super::*;
     use jpeg_encoder::SamplingFactor;
@@ -335,5 +335,37 @@ mod tests {
             long.extend_from_slice(&[0u8; 1000]);
             assert_eq!(t.update(&long), Reach::Waiting);
         }
+    }
+
+    #[test]
+    fn mutated_files_never_panic_and_a_cut_always_decodes() {
+        let (rgb, w, h) = photo_crop(48, 40);
+        let seeds = [
+            read("jpeg/progressive_cat.jpg"),
+            encode(&rgb, w, h, Kind::Rgb(SamplingFactor::R_4_2_0), true, 2),
+        ];
+        let mut rng = Rng(0x5EED_1234);
+        let mut cuts = 0;
+        for round in 0..400 {
+            let mut data = seeds[round % 2].clone();
+            for _ in 0..1 + rng.next() % 6 {
+                let i = (rng.next() as usize) % data.len();
+                data[i] = rng.next() as u8;
+            }
+            let step = 1 + (rng.next() as usize) % 3000;
+            let mut t = ScanTracker::default();
+            let mut n = 0;
+            while n < data.len() {
+                n = (n + step).min(data.len());
+                if let Reach::Dc { cut } = t.update(&data[..n]) {
+                    assert!(cut <= n);
+                    // Lenient or an error, never a panic.
+                    let _ = decode_reduced(&data[..cut], 8);
+                    cuts += 1;
+                    break;
+                }
+            }
+        }
+        assert!(cuts > 100, "{cuts}");
     }
 }
