@@ -376,6 +376,40 @@ fn no_previews_for_baseline_jpegs_other_formats_or_cache_hits() {
 }
 
 #[test]
+fn a_caller_cancelled_before_the_dc_scans_gets_no_preview() {
+    let server = Server::start();
+    let (early, gate) = (Gate::new(), Gate::new());
+    // The response waits (the download is running), then stalls after the DC scans.
+    server.route(
+        "/h.jpg",
+        stalled(progressive(800, 600, 12), &gate).hold(&early),
+    );
+    let loader = ImageLoader::new(config(1)).unwrap();
+    let (a, a_events, a_done) = watched(Request::new(server.url("/h.jpg")));
+    let (b, b_events, b_done) = watched(Request::new(server.url("/h.jpg")).thumbnail(50, 50));
+    loader.load(a, a_done);
+    let token = loader.load(b, b_done);
+    early.wait_arrivals(1);
+    assert!(token.cancel());
+    early.open();
+    wait_until("a's preview", || !previews(&a_events).is_empty());
+    gate.open();
+    wait_until("a's completion", || !done(&a_events).is_empty());
+    assert_previews_then_done(&a_events);
+    assert!(previews(&b_events).is_empty());
+    assert_eq!(done(&b_events).len(), 1);
+    assert!(matches!(done(&b_events)[0], Err(Error::Cancelled { .. })));
+    // A local file is at hand at once: no preview either.
+    let dir = TempDir::new("preview-file");
+    let path = dir.path().join("p.jpg");
+    std::fs::write(&path, progressive(800, 600, 13)).unwrap();
+    let (request, events, completion) = watched(Request::new(file_url(&path)));
+    loader.load(request, completion);
+    wait_until("the file", || !done(&events).is_empty());
+    assert!(previews(&events).is_empty());
+}
+
+#[test]
 fn cancel_during_a_preview_waits_for_it_and_completes_once() {
     let server = Server::start();
     let gate = Gate::new();
@@ -452,13 +486,15 @@ fn a_preview_closure_may_cancel_its_own_load() {
 fn shutdown_after_a_preview_completes_every_caller_once() {
     let server = Server::start();
     let gate = Gate::new();
-    server.route("/z.jpg", stalled(progressive(800, 600, 11), &gate));
+    // After the gate, the rest drips (1 KiB per 50 ms: seconds), so the loader is closing
+    // long before the body could end.
+    let route = stalled(progressive(800, 600, 11), &gate);
+    server.route("/z.jpg", route.paced(std::time::Duration::from_millis(50)));
     let loader = ImageLoader::new(config(1)).unwrap();
     let (request, events, completion) = watched(Request::new(server.url("/z.jpg")));
     loader.load(request, completion);
     wait_until("a preview", || !previews(&events).is_empty());
     let dropper = thread::spawn(move || drop(loader));
-    thread::sleep(std::time::Duration::from_millis(20));
     gate.open();
     dropper.join().unwrap();
     assert_previews_then_done(&events);
