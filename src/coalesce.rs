@@ -1,10 +1,12 @@
 //! The in-flight map: one task per key, however many callers want it.
 //!
 //! Owns: `Mutex<HashMap<Key, Task>>`, where a task holds every caller (completion closure,
-//! variant, progress listener) waiting for one download, and every state change of a task:
-//! admitting a caller, cancelling one, starting, abandoning, failing, and handing out decoded
-//! results. Must not touch: the network, decoding or callbacks: no user code ever runs while
-//! the map's lock is held. Methods return the callers to complete and the loader calls them.
+//! variant, listener for progress and previews) waiting for one download, and every state
+//! change of a task: admitting a caller (handing a late joiner the latest previews),
+//! cancelling one, starting, abandoning, failing, deciding whether a body cut short serves
+//! every caller, and handing out decoded results. Must not touch: the network, decoding or
+//! callbacks: no user code ever runs while the map's lock is held. Methods return the callers
+//! to complete and the loader calls them (the listeners themselves are `listener.rs`).
 //!
 //! Exactly-once delivery follows from one rule: a caller's closure is only ever called after
 //! its [`Subscriber`] has been taken out of the map under the lock, and each subscriber is in
@@ -12,21 +14,21 @@
 //! memory cache, so a caller that arrives while the job is decoding joins it instead of
 //! starting a second download.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use image::RgbaImage;
-use parking_lot::{Mutex, ReentrantMutex};
+use parking_lot::Mutex;
 use url::Url;
 
 use crate::Error;
+use crate::decode::preview::Previews;
 use crate::key::TaskKey;
+pub(crate) use crate::listener::{Listener, Listeners, SubscriberId};
 use crate::loaded::{LoadedImage, Source};
 use crate::queue::{Job, JobQueue, Slot, TaskId};
-use crate::request::{Priority, ProgressFn, Store, Variant};
+use crate::request::{Priority, Store, Variant};
 
 /// What a caller waits for, and its completion closure.
 pub(crate) enum Callback {
@@ -37,9 +39,6 @@ pub(crate) enum Callback {
     Bytes(Box<dyn FnOnce(Result<Source, Error>) + Send>),
 }
 
-/// Identifies one caller (one call to `load`).
-pub(crate) type SubscriberId = u64;
-
 /// The outcome of decoding one variant, shared by every caller that asked for it.
 pub(crate) type Decoded = Result<Arc<RgbaImage>, Error>;
 
@@ -49,6 +48,11 @@ pub(crate) struct Subscriber {
     /// The URL as this caller wrote it.
     pub(crate) url: Arc<str>,
     pub(crate) callback: Callback,
+    /// Its progress and preview closures, if any; retired before the completion runs.
+    pub(crate) listener: Option<Arc<Listener>>,
+    /// Whether a body cut short (never stored on disk) is acceptable to this caller: it
+    /// does not want the disk cache, or it said so (`Request::partial_download`).
+    pub(crate) partial_ok: bool,
 }
 
 impl Subscriber {
@@ -65,7 +69,6 @@ impl Subscriber {
 pub(crate) struct Caller {
     pub(crate) subscriber: Subscriber,
     pub(crate) priority: Priority,
-    pub(crate) progress: Option<ProgressFn>,
     pub(crate) store: Store,
 }
 
@@ -81,23 +84,7 @@ pub(crate) struct JobSpec {
 #[derive(Default)]
 pub(crate) struct Control {
     abandoned: AtomicBool,
-    listeners: Mutex<Vec<Arc<Listener>>>,
-}
-
-/// One caller's progress closure. The lock is held while the closure runs and is reentrant, so
-/// a canceller can wait out a call in progress on another thread (no progress call starts or
-/// runs after a cancelled caller's completion) while a closure may still cancel its own load.
-pub(crate) struct Listener {
-    id: SubscriberId,
-    alive: AtomicBool,
-    progress: ReentrantMutex<RefCell<ProgressFn>>,
-}
-
-impl Listener {
-    /// Returns once no call of this listener is running on another thread.
-    pub(crate) fn quiesce(&self) {
-        drop(self.progress.lock());
-    }
+    listeners: Listeners,
 }
 
 impl Control {
@@ -110,48 +97,12 @@ impl Control {
     /// Calls every live progress listener; returns how many panicked. The listener list lock
     /// is not held while user code runs, so a listener may cancel its own load.
     pub(crate) fn report(&self, received: u64, total: Option<u64>) -> u64 {
-        let listeners = {
-            let list = self.listeners.lock();
-            if list.is_empty() {
-                return 0;
-            }
-            list.clone()
-        };
-        let mut panics = 0;
-        for listener in listeners {
-            let guard = listener.progress.lock();
-            if !listener.alive.load(Ordering::Acquire) {
-                continue;
-            }
-            let Ok(mut progress) = guard.try_borrow_mut() else {
-                continue; // a progress closure that reports progress itself: not twice at once
-            };
-            if catch_unwind(AssertUnwindSafe(|| (*progress)(received, total))).is_err() {
-                listener.alive.store(false, Ordering::Release);
-                panics += 1;
-            }
-        }
-        panics
+        self.listeners.report(received, total)
     }
 
-    fn add_listener(&self, id: SubscriberId, progress: Option<ProgressFn>) {
-        if let Some(progress) = progress {
-            self.listeners.lock().push(Arc::new(Listener {
-                id,
-                alive: AtomicBool::new(true),
-                progress: ReentrantMutex::new(RefCell::new(progress)),
-            }));
-        }
-    }
-
-    /// Marks a caller's listener dead and takes it off the list; returns it so the caller can
-    /// [`quiesce`](Listener::quiesce) it outside the in-flight lock.
-    fn remove_listener(&self, id: SubscriberId) -> Option<Arc<Listener>> {
-        let mut list = self.listeners.lock();
-        let pos = list.iter().position(|l| l.id == id)?;
-        let listener = list.swap_remove(pos);
-        listener.alive.store(false, Ordering::Release);
-        Some(listener)
+    /// The callers' listeners, for previews.
+    pub(crate) fn listeners(&self) -> &Listeners {
+        &self.listeners
     }
 }
 
@@ -174,8 +125,9 @@ struct Task {
 
 /// How a caller was admitted.
 pub(crate) enum Admission {
-    /// Joined a task that was already queued or running.
-    Joined(SubscriberId),
+    /// Joined a task that was already queued or running; with the task's latest previews if
+    /// the caller wants previews and there are some, to hand it at once through its listener.
+    Joined(SubscriberId, Option<(Arc<Listener>, Previews)>),
     /// Started a new task, now queued.
     Started(SubscriberId),
     /// Answered at once without a task (the check passed to `admit` produced a result).
@@ -199,8 +151,12 @@ pub(crate) struct Advance {
     pub(crate) ready: Vec<(Subscriber, Decoded)>,
     /// Callers that wanted only the bytes, taken out of the map (the task has its bytes).
     pub(crate) fetched: Vec<Subscriber>,
-    /// The next variant to decode; `None` means the task is finished and gone from the map.
+    /// The next variant to decode; `None` means the task is finished and gone from the map,
+    /// unless `refetch` is set.
     pub(crate) next: Option<Variant>,
+    /// The body was cut short and a waiting caller needs the whole of it: the task stays in
+    /// the map and the worker downloads again.
+    pub(crate) refetch: bool,
 }
 
 #[derive(Default)]
@@ -229,10 +185,10 @@ impl InFlight {
         let Caller {
             subscriber,
             priority,
-            progress,
             store,
         } = caller;
         let id = subscriber.id;
+        let listener = subscriber.listener.clone();
         let mut tasks = self.tasks.lock();
         if let Some(task) = tasks.get_mut(key) {
             if task.subscribers.is_empty() {
@@ -240,20 +196,25 @@ impl InFlight {
                 task.control.abandoned.store(false, Ordering::Release);
             }
             task.subscribers.push(subscriber);
-            task.control.add_listener(id, progress);
+            let latest = listener.and_then(|l| {
+                let latest = task.control.listeners.add(l.clone())?;
+                Some((l, latest))
+            });
             if let State::Queued(slot) = task.state {
                 task.state = State::Queued(queue.rejoin(slot, task.priority, priority));
             }
             task.priority = task.priority.max(priority);
             task.store = task.store.union(store);
-            return Admission::Joined(id);
+            return Admission::Joined(id, latest);
         }
         if let Some(answer) = check() {
             return Admission::Answered(subscriber, answer);
         }
         let task_id = self.next_id();
         let control = Arc::new(Control::default());
-        control.add_listener(id, progress);
+        if let Some(listener) = listener {
+            control.listeners.add(listener);
+        }
         let slot = queue.push(
             Job {
                 key: key.clone(),
@@ -290,7 +251,7 @@ impl InFlight {
         let task = tasks.get_mut(key)?;
         let pos = task.subscribers.iter().position(|s| s.id == id)?;
         let subscriber = task.subscribers.remove(pos);
-        let listener = task.control.remove_listener(id);
+        let listener = task.control.listeners.remove(id);
         let mut dropped = false;
         if task.subscribers.is_empty() {
             match task.state {
@@ -359,10 +320,40 @@ impl InFlight {
         }
     }
 
+    /// Whether the running task may end its download now, with a body cut short: it has
+    /// callers, each wants an image whose final form `dc_only` says the bytes so far give,
+    /// and, if the body would go to the disk cache (`disk`), each accepts a body that is not
+    /// stored.
+    pub(crate) fn may_cut_short(
+        &self,
+        job: &Job,
+        dc_only: &dyn Fn(Variant) -> bool,
+        disk: bool,
+    ) -> bool {
+        let tasks = self.tasks.lock();
+        let Some(task) = tasks.get(&job.key).filter(|t| t.id == job.task) else {
+            return false;
+        };
+        !task.subscribers.is_empty()
+            && task
+                .subscribers
+                .iter()
+                .all(|s| s.variant().is_some_and(dc_only) && (!disk || s.partial_ok))
+    }
+
     /// Records a decoded variant (if any), takes out every caller whose variant is now
     /// decoded, and says which variant to decode next. When nothing is left to decode the task
     /// leaves the map; the caller must have stored cacheable results before calling this.
-    pub(crate) fn advance(&self, job: &Job, produced: Option<(Variant, Decoded)>) -> Advance {
+    ///
+    /// `cut_short`: the body was cut short, and this says which variants it still serves. A
+    /// waiting caller it does not serve (a variant that needs more, or a bytes-only caller,
+    /// which wants the whole body on disk) makes this return `refetch` with the task kept.
+    pub(crate) fn advance(
+        &self,
+        job: &Job,
+        produced: Option<(Variant, Decoded)>,
+        cut_short: Option<&dyn Fn(Variant) -> bool>,
+    ) -> Advance {
         let mut tasks = self.tasks.lock();
         let Some(task) = tasks.get_mut(&job.key).filter(|t| t.id == job.task) else {
             return Advance::default();
@@ -370,24 +361,41 @@ impl InFlight {
         if let Some(produced) = produced {
             task.decoded.push(produced);
         }
+        let refetch = cut_short.is_some_and(|served| {
+            task.subscribers
+                .iter()
+                .any(|s| !s.variant().is_some_and(served))
+        });
         let mut ready = Vec::new();
         let mut fetched = Vec::new();
         let mut waiting = Vec::with_capacity(task.subscribers.len());
         for subscriber in task.subscribers.drain(..) {
             let Some(variant) = subscriber.variant() else {
-                task.control.remove_listener(subscriber.id);
-                fetched.push(subscriber);
+                if refetch {
+                    waiting.push(subscriber);
+                } else {
+                    task.control.listeners.remove(subscriber.id);
+                    fetched.push(subscriber);
+                }
                 continue;
             };
             match task.decoded.iter().find(|(v, _)| *v == variant) {
                 Some((_, result)) => {
-                    task.control.remove_listener(subscriber.id);
+                    task.control.listeners.remove(subscriber.id);
                     ready.push((subscriber, result.clone()));
                 }
                 None => waiting.push(subscriber),
             }
         }
         task.subscribers = waiting;
+        if refetch {
+            return Advance {
+                ready,
+                fetched,
+                next: None,
+                refetch,
+            };
+        }
         let next = task.subscribers.first().and_then(Subscriber::variant);
         if next.is_none() {
             tasks.remove(&job.key);
@@ -396,6 +404,7 @@ impl InFlight {
             ready,
             fetched,
             next,
+            refetch,
         }
     }
 
@@ -432,3 +441,7 @@ impl InFlight {
         self.tasks.lock().len()
     }
 }
+
+#[cfg(test)]
+#[path = "coalesce_tests.rs"]
+mod tests;

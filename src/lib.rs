@@ -22,6 +22,7 @@ mod error;
 mod fetch;
 mod headers;
 mod key;
+mod listener;
 mod loaded;
 mod loader;
 mod pipeline;

@@ -112,6 +112,9 @@ impl CachePolicy {
 /// A progress callback: bytes received so far and the total if the server announced it.
 pub(crate) type ProgressFn = Box<dyn FnMut(u64, Option<u64>) + Send>;
 
+/// A preview callback: a preview of the image while it downloads.
+pub(crate) type PreviewFn = Box<dyn FnMut(crate::LoadedImage) + Send>;
+
 /// Which decoded form of an image a caller wants. Each variant is a separate memory-cache
 /// entry; callers asking for different variants of one URL share one download. A full-size
 /// load never receives a thumbnail or a capped image, nor the other way round.
@@ -162,6 +165,8 @@ pub struct Request {
     pub(crate) retry_failed: bool,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) progress: Option<ProgressFn>,
+    pub(crate) preview: Option<PreviewFn>,
+    pub(crate) partial_download: bool,
     thumbnail: Option<(u32, u32)>,
     scale_down: ScaleDown,
     pub(crate) cache_policy: CachePolicy,
@@ -177,6 +182,8 @@ impl Request {
             retry_failed: false,
             headers: Vec::new(),
             progress: None,
+            preview: None,
+            partial_download: false,
             thumbnail: None,
             scale_down: ScaleDown::FromConfig,
             cache_policy: CachePolicy::UseCache,
@@ -293,6 +300,64 @@ impl Request {
         self
     }
 
+    /// Called on a worker thread with a preview while a progressive JPEG downloads: once the
+    /// bytes so far hold the DC scans of every colour component (in a typical progressive
+    /// photo the first 5 to 15% of the file), the picture decoded from them at 1/8 of its
+    /// size. Then the completion closure gets the final image as usual.
+    ///
+    /// - **Size.** The request's final size if that is at most 1/8 of the image (a small
+    ///   thumbnail: the preview is then nearly the final image), otherwise the image at 1/8
+    ///   (rounded up), upright: draw it stretched into the final image's place. Previews are
+    ///   never upscaled.
+    /// - **When.** At most one preview decode per download at a time, and not within 0.5 s
+    ///   of the previous one; never after this request's completion closure has been called
+    ///   (nor after a cancel), never for an image answered from the memory or disk cache, and
+    ///   not when the body is already complete. A load that joins a download which has shown
+    ///   a preview gets it at once, on the calling thread, before `load` returns.
+    /// - **Which images.** Progressive JPEGs only, over `http`/`https`. Baseline JPEGs and
+    ///   other formats get no preview (a baseline file arrives top to bottom; a partial decode
+    ///   would be a gray image with a strip on top), nor do local files and `data:` URLs,
+    ///   which are at hand at once.
+    ///
+    /// A preview closure must be quick and must not wait for another load of the same loader:
+    /// the worker that finishes this load waits for a preview call that is still running
+    /// before it calls the completion closure.
+    ///
+    /// ```
+    /// let request = webimage::Request::new("https://example.com/photo.jpg")
+    ///     .thumbnail(128, 128)
+    ///     .preview(|p| println!("preview {}x{}", p.width(), p.height()));
+    /// # drop(request);
+    /// ```
+    #[must_use]
+    pub fn preview(mut self, f: impl FnMut(crate::LoadedImage) + Send + 'static) -> Self {
+        self.preview = Some(Box::new(f));
+        self
+    }
+
+    /// Lets the download stop early, before the whole body has arrived, even when the disk
+    /// cache is on. Default `false`.
+    ///
+    /// A thumbnail (or scale-down cap) of at most 1/8 of a progressive JPEG is decoded from
+    /// its DC scans alone, so the download can end as soon as they have arrived: typically 5
+    /// to 15% of the bytes on the wire. The loader stops such a download when every caller
+    /// sharing it wants such an image and none needs the whole body: with no disk cache, or
+    /// a [`Store`] without the disk, that is always so; with the disk cache on, only if every
+    /// caller set `partial_download(true)`. A stopped body is never written to the disk cache
+    /// (a partial body is not an entry), so a later load of the same URL downloads again;
+    /// its decoded thumbnail is cached in memory as usual.
+    ///
+    /// The thumbnail from a stopped download can differ from the one decoded from the whole
+    /// file in one way: DC refinement scans that had not arrived (files written with
+    /// successive approximation, such as libjpeg's default progressive script, refine the DC
+    /// by one bit late in the file) are missing: a mean difference of 0.56 in 255 measured on
+    /// such a file.
+    #[must_use]
+    pub fn partial_download(mut self, allow: bool) -> Self {
+        self.partial_download = allow;
+        self
+    }
+
     /// The URL as given.
     pub fn url(&self) -> &str {
         &self.url
@@ -307,6 +372,8 @@ impl fmt::Debug for Request {
             .field("retry_failed", &self.retry_failed)
             .field("headers", &crate::headers::Redacted(&self.headers))
             .field("progress", &self.progress.is_some())
+            .field("preview", &self.preview.is_some())
+            .field("partial_download", &self.partial_download)
             .field("thumbnail", &self.thumbnail)
             .field("scale_down", &self.scale_down)
             .field("cache_policy", &self.cache_policy)

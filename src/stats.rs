@@ -85,6 +85,13 @@ stats! {
     /// other than JPEG, JPEGs the reduced decoder does not handle, targets over half the
     /// image's size, and images that already fit.
     thumbnails_full_decode,
+    /// Previews decoded from progressive JPEGs still downloading (`Request::preview`): one
+    /// per download and stage, whatever the number of its callers.
+    previews,
+    /// Downloads ended before the whole body had arrived because the bytes so far gave every
+    /// caller its final image (thumbnails of at most 1/8 of a progressive JPEG,
+    /// `Request::partial_download`). The rest was never read, and nothing was written to disk.
+    downloads_stopped_early,
 }
 
 impl Counters {

@@ -11,13 +11,15 @@
 //!
 //! Formats: `formats/jpeg.rs` (full size through zune-jpeg; thumbnails through the reduced
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
-//! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate).
+//! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate). `preview.rs`
+//! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
 
 mod budget;
 mod exif;
 mod fit;
 mod formats;
 mod jpeg;
+pub(crate) mod preview;
 mod resize;
 mod user;
 

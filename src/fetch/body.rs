@@ -2,7 +2,8 @@
 //!
 //! Owns: the streaming read shared by every scheme: the size limit enforced as bytes arrive
 //! (and against an announced length before reading), download counters, progress reports,
-//! and stopping between reads when the job is abandoned or the loader shuts down. Must not
+//! showing the job the body so far (which may end it early, for previews), and stopping
+//! between reads when the job is abandoned or the loader shuts down. Must not
 //! touch: where the bytes come from (each scheme opens its own reader) or what they are.
 
 use std::io::Read;
@@ -72,7 +73,8 @@ impl<'a> BodyLimits<'a> {
     }
 
     /// Reads `reader` to the end, stopping as soon as the body crosses the limit, the job is
-    /// abandoned, or the loader shuts down. Memory stays at most one chunk above the limit.
+    /// abandoned, or the loader shuts down; or, with the bytes so far, when the job's
+    /// [`Watch::received`] says it has enough. Memory stays at most one chunk above the limit.
     pub(super) fn read(
         &self,
         mut reader: impl Read,
@@ -101,6 +103,10 @@ impl<'a> BodyLimits<'a> {
             }
             bytes.extend_from_slice(&chunk[..n]);
             self.watch.progress(bytes.len() as u64, declared);
+            if let Some(end) = self.watch.received(&bytes, declared) {
+                bytes.truncate(end);
+                break;
+            }
         }
         Ok(bytes)
     }

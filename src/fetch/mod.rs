@@ -64,6 +64,18 @@ pub(crate) trait Watch {
     fn progress(&self, received: u64, total: Option<u64>);
     /// Checked before the request and between reads.
     fn should_stop(&self) -> Option<Stop>;
+    /// Called after each read of a streamed body with the bytes so far. `Some(n)` ends the
+    /// body at its first `n` bytes (`n <= body.len()`): the job has all it needs, the rest is
+    /// not read and the connection is closed. Default: read to the end.
+    fn received(&self, body: &[u8], total: Option<u64>) -> Option<usize> {
+        let _ = (body, total);
+        None
+    }
+    /// Whether [`received`](Self::received) ended the last body early (then it must not be
+    /// stored as a whole response).
+    fn cut_short(&self) -> bool {
+        false
+    }
 }
 
 /// What to fetch.

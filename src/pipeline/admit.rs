@@ -4,9 +4,10 @@
 //! memory-cache fast path (by the raw URL first, no parse, no allocation), URL parsing and the
 //! scheme check against the fetch registry, the memory cache by key, then, under the in-flight
 //! lock, joining a task or deciding that a new one is answered at once (closing, a result
-//! stored a moment ago, the failed-URL list) or started. Must not touch: fetching, decoding,
-//! or calling user code under a lock (answers go through `deliver.rs` after the lock is
-//! released).
+//! stored a moment ago, the failed-URL list) or started; a caller that joins a download which
+//! has shown previews is handed the latest one here, after the lock is released. Must not
+//! touch: fetching, decoding, or calling user code under a lock (answers go through
+//! `deliver.rs` after the lock is released).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,8 +16,9 @@ use super::{BytesCallback, ImageCallback, Pipeline, Token};
 use crate::coalesce::{Admission, Callback, Caller, Decoded, JobSpec, Subscriber};
 use crate::error::Error;
 use crate::key::{self, Key, TaskKey};
+use crate::listener::Listener;
 use crate::loaded::Source;
-use crate::request::{CachePolicy, Priority, ProgressFn, Request, Store, Variant};
+use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
 
 /// A parsed request, ready to join or start a task.
@@ -30,6 +32,8 @@ struct Submission {
     retry_failed: bool,
     store: Store,
     progress: Option<ProgressFn>,
+    preview: Option<PreviewFn>,
+    partial_download: bool,
     callback: Callback,
 }
 
@@ -139,6 +143,8 @@ impl Submission {
             retry_failed: request.retry_failed,
             store: request.store,
             progress: request.progress,
+            preview: request.preview,
+            partial_download: request.partial_download,
             callback,
         }
     }
@@ -150,14 +156,21 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
         Callback::Image(variant, _) => Some(*variant),
         Callback::Bytes(_) => None,
     };
+    let id = p.inflight.next_id();
+    // Previews are made for image callers only (a bytes-only caller decodes nothing).
+    let preview = match (s.preview, variant) {
+        (Some(f), Some(variant)) => Some((f, variant, s.raw.clone())),
+        _ => None,
+    };
     let caller = Caller {
         subscriber: Subscriber {
-            id: p.inflight.next_id(),
+            id,
             url: s.raw.clone(),
             callback: s.callback,
+            listener: Listener::new(id, s.progress, preview),
+            partial_ok: s.partial_download || !s.store.disk(),
         },
         priority: s.priority,
-        progress: s.progress,
         store: s.store,
     };
     let task_key = TaskKey {
@@ -177,8 +190,15 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
         || p.check_new_task(&s.key, s.policy, variant, s.retry_failed, &raw),
     );
     match admission {
-        Admission::Joined(id) => {
+        Admission::Joined(id, latest) => {
             Counters::bump(&p.counters.coalesced);
+            // A late joiner gets the latest preview at once, here, outside every lock; the
+            // listener's order and liveness rules make it safe against the worker.
+            if let Some((listener, previews)) = latest
+                && listener.preview(&previews) == crate::listener::Called::Panicked
+            {
+                Counters::bump(&p.counters.callback_panics);
+            }
             Token::pending(p, task_key, id)
         }
         Admission::Started(id) => Token::pending(p, task_key, id),

@@ -2,7 +2,8 @@
 //!
 //! Owns: turning a task's result into what a caller gets (a [`LoadedImage`] with its source,
 //! or an error naming the caller's own URL), the counts of failures, cancels and panicking
-//! closures, and failing callers at shutdown. Must not touch: the in-flight map (callers
+//! closures, retiring a caller's progress/preview listener before its completion (a preview
+//! handed to a late joiner may be running on its thread), and failing callers at shutdown. Must not touch: the in-flight map (callers
 //! arrive here already taken out of it, which is what makes delivery exactly once) or any
 //! lock: user code runs here.
 
@@ -24,8 +25,12 @@ impl Pipeline {
         }
     }
 
-    /// Calls a waiting caller's closure with its result (a bytes-only caller gets the source).
+    /// Calls a waiting caller's closure with its result (a bytes-only caller gets the source),
+    /// after retiring its listener: no progress or preview call runs or starts after this.
     pub(super) fn deliver(&self, subscriber: Subscriber, result: Decoded, source: Source) {
+        if let Some(listener) = &subscriber.listener {
+            listener.retire();
+        }
         match subscriber.callback {
             Callback::Image(_, f) => self.complete(f, subscriber.url, result, source),
             Callback::Bytes(f) => self.complete_fetch(f, &subscriber.url, result.map(|_| source)),
@@ -35,6 +40,9 @@ impl Pipeline {
     /// Completes a caller whose task has its bytes: a bytes-only caller succeeds; an image
     /// caller is never handed here (it waits for its decode), and would get an error.
     pub(super) fn deliver_fetched(&self, subscriber: Subscriber, source: Source) {
+        if let Some(listener) = &subscriber.listener {
+            listener.retire();
+        }
         match subscriber.callback {
             Callback::Bytes(f) => self.complete_fetch(f, &subscriber.url, Ok(source)),
             Callback::Image(_, f) => {

@@ -5,7 +5,8 @@
 //! failed-URL list, fetchers, decoders, disk cache, counters) as private parts, and every
 //! transition between them: admission (memory-cache fast path, URL and scheme checks, the
 //! failed-URL list, joining or starting a task: `admit.rs`), what a worker does with a job
-//! (`worker.rs`, with `obtain.rs` for where the bytes come from), delivering results to
+//! (`worker.rs`, with `obtain.rs` for where the bytes come from and `preview.rs` for
+//! previews and early stops while a progressive JPEG downloads), delivering results to
 //! completion closures exactly once with panics contained (`deliver.rs`), cancelling one
 //! caller (`token.rs`), and shutdown. Must not touch: the mechanics inside a stage (it calls
 //! them through their own small APIs), or anything public beyond [`Token`].
@@ -17,6 +18,7 @@
 mod admit;
 mod deliver;
 mod obtain;
+mod preview;
 mod token;
 mod worker;
 

@@ -3,7 +3,8 @@
 //!
 //! Owns: the cache policy's rules for the disk cache and the network (fresh or stale entries,
 //! conditional requests, serving stale copies when the origin is unreachable, RFC 9111 4.2.4)
-//! and the decision to write a response to disk (storable, and some caller wants disk).
+//! and the decision to write a response to disk (storable, some caller wants disk, and the
+//! body was not cut short for an early-stopped thumbnail: a partial body is never an entry).
 //! Must not touch: decoding, the memory cache, or callers; it reports progress and asks
 //! whether to stop only through the job's [`Watch`].
 
@@ -160,7 +161,15 @@ fn download(
     if let Some(stop) = watch.should_stop() {
         return Err(FetchError::Stopped(stop));
     }
-    if let (Some(disk), Some(response)) = (&shared.disk, response) {
+    if watch.cut_short() {
+        // A partial body is never an entry. A stale copy being revalidated was answered with
+        // a new body (200), so it is out of date: it goes.
+        if let Some(disk) = &shared.disk
+            && !validators.is_empty()
+        {
+            disk.remove(job.key.key.as_str());
+        }
+    } else if let (Some(disk), Some(response)) = (&shared.disk, response) {
         let key = job.key.key.as_str();
         let meta = policy::entry_meta(
             key,

@@ -2,25 +2,30 @@
 //! results, deliver them.
 //!
 //! Owns: the loop of one job on a worker thread: marking the task running, the job's
-//! [`Watch`] (progress to listeners, stop when abandoned or shutting down), decoding each
+//! [`Watch`] (progress to listeners, the body so far to the job's previewer, which may end
+//! it early, see `preview.rs`; stop when abandoned or shutting down), downloading again
+//! in full when a caller that needs the whole body joined one cut short, decoding each
 //! variant its callers want once (in the order they asked), storing results in the memory
 //! cache before the task can leave the map, remembering permanent failures, dropping disk
 //! entries whose bytes do not decode, and containing a panic anywhere in the job as
 //! `Error::Internal`. Must not touch: where bytes come from (`obtain.rs`), how a format is
 //! decoded (`decode`), or callers' closures directly (they go through `deliver.rs`).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::Pipeline;
-use super::obtain;
+use super::obtain::{self, Obtained};
+use super::preview::{At, Previewer};
 use crate::cache::memory::EntryKey;
-use crate::coalesce::{Control, Decoded};
+use crate::coalesce::{Control, Decoded, JobSpec};
 use crate::decode::{DecodeError, DecodePath};
 use crate::error::Error;
 use crate::fetch::{FetchError, Stop, Watch};
 use crate::loaded::Source;
 use crate::queue::Job;
+use crate::request::Variant;
 use crate::stats::Counters;
 
 /// The worker's view of its task while fetching and decoding.
@@ -28,6 +33,7 @@ struct JobWatch<'a> {
     shared: &'a Pipeline,
     job: &'a Job,
     control: &'a Control,
+    previewer: RefCell<Previewer>,
 }
 
 impl Watch for JobWatch<'_> {
@@ -44,6 +50,19 @@ impl Watch for JobWatch<'_> {
             return Some(Stop::Abandoned);
         }
         None
+    }
+
+    fn received(&self, body: &[u8], total: Option<u64>) -> Option<usize> {
+        let at = At {
+            shared: self.shared,
+            job: self.job,
+            control: self.control,
+        };
+        self.previewer.borrow_mut().received(&at, body, total)
+    }
+
+    fn cut_short(&self) -> bool {
+        self.previewer.borrow().cut_short()
     }
 }
 
@@ -70,35 +89,46 @@ fn run_job(shared: &Pipeline, job: &Job) {
     let Some((spec, control)) = shared.inflight.start(job) else {
         return; // cancelled while queued, or drained at shutdown
     };
+    let remote = shared.fetchers.cached_on_disk(&spec.url);
     let watch = JobWatch {
         shared,
         job,
         control: &control,
+        previewer: RefCell::new(Previewer::new(remote, remote && shared.disk.is_some())),
     };
-    let obtained = match obtain::obtain(shared, job, &spec, &watch) {
-        Ok(obtained) => obtained,
-        Err(FetchError::Stopped(Stop::Abandoned)) => {
-            Counters::bump(&shared.counters.jobs_abandoned);
-            return;
-        }
-        Err(FetchError::Stopped(Stop::Shutdown)) => {
-            let error = Error::Shutdown {
-                url: spec.raw.to_string(),
-            };
-            return fail(shared, job, &spec.raw, error);
-        }
-        Err(FetchError::Failed(error)) => return fail(shared, job, &spec.raw, error),
+    let Some(Obtained {
+        mut bytes,
+        mut source,
+    }) = obtain_or_end(shared, job, &spec, &watch)
+    else {
+        return;
     };
-    let (bytes, source) = (obtained.bytes, obtained.source);
 
     let mut produced = None;
     loop {
-        let step = shared.inflight.advance(job, produced.take());
+        let step = {
+            let previewer = watch.previewer.borrow();
+            let serves = |v: Variant| previewer.serves(v);
+            let cut_short = previewer
+                .cut_short()
+                .then_some(&serves as &dyn Fn(Variant) -> bool);
+            shared.inflight.advance(job, produced.take(), cut_short)
+        };
         for subscriber in step.fetched {
             shared.deliver_fetched(subscriber, source);
         }
         for (subscriber, result) in step.ready {
             shared.deliver(subscriber, result, source);
+        }
+        if step.refetch {
+            // A caller joined the download cut short that needs the whole body: download again.
+            let again = watch.previewer.borrow().again();
+            watch.previewer.replace(again);
+            let Some(obtained) = obtain_or_end(shared, job, &spec, &watch) else {
+                return;
+            };
+            (bytes, source) = (obtained.bytes, obtained.source);
+            continue;
         }
         let Some(variant) = step.next else { break };
         if let Some(stop) = watch.should_stop() {
@@ -167,6 +197,34 @@ fn run_job(shared: &Pipeline, job: &Job) {
             Err(_) => {}
         }
         produced = Some((variant, result));
+    }
+}
+
+/// Obtains the job's bytes; `None` when the job ended instead (abandoned, or failed and its
+/// callers told).
+fn obtain_or_end(
+    shared: &Pipeline,
+    job: &Job,
+    spec: &JobSpec,
+    watch: &JobWatch<'_>,
+) -> Option<Obtained> {
+    match obtain::obtain(shared, job, spec, watch) {
+        Ok(obtained) => Some(obtained),
+        Err(FetchError::Stopped(Stop::Abandoned)) => {
+            Counters::bump(&shared.counters.jobs_abandoned);
+            None
+        }
+        Err(FetchError::Stopped(Stop::Shutdown)) => {
+            let error = Error::Shutdown {
+                url: spec.raw.to_string(),
+            };
+            fail(shared, job, &spec.raw, error);
+            None
+        }
+        Err(FetchError::Failed(error)) => {
+            fail(shared, job, &spec.raw, error);
+            None
+        }
     }
 }
 

@@ -36,6 +36,7 @@ mod memory_cache;
 mod order;
 mod pool;
 mod prefetch;
+mod previews;
 mod security;
 mod thumbnail_quality;
 mod thumbnail_variants;

@@ -15,7 +15,7 @@ use webimage::{
     Source, UploadConfig, UploadItem, UploadSource, Uploader,
 };
 
-use crate::serve::{ImageServer, jpeg, picture};
+use crate::serve::{DRIP_RATE, ImageServer, jpeg, picture, progressive_jpeg};
 
 /// Options of `webimage demo`.
 #[derive(clap::Args)]
@@ -123,6 +123,14 @@ pub fn run(args: Args) -> crate::Result<bool> {
     files.insert("/logo.svg".into(), LOGO.as_bytes().to_vec());
     #[cfg(feature = "jxl")]
     files.insert("/photo.jxl".into(), DEMO_JXL.to_vec());
+    let drip_sizes: Vec<usize> = (0..2)
+        .map(|i| {
+            let bytes = progressive_jpeg(&picture(1600, 1200, 200 + i));
+            let len = bytes.len();
+            files.insert(format!("/drip/{i}.jpg"), bytes);
+            len
+        })
+        .collect();
     let server = ImageServer::start(files, Duration::from_millis(400))?;
     println!(
         "webimage demo: serving {n} generated 1200x900 photos on {}",
@@ -216,7 +224,10 @@ pub fn run(args: Args) -> crate::Result<bool> {
         second.unwrap_or_default()
     );
 
-    // 5. A second run of the app: a new loader on the same disk cache.
+    // 5. Progressive previews over a slow link.
+    previews(&loader, &server, &drip_sizes);
+
+    // 6. A second run of the app: a new loader on the same disk cache.
     if let Some(disk) = loader.disk_cache() {
         disk.flush();
     }
@@ -238,7 +249,7 @@ pub fn run(args: Args) -> crate::Result<bool> {
     drop(second);
     let _ = std::fs::remove_dir_all(&cache_dir);
 
-    // 6. Upload a few photos back, recompressed, two at a time.
+    // 7. Upload a few photos back, recompressed, two at a time.
     let rule = Recompress::default();
     let uploader = Uploader::new(UploadConfig {
         max_concurrent: 2,
@@ -272,7 +283,7 @@ pub fn run(args: Args) -> crate::Result<bool> {
         crate::human(received_bytes),
     );
 
-    // 7. The contact sheet.
+    // 8. The contact sheet.
     let thumbs: Vec<LoadedImage> = again
         .lock()
         .unwrap()
@@ -322,4 +333,48 @@ pub fn run(args: Args) -> crate::Result<bool> {
         stats.loads
     );
     Ok(received == uploads)
+}
+
+/// Two progressive 1600x1200 photos over a 256 KiB/s link: a full-size load with a preview,
+/// and a 1/8 thumbnail that stops its download after the DC scans.
+fn previews(loader: &ImageLoader, server: &ImageServer, sizes: &[usize]) {
+    let started = Instant::now();
+    let first_preview: Arc<Mutex<Option<(Duration, u32, u32)>>> = Arc::default();
+    let seen = first_preview.clone();
+    let request = Request::new(server.url("/drip/0.jpg")).preview(move |p| {
+        let mut seen = seen.lock().unwrap();
+        seen.get_or_insert((started.elapsed(), p.width(), p.height()));
+    });
+    let full = loader.load_blocking(request);
+    let full_at = started.elapsed();
+    let rate = DRIP_RATE / 1024;
+    match (full, *first_preview.lock().unwrap()) {
+        (Ok(image), Some((at, w, h))) => println!(
+            "  a {} progressive {}x{} photo at {rate} KiB/s: a {w}x{h} preview after {at:.2?}, \
+             the full image after {full_at:.2?}",
+            crate::human(sizes[0] as u64),
+            image.width(),
+            image.height(),
+        ),
+        (Ok(_), None) => println!("  progressive photo: loaded in {full_at:.2?}, no preview"),
+        (Err(e), _) => eprintln!("webimage: {e}"),
+    }
+    let before = loader.stats().bytes_downloaded;
+    let started = Instant::now();
+    let request = Request::new(server.url("/drip/1.jpg"))
+        .thumbnail(200, 150)
+        .partial_download(true);
+    match loader.load_blocking(request) {
+        Ok(thumb) => println!(
+            "  a {}x{} thumbnail (1/8) of another, partial_download: {:.2?}, {} of {} read \
+             (stopped after the DC scans; the whole file takes {:.2?} at this rate)",
+            thumb.width(),
+            thumb.height(),
+            started.elapsed(),
+            crate::human(loader.stats().bytes_downloaded - before),
+            crate::human(sizes[1] as u64),
+            Duration::from_millis(sizes[1] as u64 * 1000 / DRIP_RATE),
+        ),
+        Err(e) => eprintln!("webimage: {e}"),
+    }
 }

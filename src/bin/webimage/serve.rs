@@ -1,5 +1,5 @@
-//! A small image server on 127.0.0.1 for the demo: generated pictures, a slow path, and an
-//! upload endpoint that counts what it receives.
+//! A small image server on 127.0.0.1 for the demo: generated pictures, a slow path, a
+//! rate-limited path (a slow link), and an upload endpoint that counts what it receives.
 //!
 //! Owns: the routes, the generated photos and the server's counters. Must not touch: the
 //! library (it is the other side of the network).
@@ -49,6 +49,47 @@ pub fn picture(width: u32, height: u32, seed: u32) -> RgbImage {
     })
 }
 
+/// `image` encoded as a progressive JPEG (4:2:0, quality 85; one DC scan per component, then
+/// the AC scans), as photo sites serve large images.
+pub fn progressive_jpeg(image: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 85);
+    encoder.set_progressive(true);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    let (w, h) = image.dimensions();
+    encoder
+        .encode(
+            image.as_raw(),
+            w as u16,
+            h as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .expect("encoding to memory");
+    out
+}
+
+/// Bytes per second of the `/drip/` paths: a slow mobile link.
+pub const DRIP_RATE: u64 = 256 * 1024;
+
+/// A body sent at [`DRIP_RATE`], in 16 KiB pieces.
+struct Drip {
+    bytes: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for Drip {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(16 * 1024).min(self.bytes.len() - self.pos);
+        if n == 0 {
+            return Ok(0);
+        }
+        thread::sleep(Duration::from_micros(n as u64 * 1_000_000 / DRIP_RATE));
+        buf[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// `image` encoded as a JPEG.
 pub fn jpeg(image: &RgbImage) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
@@ -60,7 +101,8 @@ pub fn jpeg(image: &RgbImage) -> Vec<u8> {
 
 impl ImageServer {
     /// Serves `images` (path -> bytes) on a free port. `/slow/...` paths wait `delay` first;
-    /// `PUT` or `POST` to `/upload/...` is read, counted and answered with 201.
+    /// `/drip/...` paths are sent at [`DRIP_RATE`]; `PUT` or `POST` to `/upload/...` is read,
+    /// counted and answered with 201.
     pub fn start(images: HashMap<String, Vec<u8>>, delay: Duration) -> Result<Self, String> {
         Self::start_with(images, delay, Arc::new(|_: &str| None))
     }
@@ -99,6 +141,18 @@ impl ImageServer {
                             thread::sleep(delay);
                         }
                         let bytes = images.get(&path).cloned().or_else(|| generate(&path));
+                        if let (true, Some(bytes)) = (path.starts_with("/drip/"), &bytes) {
+                            let len = bytes.len();
+                            let drip = Drip {
+                                bytes: bytes.clone(),
+                                pos: 0,
+                            };
+                            let status = tiny_http::StatusCode(200);
+                            let response =
+                                tiny_http::Response::new(status, Vec::new(), drip, Some(len), None);
+                            let _ = request.respond(response);
+                            continue;
+                        }
                         let response = match bytes {
                             Some(bytes) => tiny_http::Response::from_data(bytes),
                             None => {

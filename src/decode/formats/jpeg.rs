@@ -156,20 +156,7 @@ fn plan(bytes: &[u8], target: Target) -> Option<Scaled> {
         return None;
     }
     let exif = read_exif(bytes, &info);
-    let swap = exif::swaps_axes(exif.orientation);
-    let (stored_w, stored_h) = (info.width, info.height);
-    let upright = if swap {
-        (stored_h, stored_w)
-    } else {
-        (stored_w, stored_h)
-    };
-    let (to_w, to_h) = target.size_for(upright.0, upright.1);
-    if (to_w, to_h) == upright {
-        return None; // nothing to scale: a plain full decode
-    }
-    // The target in stored orientation.
-    let stored_to = if swap { (to_h, to_w) } else { (to_w, to_h) };
-    let denom = jpeg::scale_for(&info, stored_to.0, stored_to.1)?;
+    let (stored_to, denom) = scale(&info, exif.orientation, target)?;
     Some(Scaled {
         exif: embedded_thumbnail(bytes, &info, &exif, stored_to),
         info,
@@ -177,6 +164,66 @@ fn plan(bytes: &[u8], target: Target) -> Option<Scaled> {
         stored_to,
         denom,
     })
+}
+
+/// The output size in stored orientation and the DCT scale of the reduced decode for
+/// `target`; `None` when the target is the image's own size or over half of it.
+fn scale(
+    info: &jpeg::JpegInfo,
+    orientation: Orientation,
+    target: Target,
+) -> Option<((u32, u32), u8)> {
+    let swap = exif::swaps_axes(orientation);
+    let upright = upright(info, orientation);
+    let (to_w, to_h) = target.size_for(upright.0, upright.1);
+    if (to_w, to_h) == upright {
+        return None; // nothing to scale: a plain full decode
+    }
+    // The target in stored orientation.
+    let stored_to = if swap { (to_h, to_w) } else { (to_w, to_h) };
+    let denom = jpeg::scale_for(info, stored_to.0, stored_to.1)?;
+    Some((stored_to, denom))
+}
+
+/// The image's size as displayed.
+fn upright(info: &jpeg::JpegInfo, orientation: Orientation) -> (u32, u32) {
+    if exif::swaps_axes(orientation) {
+        (info.height, info.width)
+    } else {
+        (info.width, info.height)
+    }
+}
+
+/// What a JPEG's headers say, for previews of a file still downloading: read from a prefix
+/// that holds the markers up to the first scan.
+pub(crate) struct Header {
+    info: jpeg::JpegInfo,
+    orientation: Orientation,
+}
+
+impl Header {
+    /// The header of a progressive JPEG the reduced decoder handles; `None` otherwise.
+    pub(crate) fn progressive(bytes: &[u8]) -> Option<Header> {
+        let info = jpeg::read_info(bytes).ok()?;
+        if !info.progressive || info.unsupported.is_some() {
+            return None;
+        }
+        let orientation = read_exif(bytes, &info).orientation;
+        Some(Header { info, orientation })
+    }
+
+    /// The size as displayed (after EXIF orientation).
+    pub(crate) fn upright(&self) -> (u32, u32) {
+        upright(&self.info, self.orientation)
+    }
+
+    /// Whether a decode for `target` reads the DC scans alone (the 1/8 path; an embedded Exif
+    /// thumbnail, also in the headers, may stand in for it), so that any prefix holding every
+    /// complete DC scan decodes to the final image. The same choice [`plan`] makes.
+    pub(crate) fn dc_only(&self, target: Target) -> bool {
+        target != Target::Full
+            && scale(&self.info, self.orientation, target).is_some_and(|(_, denom)| denom == 8)
+    }
 }
 
 /// The embedded Exif thumbnail, if it qualifies for `stored_to`.

@@ -63,7 +63,8 @@
 //! [`preflight`], [`estimate_peak`]), `idct` (scaled IDCTs), `color`
 //! (upsampling, RGB); tests in `tests` (accuracy, robustness), `tests_color`
 //! (CMYK, sampling), `tests_bounds` (scan bombs), `tests_fuzz` (memory
-//! estimate, preflight, mutation fuzz), with `test_encoder`. [`read_info`]
+//! estimate, preflight, mutation fuzz), with `test_encoder`; `partial` follows a file
+//! still downloading (where its DC scans end, for previews). [`read_info`]
 //! also reports where the APP1 Exif block is; `super::exif` parses it.
 
 mod baseline;
@@ -75,6 +76,7 @@ mod idct;
 mod layout;
 mod limits;
 mod markers;
+mod partial;
 mod progressive;
 mod scan;
 #[cfg(test)]
@@ -94,6 +96,7 @@ use decoder::Decoder;
 use markers::{Frame, Parser};
 
 pub(crate) use limits::{estimate_peak, preflight};
+pub(crate) use partial::{Reach, ScanTracker};
 
 /// Why a JPEG could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
