@@ -18,13 +18,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use image::RgbaImage;
 use parking_lot::{Mutex, ReentrantMutex};
 use url::Url;
 
 use crate::Error;
 use crate::key::TaskKey;
-use crate::loaded::{LoadedImage, Source};
+use crate::loaded::{LoadedImage, Pixels, Source};
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, ProgressFn, Store, Variant};
 
@@ -40,8 +39,9 @@ pub(crate) enum Callback {
 /// Identifies one caller (one call to `load`).
 pub(crate) type SubscriberId = u64;
 
-/// The outcome of decoding one variant, shared by every caller that asked for it.
-pub(crate) type Decoded = Result<Arc<RgbaImage>, Error>;
+/// The outcome of decoding (and processing) one variant, shared by every caller that asked
+/// for it.
+pub(crate) type Decoded = Result<Pixels, Error>;
 
 /// One caller waiting for a task.
 pub(crate) struct Subscriber {
@@ -52,10 +52,10 @@ pub(crate) struct Subscriber {
 }
 
 impl Subscriber {
-    /// The decode variant this caller waits for; `None` for bytes only.
+    /// The variant this caller waits for; `None` for bytes only.
     pub(crate) fn variant(&self) -> Option<Variant> {
         match &self.callback {
-            Callback::Image(variant, _) => Some(*variant),
+            Callback::Image(variant, _) => Some(variant.clone()),
             Callback::Bytes(_) => None,
         }
     }
@@ -195,11 +195,11 @@ pub(crate) struct Cancelled {
 /// What a worker does next after a decode step.
 #[derive(Default)]
 pub(crate) struct Advance {
-    /// Callers whose variant is decoded, with their result, taken out of the map.
+    /// Callers whose variant is made, with their result, taken out of the map.
     pub(crate) ready: Vec<(Subscriber, Decoded)>,
     /// Callers that wanted only the bytes, taken out of the map (the task has its bytes).
     pub(crate) fetched: Vec<Subscriber>,
-    /// The next variant to decode; `None` means the task is finished and gone from the map.
+    /// The next variant to make; `None` means the task is finished and gone from the map.
     pub(crate) next: Option<Variant>,
 }
 
@@ -374,12 +374,12 @@ impl InFlight {
         let mut fetched = Vec::new();
         let mut waiting = Vec::with_capacity(task.subscribers.len());
         for subscriber in task.subscribers.drain(..) {
-            let Some(variant) = subscriber.variant() else {
+            let Callback::Image(variant, _) = &subscriber.callback else {
                 task.control.remove_listener(subscriber.id);
                 fetched.push(subscriber);
                 continue;
             };
-            match task.decoded.iter().find(|(v, _)| *v == variant) {
+            match task.decoded.iter().find(|(v, _)| v == variant) {
                 Some((_, result)) => {
                     task.control.remove_listener(subscriber.id);
                     ready.push((subscriber, result.clone()));

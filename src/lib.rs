@@ -17,7 +17,12 @@
 //! - **Thumbnails decoded small.** [`Request::thumbnail`] decodes JPEGs at reduced size in the
 //!   DCT domain (only the DC scans of a progressive file), so a 12-megapixel photo shown at
 //!   256 px never exists at full size in memory; [`Config::scale_down_pixels`] caps full-size
-//!   loads the same way.
+//!   loads the same way, and [`Request::cover`] fills a grid cell exactly through the same
+//!   paths.
+//!
+//! Between the decode and the memory cache, [`Processor`]s (a blur, rounded corners, your
+//! own) run on the worker threads, each result cached under its processors' ids; and
+//! [`Request::animated`] loads every frame of an animated GIF, APNG or WebP.
 //!
 //! ```no_run
 //! let loader = webimage::ImageLoader::new(webimage::Config::default())?;
@@ -47,6 +52,7 @@ mod loaded;
 mod loader;
 mod pipeline;
 mod prefetch;
+mod process;
 mod queue;
 mod request;
 mod stats;
@@ -55,10 +61,11 @@ mod upload;
 pub use crate::config::{Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter};
 pub use crate::decode::{Decoder, DecoderError};
 pub use crate::error::{Cause, Error, Limit};
-pub use crate::loaded::{LoadedImage, Source};
+pub use crate::loaded::{Frame, LoadedImage, LoopCount, Source};
 pub use crate::loader::{DiskCache, ImageLoader};
 pub use crate::pipeline::Token;
 pub use crate::prefetch::{Prefetch, PrefetchOptions, PrefetchProgress};
+pub use crate::process::{Blur, Circle, Grayscale, Processor, RoundedCorners};
 pub use crate::request::{CachePolicy, Priority, Request, Store};
 pub use crate::stats::Stats;
 pub use crate::upload::{

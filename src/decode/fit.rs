@@ -1,12 +1,15 @@
-//! Output sizes: fitting an image into a thumbnail box, or under a pixel cap.
+//! Output sizes: fitting an image into a thumbnail box, covering a box, or under a pixel cap.
 //!
 //! Owns: the rounding rules, in one place. Must not touch: pixels.
 //!
 //! Rules. A box fit keeps the aspect ratio and never upscales: an image that already fits is
 //! returned at its own size; otherwise the limiting side becomes exactly the box's side and the
-//! other is `round(other * scale)` to the nearest integer (halves round up), at least 1. A pixel
-//! cap scales both sides by `sqrt(cap / (w * h))` and rounds each down, so the result never
-//! exceeds the cap (at least 1 x 1).
+//! other is `round(other * scale)` to the nearest integer (halves round up), at least 1. A
+//! cover scales (up or down) until both sides reach the box: the side that limits becomes
+//! exactly the box's side, the other is rounded the same way but never below its box side;
+//! the centre crop to the box is `resize`'s. A pixel cap scales both sides by
+//! `sqrt(cap / (w * h))` and rounds each down, so the result never exceeds the cap (at least
+//! 1 x 1).
 
 /// The size of a `width` x `height` image fitted into a `box_w` x `box_h` box (both non-zero).
 pub(crate) fn fit_box(width: u32, height: u32, box_w: u32, box_h: u32) -> (u32, u32) {
@@ -31,6 +34,23 @@ pub(crate) fn scale_to_box(width: u32, height: u32, box_w: u32, box_h: u32) -> (
         (box_w, rounded(h * bw, w))
     } else {
         (rounded(w * bh, h), box_h)
+    }
+}
+
+/// The size of a `width` x `height` image scaled (up or down, aspect kept) so that it covers a
+/// `box_w` x `box_h` box (all non-zero): one side equals the box's, the other is at least its.
+pub(crate) fn cover_size(width: u32, height: u32, box_w: u32, box_h: u32) -> (u32, u32) {
+    let (w, h, bw, bh) = (
+        u64::from(width),
+        u64::from(height),
+        u64::from(box_w),
+        u64::from(box_h),
+    );
+    if w * bh >= h * bw {
+        // Wider than the box: the height limits, scale = bh / h.
+        (rounded(w * bh, h).max(box_w), box_h)
+    } else {
+        (box_w, rounded(h * bw, w).max(box_h))
     }
 }
 
@@ -90,6 +110,25 @@ mod tests {
         assert_eq!(scale_to_box(10, 30, 100, 100), (33, 100));
         assert_eq!(scale_to_box(1800, 1200, 200, 200), (200, 133));
         assert_eq!(scale_to_box(1, 1, u32::MAX, 1), (1, 1));
+    }
+
+    #[test]
+    fn cover_reaches_both_sides() {
+        assert_eq!(cover_size(4000, 3000, 256, 256), (341, 256));
+        assert_eq!(cover_size(3000, 4000, 256, 256), (256, 341));
+        assert_eq!(cover_size(1800, 1200, 200, 100), (200, 133));
+        assert_eq!(cover_size(100, 50, 256, 256), (512, 256));
+        assert_eq!(cover_size(256, 256, 256, 256), (256, 256));
+        assert_eq!(cover_size(65535, 1, 10, 10), (655_350, 10));
+        assert_eq!(cover_size(1, 65535, 10, 10), (10, 655_350));
+        // Rounding never lands under the box.
+        for (w, h) in [(3, 2), (999, 1000), (1000, 999), (7, 5), (1, 1)] {
+            for (bw, bh) in [(1, 1), (2, 3), (256, 256), (300, 200)] {
+                let (cw, ch) = cover_size(w, h, bw, bh);
+                assert!(cw >= bw && ch >= bh, "{w}x{h} in {bw}x{bh}: {cw}x{ch}");
+                assert!(cw == bw || ch == bh, "{w}x{h} in {bw}x{bh}: {cw}x{ch}");
+            }
+        }
     }
 
     #[test]

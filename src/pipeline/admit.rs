@@ -58,7 +58,7 @@ pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallbac
             .headers
             .iter()
             .any(|(n, _)| crate::headers::is_credential_header(n))
-        && let Some((key, pixels)) = p.memory.get(&request.url, variant)
+        && let Some((key, pixels)) = p.memory.get(&request.url, &variant)
     {
         Counters::bump(&p.counters.memory_hits);
         p.complete(completion, key.text(), Ok(pixels), Source::Memory);
@@ -74,7 +74,7 @@ pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallbac
         }
     };
     if policy.reads_memory()
-        && let Some((_, pixels)) = p.memory.get(key.as_str(), variant)
+        && let Some((_, pixels)) = p.memory.get(key.as_str(), &variant)
     {
         Counters::bump(&p.counters.memory_hits);
         p.complete(completion, raw, Ok(pixels), Source::Memory);
@@ -147,7 +147,7 @@ impl Submission {
 /// Joins the task for the request's key and policy, or starts one.
 fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
     let variant = match &s.callback {
-        Callback::Image(variant, _) => Some(*variant),
+        Callback::Image(variant, _) => Some(variant.clone()),
         Callback::Bytes(_) => None,
     };
     let caller = Caller {
@@ -208,7 +208,7 @@ impl Pipeline {
         }
         if policy.reads_memory()
             && let Some(variant) = variant
-            && let Some((_, pixels)) = self.memory.get(key.as_str(), variant)
+            && let Some((_, pixels)) = self.memory.get(key.as_str(), &variant)
         {
             Counters::bump(&self.counters.memory_hits);
             return Some(Ok(pixels));

@@ -31,7 +31,10 @@
 //! valid JPEG's thumbnail never takes the full-size path for lack of a feature.
 //!
 //! Sizes are computed after EXIF orientation (a rotated portrait fits the box as displayed);
-//! the JPEG paths resize in stored orientation and rotate the small result.
+//! the JPEG paths resize in stored orientation and rotate the small result. A cover takes the
+//! same paths, chosen for the image scaled to cover the box (`fit::cover_size`), and its
+//! resize reads only the centred crop of the reduced image (the crop is symmetric, so it is
+//! the same in stored and upright orientation).
 //!
 //! Fallback decision: the path is chosen from the headers. When the reduced decoder then fails
 //! on the data (corrupt entropy-coded data), the thumbnail fails with a decode error; it never
@@ -134,6 +137,8 @@ struct Scaled {
     orientation: Orientation,
     /// The output size in stored orientation.
     stored_to: (u32, u32),
+    /// A cover: the centre of the reduced image, cropped to the output's aspect.
+    cover: bool,
     denom: u8,
     exif: Option<ExifThumb>,
 }
@@ -164,22 +169,28 @@ fn plan(bytes: &[u8], target: Target) -> Option<Scaled> {
         (stored_w, stored_h)
     };
     let (to_w, to_h) = target.size_for(upright.0, upright.1);
-    if (to_w, to_h) == upright {
-        return None; // nothing to scale: a plain full decode
+    // The whole image at the size the output is cut from (a cover's scaled image; the output
+    // itself otherwise).
+    let scaled = target.decode_size(upright.0, upright.1);
+    if scaled == upright {
+        return None; // nothing to scale down: a plain full decode
     }
-    // The target in stored orientation.
-    let stored_to = if swap { (to_h, to_w) } else { (to_w, to_h) };
-    let denom = jpeg::scale_for(&info, stored_to.0, stored_to.1)?;
+    // The sizes in stored orientation.
+    let stored = |(w, h): (u32, u32)| if swap { (h, w) } else { (w, h) };
+    let (stored_to, stored_scaled) = (stored((to_w, to_h)), stored(scaled));
+    let denom = jpeg::scale_for(&info, stored_scaled.0, stored_scaled.1)?;
     Some(Scaled {
-        exif: embedded_thumbnail(bytes, &info, &exif, stored_to),
+        exif: embedded_thumbnail(bytes, &info, &exif, stored_scaled),
         info,
         orientation: exif.orientation,
         stored_to,
+        cover: matches!(target, Target::Cover(..)),
         denom,
     })
 }
 
-/// The embedded Exif thumbnail, if it qualifies for `stored_to`.
+/// The embedded Exif thumbnail, if it is at least `stored_to` (the whole image's target size)
+/// and otherwise qualifies.
 fn embedded_thumbnail(
     bytes: &[u8],
     info: &jpeg::JpegInfo,
@@ -253,7 +264,7 @@ impl Scaled {
         {
             return finish(
                 rgb,
-                self.stored_to,
+                (self.stored_to, self.cover),
                 self.orientation,
                 DecodePath::ExifThumbnail,
             );
@@ -271,7 +282,7 @@ impl Scaled {
             size: (reduced.width, reduced.height),
             pixels: reduced.rgb,
         };
-        finish(rgb, self.stored_to, self.orientation, path)
+        finish(rgb, (self.stored_to, self.cover), self.orientation, path)
     }
 }
 
@@ -304,14 +315,19 @@ struct Rgb {
     pixels: Vec<u8>,
 }
 
-/// Resizes stored-orientation RGB to `stored_to`, then makes it upright RGBA.
+/// Resizes stored-orientation RGB to `stored_to` (for a cover, its centre cropped to the
+/// output's aspect first), then makes it upright RGBA.
 fn finish(
     rgb: Rgb,
-    stored_to: (u32, u32),
+    (stored_to, cover): ((u32, u32), bool),
     orientation: Orientation,
     path: DecodePath,
 ) -> Result<Output, DecodeError> {
-    let pixels = resize::rgb(rgb.pixels, rgb.size, stored_to)?;
+    let pixels = if cover {
+        resize::rgb_cover(rgb.pixels, rgb.size, stored_to)?
+    } else {
+        resize::rgb(rgb.pixels, rgb.size, stored_to)?
+    };
     let mut rgba = Vec::with_capacity(pixels.len() / 3 * 4);
     for p in pixels.chunks_exact(3) {
         rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
