@@ -188,8 +188,8 @@ impl MemoryCache {
 mod tests {
     use super::*;
     use crate::request::Size;
-    use std::sync::Arc;
     use image::RgbaImage;
+    use std::sync::Arc;
 
     fn key(s: &str) -> EntryKey {
         let (_, k) = crate::key::resolve(&format!("http://h/{s}"), None).unwrap();
@@ -240,7 +240,10 @@ mod tests {
         let cache = MemoryCache::new(1000);
         let pixels = img(100);
         cache.insert(key("a"), pixels.clone());
-        assert!(Arc::ptr_eq(&get(&cache, &key("a")).unwrap(), pixels.first()));
+        assert!(Arc::ptr_eq(
+            &get(&cache, &key("a")).unwrap(),
+            pixels.first()
+        ));
     }
 
     #[test]

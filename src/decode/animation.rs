@@ -127,8 +127,8 @@ fn apng_info(bytes: &[u8]) -> Result<Option<Info>, DecodeError> {
 }
 
 fn webp_info(bytes: &[u8]) -> Result<Option<Info>, DecodeError> {
-    let decoder = image_webp::WebPDecoder::new(Cursor::new(bytes))
-        .map_err(|e| corrupt(Kind::WebP, e))?;
+    let decoder =
+        image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Kind::WebP, e))?;
     if !decoder.is_animated() {
         return Ok(None);
     }

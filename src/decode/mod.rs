@@ -67,7 +67,11 @@ pub(crate) enum DecodeError {
     /// An animation has more frames than allowed.
     TooManyFrames { frames: u64 },
     /// An animation's frames together have more pixels than allowed.
-    FramesTooLarge { width: u32, height: u32, frames: u64 },
+    FramesTooLarge {
+        width: u32,
+        height: u32,
+        frames: u64,
+    },
     /// A known format, but corrupt or truncated.
     Corrupt(String),
     /// A decoding library's own error, kept as the source: unsupported data if `unsupported`,
@@ -243,7 +247,9 @@ impl Target {
             return Ok(image);
         }
         match self {
-            Target::Cover(..) => resize::rgba_cover(image, size),
+            Target::Cover(w, h) => {
+                resize::rgba_crop(image, fit::cover_crop(width, height, w, h), size)
+            }
             _ => resize::rgba(image, size),
         }
     }

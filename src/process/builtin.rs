@@ -144,8 +144,7 @@ impl Processor for Circle {
         let mut image = if w == h {
             image
         } else {
-            image::imageops::crop_imm(&image, (w - side) / 2, (h - side) / 2, side, side)
-                .to_image()
+            image::imageops::crop_imm(&image, (w - side) / 2, (h - side) / 2, side, side).to_image()
         };
         let r = side as f32 / 2.0;
         for y in 0..side {
@@ -193,7 +192,10 @@ mod tests {
         assert_eq!(out.get_pixel(0, 0).0[3], 0);
         assert_eq!(out.get_pixel(19, 19).0[3], 0);
         assert_eq!(out.get_pixel(10, 10).0[3], 255);
-        assert!(out.get_pixel(10, 0).0[3] > 240, "the circle touches the edge");
+        assert!(
+            out.get_pixel(10, 0).0[3] > 240,
+            "the circle touches the edge"
+        );
         // Anti-aliased: some pixel on the rim is neither in nor out.
         assert!(out.pixels().any(|p| p.0[3] > 0 && p.0[3] < 255));
     }

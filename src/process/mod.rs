@@ -112,7 +112,10 @@ impl Chain {
 
     /// The ids of the processors, in order.
     pub(crate) fn ids(&self) -> Vec<String> {
-        self.processors.iter().map(|p| p.id().into_owned()).collect()
+        self.processors
+            .iter()
+            .map(|p| p.id().into_owned())
+            .collect()
     }
 }
 

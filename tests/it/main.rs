@@ -7,6 +7,7 @@
 
 mod support;
 
+mod animation;
 mod app_cache_dir;
 mod bounds;
 mod cancel;
@@ -36,6 +37,7 @@ mod memory_cache;
 mod order;
 mod pool;
 mod prefetch;
+mod processing;
 mod thumbnail_quality;
 mod thumbnail_variants;
 mod upload;

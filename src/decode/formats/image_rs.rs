@@ -12,8 +12,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbaImage};
 
 use crate::decode::{
-    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation,
-    check_pixels,
+    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
 };
 use crate::error::Cause;
 

@@ -32,9 +32,9 @@
 //!
 //! Sizes are computed after EXIF orientation (a rotated portrait fits the box as displayed);
 //! the JPEG paths resize in stored orientation and rotate the small result. A cover takes the
-//! same paths, chosen for the image scaled to cover the box (`fit::cover_size`), and its
-//! resize reads only the centred crop of the reduced image (the crop is symmetric, so it is
-//! the same in stored and upright orientation).
+//! same paths, chosen for the image scaled to cover the box (`fit::cover_size`); its resize
+//! reads only the cover's crop (`fit::cover_crop`, turned to stored orientation and scaled to
+//! the reduced image), so no image larger than the box is made after the reduced decode.
 //!
 //! Fallback decision: the path is chosen from the headers. When the reduced decoder then fails
 //! on the data (corrupt entropy-coded data), the thumbnail fails with a decode error; it never
@@ -51,6 +51,7 @@ use zune_core::options::DecoderOptions;
 
 use super::image_rs;
 use crate::decode::exif::{self, Exif};
+use crate::decode::fit::{self, Crop};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels, full_peak,
     jpeg, resize,
@@ -137,8 +138,8 @@ struct Scaled {
     orientation: Orientation,
     /// The output size in stored orientation.
     stored_to: (u32, u32),
-    /// A cover: the centre of the reduced image, cropped to the output's aspect.
-    cover: bool,
+    /// A cover's crop, in stored pixels of the full image.
+    crop: Option<Crop>,
     denom: u8,
     exif: Option<ExifThumb>,
 }
@@ -184,7 +185,12 @@ fn plan(bytes: &[u8], target: Target) -> Option<Scaled> {
         info,
         orientation: exif.orientation,
         stored_to,
-        cover: matches!(target, Target::Cover(..)),
+        crop: match target {
+            Target::Cover(w, h) => Some(
+                fit::cover_crop(upright.0, upright.1, w, h).to_stored(upright, exif.orientation),
+            ),
+            _ => None,
+        },
         denom,
     })
 }
@@ -262,9 +268,16 @@ impl Scaled {
                 .get(t.range.clone())
                 .and_then(|b| exif_rgb(b, t.denom))
         {
+            // Thumbnail pixels per pixel of the main image, then the thumbnail's own scale.
+            let d = f64::from(t.denom.unwrap_or(1));
+            let scale = (
+                f64::from(t.info.width) / f64::from(self.info.width) / d,
+                f64::from(t.info.height) / f64::from(self.info.height) / d,
+            );
+            let crop = self.crop.map(|c| c.scaled(scale.0, scale.1));
             return finish(
                 rgb,
-                (self.stored_to, self.cover),
+                (self.stored_to, crop),
                 self.orientation,
                 DecodePath::ExifThumbnail,
             );
@@ -282,7 +295,9 @@ impl Scaled {
             size: (reduced.width, reduced.height),
             pixels: reduced.rgb,
         };
-        finish(rgb, (self.stored_to, self.cover), self.orientation, path)
+        let d = f64::from(self.denom);
+        let crop = self.crop.map(|c| c.scaled(1.0 / d, 1.0 / d));
+        finish(rgb, (self.stored_to, crop), self.orientation, path)
     }
 }
 
@@ -315,18 +330,29 @@ struct Rgb {
     pixels: Vec<u8>,
 }
 
-/// Resizes stored-orientation RGB to `stored_to` (for a cover, its centre cropped to the
-/// output's aspect first), then makes it upright RGBA.
+/// Resizes stored-orientation RGB (for a cover, only its `crop`, in its own pixels) to
+/// `stored_to`, then makes it upright RGBA.
 fn finish(
     rgb: Rgb,
-    (stored_to, cover): ((u32, u32), bool),
+    (stored_to, crop): ((u32, u32), Option<Crop>),
     orientation: Orientation,
     path: DecodePath,
 ) -> Result<Output, DecodeError> {
-    let pixels = if cover {
-        resize::rgb_cover(rgb.pixels, rgb.size, stored_to)?
-    } else {
-        resize::rgb(rgb.pixels, rgb.size, stored_to)?
+    let pixels = match crop {
+        Some(c) => {
+            // Rounding may reach past the edge by a fraction: keep inside the image.
+            let (w, h) = (f64::from(rgb.size.0), f64::from(rgb.size.1));
+            let width = c.width.min(w);
+            let height = c.height.min(h);
+            let inside = Crop {
+                left: c.left.clamp(0.0, w - width),
+                top: c.top.clamp(0.0, h - height),
+                width,
+                height,
+            };
+            resize::rgb_crop(rgb.pixels, rgb.size, inside, stored_to)?
+        }
+        None => resize::rgb(rgb.pixels, rgb.size, stored_to)?,
     };
     let mut rgba = Vec::with_capacity(pixels.len() / 3 * 4);
     for p in pixels.chunks_exact(3) {
