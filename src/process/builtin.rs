@@ -33,7 +33,7 @@ impl Processor for Blur {
     fn process(&self, image: RgbaImage) -> Result<RgbaImage, Error> {
         let (w, h) = image.dimensions();
         // NaN and non-positive: nothing to do. Beyond the image's size a blur is flat anyway.
-        if !(self.0 > 0.0) || w == 0 || h == 0 {
+        if self.0.is_nan() || self.0 <= 0.0 || w == 0 || h == 0 {
             return Ok(image);
         }
         let sigma = self.0.min(w.max(h) as f32);
@@ -105,7 +105,7 @@ impl Processor for RoundedCorners {
 
     fn process(&self, mut image: RgbaImage) -> Result<RgbaImage, Error> {
         let (w, h) = image.dimensions();
-        if !(self.0 > 0.0) || w == 0 || h == 0 {
+        if self.0.is_nan() || self.0 <= 0.0 || w == 0 || h == 0 {
             return Ok(image);
         }
         let r = self.0.min(w.min(h) as f32 / 2.0);
