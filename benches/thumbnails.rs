@@ -13,9 +13,12 @@
 //!    image). Also webimage with 50 images, to show its peak RSS does not grow with the count.
 //! 3. `full`: full-size decode of the same images: webimage (full-size load) against
 //!    `image::load_from_memory`.
+//! 4. `cover`: `Request::cover(256, 256)` against `Request::thumbnail(256, 256)` on the same
+//!    images plus an EXIF-rotated corpus photo, one thread, time and peak RSS as in group 1:
+//!    a cover takes the same reduced-size paths, so it should cost the same.
 //!
 //! Run: `cargo bench --bench thumbnails` (all groups) or `cargo bench --bench thumbnails --
-//! decode pipeline full` (any subset). Inputs are generated photo-like JPEGs (4:2:0, quality
+//! decode pipeline full cover` (any subset). Inputs are generated photo-like JPEGs (4:2:0, quality
 //! 85), cached in `target/bench-data/thumbnails/`. Custom main rather than criterion: the
 //! groups need child processes, and the table needs every figure from one run.
 
@@ -54,6 +57,9 @@ fn main() {
     }
     if run("pipeline") {
         pipeline_group(&inputs);
+    }
+    if run("cover") {
+        cover_group(&inputs);
     }
 }
 
@@ -194,6 +200,12 @@ fn decode_once(decoder: &str, path: &Path, loader: Option<&ImageLoader>) -> (u32
             let loader = loader.expect("loader");
             let request = Request::new(file_url(path)).thumbnail(BOX, BOX);
             let image = loader.load_blocking(request).expect("webimage thumbnail");
+            (image.width(), image.height())
+        }
+        "webimage-cover" => {
+            let loader = loader.expect("loader");
+            let request = Request::new(file_url(path)).cover(BOX, BOX);
+            let image = loader.load_blocking(request).expect("webimage cover");
             (image.width(), image.height())
         }
         "naive" => {
@@ -415,6 +427,33 @@ fn full_group(inputs: &Inputs) {
             ms(ours),
             ms(theirs),
             ms(ours) / ms(theirs)
+        );
+    }
+}
+
+fn cover_group(inputs: &Inputs) {
+    println!("\n## 4. Cover against thumbnail, {BOX}x{BOX} box, one thread\n");
+    println!("| image | thumbnail | cover | cover / thumbnail | peak RSS thumbnail / cover |");
+    println!("| --- | --- | --- | --- | --- |");
+    let rotated =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus/exif/Portrait_6.jpg");
+    let mut files: Vec<(String, PathBuf)> = inputs
+        .files
+        .iter()
+        .map(|(name, path, _)| (name.clone(), path.clone()))
+        .collect();
+    files.push(("corpus Portrait_6.jpg (EXIF-rotated)".into(), rotated));
+    for (name, path) in &files {
+        let thumb = time_decoder("webimage", path);
+        let cover = time_decoder("webimage-cover", path);
+        let peaks = ["webimage", "webimage-cover"].map(|d| mib(child_peak(d, path)));
+        println!(
+            "| {name} | {:.1} ms | {:.1} ms | {:.2}x | {:.1} / {:.1} MiB |",
+            ms(thumb),
+            ms(cover),
+            ms(cover) / ms(thumb),
+            peaks[0],
+            peaks[1],
         );
     }
 }

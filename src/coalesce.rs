@@ -18,7 +18,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use image::RgbaImage;
 use parking_lot::Mutex;
 use url::Url;
 
@@ -26,7 +25,7 @@ use crate::Error;
 use crate::decode::preview::Previews;
 use crate::key::TaskKey;
 pub(crate) use crate::listener::{Listener, Listeners, SubscriberId};
-use crate::loaded::{LoadedImage, Source};
+use crate::loaded::{LoadedImage, Pixels, Source};
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, Store, Variant};
 
@@ -39,8 +38,9 @@ pub(crate) enum Callback {
     Bytes(Box<dyn FnOnce(Result<Source, Error>) + Send>),
 }
 
-/// The outcome of decoding one variant, shared by every caller that asked for it.
-pub(crate) type Decoded = Result<Arc<RgbaImage>, Error>;
+/// The outcome of decoding (and processing) one variant, shared by every caller that asked
+/// for it.
+pub(crate) type Decoded = Result<Pixels, Error>;
 
 /// One caller waiting for a task.
 pub(crate) struct Subscriber {
@@ -56,10 +56,10 @@ pub(crate) struct Subscriber {
 }
 
 impl Subscriber {
-    /// The decode variant this caller waits for; `None` for bytes only.
+    /// The variant this caller waits for; `None` for bytes only.
     pub(crate) fn variant(&self) -> Option<Variant> {
         match &self.callback {
-            Callback::Image(variant, _) => Some(*variant),
+            Callback::Image(variant, _) => Some(variant.clone()),
             Callback::Bytes(_) => None,
         }
     }
@@ -147,11 +147,11 @@ pub(crate) struct Cancelled {
 /// What a worker does next after a decode step.
 #[derive(Default)]
 pub(crate) struct Advance {
-    /// Callers whose variant is decoded, with their result, taken out of the map.
+    /// Callers whose variant is made, with their result, taken out of the map.
     pub(crate) ready: Vec<(Subscriber, Decoded)>,
     /// Callers that wanted only the bytes, taken out of the map (the task has its bytes).
     pub(crate) fetched: Vec<Subscriber>,
-    /// The next variant to decode; `None` means the task is finished and gone from the map,
+    /// The next variant to make; `None` means the task is finished and gone from the map,
     /// unless `refetch` is set.
     pub(crate) next: Option<Variant>,
     /// The body was cut short and a waiting caller needs the whole of it: the task stays in
@@ -327,7 +327,7 @@ impl InFlight {
     pub(crate) fn may_cut_short(
         &self,
         job: &Job,
-        dc_only: &dyn Fn(Variant) -> bool,
+        dc_only: &dyn Fn(&Variant) -> bool,
         disk: bool,
     ) -> bool {
         let tasks = self.tasks.lock();
@@ -338,7 +338,7 @@ impl InFlight {
             && task
                 .subscribers
                 .iter()
-                .all(|s| s.variant().is_some_and(dc_only) && (!disk || s.partial_ok))
+                .all(|s| s.variant().is_some_and(|v| dc_only(&v)) && (!disk || s.partial_ok))
     }
 
     /// Records a decoded variant (if any), takes out every caller whose variant is now
@@ -352,7 +352,7 @@ impl InFlight {
         &self,
         job: &Job,
         produced: Option<(Variant, Decoded)>,
-        cut_short: Option<&dyn Fn(Variant) -> bool>,
+        cut_short: Option<&dyn Fn(&Variant) -> bool>,
     ) -> Advance {
         let mut tasks = self.tasks.lock();
         let Some(task) = tasks.get_mut(&job.key).filter(|t| t.id == job.task) else {
@@ -364,7 +364,7 @@ impl InFlight {
         let refetch = cut_short.is_some_and(|served| {
             task.subscribers
                 .iter()
-                .any(|s| !s.variant().is_some_and(served))
+                .any(|s| !s.variant().is_some_and(|v| served(&v)))
         });
         let mut ready = Vec::new();
         let mut fetched = Vec::new();

@@ -7,7 +7,7 @@
 
 use super::*;
 use crate::key::Key;
-use crate::request::CachePolicy;
+use crate::request::{CachePolicy, Size};
 
 fn caller(map: &InFlight, variant: Option<Variant>, partial_ok: bool) -> Caller {
     let callback = match variant {
@@ -35,14 +35,18 @@ fn spec() -> JobSpec {
     }
 }
 
-const SMALL: Variant = Variant::Thumbnail {
-    width: 64,
-    height: 64,
+const SMALL: Variant = Variant {
+    size: Size::Thumbnail {
+        width: 64,
+        height: 64,
+    },
+    animated: false,
+    chain: None,
 };
 
 /// Only thumbnails of 64 px are served by the DC scans in these tests.
-fn dc_only(v: Variant) -> bool {
-    v == SMALL
+fn dc_only(v: &Variant) -> bool {
+    *v == SMALL
 }
 
 #[test]
@@ -67,7 +71,7 @@ fn a_body_is_cut_only_when_every_caller_is_served_and_accepts_it() {
         !map.may_cut_short(&job, &dc_only, true),
         "one caller still wants disk"
     );
-    admit(caller(&map, Some(Variant::Original), true));
+    admit(caller(&map, Some(Variant::of(Size::Original)), true));
     assert!(
         !map.may_cut_short(&job, &dc_only, false),
         "a full-size caller"
@@ -87,15 +91,15 @@ fn a_caller_the_cut_body_does_not_serve_makes_the_worker_download_again() {
     let job = queue.pop().unwrap();
     map.start(&job).unwrap();
     // Joined after the cut: a full-size caller and a prefetch (bytes only).
-    admit(caller(&map, Some(Variant::Original), true));
+    admit(caller(&map, Some(Variant::of(Size::Original)), true));
     admit(caller(&map, None, true));
-    let cut: &dyn Fn(Variant) -> bool = &dc_only;
+    let cut: &dyn Fn(&Variant) -> bool = &dc_only;
     let step = map.advance(&job, None, Some(cut));
     assert!(step.refetch && step.next.is_none());
     assert!(step.ready.is_empty() && step.fetched.is_empty());
     assert_eq!(map.len(), 1, "the task stays for the second download");
     // The small thumbnail decoded from the cut body goes out; the others still wait.
-    let pixels = Arc::new(RgbaImage::new(64, 48));
+    let pixels = Pixels::still(image::RgbaImage::new(64, 48));
     let step = map.advance(&job, Some((SMALL, Ok(pixels))), Some(cut));
     assert!(step.refetch);
     assert_eq!(step.ready.len(), 1);
@@ -103,5 +107,5 @@ fn a_caller_the_cut_body_does_not_serve_makes_the_worker_download_again() {
     let step = map.advance(&job, None, None);
     assert!(!step.refetch);
     assert_eq!(step.fetched.len(), 1);
-    assert_eq!(step.next, Some(Variant::Original));
+    assert_eq!(step.next, Some(Variant::of(Size::Original)));
 }

@@ -51,6 +51,13 @@ pub struct Config {
     /// Largest image, in pixels, that is decoded. An image whose header declares more is refused
     /// with [`Error::TooLarge`] before any pixel buffer is allocated. Default 100 megapixels.
     pub max_pixels: u64,
+    /// Most frames an animation loaded with [`Request::animated`](crate::Request::animated)
+    /// may have; one with more is refused with [`Error::TooLarge`] before any frame is
+    /// decoded. The frames together (canvas width x height x frames) must also be within
+    /// [`max_pixels`](Self::max_pixels), which is what bounds their memory; this bounds the
+    /// work per frame of a tiny canvas with a great many frames. Must be at least 1. Default
+    /// 1000 (40 seconds at 25 frames a second).
+    pub max_animation_frames: u32,
     /// Memory all decodes of this loader may hold at once, in bytes, across every worker.
     /// Before a decode allocates its pixel buffers it reserves its estimated peak (the
     /// decoder's buffer, conversions, the orientation copy, resize buffers; a thumbnail
@@ -141,6 +148,7 @@ impl Default for Config {
             total_timeout: Some(Duration::from_secs(60)),
             max_download_bytes: 64 * 1024 * 1024,
             max_pixels: 100_000_000,
+            max_animation_frames: 1000,
             decode_memory_bytes: 1 << 30,
             scale_down_pixels: None,
             max_redirects: 10,
@@ -170,6 +178,7 @@ impl fmt::Debug for Config {
             .field("total_timeout", &self.total_timeout)
             .field("max_download_bytes", &self.max_download_bytes)
             .field("max_pixels", &self.max_pixels)
+            .field("max_animation_frames", &self.max_animation_frames)
             .field("decode_memory_bytes", &self.decode_memory_bytes)
             .field("scale_down_pixels", &self.scale_down_pixels)
             .field("max_redirects", &self.max_redirects)
@@ -214,6 +223,11 @@ impl Config {
                     "allowed_schemes lists {scheme:?}; this build fetches http, https, file and data"
                 )));
             }
+        }
+        if self.max_animation_frames == 0 {
+            return Err(Error::Config(
+                "max_animation_frames is 0: no animation could be decoded".into(),
+            ));
         }
         if self.decode_memory_bytes == 0 {
             return Err(Error::Config(

@@ -197,6 +197,18 @@ pub enum Error {
         /// The URL being loaded.
         url: String,
     },
+    /// A [`Processor`](crate::Processor) the request asked for panicked. Only the loads that
+    /// asked for that processor fail; loads of the same image without it, or with other
+    /// processors, carry on. Never remembered as failed. (A processor that returns an error
+    /// fails its loads with that error instead.)
+    Process {
+        /// The URL being loaded.
+        url: String,
+        /// The processor's [`id`](crate::Processor::id).
+        processor: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A bug in webimage or in a library it uses (a panic while handling this load). The load
     /// fails; the worker and every other load carry on.
     Internal {
@@ -245,6 +257,11 @@ impl fmt::Display for Error {
             Error::Shutdown { url } => {
                 write!(f, "the loader shut down before {url} finished loading")
             }
+            Error::Process {
+                url,
+                processor,
+                message,
+            } => write!(f, "processor {processor:?} failed on {url}: {message}"),
             Error::Internal { url, message } => {
                 write!(f, "internal error loading {url}: {message}")
             }
@@ -296,6 +313,28 @@ pub enum Limit {
         /// The configured budget in bytes.
         budget: u64,
     },
+    /// An animation has more frames than
+    /// [`Config::max_animation_frames`](crate::Config::max_animation_frames) (refused before
+    /// any frame is decoded).
+    Frames {
+        /// Frames counted (counting stops one past the limit).
+        frames: u64,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// An animation's frames together (canvas width x height x frames) have more pixels
+    /// than [`Config::max_pixels`](crate::Config::max_pixels) (refused before any frame is
+    /// decoded).
+    AnimationPixels {
+        /// Canvas width.
+        width: u32,
+        /// Canvas height.
+        height: u32,
+        /// Number of frames.
+        frames: u64,
+        /// The configured limit in pixels.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for Limit {
@@ -316,6 +355,21 @@ impl fmt::Display for Limit {
                 f,
                 "decoding it needs {needed} bytes, more than the whole decode budget of {budget} \
                  bytes (refused before decoding)"
+            ),
+            Limit::Frames { frames, limit } => write!(
+                f,
+                "the animation has {frames} frames or more, over the limit of {limit} \
+                 (refused before decoding)"
+            ),
+            Limit::AnimationPixels {
+                width,
+                height,
+                frames,
+                limit,
+            } => write!(
+                f,
+                "{frames} frames of {width}x{height} exceed the limit of {limit} pixels \
+                 (refused before decoding)"
             ),
         }
     }
@@ -339,6 +393,7 @@ impl Error {
             | Error::Cancelled { url }
             | Error::FailedBefore { url, .. }
             | Error::NotCached { url }
+            | Error::Process { url, .. }
             | Error::Internal { url, .. }
             | Error::Shutdown { url } => Some(url),
             Error::Config(_) | Error::DiskCache { .. } => None,
@@ -362,6 +417,7 @@ impl Error {
             | Error::Cancelled { url: u }
             | Error::FailedBefore { url: u, .. }
             | Error::NotCached { url: u }
+            | Error::Process { url: u, .. }
             | Error::Internal { url: u, .. }
             | Error::Shutdown { url: u } => {
                 if u != url {
@@ -391,6 +447,9 @@ impl Error {
             Error::Cancelled { .. } => "cancelled".into(),
             Error::FailedBefore { reason, .. } => reason.clone(),
             Error::NotCached { .. } => "not cached".into(),
+            Error::Process {
+                processor, message, ..
+            } => format!("processor {processor:?}: {message}"),
             Error::Internal { message, .. } => format!("internal error: {message}"),
             Error::Shutdown { .. } => "shut down".into(),
             Error::Config(message) => message.clone(),

@@ -27,20 +27,23 @@ mod loaded;
 mod loader;
 mod pipeline;
 mod prefetch;
+mod process;
 mod queue;
 mod request;
 mod stats;
 mod upload;
+mod variant;
 
 pub use crate::config::{
     Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter, TlsConfig, TlsRoots,
 };
 pub use crate::decode::{Decoder, DecoderError};
 pub use crate::error::{Cause, Error, Limit};
-pub use crate::loaded::{LoadedImage, Source};
+pub use crate::loaded::{Frame, LoadedImage, LoopCount, Source};
 pub use crate::loader::{DiskCache, ImageLoader};
 pub use crate::pipeline::Token;
 pub use crate::prefetch::{Prefetch, PrefetchOptions, PrefetchProgress};
+pub use crate::process::{Blur, Circle, Grayscale, Processor, RoundedCorners};
 pub use crate::request::{CachePolicy, Priority, Request, Store};
 pub use crate::stats::Stats;
 pub use crate::upload::{

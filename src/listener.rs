@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::{Mutex, ReentrantMutex};
 
 use crate::decode::preview::Previews;
-use crate::loaded::{LoadedImage, Source};
-use crate::request::{PreviewFn, ProgressFn, Variant};
+use crate::loaded::{LoadedImage, Pixels, Source};
+use crate::request::{PreviewFn, ProgressFn, Size};
 
 /// Identifies one caller (one call to `load`).
 pub(crate) type SubscriberId = u64;
@@ -35,8 +35,8 @@ pub(crate) type SubscriberId = u64;
 pub(crate) struct Listener {
     id: SubscriberId,
     alive: AtomicBool,
-    /// The variant previews are made for, if this caller wants previews.
-    preview_variant: Option<Variant>,
+    /// The size previews are made for, if this caller wants previews.
+    preview_size: Option<Size>,
     calls: ReentrantMutex<RefCell<Calls>>,
 }
 
@@ -69,17 +69,17 @@ impl Listener {
     pub(crate) fn new(
         id: SubscriberId,
         progress: Option<ProgressFn>,
-        preview: Option<(PreviewFn, Variant, Arc<str>)>,
+        preview: Option<(PreviewFn, Size, Arc<str>)>,
     ) -> Option<Arc<Listener>> {
         if progress.is_none() && preview.is_none() {
             return None;
         }
-        let preview_variant = preview.as_ref().map(|(_, v, _)| *v);
+        let preview_size = preview.as_ref().map(|(_, v, _)| *v);
         let preview = preview.map(|(f, _, url)| PreviewCall { f, url, last: 0 });
         Some(Arc::new(Listener {
             id,
             alive: AtomicBool::new(true),
-            preview_variant,
+            preview_size,
             calls: ReentrantMutex::new(RefCell::new(Calls { progress, preview })),
         }))
     }
@@ -131,7 +131,7 @@ impl Listener {
     /// called with these or newer ones. The preview is resized here if nobody made its size
     /// yet (it is small: at most 1/64 of the image).
     pub(crate) fn preview(&self, previews: &Previews) -> Called {
-        let Some(variant) = self.preview_variant else {
+        let Some(variant) = self.preview_size else {
             return Called::Skipped;
         };
         self.call(|calls| {
@@ -146,7 +146,7 @@ impl Listener {
             };
             preview.last = previews.seq;
             (preview.f)(LoadedImage::new(
-                image,
+                Pixels::Still(image),
                 Source::Network,
                 preview.url.clone(),
             ));
@@ -172,7 +172,7 @@ impl Listeners {
     /// are some, for the caller to be handed at once (outside every lock).
     pub(crate) fn add(&self, listener: Arc<Listener>) -> Option<Previews> {
         let mut inner = self.inner.lock();
-        let latest = match listener.preview_variant {
+        let latest = match listener.preview_size {
             Some(_) => inner.latest.clone(),
             None => None,
         };
@@ -202,15 +202,15 @@ impl Listeners {
         calls.filter(|c| *c == Called::Panicked).count() as u64
     }
 
-    /// The distinct variants that live listeners want previews of, in the order they joined.
-    pub(crate) fn preview_variants(&self) -> Vec<Variant> {
+    /// The distinct sizes that live listeners want previews at, in the order they joined.
+    pub(crate) fn preview_sizes(&self) -> Vec<Size> {
         let inner = self.inner.lock();
-        let mut variants: Vec<Variant> = Vec::new();
+        let mut variants: Vec<Size> = Vec::new();
         let live = inner
             .list
             .iter()
             .filter(|l| l.alive.load(Ordering::Acquire));
-        for v in live.filter_map(|l| l.preview_variant) {
+        for v in live.filter_map(|l| l.preview_size) {
             if !variants.contains(&v) {
                 variants.push(v);
             }

@@ -1,10 +1,14 @@
 //! What one caller asks for.
 //!
-//! Owns: [`Request`] and its builder methods, [`Priority`], and the decode [`Variant`] a request
-//! maps to. Must not touch: the queue or the caches; the loader reads a request once and keeps
-//! only what the job needs.
+//! Owns: [`Request`] and its builder methods, [`Priority`], [`Store`], [`CachePolicy`], and
+//! mapping a request to its [`Variant`] (defined in `variant.rs`). Must not touch: the queue
+//! or the caches; the loader reads a request once and keeps only what the job needs.
 
 use std::fmt;
+use std::sync::Arc;
+
+use crate::process::{Chain, Processor};
+pub(crate) use crate::variant::{Size, Variant};
 
 /// How urgently a load should start. Higher priorities start first; within one priority the
 /// queue order ([`Config::lifo`](crate::Config::lifo)) decides.
@@ -115,29 +119,6 @@ pub(crate) type ProgressFn = Box<dyn FnMut(u64, Option<u64>) + Send>;
 /// A preview callback: a preview of the image while it downloads.
 pub(crate) type PreviewFn = Box<dyn FnMut(crate::LoadedImage) + Send>;
 
-/// Which decoded form of an image a caller wants. Each variant is a separate memory-cache
-/// entry; callers asking for different variants of one URL share one download. A full-size
-/// load never receives a thumbnail or a capped image, nor the other way round.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Variant {
-    /// The whole image at its own size.
-    Original,
-    /// The whole image, scaled down (aspect kept) if it has more than `max_pixels` pixels.
-    /// Each cap is its own variant.
-    ScaledDown {
-        /// The cap, at least 1.
-        max_pixels: u64,
-    },
-    /// Scaled down to fit inside a `width` x `height` box as displayed (after EXIF
-    /// orientation), aspect kept, never upscaled.
-    Thumbnail {
-        /// Box width, at least 1.
-        width: u32,
-        /// Box height, at least 1.
-        height: u32,
-    },
-}
-
 /// Whether a request overrides [`Config::scale_down_pixels`](crate::Config::scale_down_pixels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ScaleDown {
@@ -167,8 +148,11 @@ pub struct Request {
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) preview: Option<PreviewFn>,
     pub(crate) partial_download: bool,
-    thumbnail: Option<(u32, u32)>,
+    /// A thumbnail or cover box (`Size::Thumbnail` or `Size::Cover`), the last one asked.
+    boxed: Option<Size>,
     scale_down: ScaleDown,
+    animated: bool,
+    chain: Option<Chain>,
     pub(crate) cache_policy: CachePolicy,
     pub(crate) store: Store,
 }
@@ -184,8 +168,10 @@ impl Request {
             progress: None,
             preview: None,
             partial_download: false,
-            thumbnail: None,
+            boxed: None,
             scale_down: ScaleDown::FromConfig,
+            animated: false,
+            chain: None,
             cache_policy: CachePolicy::UseCache,
             store: Store::Both,
         }
@@ -202,6 +188,7 @@ impl Request {
     /// size is decoded once. JPEGs are decoded at reduced size in the DCT domain (or from
     /// their embedded Exif thumbnail), so a thumbnail of a large photo never holds its
     /// full-size pixels. A thumbnail ignores [`scale_down_pixels`](Self::scale_down_pixels).
+    /// It replaces an earlier [`cover`](Self::cover) on the same request.
     ///
     /// A box with a zero side is refused: the load fails at once with
     /// [`Error::InvalidRequest`](crate::Error::InvalidRequest).
@@ -212,7 +199,75 @@ impl Request {
     /// ```
     #[must_use]
     pub fn thumbnail(mut self, max_width: u32, max_height: u32) -> Self {
-        self.thumbnail = Some((max_width, max_height));
+        self.boxed = Some(Size::Thumbnail {
+            width: max_width,
+            height: max_height,
+        });
+        self
+    }
+
+    /// Asks for the image to fill a `width` x `height` box exactly, as a grid cell does
+    /// (Glide's `centerCrop`, Coil's `Scale.FILL`, `UIView.ContentMode.scaleAspectFill`):
+    /// scaled, aspect kept, until it covers the box as displayed (after EXIF orientation),
+    /// then cropped to the box around its centre. The result is always exactly
+    /// `width` x `height`; an image smaller than the box is scaled up to fill it.
+    ///
+    /// It is decoded like a [`thumbnail`](Self::thumbnail): a JPEG at reduced size in the DCT
+    /// domain (only the DC scans of a progressive file) or from its embedded Exif thumbnail,
+    /// so a 12-megapixel photo in a 256x256 cell never exists at full size. Each box is its
+    /// own memory-cache entry, apart from thumbnails of the same box; it ignores
+    /// [`scale_down_pixels`](Self::scale_down_pixels) and replaces an earlier `thumbnail`.
+    /// A box with a zero side is refused with
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest).
+    ///
+    /// ```
+    /// let cell = webimage::Request::new("https://example.com/photo.jpg").cover(256, 256);
+    /// # drop(cell);
+    /// ```
+    #[must_use]
+    pub fn cover(mut self, width: u32, height: u32) -> Self {
+        self.boxed = Some(Size::Cover { width, height });
+        self
+    }
+
+    /// Asks for every frame of an animated GIF, APNG or WebP
+    /// ([`LoadedImage::frames`](crate::LoadedImage::frames)), each the whole canvas as shown
+    /// (earlier frames composed under it, disposal applied), with its delay and the loop
+    /// count. Without it (the default) an animation loads as its first frame. A thumbnail,
+    /// [`cover`](Self::cover), pixel cap or processor applies to every frame.
+    ///
+    /// Bounded before any frame is decoded: more frames than
+    /// [`Config::max_animation_frames`](crate::Config::max_animation_frames), or more pixels
+    /// in all frames together (canvas width x height x frames) than
+    /// [`Config::max_pixels`](crate::Config::max_pixels), fail with
+    /// [`Error::TooLarge`](crate::Error::TooLarge). The memory-cache cost is the bytes of
+    /// every frame. An animation and its first frame alone are separate cache entries.
+    ///
+    /// ```
+    /// let request = webimage::Request::new("https://example.com/cat.gif").animated(true);
+    /// # drop(request);
+    /// ```
+    #[must_use]
+    pub fn animated(mut self, animated: bool) -> Self {
+        self.animated = animated;
+        self
+    }
+
+    /// Runs `processor` on the decoded image (after the thumbnail, cover or cap) before it is
+    /// cached and handed out; call it again to add more, which run in the order added. The
+    /// result is cached in memory under a key holding every processor's
+    /// [`id`](Processor::id) in order, apart from the unprocessed image. See [`Processor`]
+    /// and the built-ins [`Blur`](crate::Blur), [`Grayscale`](crate::Grayscale),
+    /// [`RoundedCorners`](crate::RoundedCorners) and [`Circle`](crate::Circle).
+    ///
+    /// ```
+    /// use webimage::{Circle, Request};
+    /// let avatar = Request::new("https://example.com/me.jpg").cover(96, 96).process(Circle);
+    /// # drop(avatar);
+    /// ```
+    #[must_use]
+    pub fn process(mut self, processor: impl Processor) -> Self {
+        self.chain = Some(Chain::then(self.chain.take(), Arc::new(processor)));
         self
     }
 
@@ -227,24 +282,34 @@ impl Request {
         self
     }
 
-    /// The decode variant this request asks for, given the loader's scale-down cap; an error
-    /// message if the request is malformed.
+    /// The variant this request asks for, given the loader's scale-down cap; an error
+    /// message if the request is malformed. Allocates nothing.
     pub(crate) fn variant(&self, config_cap: Option<u64>) -> Result<Variant, String> {
-        if let Some((width, height)) = self.thumbnail {
-            if width == 0 || height == 0 {
+        let size = match self.boxed {
+            Some(Size::Thumbnail { width, height }) if width == 0 || height == 0 => {
                 return Err(format!("thumbnail box {width}x{height} has a zero side"));
             }
-            return Ok(Variant::Thumbnail { width, height });
-        }
-        let cap = match self.scale_down {
-            ScaleDown::FromConfig => config_cap,
-            ScaleDown::Set(cap) => cap,
+            Some(Size::Cover { width, height }) if width == 0 || height == 0 => {
+                return Err(format!("cover box {width}x{height} has a zero side"));
+            }
+            Some(size) => size,
+            None => {
+                let cap = match self.scale_down {
+                    ScaleDown::FromConfig => config_cap,
+                    ScaleDown::Set(cap) => cap,
+                };
+                match cap {
+                    None => Size::Original,
+                    Some(0) => return Err("scale_down_pixels is 0".into()),
+                    Some(max_pixels) => Size::ScaledDown { max_pixels },
+                }
+            }
         };
-        match cap {
-            None => Ok(Variant::Original),
-            Some(0) => Err("scale_down_pixels is 0".into()),
-            Some(max_pixels) => Ok(Variant::ScaledDown { max_pixels }),
-        }
+        Ok(Variant {
+            size,
+            animated: self.animated,
+            chain: self.chain.clone(),
+        })
     }
 
     /// How this request uses the memory and disk caches; see [`CachePolicy`]. Default
@@ -374,8 +439,10 @@ impl fmt::Debug for Request {
             .field("progress", &self.progress.is_some())
             .field("preview", &self.preview.is_some())
             .field("partial_download", &self.partial_download)
-            .field("thumbnail", &self.thumbnail)
+            .field("size", &self.boxed)
             .field("scale_down", &self.scale_down)
+            .field("animated", &self.animated)
+            .field("processors", &self.chain)
             .field("cache_policy", &self.cache_policy)
             .field("store", &self.store)
             .finish()

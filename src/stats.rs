@@ -57,8 +57,14 @@ stats! {
     /// Stale disk entries served because revalidation failed with a network error, a timeout
     /// or a 5xx (RFC 9111 4.2.4).
     stale_served,
-    /// Images decoded (one per download and decode variant).
+    /// Images decoded (one per download and decode variant; variants that differ only in
+    /// their processors share one).
     decodes,
+    /// Processor chains run (one per download and variant with processors, however many
+    /// callers share it; every frame of an animation counts once).
+    processed,
+    /// Processors that panicked (contained; their loads fail with `Error::Process`).
+    processor_panics,
     /// Loads that completed with an error other than `Cancelled` (each caller counts).
     failures,
     /// Loads that completed with `Cancelled`.
@@ -73,8 +79,8 @@ stats! {
     decoder_panics,
     /// Completion or progress closures that panicked (the panic is caught; the worker goes on).
     callback_panics,
-    /// Scaled images (thumbnails and scale-down-capped loads) decoded from a JPEG at 1/2, 1/4
-    /// or 1/8 size in the DCT domain, then resized; no full-size pixels existed.
+    /// Scaled images (thumbnails, covers and scale-down-capped loads) decoded from a JPEG at
+    /// 1/2, 1/4 or 1/8 size in the DCT domain, then resized; no full-size pixels existed.
     thumbnails_dct_scaled,
     /// Scaled images decoded from a progressive JPEG's DC scans alone (1/8 size, the other
     /// scans skipped unread), then resized.

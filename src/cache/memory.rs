@@ -1,9 +1,11 @@
 //! The memory cache of decoded images.
 //!
 //! Owns: a strict least-recently-used map from (key, variant) to shared pixels, with a total
-//! cost limit (decoded bytes) and a per-entry limit of a tenth of the total. Must not touch:
-//! decoding or the in-flight map. The lock is held only for the map operation itself, never
-//! across decoding or a callback; a hit clones an `Arc`, never the pixels.
+//! cost limit (decoded bytes: every frame of an animation) and a per-entry limit of a tenth of
+//! the total. A variant includes its processors' ids, so a processed image is an entry of its
+//! own. Must not touch: decoding, processing or the in-flight map. The lock is held only for
+//! the map operation itself, never across decoding or a callback; a hit clones an `Arc`, never
+//! the pixels, and looks up by borrowed parts, allocating nothing.
 //!
 //! Why `lru` and not `quick_cache`: quick_cache's CLOCK-Pro policy evicts newly inserted entries
 //! that have not been read again before older ones (measured: with 10 slots full and 0..5 read
@@ -12,13 +14,12 @@
 
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 
-use image::RgbaImage;
 use lru::LruCache;
 use parking_lot::Mutex;
 
 use crate::key::Key;
+use crate::loaded::Pixels;
 use crate::request::Variant;
 
 /// A memory-cache key: the image key plus the decoded variant.
@@ -34,19 +35,19 @@ impl EntryKey {
     }
 }
 
-/// A borrowed view of an entry key, so that a lookup by `(&str, Variant)` allocates nothing.
+/// A borrowed view of an entry key, so that a lookup by `(&str, &Variant)` allocates nothing.
 trait Lookup {
-    fn parts(&self) -> (&str, Variant);
+    fn parts(&self) -> (&str, &Variant);
 }
 
 impl Lookup for EntryKey {
-    fn parts(&self) -> (&str, Variant) {
-        (self.key.as_str(), self.variant)
+    fn parts(&self) -> (&str, &Variant) {
+        (self.key.as_str(), &self.variant)
     }
 }
 
-impl Lookup for (&str, Variant) {
-    fn parts(&self) -> (&str, Variant) {
+impl Lookup for (&str, &Variant) {
+    fn parts(&self) -> (&str, &Variant) {
         (self.0, self.1)
     }
 }
@@ -92,13 +93,13 @@ pub(crate) struct MemoryCache {
 }
 
 struct Inner {
-    entries: LruCache<EntryKey, Arc<RgbaImage>>,
+    entries: LruCache<EntryKey, Pixels>,
     cost: u64,
 }
 
-/// The cost of an image: its decoded bytes.
-pub(crate) fn cost_of(image: &RgbaImage) -> u64 {
-    image.as_raw().len() as u64
+/// The cost of an entry: its decoded bytes (of every frame).
+pub(crate) fn cost_of(pixels: &Pixels) -> u64 {
+    pixels.cost()
 }
 
 impl MemoryCache {
@@ -119,7 +120,7 @@ impl MemoryCache {
 
     /// The image for `key` and `variant`, marking it most recently used; also returns the
     /// stored key, so a caller can reuse its text without allocating.
-    pub(crate) fn get(&self, key: &str, variant: Variant) -> Option<(Key, Arc<RgbaImage>)> {
+    pub(crate) fn get(&self, key: &str, variant: &Variant) -> Option<(Key, Pixels)> {
         if self.limit == 0 {
             return None;
         }
@@ -132,13 +133,13 @@ impl MemoryCache {
     #[cfg(test)]
     /// Whether `key` is cached, without touching its recency.
     pub(crate) fn contains(&self, key: &EntryKey) -> bool {
-        let lookup: &dyn Lookup = &(key.key.as_str(), key.variant);
+        let lookup: &dyn Lookup = &(key.key.as_str(), &key.variant);
         self.inner.lock().entries.contains(lookup)
     }
 
     /// Stores `image` and evicts least-recently-used entries until the total fits. Returns
     /// `false` (and stores nothing) if the image alone is over the per-entry limit.
-    pub(crate) fn insert(&self, key: EntryKey, image: Arc<RgbaImage>) -> bool {
+    pub(crate) fn insert(&self, key: EntryKey, image: Pixels) -> bool {
         let cost = cost_of(&image);
         if self.limit == 0 || cost > self.entry_limit() {
             return false;
@@ -186,18 +187,23 @@ impl MemoryCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::Size;
+    use image::RgbaImage;
+    use std::sync::Arc;
 
     fn key(s: &str) -> EntryKey {
         let (_, k) = crate::key::resolve(&format!("http://h/{s}"), None).unwrap();
-        EntryKey::new(k, Variant::Original)
+        EntryKey::new(k, Variant::of(Size::Original))
     }
 
     fn get(cache: &MemoryCache, key: &EntryKey) -> Option<Arc<RgbaImage>> {
-        cache.get(key.key.as_str(), key.variant).map(|(_, v)| v)
+        cache
+            .get(key.key.as_str(), &key.variant)
+            .map(|(_, v)| v.first().clone())
     }
 
-    fn img(bytes: u32) -> Arc<RgbaImage> {
-        Arc::new(RgbaImage::new(bytes / 4, 1))
+    fn img(bytes: u32) -> Pixels {
+        Pixels::still(RgbaImage::new(bytes / 4, 1))
     }
 
     #[test]
@@ -234,7 +240,30 @@ mod tests {
         let cache = MemoryCache::new(1000);
         let pixels = img(100);
         cache.insert(key("a"), pixels.clone());
-        assert!(Arc::ptr_eq(&get(&cache, &key("a")).unwrap(), &pixels));
+        assert!(Arc::ptr_eq(
+            &get(&cache, &key("a")).unwrap(),
+            pixels.first()
+        ));
+    }
+
+    #[test]
+    fn an_animation_costs_every_frame() {
+        use crate::loaded::{Animation, Frame, LoopCount};
+        let frame = |n: u32| Frame {
+            image: Arc::new(RgbaImage::new(n, 1)),
+            delay: std::time::Duration::from_millis(10),
+        };
+        let animation = Animation::new(vec![frame(10), frame(15)], LoopCount::Infinite).unwrap();
+        let cache = MemoryCache::new(1000);
+        assert!(cache.insert(key("anim"), Pixels::Animated(Arc::new(animation))));
+        assert_eq!(cache.cost(), 100);
+        // Same key, other variants: separate entries.
+        let (_, k) = crate::key::resolve("http://h/anim", None).unwrap();
+        let mut animated = Variant::of(Size::Original);
+        animated.animated = true;
+        assert!(cache.insert(EntryKey::new(k.clone(), animated.clone()), img(40)));
+        assert!(cache.get(k.as_str(), &animated).is_some());
+        assert_eq!(cache.len(), 2);
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
 //! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate). `preview.rs`
 //! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
+//! Animations (every frame of a GIF, APNG or animated WebP, when the variant asks for them):
+//! `animation.rs`, through the same steps with the frame count and the pixels of all frames
+//! checked before any frame is decoded.
 
+mod animation;
 mod budget;
 mod exif;
 mod fit;
@@ -34,16 +38,20 @@ use image::RgbaImage;
 use image::metadata::Orientation;
 
 use crate::error::{Cause, Error, Limit};
-use crate::request::Variant;
+use crate::loaded::Pixels;
+use crate::request::{Size, Variant};
 
 /// Limits a decode runs under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    /// Largest width x height accepted, checked against the header.
+    /// Largest width x height accepted, checked against the header; for an animation, the
+    /// canvas times the number of frames.
     pub(crate) max_pixels: u64,
+    /// Most frames an animation may have.
+    pub(crate) max_animation_frames: u32,
 }
 
-pub(crate) use budget::Budget;
+pub(crate) use budget::{Budget, Reservation};
 
 /// Why bytes did not become pixels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +66,14 @@ pub(crate) enum DecodeError {
     Unsupported(String),
     /// The header declares more pixels than allowed.
     TooLarge { width: u32, height: u32 },
+    /// An animation has more frames than allowed.
+    TooManyFrames { frames: u64 },
+    /// An animation's frames together have more pixels than allowed.
+    FramesTooLarge {
+        width: u32,
+        height: u32,
+        frames: u64,
+    },
     /// A known format, but corrupt or truncated.
     Corrupt(String),
     /// A decoding library's own error, kept as the source: unsupported data if `unsupported`,
@@ -84,6 +100,26 @@ impl DecodeError {
                 limit: Limit::Pixels {
                     width,
                     height,
+                    limit: limits.max_pixels,
+                },
+            },
+            DecodeError::TooManyFrames { frames } => Error::TooLarge {
+                url,
+                limit: Limit::Frames {
+                    frames,
+                    limit: limits.max_animation_frames,
+                },
+            },
+            DecodeError::FramesTooLarge {
+                width,
+                height,
+                frames,
+            } => Error::TooLarge {
+                url,
+                limit: Limit::AnimationPixels {
+                    width,
+                    height,
+                    frames,
                     limit: limits.max_pixels,
                 },
             },
@@ -125,7 +161,7 @@ impl DecodeError {
 /// How a decode made its image (which path ran), for the counters in `Stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DecodePath {
-    /// A full-size load ([`Variant::Original`]).
+    /// A full-size load ([`Size::Original`]).
     Original,
     /// Scaled: a full decode, resized if larger than the target.
     FullDecode,
@@ -137,10 +173,18 @@ pub(crate) enum DecodePath {
     ExifThumbnail,
 }
 
-/// A decoded image and the path that made it.
+/// A decoded image and the path that made it (what a format decoder returns).
 #[derive(Debug)]
 pub(crate) struct Output {
     pub(crate) image: RgbaImage,
+    pub(crate) path: DecodePath,
+}
+
+/// What the registry returns: a still image or every frame of an animation, and the path
+/// that made it.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub(crate) pixels: Pixels,
     pub(crate) path: DecodePath,
 }
 
@@ -153,15 +197,18 @@ pub(crate) enum Target {
     Box(u32, u32),
     /// At most this many pixels.
     Pixels(u64),
+    /// Exactly this box (width, height): scaled to cover it, the centre cropped.
+    Cover(u32, u32),
 }
 
 impl Target {
-    /// The target of a decode variant.
-    pub(crate) fn of(variant: Variant) -> Target {
-        match variant {
-            Variant::Original => Target::Full,
-            Variant::ScaledDown { max_pixels } => Target::Pixels(max_pixels),
-            Variant::Thumbnail { width, height } => Target::Box(width, height),
+    /// The target of a decode size.
+    pub(crate) fn of(size: Size) -> Target {
+        match size {
+            Size::Original => Target::Full,
+            Size::ScaledDown { max_pixels } => Target::Pixels(max_pixels),
+            Size::Thumbnail { width, height } => Target::Box(width, height),
+            Size::Cover { width, height } => Target::Cover(width, height),
         }
     }
 
@@ -171,6 +218,41 @@ impl Target {
             Target::Full => (width, height),
             Target::Box(w, h) => fit::fit_box(width, height, w, h),
             Target::Pixels(max) => fit::fit_pixels(width, height, max),
+            Target::Cover(w, h) => (w, h),
+        }
+    }
+
+    /// The size a raster decoder should make the whole upright `width` x `height` image:
+    /// the output size, except for a cover, where it is the image scaled to cover the box
+    /// (aspect kept; the registry crops the centre), or its own size if covering the box
+    /// would scale it up (the registry scales it up after the decode).
+    pub(crate) fn decode_size(self, width: u32, height: u32) -> (u32, u32) {
+        match self {
+            Target::Cover(w, h) => {
+                let (cw, ch) = fit::cover_size(width, height, w, h);
+                if cw > width || ch > height {
+                    (width, height)
+                } else {
+                    (cw, ch)
+                }
+            }
+            _ => self.size_for(width, height),
+        }
+    }
+
+    /// `image` made exactly the size of this target (from whatever larger or differently
+    /// shaped image a decoder returned): resized, or for a cover, centre-cropped and resized.
+    fn finish(self, image: RgbaImage) -> Result<RgbaImage, DecodeError> {
+        let (width, height) = image.dimensions();
+        let size = self.size_for(width, height);
+        if size == (width, height) {
+            return Ok(image);
+        }
+        match self {
+            Target::Cover(w, h) => {
+                resize::rgba_crop(image, fit::cover_crop(width, height, w, h), size)
+            }
+            _ => resize::rgba(image, size),
         }
     }
 }
@@ -208,7 +290,8 @@ pub(crate) trait FormatDecoder: Send + Sync {
     }
 
     /// Decodes to upright RGBA8 for `target`: exactly the target size when the format can
-    /// decode small cheaply, or any larger upright image (the registry resizes it).
+    /// decode small cheaply, or any larger upright image (the registry resizes it, and crops
+    /// the centre of a cover).
     fn decode(
         &self,
         bytes: &[u8],
@@ -216,6 +299,18 @@ pub(crate) trait FormatDecoder: Send + Sync {
         target: Target,
         limits: &Limits,
     ) -> Result<Output, DecodeError>;
+
+    /// If `bytes` hold an animation this format decodes frame by frame (more than one
+    /// frame), what its container says about it, read without decoding any frame. The
+    /// default: never.
+    fn animation(
+        &self,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<Option<animation::Info>, DecodeError> {
+        let _ = (bytes, limits);
+        Ok(None)
+    }
 }
 
 /// How much of a body the formats see to recognise themselves (an SVG's prolog can be long).
@@ -293,15 +388,39 @@ impl Decoders {
         self
     }
 
-    /// Decodes `bytes` into the requested variant. `stop` is asked while the decode waits for
-    /// memory whether the result is still wanted.
+    /// Reserves `bytes` from the decode budget (nothing to reserve without one), waiting for
+    /// room; `stop` is asked while waiting whether the result is still wanted. The processing
+    /// stage runs inside the same budget through this.
+    pub(crate) fn reserve(
+        &self,
+        bytes: u64,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Reservation<'_>>, DecodeError> {
+        let Some(budget) = &self.budget else {
+            return Ok(None);
+        };
+        budget
+            .reserve(bytes, stop)
+            .map(Some)
+            .map_err(|refused| match refused {
+                budget::Refused::TooLarge => DecodeError::OverBudget {
+                    needed: bytes,
+                    budget: budget.total(),
+                },
+                budget::Refused::Stopped => DecodeError::Stopped,
+            })
+    }
+
+    /// Decodes `bytes` into the requested variant's size, every frame of an animation if it
+    /// asks for them (its processors are not the decode's business). `stop` is asked while
+    /// the decode waits for memory whether the result is still wanted.
     pub(crate) fn decode(
         &self,
         bytes: &[u8],
-        variant: Variant,
+        variant: &Variant,
         limits: &Limits,
         stop: &dyn Fn() -> bool,
-    ) -> Result<Output, DecodeError> {
+    ) -> Result<Decoded, DecodeError> {
         let run = || {
             let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
             let Some(format) = self.formats.iter().find(|f| f.sniff(head)) else {
@@ -309,34 +428,35 @@ impl Decoders {
             };
             let probe = format.probe(bytes)?;
             check_pixels(probe.width, probe.height, limits)?;
-            let target = Target::of(variant);
-            let _reservation = match &self.budget {
-                Some(budget) => {
-                    let needed = format.peak_bytes(bytes, &probe, target);
-                    Some(
-                        budget
-                            .reserve(needed, stop)
-                            .map_err(|refused| match refused {
-                                budget::Refused::TooLarge => DecodeError::OverBudget {
-                                    needed,
-                                    budget: budget.total(),
-                                },
-                                budget::Refused::Stopped => DecodeError::Stopped,
-                            })?,
-                    )
-                }
-                None => None,
+            let target = Target::of(variant.size);
+            let original = variant.size == Size::Original;
+            if variant.animated
+                && let Some(info) = format.animation(bytes, limits)?
+            {
+                animation::check(&info, limits)?;
+                let _reservation = self.reserve(animation::peak_bytes(&info, target), stop)?;
+                let pixels = animation::decode(bytes, &info, probe.orientation, limits, |f| {
+                    target.finish(f)
+                })?;
+                let path = if original {
+                    DecodePath::Original
+                } else {
+                    DecodePath::FullDecode
+                };
+                return Ok(Decoded { pixels, path });
+            }
+            let _reservation = self.reserve(format.peak_bytes(bytes, &probe, target), stop)?;
+            let output = format.decode(bytes, &probe, target, limits)?;
+            let image = target.finish(output.image)?;
+            let path = if original {
+                DecodePath::Original
+            } else {
+                output.path
             };
-            let mut output = format.decode(bytes, &probe, target, limits)?;
-            let (width, height) = output.image.dimensions();
-            let size = target.size_for(width, height);
-            if size != (width, height) {
-                output.image = resize::rgba(output.image, size)?;
-            }
-            if variant == Variant::Original {
-                output.path = DecodePath::Original;
-            }
-            Ok(output)
+            Ok(Decoded {
+                pixels: Pixels::still(image),
+                path,
+            })
         };
         match catch_unwind(AssertUnwindSafe(run)) {
             Ok(result) => result,

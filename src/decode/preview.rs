@@ -20,8 +20,8 @@ use image::RgbaImage;
 
 use super::formats::jpeg::Header as JpegHeader;
 use super::jpeg::{Reach, ScanTracker};
-use super::{DecodeError, Target, resize};
-use crate::request::Variant;
+use super::{DecodeError, Target, fit, resize};
+use crate::request::{Size, Variant};
 
 /// A progressive JPEG's header, read from the bytes before its first scan.
 pub(crate) struct Header(JpegHeader);
@@ -32,21 +32,21 @@ impl Header {
         self.0.upright()
     }
 
-    /// Whether `variant`'s final image needs the DC scans alone: a thumbnail (or scale-down
+    /// Whether a decode at `size` needs the DC scans alone: a thumbnail, cover (or scale-down
     /// cap) of at most 1/8 of the image. For it, the bytes up to the end of the DC scans are
     /// as good as the whole file.
-    pub(crate) fn dc_only(&self, variant: Variant) -> bool {
-        self.0.dc_only(Target::of(variant))
+    pub(crate) fn dc_only(&self, size: Size) -> bool {
+        self.0.dc_only(Target::of(size))
     }
 
     /// The variant whose decode is every preview's base: the picture at 1/8 of its size
     /// (rounded up), upright. Decoding it reads the DC scans alone.
     pub(crate) fn base_variant(&self) -> Variant {
         let (w, h) = self.upright();
-        Variant::Thumbnail {
+        Variant::of(Size::Thumbnail {
             width: w.div_ceil(8).max(1),
             height: h.div_ceil(8).max(1),
-        }
+        })
     }
 }
 
@@ -102,54 +102,67 @@ pub(crate) struct Previews {
     pub(crate) seq: u64,
     base: Arc<RgbaImage>,
     upright: (u32, u32),
-    sized: Vec<(Variant, Arc<RgbaImage>)>,
+    sized: Vec<(Size, Arc<RgbaImage>)>,
 }
 
 impl Previews {
     /// Previews made from `base`, the decode of [`Header::base_variant`].
-    pub(crate) fn new(seq: u64, base: RgbaImage, header: &Header) -> Self {
+    pub(crate) fn new(seq: u64, base: Arc<RgbaImage>, header: &Header) -> Self {
         Previews {
             seq,
-            base: Arc::new(base),
+            base,
             upright: header.upright(),
             sized: Vec::new(),
         }
     }
 
-    /// The preview for a caller of `variant`, from the sizes made so far; `None` if it has to
+    /// The preview for a caller of `size`, from the sizes made so far; `None` if it has to
     /// be made (see [`make`](Self::make)).
-    pub(crate) fn get(&self, variant: Variant) -> Option<Arc<RgbaImage>> {
-        let size = self.size_for(variant);
-        if size == self.base.dimensions() {
+    pub(crate) fn get(&self, size: Size) -> Option<Arc<RgbaImage>> {
+        if !matches!(size, Size::Cover { .. }) && self.size_for(size) == self.base.dimensions() {
             return Some(self.base.clone());
         }
         self.sized
             .iter()
-            .find(|(v, _)| *v == variant)
+            .find(|(s, _)| *s == size)
             .map(|(_, image)| image.clone())
     }
 
-    /// The preview for a caller of `variant`: its final size if that is at most the base's,
-    /// else the base. Resizes the base (at most 1/64 of the image's pixels) when needed.
-    pub(crate) fn make(&self, variant: Variant) -> Result<Arc<RgbaImage>, DecodeError> {
-        if let Some(image) = self.get(variant) {
+    /// The preview for a caller of `size`: its final size if that is at most the base's,
+    /// else the base. A cover gets the centre crop of the base: at the box's size if the base
+    /// covers it, else at the base's scale (the box's shape, smaller). Resizes the base (at
+    /// most 1/64 of the image's pixels) when needed. Never the processors or the other frames
+    /// of the final image: a preview is the still picture at that size.
+    pub(crate) fn make(&self, size: Size) -> Result<Arc<RgbaImage>, DecodeError> {
+        if let Some(image) = self.get(size) {
             return Ok(image);
         }
-        let size = self.size_for(variant);
-        resize::rgba((*self.base).clone(), size).map(Arc::new)
+        if let Size::Cover { width, height } = size {
+            let (bw, bh) = self.base.dimensions();
+            let crop = fit::cover_crop(bw, bh, width, height);
+            let to = if crop.width >= f64::from(width) && crop.height >= f64::from(height) {
+                (width, height)
+            } else {
+                // Whole pixels of the base, the crop's own shape.
+                let side = |v: f64| (v.round() as u32).max(1);
+                (side(crop.width), side(crop.height))
+            };
+            return resize::rgba_crop((*self.base).clone(), crop, to).map(Arc::new);
+        }
+        resize::rgba((*self.base).clone(), self.size_for(size)).map(Arc::new)
     }
 
-    /// Makes and keeps the preview for `variant`, so later callers of it share it.
-    pub(crate) fn add(&mut self, variant: Variant) -> Result<(), DecodeError> {
-        if self.get(variant).is_none() {
-            let image = self.make(variant)?;
-            self.sized.push((variant, image));
+    /// Makes and keeps the preview for `size`, so later callers of it share it.
+    pub(crate) fn add(&mut self, size: Size) -> Result<(), DecodeError> {
+        if self.get(size).is_none() {
+            let image = self.make(size)?;
+            self.sized.push((size, image));
         }
         Ok(())
     }
 
-    fn size_for(&self, variant: Variant) -> (u32, u32) {
-        let (w, h) = Target::of(variant).size_for(self.upright.0, self.upright.1);
+    fn size_for(&self, size: Size) -> (u32, u32) {
+        let (w, h) = Target::of(size).size_for(self.upright.0, self.upright.1);
         let (bw, bh) = self.base.dimensions();
         if w <= bw && h <= bh { (w, h) } else { (bw, bh) }
     }

@@ -91,7 +91,9 @@ pub trait Decoder: Send + Sync + 'static {
 
     /// Decodes to upright RGBA8 (straight alpha). `size` is the size the loader will hand
     /// out: the request's thumbnail box or pixel cap applied to
-    /// [`dimensions`](Self::dimensions), never larger than them. A format that can decode
+    /// [`dimensions`](Self::dimensions), never larger than them (for a
+    /// [`cover`](crate::Request::cover), the whole image scaled to cover the box, which the
+    /// loader then crops around its centre). A format that can decode
     /// small cheaply (a vector format, scaled decoding) should return exactly `size`; any
     /// other may return the full image, and the loader resizes it.
     fn decode(&self, bytes: &[u8], size: (u32, u32)) -> Result<RgbaImage, DecoderError>;
@@ -151,7 +153,7 @@ impl FormatDecoder for UserFormat {
 
     fn peak_bytes(&self, _bytes: &[u8], probe: &Probe, target: Target) -> u64 {
         let dims = (probe.width, probe.height);
-        self.0.peak_bytes(dims, target.size_for(dims.0, dims.1))
+        self.0.peak_bytes(dims, target.decode_size(dims.0, dims.1))
     }
 
     fn decode(
@@ -161,7 +163,7 @@ impl FormatDecoder for UserFormat {
         target: Target,
         _limits: &Limits,
     ) -> Result<Output, DecodeError> {
-        let size = target.size_for(probe.width, probe.height);
+        let size = target.decode_size(probe.width, probe.height);
         let image = self.0.decode(bytes, size).map_err(|e| self.error(e))?;
         if u64::from(image.width()) * u64::from(image.height())
             > u64::from(probe.width) * u64::from(probe.height)

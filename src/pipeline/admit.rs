@@ -62,7 +62,7 @@ pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallbac
             .headers
             .iter()
             .any(|(n, _)| crate::headers::is_credential_header(n))
-        && let Some((key, pixels)) = p.memory.get(&request.url, variant)
+        && let Some((key, pixels)) = p.memory.get(&request.url, &variant)
     {
         Counters::bump(&p.counters.memory_hits);
         p.complete(completion, key.text(), Ok(pixels), Source::Memory);
@@ -78,7 +78,7 @@ pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallbac
         }
     };
     if policy.reads_memory()
-        && let Some((_, pixels)) = p.memory.get(key.as_str(), variant)
+        && let Some((_, pixels)) = p.memory.get(key.as_str(), &variant)
     {
         Counters::bump(&p.counters.memory_hits);
         p.complete(completion, raw, Ok(pixels), Source::Memory);
@@ -153,13 +153,13 @@ impl Submission {
 /// Joins the task for the request's key and policy, or starts one.
 fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
     let variant = match &s.callback {
-        Callback::Image(variant, _) => Some(*variant),
+        Callback::Image(variant, _) => Some(variant.clone()),
         Callback::Bytes(_) => None,
     };
     let id = p.inflight.next_id();
     // Previews are made for image callers only (a bytes-only caller decodes nothing).
-    let preview = match (s.preview, variant) {
-        (Some(f), Some(variant)) => Some((f, variant, s.raw.clone())),
+    let preview = match (s.preview, &variant) {
+        (Some(f), Some(variant)) => Some((f, variant.size, s.raw.clone())),
         _ => None,
     };
     let caller = Caller {
@@ -228,7 +228,7 @@ impl Pipeline {
         }
         if policy.reads_memory()
             && let Some(variant) = variant
-            && let Some((_, pixels)) = self.memory.get(key.as_str(), variant)
+            && let Some((_, pixels)) = self.memory.get(key.as_str(), &variant)
         {
             Counters::bump(&self.counters.memory_hits);
             return Some(Ok(pixels));

@@ -104,6 +104,7 @@ impl Pipeline {
             config_has_credentials,
             limits: decode::Limits {
                 max_pixels: config.max_pixels,
+                max_animation_frames: config.max_animation_frames,
             },
             queue: JobQueue::new(config.lifo),
             inflight: InFlight::default(),
@@ -161,7 +162,7 @@ impl Pipeline {
             let Ok(variant) = self.variant_of(request) else {
                 return false;
             };
-            self.memory.get(key.as_str(), variant).is_some()
+            self.memory.get(key.as_str(), &variant).is_some()
         } else {
             self.disk.as_ref().is_some_and(|d| d.contains(key.as_str()))
         }
@@ -171,7 +172,7 @@ impl Pipeline {
     pub(crate) fn cached(&self, request: &Request) -> Option<LoadedImage> {
         let variant = self.variant_of(request).ok()?;
         let (_, key) = admit::parse(self, request.url(), &request.headers).ok()?;
-        let (_, pixels) = self.memory.get(key.as_str(), variant)?;
+        let (_, pixels) = self.memory.get(key.as_str(), &variant)?;
         Some(LoadedImage::new(
             pixels,
             Source::Memory,

@@ -96,8 +96,8 @@ impl Previewer {
     }
 
     /// Whether the body, cut short, gives `variant` its final image.
-    pub(super) fn serves(&self, variant: Variant) -> bool {
-        self.body.header().is_some_and(|h| h.dc_only(variant))
+    pub(super) fn serves(&self, variant: &Variant) -> bool {
+        self.body.header().is_some_and(|h| h.dc_only(variant.size))
     }
 
     /// Looks at the body so far; `Some(n)` ends it at `n` bytes.
@@ -128,7 +128,7 @@ impl Previewer {
             && at
                 .shared
                 .inflight
-                .may_cut_short(at.job, &|v| header.dc_only(v), self.disk)
+                .may_cut_short(at.job, &|v| header.dc_only(v.size), self.disk)
         {
             Counters::bump(&at.shared.counters.downloads_stopped_early);
             self.cut = true;
@@ -148,7 +148,7 @@ impl Previewer {
         let Some(header) = self.body.header() else {
             return;
         };
-        let variants = at.control.listeners().preview_variants();
+        let variants = at.control.listeners().preview_sizes();
         if variants.is_empty() {
             return;
         }
@@ -157,9 +157,9 @@ impl Previewer {
         let decoded =
             shared
                 .decoders
-                .decode(prefix, header.base_variant(), &shared.limits, &|| true);
+                .decode(prefix, &header.base_variant(), &shared.limits, &|| true);
         let base = match decoded {
-            Ok(output) => output.image,
+            Ok(output) => output.pixels.first().clone(),
             Err(DecodeError::Stopped) => return,
             Err(e) => {
                 if e == DecodeError::Panicked {

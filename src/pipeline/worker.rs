@@ -1,18 +1,19 @@
-//! What a worker does with one job: obtain the bytes, decode each wanted variant, store the
-//! results, deliver them.
+//! What a worker does with one job: obtain the bytes, decode each wanted variant, process it,
+//! store the results, deliver them.
 //!
 //! Owns: the loop of one job on a worker thread: marking the task running, the job's
 //! [`Watch`] (progress to listeners, the body so far to the job's previewer, which may end
 //! it early, see `preview.rs`; stop when abandoned or shutting down), downloading again
-//! in full when a caller that needs the whole body joined one cut short, decoding each
-//! variant its callers want once (in the order they asked), storing results in the memory
-//! cache before the task can leave the map, remembering permanent failures, dropping disk
-//! entries whose bytes do not decode, and containing a panic anywhere in the job as
-//! `Error::Internal`. Must not touch: where bytes come from (`obtain.rs`), how a format is
-//! decoded (`decode`), or callers' closures directly (they go through `deliver.rs`).
+//! in full when a caller that needs the whole body joined one cut short, making each variant
+//! its callers want once (in the order they asked): decoding each decode variant once and
+//! running each processor chain on it (the processing stage, `process/`, inside the decode
+//! budget), storing results in the memory cache before the task can leave the map,
+//! remembering permanent decode failures, dropping disk entries whose bytes do not decode, and
+//! containing a panic anywhere in the job as `Error::Internal`. Must not touch: where bytes
+//! come from (`obtain.rs`), how a format is decoded (`decode`), what a processor does
+//! (`process`), or callers' closures directly (they go through `deliver.rs`).
 
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::Pipeline;
@@ -23,7 +24,8 @@ use crate::coalesce::{Control, Decoded, JobSpec};
 use crate::decode::{DecodeError, DecodePath};
 use crate::error::Error;
 use crate::fetch::{FetchError, Stop, Watch};
-use crate::loaded::Source;
+use crate::loaded::{Pixels, Source};
+use crate::process::{self, Chain, ProcessError};
 use crate::queue::Job;
 use crate::request::Variant;
 use crate::stats::Counters;
@@ -104,14 +106,17 @@ fn run_job(shared: &Pipeline, job: &Job) {
         return;
     };
 
+    // The decodes made for this job, by decode variant: a variant with processors is made
+    // from one of these, so different processors on one image share its decode.
+    let mut bases: Vec<(Variant, Decoded)> = Vec::new();
     let mut produced = None;
     loop {
         let step = {
             let previewer = watch.previewer.borrow();
-            let serves = |v: Variant| previewer.serves(v);
+            let serves = |v: &Variant| previewer.serves(v);
             let cut_short = previewer
                 .cut_short()
-                .then_some(&serves as &dyn Fn(Variant) -> bool);
+                .then_some(&serves as &dyn Fn(&Variant) -> bool);
             shared.inflight.advance(job, produced.take(), cut_short)
         };
         for subscriber in step.fetched {
@@ -128,47 +133,39 @@ fn run_job(shared: &Pipeline, job: &Job) {
                 return;
             };
             (bytes, source) = (obtained.bytes, obtained.source);
+            bases.clear();
             continue;
         }
         let Some(variant) = step.next else { break };
+        let this = Running {
+            shared,
+            job,
+            spec: &spec,
+            watch: &watch,
+            bytes: &bytes,
+            source,
+        };
         if let Some(stop) = watch.should_stop() {
-            if stop == Stop::Abandoned {
-                Counters::bump(&shared.counters.jobs_abandoned);
-                return;
+            return this.stopped(Some(stop));
+        }
+        let decoded = variant.decoded();
+        let base = match bases.iter().find(|(v, _)| *v == decoded) {
+            Some((_, base)) => base.clone(),
+            None => {
+                let Some(base) = this.decode(&decoded) else {
+                    return;
+                };
+                bases.push((decoded, base.clone()));
+                base
             }
-            let error = Error::Shutdown {
-                url: spec.raw.to_string(),
-            };
-            return fail(shared, job, &spec.raw, error);
-        }
-        Counters::bump(&shared.counters.decodes);
-        let stop = || watch.should_stop().is_some();
-        let decoded = shared
-            .decoders
-            .decode(&bytes, variant, &shared.limits, &stop);
-        // Stopped while waiting for decode memory: nobody wants it, or the loader is closing.
-        if decoded.as_ref().is_err_and(|e| *e == DecodeError::Stopped) {
-            let url = spec.raw.to_string();
-            return match watch.should_stop() {
-                Some(Stop::Abandoned) => Counters::bump(&shared.counters.jobs_abandoned),
-                Some(Stop::Shutdown) => fail(shared, job, &spec.raw, Error::Shutdown { url }),
-                None => {
-                    let message = "the decode stopped while the task was still wanted".into();
-                    fail(shared, job, &spec.raw, Error::Internal { url, message })
-                }
-            };
-        }
-        let result: Decoded = decoded
-            .map(|output| {
-                count_path(shared, output.path);
-                Arc::new(output.image)
-            })
-            .map_err(|e| {
-                if e == DecodeError::Panicked {
-                    Counters::bump(&shared.counters.decoder_panics);
-                }
-                e.into_error(&spec.raw, &shared.limits)
-            });
+        };
+        let result = match (&variant.chain, base) {
+            (Some(chain), Ok(pixels)) => match this.process(chain, &pixels) {
+                Some(result) => result,
+                None => return,
+            },
+            (_, base) => base,
+        };
         // Every caller cancelled during the decode: store nothing.
         if watch.should_stop() == Some(Stop::Abandoned) {
             Counters::bump(&shared.counters.jobs_abandoned);
@@ -176,19 +173,59 @@ fn run_job(shared: &Pipeline, job: &Job) {
         }
         // Store before `advance` can take the task out of the map, so a caller arriving in
         // between finds the image in the cache.
-        let key = &job.key.key;
-        match &result {
-            Ok(pixels) => {
-                shared.failed.remove(&key.failed_key(&spec.raw));
-                if shared.inflight.store(job).memory() {
-                    let entry = EntryKey::new(key.clone(), variant);
-                    shared.memory.insert(entry, pixels.clone());
+        if let Ok(pixels) = &result
+            && shared.inflight.store(job).memory()
+        {
+            let entry = EntryKey::new(job.key.key.clone(), variant.clone());
+            shared.memory.insert(entry, pixels.clone());
+        }
+        produced = Some((variant, result));
+    }
+}
+
+/// One running job's parts, for the steps of its loop.
+struct Running<'a> {
+    shared: &'a Pipeline,
+    job: &'a Job,
+    spec: &'a JobSpec,
+    watch: &'a JobWatch<'a>,
+    bytes: &'a [u8],
+    source: Source,
+}
+
+impl Running<'_> {
+    /// Decodes one decode variant (no processors) and keeps the failed-URL list and the disk
+    /// cache true to the outcome. `None` if the job ended (stopped while waiting for memory).
+    fn decode(&self, variant: &Variant) -> Option<Decoded> {
+        let (shared, raw) = (self.shared, &self.spec.raw);
+        Counters::bump(&shared.counters.decodes);
+        let stop = || self.watch.should_stop().is_some();
+        let decoded = shared
+            .decoders
+            .decode(self.bytes, variant, &shared.limits, &stop);
+        // Stopped while waiting for decode memory: nobody wants it, or the loader is closing.
+        if decoded.as_ref().is_err_and(|e| *e == DecodeError::Stopped) {
+            self.stopped(self.watch.should_stop());
+            return None;
+        }
+        let result: Decoded = decoded
+            .map(|output| {
+                count_path(shared, output.path);
+                output.pixels
+            })
+            .map_err(|e| {
+                if e == DecodeError::Panicked {
+                    Counters::bump(&shared.counters.decoder_panics);
                 }
-            }
+                e.into_error(raw, &shared.limits)
+            });
+        let key = &self.job.key.key;
+        match &result {
+            Ok(_) => shared.failed.remove(&key.failed_key(raw)),
             Err(e) if e.is_permanent() => {
-                shared.failed.insert(key.failed_key(&spec.raw), e.summary());
+                shared.failed.insert(key.failed_key(raw), e.summary());
                 // Bytes that pass the checksum but do not decode are the server's; drop them.
-                if source == Source::Disk
+                if self.source == Source::Disk
                     && let Some(disk) = &shared.disk
                 {
                     disk.remove(key.as_str());
@@ -196,7 +233,45 @@ fn run_job(shared: &Pipeline, job: &Job) {
             }
             Err(_) => {}
         }
-        produced = Some((variant, result));
+        Some(result)
+    }
+
+    /// Runs `chain` over a decoded image inside the decode budget. A processor's failure is
+    /// its variant's alone: never remembered, nothing removed. `None` if the job ended
+    /// (stopped while waiting for memory).
+    fn process(&self, chain: &Chain, base: &Pixels) -> Option<Decoded> {
+        let shared = self.shared;
+        Counters::bump(&shared.counters.processed);
+        let stop = || self.watch.should_stop().is_some();
+        let _reservation = match shared.decoders.reserve(process::peak_bytes(base), &stop) {
+            Ok(reservation) => reservation,
+            Err(DecodeError::Stopped) => {
+                self.stopped(self.watch.should_stop());
+                return None;
+            }
+            Err(e) => return Some(Err(e.into_error(&self.spec.raw, &shared.limits))),
+        };
+        Some(process::run(chain, base).map_err(|e| {
+            if matches!(e, ProcessError::Panicked(_)) {
+                Counters::bump(&shared.counters.processor_panics);
+            }
+            e.into_error()
+        }))
+    }
+
+    /// Ends a job that stopped: abandoned by every caller, the loader closing, or (`None`)
+    /// a wait for memory that gave up while the task was still wanted.
+    fn stopped(&self, stop: Option<Stop>) {
+        let (shared, raw) = (self.shared, &self.spec.raw);
+        let url = raw.to_string();
+        match stop {
+            Some(Stop::Abandoned) => Counters::bump(&shared.counters.jobs_abandoned),
+            Some(Stop::Shutdown) => fail(shared, self.job, raw, Error::Shutdown { url }),
+            None => {
+                let message = "the decode stopped while the task was still wanted".into();
+                fail(shared, self.job, raw, Error::Internal { url, message })
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 use image::{RgbImage, RgbaImage};
 
 use crate::decode::{DecodeError, Decoders, Limits};
-use crate::request::Variant;
+use crate::request::{Size, Variant};
 
 /// Settings of JPEG recompression before upload.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,17 +99,18 @@ pub(crate) fn recompress(
 ) -> Result<Vec<u8>, RecompressError> {
     // With a maximum edge this is the thumbnail path: a JPEG is decoded at reduced size in
     // the DCT domain and never holds its full-size pixels.
-    let variant = match rule.max_edge {
-        Some(edge) => Variant::Thumbnail {
+    let size = match rule.max_edge {
+        Some(edge) => Size::Thumbnail {
             width: edge.max(1),
             height: edge.max(1),
         },
-        None => Variant::Original,
+        None => Size::Original,
     };
     let rgba = Decoders::builtin()
-        .decode(bytes, variant, limits, &|| false)
+        .decode(bytes, &Variant::of(size), limits, &|| false)
         .map_err(RecompressError::Decode)?
-        .image;
+        .pixels
+        .into_first();
     let rgb = flatten(rgba);
     let first = encode(&rgb, rule.quality).map_err(RecompressError::Encode)?;
     if first.len() as u64 <= rule.max_bytes || original {

@@ -125,6 +125,7 @@ fn prepare(shared: &Shared, spec: &ItemSpec) -> Result<Payload, Failure> {
     };
     let limits = Limits {
         max_pixels: shared.config.max_pixels,
+        max_animation_frames: 1,
     };
     let bytes = recompress::recompress(&original, rule, spec.original, &limits).map_err(|e| {
         let url = spec.source.describe();

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod animation;
 mod app_cache_dir;
 mod bounds;
 mod cancel;
@@ -37,6 +38,7 @@ mod order;
 mod pool;
 mod prefetch;
 mod previews;
+mod processing;
 mod security;
 mod thumbnail_quality;
 mod thumbnail_variants;

@@ -500,3 +500,45 @@ fn shutdown_after_a_preview_completes_every_caller_once() {
     assert_previews_then_done(&events);
     assert!(matches!(done(&events)[0], Err(Error::Shutdown { .. })));
 }
+
+#[test]
+fn a_cover_previews_in_its_box_shape_and_processors_wait_for_the_final_image() {
+    let server = Server::start();
+    let gate = Gate::new();
+    server.route("/c.jpg", stalled(progressive(1600, 1200, 14), &gate));
+    let loader = ImageLoader::new(config(1)).unwrap();
+    let url = server.url("/c.jpg");
+    // A box the 1/8 base (200x150) covers, one it does not, and a processed cover.
+    let (small, small_events, small_done) = watched(Request::new(url.as_str()).cover(64, 64));
+    let (big, big_events, big_done) = watched(Request::new(url.as_str()).cover(400, 200));
+    let processed = Request::new(url.as_str())
+        .cover(64, 64)
+        .process(webimage::Grayscale);
+    let (processed, gray_events, gray_done) = watched(processed);
+    loader.load(small, small_done);
+    loader.load(big, big_done);
+    loader.load(processed, gray_done);
+    for events in [&small_events, &big_events, &gray_events] {
+        wait_until("a preview", || !previews(events).is_empty());
+    }
+    assert_eq!(previews(&small_events)[0].dimensions(), (64, 64));
+    // The base's own pixels, cropped to the box's 2:1 shape: 200x100.
+    assert_eq!(previews(&big_events)[0].dimensions(), (200, 100));
+    // The still picture before any processor: not grey.
+    let gray_preview = previews(&gray_events)[0].clone();
+    assert_eq!(gray_preview.dimensions(), (64, 64));
+    assert!(gray_preview.pixels().any(|p| p[0] != p[1] || p[1] != p[2]));
+    gate.open();
+    for events in [&small_events, &big_events, &gray_events] {
+        wait_until("the completion", || !done(events).is_empty());
+        assert_previews_then_done(events);
+    }
+    let small = done(&small_events).remove(0).unwrap();
+    assert_eq!((small.width(), small.height()), (64, 64));
+    let d = mad(&previews(&small_events)[0], small.image());
+    assert!(d <= 12.0, "cover preview MAD {d:.2} from the final cover");
+    let big = done(&big_events).remove(0).unwrap();
+    assert_eq!((big.width(), big.height()), (400, 200));
+    let gray = done(&gray_events).remove(0).unwrap();
+    assert!(gray.image().pixels().all(|p| p[0] == p[1] && p[1] == p[2]));
+}

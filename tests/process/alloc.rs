@@ -94,8 +94,11 @@ fn an_endless_body_keeps_memory_flat() {
     assert!(peak < 10 << 20, "peak {peak} bytes for a 4 MiB limit");
 }
 
+/// The heap peaks of a 256 x 256 thumbnail and a 256 x 256 cover of a 12 MP JPEG, baseline
+/// (DCT-scaled path) and progressive (DC-only path): each within the bound of a reduced-size
+/// decode, never a full-size buffer.
 #[test]
-fn a_jpeg_thumbnail_never_holds_a_full_size_buffer() {
+fn a_jpeg_thumbnail_or_cover_never_holds_a_full_size_buffer() {
     let _serial = crate::serial();
     let picture = photo::photo(4000, 3000, 11);
     let server = Server::start();
@@ -110,29 +113,46 @@ fn a_jpeg_thumbnail_never_holds_a_full_size_buffer() {
         ("/baseline.jpg", sizes.0, "dct_scaled"),
         ("/progressive.jpg", sizes.1, "dc_only"),
     ] {
-        // A loader per file, dropped (workers joined) before the next measurement, so the
-        // worker freeing this body cannot lower the next one's peak.
-        let loader = ImageLoader::new(config(1)).unwrap();
-        let url = server.url(path);
-        let mut result = None;
-        let peak = peak_during(|| {
-            result = Some(loader.load_blocking(Request::new(url.as_str()).thumbnail(256, 256)))
-        });
-        let image = result.unwrap().unwrap();
-        assert_eq!((image.width(), image.height()), (256, 192));
-        eprintln!("{path}: {body} bytes, peak {peak} bytes");
-        // The body itself is in the peak; everything else is reduced-size.
+        let mut peaks = Vec::new();
+        for (kind, size) in [("thumbnail", (256, 192)), ("cover", (256, 256))] {
+            // A loader per run, dropped (workers joined) before the next measurement, so
+            // the worker freeing this body cannot lower the next one's peak.
+            let loader = ImageLoader::new(config(1)).unwrap();
+            let request = Request::new(server.url(path));
+            let request = match kind {
+                "thumbnail" => request.thumbnail(256, 256),
+                _ => request.cover(256, 256),
+            };
+            let mut result = None;
+            let peak = peak_during(|| result = Some(loader.load_blocking(request)));
+            let image = result.unwrap().unwrap();
+            assert_eq!((image.width(), image.height()), size, "{path} {kind}");
+            eprintln!("{path} {kind}: {body} bytes, peak {peak} bytes");
+            // The body itself is in the peak; everything else is reduced-size.
+            assert!(
+                peak < 8 << 20,
+                "{path} {kind}: peak {peak} bytes for a {body}-byte body (full RGB is {full_rgb})"
+            );
+            assert!(
+                peak < body + (3 << 20),
+                "{path} {kind}: peak {peak}, body {body}"
+            );
+            let stats = loader.stats();
+            let ran = match counter {
+                "dct_scaled" => stats.thumbnails_dct_scaled,
+                _ => stats.thumbnails_dc_only,
+            };
+            assert_eq!(ran, 1, "{path} {kind}: {stats:?}");
+            peaks.push(peak);
+        }
+        // The cover reads its crop from the same reduced image: at most the thumbnail's peak
+        // plus its own larger output (256 x 256 RGB and RGBA).
         assert!(
-            peak < 8 << 20,
-            "{path}: peak {peak} bytes for a {body}-byte body (full RGB is {full_rgb})"
+            peaks[1] <= peaks[0] + 256 * 256 * 7,
+            "{path}: cover peak {} vs thumbnail peak {}",
+            peaks[1],
+            peaks[0]
         );
-        assert!(peak < body + (3 << 20), "{path}: peak {peak}, body {body}");
-        let stats = loader.stats();
-        let ran = match counter {
-            "dct_scaled" => stats.thumbnails_dct_scaled,
-            _ => stats.thumbnails_dc_only,
-        };
-        assert_eq!(ran, 1, "{path}: {stats:?}");
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Owns: one full-size decode to upright RGBA8 with the `image` crate's own limits set from
 //! the header as a backstop, and the header probe. Must not touch: resizing (the registry
-//! does it) or any other format's decoder.
+//! does it), any other format's decoder, or animations (`decode/animation.rs` reads and
+//! decodes the frames of GIF, APNG and WebP; this format only says where they are).
 
 use std::io::Cursor;
 
@@ -11,7 +12,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbaImage};
 
 use crate::decode::{
-    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels,
+    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
 };
 use crate::error::Cause;
 
@@ -49,6 +50,14 @@ impl FormatDecoder for ImageRs {
             image: decode(bytes, limits)?,
             path: DecodePath::FullDecode,
         })
+    }
+
+    fn animation(
+        &self,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<Option<animation::Info>, DecodeError> {
+        animation::probe(bytes, limits)
     }
 }
 

@@ -31,7 +31,10 @@
 //! valid JPEG's thumbnail never takes the full-size path for lack of a feature.
 //!
 //! Sizes are computed after EXIF orientation (a rotated portrait fits the box as displayed);
-//! the JPEG paths resize in stored orientation and rotate the small result.
+//! the JPEG paths resize in stored orientation and rotate the small result. A cover takes the
+//! same paths, chosen for the image scaled to cover the box (`fit::cover_size`); its resize
+//! reads only the cover's crop (`fit::cover_crop`, turned to stored orientation and scaled to
+//! the reduced image), so no image larger than the box is made after the reduced decode.
 //!
 //! Fallback decision: the path is chosen from the headers. When the reduced decoder then fails
 //! on the data (corrupt entropy-coded data), the thumbnail fails with a decode error; it never
@@ -48,6 +51,7 @@ use zune_core::options::DecoderOptions;
 
 use super::image_rs;
 use crate::decode::exif::{self, Exif};
+use crate::decode::fit::{self, Crop};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels, full_peak,
     jpeg, resize,
@@ -134,6 +138,8 @@ struct Scaled {
     orientation: Orientation,
     /// The output size in stored orientation.
     stored_to: (u32, u32),
+    /// A cover's crop, in stored pixels of the full image.
+    crop: Option<Crop>,
     denom: u8,
     exif: Option<ExifThumb>,
 }
@@ -156,33 +162,59 @@ fn plan(bytes: &[u8], target: Target) -> Option<Scaled> {
         return None;
     }
     let exif = read_exif(bytes, &info);
-    let (stored_to, denom) = scale(&info, exif.orientation, target)?;
+    let Scale {
+        upright,
+        stored_to,
+        stored_scaled,
+        denom,
+    } = scale(&info, exif.orientation, target)?;
     Some(Scaled {
-        exif: embedded_thumbnail(bytes, &info, &exif, stored_to),
+        exif: embedded_thumbnail(bytes, &info, &exif, stored_scaled),
         info,
         orientation: exif.orientation,
         stored_to,
+        crop: match target {
+            Target::Cover(w, h) => Some(
+                fit::cover_crop(upright.0, upright.1, w, h).to_stored(upright, exif.orientation),
+            ),
+            _ => None,
+        },
         denom,
     })
 }
 
-/// The output size in stored orientation and the DCT scale of the reduced decode for
-/// `target`; `None` when the target is the image's own size or over half of it.
-fn scale(
-    info: &jpeg::JpegInfo,
-    orientation: Orientation,
-    target: Target,
-) -> Option<((u32, u32), u8)> {
+/// The sizes of the reduced decode for `target`.
+struct Scale {
+    /// The image's size as displayed.
+    upright: (u32, u32),
+    /// The output size, in stored orientation.
+    stored_to: (u32, u32),
+    /// The whole image at the size the output is cut from (a cover's scaled image; the output
+    /// itself otherwise), in stored orientation.
+    stored_scaled: (u32, u32),
+    /// The DCT scale of the reduced decode.
+    denom: u8,
+}
+
+/// The sizes and the DCT scale of the reduced decode for `target`; `None` when the target is
+/// the image's own size or over half of it.
+fn scale(info: &jpeg::JpegInfo, orientation: Orientation, target: Target) -> Option<Scale> {
     let swap = exif::swaps_axes(orientation);
     let upright = upright(info, orientation);
     let (to_w, to_h) = target.size_for(upright.0, upright.1);
-    if (to_w, to_h) == upright {
-        return None; // nothing to scale: a plain full decode
+    let scaled = target.decode_size(upright.0, upright.1);
+    if scaled == upright {
+        return None; // nothing to scale down: a plain full decode
     }
-    // The target in stored orientation.
-    let stored_to = if swap { (to_h, to_w) } else { (to_w, to_h) };
-    let denom = jpeg::scale_for(info, stored_to.0, stored_to.1)?;
-    Some((stored_to, denom))
+    let stored = |(w, h): (u32, u32)| if swap { (h, w) } else { (w, h) };
+    let (stored_to, stored_scaled) = (stored((to_w, to_h)), stored(scaled));
+    let denom = jpeg::scale_for(info, stored_scaled.0, stored_scaled.1)?;
+    Some(Scale {
+        upright,
+        stored_to,
+        stored_scaled,
+        denom,
+    })
 }
 
 /// The image's size as displayed.
@@ -222,11 +254,12 @@ impl Header {
     /// complete DC scan decodes to the final image. The same choice [`plan`] makes.
     pub(crate) fn dc_only(&self, target: Target) -> bool {
         target != Target::Full
-            && scale(&self.info, self.orientation, target).is_some_and(|(_, denom)| denom == 8)
+            && scale(&self.info, self.orientation, target).is_some_and(|s| s.denom == 8)
     }
 }
 
-/// The embedded Exif thumbnail, if it qualifies for `stored_to`.
+/// The embedded Exif thumbnail, if it is at least `stored_to` (the whole image's target size)
+/// and otherwise qualifies.
 fn embedded_thumbnail(
     bytes: &[u8],
     info: &jpeg::JpegInfo,
@@ -298,9 +331,16 @@ impl Scaled {
                 .get(t.range.clone())
                 .and_then(|b| exif_rgb(b, t.denom))
         {
+            // Thumbnail pixels per pixel of the main image, then the thumbnail's own scale.
+            let d = f64::from(t.denom.unwrap_or(1));
+            let scale = (
+                f64::from(t.info.width) / f64::from(self.info.width) / d,
+                f64::from(t.info.height) / f64::from(self.info.height) / d,
+            );
+            let crop = self.crop.map(|c| c.scaled(scale.0, scale.1));
             return finish(
                 rgb,
-                self.stored_to,
+                (self.stored_to, crop),
                 self.orientation,
                 DecodePath::ExifThumbnail,
             );
@@ -318,7 +358,9 @@ impl Scaled {
             size: (reduced.width, reduced.height),
             pixels: reduced.rgb,
         };
-        finish(rgb, self.stored_to, self.orientation, path)
+        let d = f64::from(self.denom);
+        let crop = self.crop.map(|c| c.scaled(1.0 / d, 1.0 / d));
+        finish(rgb, (self.stored_to, crop), self.orientation, path)
     }
 }
 
@@ -351,14 +393,30 @@ struct Rgb {
     pixels: Vec<u8>,
 }
 
-/// Resizes stored-orientation RGB to `stored_to`, then makes it upright RGBA.
+/// Resizes stored-orientation RGB (for a cover, only its `crop`, in its own pixels) to
+/// `stored_to`, then makes it upright RGBA.
 fn finish(
     rgb: Rgb,
-    stored_to: (u32, u32),
+    (stored_to, crop): ((u32, u32), Option<Crop>),
     orientation: Orientation,
     path: DecodePath,
 ) -> Result<Output, DecodeError> {
-    let pixels = resize::rgb(rgb.pixels, rgb.size, stored_to)?;
+    let pixels = match crop {
+        Some(c) => {
+            // Rounding may reach past the edge by a fraction: keep inside the image.
+            let (w, h) = (f64::from(rgb.size.0), f64::from(rgb.size.1));
+            let width = c.width.min(w);
+            let height = c.height.min(h);
+            let inside = Crop {
+                left: c.left.clamp(0.0, w - width),
+                top: c.top.clamp(0.0, h - height),
+                width,
+                height,
+            };
+            resize::rgb_crop(rgb.pixels, rgb.size, inside, stored_to)?
+        }
+        None => resize::rgb(rgb.pixels, rgb.size, stored_to)?,
+    };
     let mut rgba = Vec::with_capacity(pixels.len() / 3 * 4);
     for p in pixels.chunks_exact(3) {
         rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);

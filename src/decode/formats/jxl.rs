@@ -183,7 +183,7 @@ impl FormatDecoder for Jxl {
     /// the resize to the target.
     fn peak_bytes(&self, _bytes: &[u8], probe: &Probe, target: Target) -> u64 {
         let pixels = u64::from(probe.width) * u64::from(probe.height);
-        let (ow, oh) = target.size_for(probe.width, probe.height);
+        let (ow, oh) = target.decode_size(probe.width, probe.height);
         let out = u64::from(ow) * u64::from(oh) * 4;
         let tracked = pixels * TRACKED_BYTES_PER_PIXEL + TRACKED_BASE_BYTES;
         tracked + pixels * 8 + 3 * out
@@ -198,7 +198,7 @@ impl FormatDecoder for Jxl {
     ) -> Result<Output, DecodeError> {
         let size = match target {
             Target::Full => None,
-            _ => Some(target.size_for(probe.width, probe.height)),
+            _ => Some(target.decode_size(probe.width, probe.height)),
         };
         let image = decode(bytes, size, limits.max_pixels)?;
         Ok(Output {

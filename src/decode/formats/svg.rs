@@ -276,12 +276,14 @@ impl FormatDecoder for Svg {
 }
 
 /// The size an SVG is rendered at: a thumbnail box is filled on its limiting side, scaled up
-/// if need be (a vector has no native size to stay under); a pixel cap scales the document
-/// size down; a full load renders the document size.
+/// if need be (a vector has no native size to stay under); a cover is rendered covering its
+/// box (the registry crops the centre); a pixel cap scales the document size down; a full
+/// load renders the document size.
 fn render_size(probe: &Probe, target: Target) -> (u32, u32) {
     let (w, h) = (probe.width.max(1), probe.height.max(1));
     match target {
         Target::Box(bw, bh) => fit::scale_to_box(w, h, bw, bh),
+        Target::Cover(bw, bh) => fit::cover_size(w, h, bw, bh),
         Target::Full | Target::Pixels(_) => target.size_for(w, h),
     }
 }
