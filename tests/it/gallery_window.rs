@@ -57,17 +57,16 @@ fn screenshot_shows_photos_and_requests_stay_under_cells() {
         "{photo_tiles} of {tiles} tiles show photos: a blank or placeholder frame"
     );
 
-    // How many of the cells scrolled past were downloaded depends on how fast this machine
-    // decodes against how fast it draws frames (the scroll advances per frame), so the ratio
-    // is reported, not asserted (docs/INTEGRATIONS.md has measured figures). What holds at any
-    // speed: every cell is a distinct URL, so at most one request each; the loader's count is
-    // what the server saw (one shared agent, nothing hidden); and a grid that scrolled past
-    // hundreds of cells under 12-megapixel photos cancelled some of them off screen.
+    // The scroll advances per frame (16 rows per 60 frames), so every machine scrolls past the
+    // same cells. Every cell is a distinct URL: at most one request each; the loader's count
+    // is what the server saw (one shared agent, nothing hidden). How many were downloaded
+    // before they left the screen depends on decode speed against drawing speed: on the
+    // 2-core CI machine about a fifth (218 of 1,162), so half is a bound with a wide margin.
     let (requests, past) = (n("network_requests"), n("cells_scrolled_past"));
-    assert!(past >= 400.0, "the run scrolled past only {past} cells");
+    assert!(past >= 1000.0, "the run scrolled past only {past} cells");
     assert!(
-        requests <= past,
-        "{requests} requests for {past} cells scrolled past: a cell was downloaded twice"
+        requests * 2.0 < past,
+        "{requests} requests for {past} cells scrolled past: off-screen loads not cancelled"
     );
     assert_eq!(n("server_requests"), requests);
     assert!(n("cancelled") > 0.0, "no load was cancelled off screen");
