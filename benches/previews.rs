@@ -22,14 +22,17 @@
 //! progression: DC per component, then AC bands with successive approximation). Custom main
 //! rather than criterion: a table of a few slow runs.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use image::RgbImage;
-use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+#[path = "support/http.rs"]
+mod http;
+#[path = "support/photo.rs"]
+mod photo;
+use photo::{jpeg, photo};
 use webimage::{CachePolicy, Config, DiskCacheConfig, ImageLoader, Request};
 
 const RUNS: usize = 3;
@@ -227,7 +230,7 @@ fn inputs() -> Vec<(String, Arc<Vec<u8>>)> {
     for (w, h, seed) in [(4000u32, 3000u32, 1u32), (2000, 1500, 2)] {
         let path = data.join(format!("{w}x{h}-{seed}.jpg"));
         let bytes = std::fs::read(&path).unwrap_or_else(|_| {
-            let bytes = jpeg(&photo(w, h, seed));
+            let bytes = jpeg(&photo(w, h, seed), true);
             let _ = std::fs::write(&path, &bytes);
             bytes
         });
@@ -240,47 +243,6 @@ fn inputs() -> Vec<(String, Arc<Vec<u8>>)> {
         inputs.push((format!("{w}x{h} (corpus)"), Arc::new(bytes)));
     }
     inputs
-}
-
-/// A photo-like picture (the thumbnails bench's generator): gradients, soft blobs, hard edges,
-/// texture of varying strength, grain.
-fn photo(width: u32, height: u32, seed: u32) -> RgbImage {
-    let s = seed as f32;
-    let (w, h) = (width as f32, height as f32);
-    let mut noise = seed.wrapping_mul(2_654_435_761) | 1;
-    RgbImage::from_fn(width, height, |x, y| {
-        let (u, v) = (x as f32 / w, y as f32 / h);
-        let base = [
-            90.0 + 100.0 * v + 30.0 * (6.0 * u + s).sin(),
-            110.0 + 60.0 * (4.0 * v + 0.5 * s).cos() + 20.0 * (9.0 * u).sin(),
-            160.0 - 90.0 * v + 25.0 * (5.0 * (u + v) + s).sin(),
-        ];
-        let (dx, dy) = (u - 0.3 - 0.01 * s, v - 0.55);
-        let disc = if dx * dx + dy * dy < 0.02 { -60.0 } else { 0.0 };
-        let bar = if (0.62..0.66).contains(&u) { 45.0 } else { 0.0 };
-        let (xf, yf) = (x as f32, y as f32);
-        let strength = 16.0 + 40.0 * v * (0.5 + 0.5 * (3.0 * u + s).sin());
-        let texture = strength
-            * (0.6 * (xf * 0.9).sin() * (yf * 0.7 + s).cos() + 0.4 * (xf * 0.23 + yf * 0.31).sin());
-        noise ^= noise << 13;
-        noise ^= noise >> 17;
-        noise ^= noise << 5;
-        let grain = (noise % 17) as f32 - 8.0;
-        let px = |c: f32| (c + disc + bar + texture + grain).clamp(0.0, 255.0) as u8;
-        image::Rgb([px(base[0]), px(base[1]), px(base[2])])
-    })
-}
-
-/// 4:2:0, quality 85, progressive.
-fn jpeg(picture: &RgbImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut e = Encoder::new(&mut out, 85);
-    e.set_sampling_factor(SamplingFactor::R_4_2_0);
-    e.set_progressive(true);
-    let (w, h) = picture.dimensions();
-    e.encode(picture.as_raw(), w as u16, h as u16, ColorType::Rgb)
-        .expect("encode");
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,21 +268,10 @@ fn handle(stream: TcpStream, bodies: &[Arc<Vec<u8>>], rate: u64) -> std::io::Res
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        let Some(path) = http::next_path(&mut reader)? else {
             return Ok(());
-        }
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h)? == 0 || h == "\r\n" {
-                break;
-            }
-        }
-        let index: usize = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.trim_start_matches('/').parse().ok())
-            .unwrap_or(usize::MAX);
+        };
+        let index: usize = path.trim_start_matches('/').parse().unwrap_or(usize::MAX);
         let Some(body) = bodies.get(index) else {
             out.write_all(b"HTTP/1.1 404 X\r\nContent-Length: 0\r\n\r\n")?;
             continue;

@@ -81,16 +81,7 @@ pub(super) fn rgba_crop(
         let (x, y) = (crop.left as u32, crop.top as u32);
         return Ok(image::imageops::crop_imm(&src, x, y, to.0, to.1).to_image());
     }
-    let alpha = src.pixels().any(|p| p.0[3] != 255);
-    let out = run(
-        src.as_raw(),
-        src.dimensions(),
-        to,
-        PixelType::U8x4,
-        alpha,
-        Some(crop),
-    )?;
-    RgbaImage::from_raw(to.0, to.1, out).ok_or_else(|| failed("buffer size"))
+    rgba_run(&src, to, Some(crop))
 }
 
 /// An RGBA8 image resized to `to_w` x `to_h` (returned as is if equal).
@@ -98,6 +89,11 @@ pub(super) fn rgba(src: RgbaImage, to: (u32, u32)) -> Result<RgbaImage, DecodeEr
     if src.dimensions() == to {
         return Ok(src);
     }
+    rgba_run(&src, to, None)
+}
+
+/// Resizes (the `crop` of) an RGBA8 image to `to`, premultiplying alpha if it has any.
+fn rgba_run(src: &RgbaImage, to: (u32, u32), crop: Option<Crop>) -> Result<RgbaImage, DecodeError> {
     let alpha = src.pixels().any(|p| p.0[3] != 255);
     let out = run(
         src.as_raw(),
@@ -105,7 +101,7 @@ pub(super) fn rgba(src: RgbaImage, to: (u32, u32)) -> Result<RgbaImage, DecodeEr
         to,
         PixelType::U8x4,
         alpha,
-        None,
+        crop,
     )?;
     RgbaImage::from_raw(to.0, to.1, out).ok_or_else(|| failed("buffer size"))
 }

@@ -357,6 +357,8 @@ fn no_previews_for_baseline_jpegs_other_formats_or_cache_hits() {
     let (request, events, completion) = watched(Request::new(server.url("/p.jpg")));
     loader.load(request, completion);
     wait_until("completion", || !done(&events).is_empty());
+    // Written to disk before the second loader looks (the IO thread writes after delivery).
+    loader.disk_cache().unwrap().flush();
     // A memory hit, then a disk hit from a second loader: complete, no preview.
     for l in [
         &loader,

@@ -22,16 +22,7 @@ const MAX_MAD: f64 = 3.0;
 /// The reference cover: full decode with `image`, EXIF orientation, Lanczos3 to the size
 /// that covers the box (aspect kept, rounded to nearest, at least the box), centre crop.
 fn cover_reference(bytes: &[u8], (bw, bh): (u32, u32)) -> RgbaImage {
-    use image::ImageDecoder;
-    let mut decoder = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .unwrap()
-        .into_decoder()
-        .unwrap();
-    let orientation = decoder.orientation().unwrap();
-    let mut full = image::DynamicImage::from_decoder(decoder).unwrap();
-    full.apply_orientation(orientation);
-    let full = full.into_rgba8();
+    let full = photo::upright(bytes);
     let (w, h) = (f64::from(full.width()), f64::from(full.height()));
     let scale = (f64::from(bw) / w).max(f64::from(bh) / h);
     let cw = ((w * scale).round() as u32).max(bw);

@@ -109,8 +109,8 @@ pub fn mad(a: &RgbaImage, b: &RgbaImage) -> f64 {
     sum as f64 / a.as_raw().len() as f64
 }
 
-/// The reference thumbnail: full decode with `image`, EXIF orientation, Lanczos3 to `size`.
-pub fn reference(bytes: &[u8], size: (u32, u32)) -> RgbaImage {
+/// The whole image decoded by `image`, EXIF orientation applied: what references start from.
+pub fn upright(bytes: &[u8]) -> RgbaImage {
     use image::ImageDecoder;
     let mut decoder = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
@@ -120,8 +120,13 @@ pub fn reference(bytes: &[u8], size: (u32, u32)) -> RgbaImage {
     let orientation = decoder.orientation().unwrap();
     let mut full = image::DynamicImage::from_decoder(decoder).unwrap();
     full.apply_orientation(orientation);
+    full.into_rgba8()
+}
+
+/// The reference thumbnail: full decode with `image`, EXIF orientation, Lanczos3 to `size`.
+pub fn reference(bytes: &[u8], size: (u32, u32)) -> RgbaImage {
     image::imageops::resize(
-        &full.into_rgba8(),
+        &upright(bytes),
         size.0,
         size.1,
         image::imageops::FilterType::Lanczos3,
