@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui::load::TexturePoll;
@@ -31,6 +31,10 @@ pub struct Args {
     /// the last quarter of the frames, so the final screen can finish loading.
     #[arg(long, value_name = "ROWS_PER_SECOND")]
     autoscroll: Option<f32>,
+    /// Answer each image request this many milliseconds late, like a distant server: loads
+    /// take at least that long whatever the machine, as on a real network.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency: u64,
     /// Quit after this many frames (every frame is drawn; nothing waits for input).
     #[arg(long, value_name = "N")]
     frames: Option<u64>,
@@ -90,6 +94,7 @@ pub fn run(args: Args) -> crate::Result<bool> {
         return Err(crate::Failure::Usage("--cell must be at least 16".into()));
     }
     let generate: crate::serve::Generator = Arc::new(|path: &str| {
+        let path = path.strip_prefix("/slow").unwrap_or(path);
         let i: u32 = path
             .strip_prefix("/g/")?
             .strip_suffix(".jpg")?
@@ -97,7 +102,10 @@ pub fn run(args: Args) -> crate::Result<bool> {
             .ok()?;
         photo(i)
     });
-    let server = ImageServer::start_with(Default::default(), Default::default(), generate)?;
+    let latency = Duration::from_millis(args.latency);
+    let server = ImageServer::start_with(Default::default(), latency, generate)?;
+    // `/slow/` paths are answered after the latency.
+    let prefix = if args.latency > 0 { "/slow/g" } else { "/g" };
     let cache_dir = std::env::temp_dir().join(format!("webimage-gallery-{}", std::process::id()));
     let loader = ImageLoader::new(Config {
         max_workers: args.workers.workers,
@@ -107,7 +115,7 @@ pub fn run(args: Args) -> crate::Result<bool> {
     })
     .map_err(|e| e.to_string())?;
     let urls = (0..args.images)
-        .map(|i| server.url(&format!("/g/{i}.jpg")))
+        .map(|i| server.url(&format!("{prefix}/{i}.jpg")))
         .collect();
     let shared = Arc::new(Mutex::new(Outcome::default()));
     let app = Gallery {
