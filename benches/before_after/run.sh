@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the workloads in src/main.rs against this checkout (after) and against REV (before),
+# then runs each workload alternately before/after, 9 times, and prints the median wall time
+# of each and their ratio. With valgrind installed it also prints instruction counts
+# (callgrind), which a busy machine does not disturb. Usage, from the repository root:
+#   benches/before_after/run.sh REV
+set -euo pipefail
+rev="${1:?usage: benches/before_after/run.sh REV (the commit to compare against)}"
+root="$(git rev-parse --show-toplevel)"
+here="$root/benches/before_after"
+work="${BEFORE_AFTER_DIR:-$root/target/before-after}"
+mkdir -p "$work"
+
+# The earlier commit, checked out beside (not in) this tree.
+if [ ! -d "$work/src-before" ]; then
+    git -C "$root" worktree add --detach "$work/src-before" "$rev" >/dev/null
+fi
+git -C "$work/src-before" checkout -q --detach "$rev"
+
+# Two builds of one program: the package as it is, and a copy pointed at the earlier tree.
+mkdir -p "$work/before"
+sed "s#^webimage = { path = \"../..\" }#webimage = { path = \"$work/src-before\" }#; s#^path = \"src/main.rs\"#path = \"$here/src/main.rs\"#" \
+    "$here/Cargo.toml" > "$work/before/Cargo.toml"
+export CARGO_TARGET_DIR="$work/target"
+cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+cp "$CARGO_TARGET_DIR/release/before-after-bench" "$work/after-bin"
+cargo build --release --quiet --manifest-path "$work/before/Cargo.toml"
+cp "$CARGO_TARGET_DIR/release/before-after-bench" "$work/before-bin"
+
+photo="$work/photo-12mp.jpg"
+[ -f "$photo" ] || "$work/after-bin" gen "$photo"
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+run() { # name, args...
+    local name="$1"; shift
+    : > "$work/b.txt"; : > "$work/a.txt"
+    for _ in 1 2 3 4 5 6 7 8 9; do
+        "$work/before-bin" "$@" >> "$work/b.txt"
+        "$work/after-bin" "$@" >> "$work/a.txt"
+    done
+    local b a
+    b=$(median < "$work/b.txt"); a=$(median < "$work/a.txt")
+    awk -v n="$name" -v b="$b" -v a="$a" \
+        'BEGIN { printf "%-34s before %12.0f ns   after %12.0f ns   after/before %.3f\n", n, b, a, a / b }'
+}
+echo "wall time, median of 9 alternating runs (rev $rev vs $(git -C "$root" rev-parse --short HEAD))"
+run "memory hit x 100000" hit 100000
+run "coalesce 1000 loads of one URL" coalesce 1000
+run "thumbnail 256 of 12 MP JPEG x 10" thumb 10 "$photo"
+run "full decode of 12 MP JPEG x 3" full 3 "$photo"
+
+if command -v valgrind >/dev/null; then
+    echo "instructions (callgrind, whole process)"
+    count() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 \
+            | awk '/Collected :/ {print $4}'
+    }
+    for w in "hit 100000" "thumb 3 $photo" "full 1 $photo"; do
+        # shellcheck disable=SC2086
+        b=$(count "$work/before-bin" $w); a=$(count "$work/after-bin" $w)
+        awk -v n="$w" -v b="$b" -v a="$a" -v p="$photo" 'BEGIN { sub(p, "photo", n);
+            printf "%-34s before %14d   after %14d   after/before %.3f\n", n, b, a, a / b }'
+    done
+fi
