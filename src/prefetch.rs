@@ -293,7 +293,7 @@ impl State {
         let token = if self.decode {
             let completion =
                 move |r: Result<crate::LoadedImage, Error>| on_end(r.map(|i| i.source()));
-            shared.preload(request, Box::new(completion))
+            shared.preload(request, completion)
         } else {
             shared.fetch(request, Box::new(on_end))
         };

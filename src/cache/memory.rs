@@ -60,13 +60,24 @@ impl<'a> Borrow<dyn Lookup + 'a> for EntryKey {
 
 impl Hash for dyn Lookup + '_ {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.parts().hash(state)
+        hash_parts(self.parts(), state)
     }
 }
 
+/// The key and the variant's size: enough to spread entries (one URL's variants rarely differ
+/// in their frames or processors alone), and cheaper than the whole variant on every hit.
+/// Equal parts hash equally, as `Eq` needs.
+fn hash_parts<H: Hasher>((key, variant): (&str, &Variant), state: &mut H) {
+    key.hash(state);
+    variant.size.hash(state);
+}
+
 impl PartialEq for dyn Lookup + '_ {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
+        let ((a, va), (b, vb)) = (self.parts(), other.parts());
+        // The variant first: usually the one size a URL is cached at, a cheap compare.
+        va.size == vb.size && a == b && va == vb
     }
 }
 
@@ -75,7 +86,7 @@ impl Eq for dyn Lookup + '_ {}
 // Must hash and compare exactly like the borrowed view.
 impl Hash for EntryKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.parts().hash(state)
+        hash_parts(self.parts(), state)
     }
 }
 

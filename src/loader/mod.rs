@@ -118,7 +118,7 @@ impl ImageLoader {
     where
         F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
     {
-        self.pipeline.load(request.into(), Box::new(completion))
+        self.pipeline.load(request.into(), completion)
     }
 
     /// Warms the caches with `urls` ahead of need, at low priority with its own concurrency

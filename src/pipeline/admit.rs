@@ -12,12 +12,12 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{BytesCallback, ImageCallback, Pipeline, Token};
+use super::{BytesCallback, Pipeline, Token};
 use crate::coalesce::{Admission, Callback, Caller, Decoded, JobSpec, Subscriber};
 use crate::error::Error;
 use crate::key::{self, Key, TaskKey};
 use crate::listener::Listener;
-use crate::loaded::Source;
+use crate::loaded::{LoadedImage, Source};
 use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
 
@@ -37,8 +37,12 @@ struct Submission {
     callback: Callback,
 }
 
-/// See [`Pipeline::load`].
-pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallback) -> Token {
+/// See [`Pipeline::load`]. Generic over the closure so that a memory hit, answered here,
+/// never boxes it; it is boxed only when the load joins or starts a task.
+pub(super) fn load<F>(p: &Arc<Pipeline>, request: Request, completion: F) -> Token
+where
+    F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
+{
     let policy = request.cache_policy;
     let variant = match p.variant_of(&request) {
         Ok(variant) => variant,
@@ -86,7 +90,13 @@ pub(super) fn load(p: &Arc<Pipeline>, request: Request, completion: ImageCallbac
     }
     submit(
         p,
-        Submission::new(request, key, url, raw, Callback::Image(variant, completion)),
+        Submission::new(
+            request,
+            key,
+            url,
+            raw,
+            Callback::Image(variant, Box::new(completion)),
+        ),
     )
 }
 

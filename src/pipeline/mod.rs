@@ -41,8 +41,6 @@ use crate::queue::pool::Pool;
 use crate::request::{Request, Variant};
 use crate::stats::{Counters, Stats};
 
-/// A completion closure for a decoded image.
-pub(crate) type ImageCallback = Box<dyn FnOnce(Result<LoadedImage, Error>) + Send>;
 /// A completion closure for a bytes-only caller: where the bytes came from.
 pub(crate) type BytesCallback = Box<dyn FnOnce(Result<Source, Error>) + Send>;
 
@@ -134,13 +132,19 @@ impl Pipeline {
     }
 
     /// Loads `request` as a decoded image; see [`ImageLoader::load`](crate::ImageLoader::load).
-    pub(crate) fn load(self: &Arc<Self>, request: Request, completion: ImageCallback) -> Token {
+    pub(crate) fn load<F>(self: &Arc<Self>, request: Request, completion: F) -> Token
+    where
+        F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
+    {
         Counters::bump(&self.counters.loads);
         admit::load(self, request, completion)
     }
 
     /// [`load`](Self::load) for the prefetcher: the same path, not counted in `Stats::loads`.
-    pub(crate) fn preload(self: &Arc<Self>, request: Request, completion: ImageCallback) -> Token {
+    pub(crate) fn preload<F>(self: &Arc<Self>, request: Request, completion: F) -> Token
+    where
+        F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
+    {
         admit::load(self, request, completion)
     }
 

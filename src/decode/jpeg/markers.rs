@@ -73,27 +73,11 @@ fn find_marker_impl(data: &[u8], from: usize, skip_rst: bool) -> usize {
     }
 }
 
-/// Index of the first 0xFF byte at or after `from` (8 bytes at a time).
+/// Index of the first 0xFF byte at or after `from` (SIMD where the CPU has it).
 #[inline]
 fn find_ff(data: &[u8], from: usize) -> Option<usize> {
     let tail = data.get(from..)?;
-    let mut chunks = tail.chunks_exact(8);
-    let mut base = from;
-    for c in &mut chunks {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(c);
-        let x = !u64::from_le_bytes(a);
-        let t = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
-        if t != 0 {
-            return Some(base + (t.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == 0xFF)
-        .map(|p| base + p)
+    memchr::memchr(0xFF, tail).map(|p| from + p)
 }
 
 /// Walks the marker segments of a JPEG file.
