@@ -55,7 +55,7 @@ if command -v valgrind >/dev/null; then
         valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 \
             | awk '/Collected :/ {print $4}'
     }
-    for w in "hit 100000" "thumb 3 $photo" "full 1 $photo"; do
+    for w in "hit 100000" "coalesce 1000" "thumb 3 $photo" "full 1 $photo"; do
         # shellcheck disable=SC2086
         b=$(count "$work/before-bin" $w); a=$(count "$work/after-bin" $w)
         awk -v n="$w" -v b="$b" -v a="$a" -v p="$photo" 'BEGIN { sub(p, "photo", n);
