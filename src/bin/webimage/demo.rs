@@ -188,7 +188,7 @@ pub fn run(args: Args) -> crate::Result<bool> {
     let requested = loader.stats().network_requests - before;
     println!(
         "  4 slow images, 3 cancelled right after being asked for: {cancelled} closures got \
-         Cancelled at once; {requested} of the 4 were requested ({} cancelled before their \
+         Cancelled at once; {requested} of the 4 sent a request ({} cancelled before their \
          request went out)",
         4 - requested
     );
