@@ -74,19 +74,7 @@ fn photo(i: u32) -> Option<Vec<u8>> {
     } else {
         SIZES[(i as usize * 7 + i as usize / 12) % SIZES.len()]
     };
-    let image = picture(w, h, i);
-    let mut out = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 85);
-    encoder.set_progressive(i % 4 == 1);
-    encoder
-        .encode(
-            image.as_raw(),
-            w as u16,
-            h as u16,
-            jpeg_encoder::ColorType::Rgb,
-        )
-        .ok()?;
-    Some(out)
+    crate::serve::encode_jpeg(&picture(w, h, i), i % 4 == 1)
 }
 
 pub fn run(args: Args) -> crate::Result<bool> {

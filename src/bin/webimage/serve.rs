@@ -52,20 +52,27 @@ pub fn picture(width: u32, height: u32, seed: u32) -> RgbImage {
 /// `image` encoded as a progressive JPEG (4:2:0, quality 85; one DC scan per component, then
 /// the AC scans), as photo sites serve large images.
 pub fn progressive_jpeg(image: &RgbImage) -> Vec<u8> {
+    encode_jpeg(image, true).expect("encoding to memory")
+}
+
+/// `image` encoded as a 4:2:0 JPEG at quality 85, progressive or baseline; `None` for an
+/// image over JPEG's 65,535-pixel sides.
+pub fn encode_jpeg(image: &RgbImage, progressive: bool) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut out, 85);
-    encoder.set_progressive(true);
+    encoder.set_progressive(progressive);
     encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
     let (w, h) = image.dimensions();
+    let side = |v: u32| u16::try_from(v).ok();
     encoder
         .encode(
             image.as_raw(),
-            w as u16,
-            h as u16,
+            side(w)?,
+            side(h)?,
             jpeg_encoder::ColorType::Rgb,
         )
-        .expect("encoding to memory");
-    out
+        .ok()?;
+    Some(out)
 }
 
 /// Bytes per second of the `/drip/` paths: a slow mobile link.
