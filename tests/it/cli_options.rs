@@ -1,4 +1,4 @@
-//! Issue 11, the smaller points of the `webimage` tool: relative paths, `--thumb N`, zero
+//! Issue 11, the smaller points of the `webimage` tool: relative paths, `--thumb N`, `--cover`, zero
 //! counts as usage errors, options only on the commands they apply to, `cache stats` creating
 //! nothing, the tool's own cache directory, `{name}` renamed to `.jpg` when re-encoded, and
 //! prefetch failures printed one per line.
@@ -259,5 +259,35 @@ fn prefetch_prints_each_failure_then_the_summary() {
         text(&out.stdout).contains("prefetched 3 URLs: 1 downloaded, 0 already cached, 2 failed"),
         "{}",
         text(&out.stdout)
+    );
+}
+
+#[test]
+fn get_saves_a_cover_of_exactly_the_box_and_refuses_it_with_thumb() {
+    let cache = TempDir::new("cli-cover");
+    let work = TempDir::new("cli-cover-cwd");
+    std::fs::write(
+        work.path().join("wide.png"),
+        encode(&picture(800, 400, 9), image::ImageFormat::Png),
+    )
+    .unwrap();
+    let out = tool(cache.path())
+        .current_dir(work.path())
+        .args(["get", "wide.png", "--cover", "100x150", "--out", "cells"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cell = image::open(work.path().join("cells/wide.png")).unwrap();
+    assert_eq!((cell.width(), cell.height()), (100, 150), "exactly the box");
+    let both = tool(cache.path())
+        .current_dir(work.path())
+        .args(["get", "wide.png", "--cover", "64", "--thumb", "64"])
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2), "a usage error");
+    assert!(
+        text(&both.stderr).contains("--thumb"),
+        "{}",
+        text(&both.stderr)
     );
 }

@@ -1,4 +1,4 @@
-//! `webimage get URL... [--thumb WxH] [--out DIR]`.
+//! `webimage get URL... [--thumb WxH | --cover WxH] [--out DIR]`.
 //!
 //! Owns: loading each argument (a URL, or a file path, relative ones resolved against the
 //! current directory) and saving it as PNG. Must not touch: anything but the public API.
@@ -18,6 +18,10 @@ pub struct Args {
     /// image.
     #[arg(long, value_name = "WxH", value_parser = crate::parse_size)]
     thumb: Option<(u32, u32)>,
+    /// Save exactly WIDTHxHEIGHT (or NxN), the image scaled to cover the box and
+    /// centre-cropped, as a grid cell shows it.
+    #[arg(long, value_name = "WxH", value_parser = crate::parse_size, conflicts_with = "thumb")]
+    cover: Option<(u32, u32)>,
     /// Directory to save the PNG files in (created if missing).
     #[arg(long, default_value = ".", value_name = "DIR")]
     out: PathBuf,
@@ -92,6 +96,9 @@ pub fn run(args: Args) -> crate::Result<bool> {
         let mut request = Request::new(resolve(url));
         if let Some((w, h)) = args.thumb {
             request = request.thumbnail(w, h);
+        }
+        if let Some((w, h)) = args.cover {
+            request = request.cover(w, h);
         }
         let tx = tx.clone();
         loader.load(request, move |result| {
