@@ -258,6 +258,84 @@ fn gif_declaring(width: u16, height: u16, frames: usize) -> Vec<u8> {
     out
 }
 
+/// An APNG that declares a `width` x `height` canvas and `frames` frames in its `acTL`, with
+/// one frame control and a few bytes of garbage image data: counting reads the header only;
+/// decoding would fail.
+fn apng_declaring(width: u32, height: u32, frames: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32fast::hash(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let size = [width.to_be_bytes(), height.to_be_bytes()].concat();
+    chunk(&mut out, b"IHDR", &[&size[..], &[8, 6, 0, 0, 0]].concat());
+    chunk(
+        &mut out,
+        b"acTL",
+        &[frames.to_be_bytes(), 0u32.to_be_bytes()].concat(),
+    );
+    let control = [
+        &0u32.to_be_bytes()[..],
+        &size,
+        &[0; 8],
+        &[0, 1, 0, 10, 0, 0],
+    ]
+    .concat();
+    chunk(&mut out, b"fcTL", &control);
+    chunk(&mut out, b"IDAT", &[0x78, 0x9C, 0xFF, 0xFF]);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[test]
+fn an_apng_declaring_too_many_frames_or_pixels_is_refused_before_decoding() {
+    let server = Server::start();
+    let load = |config: Config, path: &str| {
+        let loader = ImageLoader::new(config).unwrap();
+        loader.load_blocking(Request::new(server.url(path)).animated(true))
+    };
+    server.route("/many.png", Route::ok(apng_declaring(16, 16, 50)));
+    let limited = Config {
+        max_animation_frames: 20,
+        ..config(1)
+    };
+    match load(limited, "/many.png") {
+        Err(Error::TooLarge {
+            limit:
+                Limit::Frames {
+                    frames: 50,
+                    limit: 20,
+                },
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    // Within the frame limit it gets as far as decoding, and the garbage fails there.
+    assert!(matches!(
+        load(config(1), "/many.png"),
+        Err(Error::Decode { .. })
+    ));
+    // Two frames of a 10000x10000 canvas: each within max_pixels, together not.
+    server.route("/huge.png", Route::ok(apng_declaring(10000, 10000, 2)));
+    match load(config(1), "/huge.png") {
+        Err(Error::TooLarge {
+            limit:
+                Limit::AnimationPixels {
+                    width: 10000,
+                    height: 10000,
+                    frames: 2,
+                    ..
+                },
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn too_many_frames_or_pixels_are_refused_before_decoding() {
     let server = Server::start();
