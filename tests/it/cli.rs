@@ -66,7 +66,7 @@ fn get_saves_thumbnails_as_png_through_the_caches() {
     let b = image::open(out.path().join("b.png")).unwrap();
     assert_eq!((a.width(), a.height()), (64, 48));
     assert_eq!((b.width(), b.height()), (38, 64));
-    assert!(text(&run.stdout).contains("a.png (64x48, from Network)"));
+    assert!(text(&run.stdout).contains("a.png (64x48, fetched)"));
     // A second run loads from the disk cache: no new requests.
     let again = webimage(
         cache.path(),
@@ -74,7 +74,7 @@ fn get_saves_thumbnails_as_png_through_the_caches() {
     );
     assert!(again.status.success());
     assert!(
-        text(&again.stdout).contains("from Disk"),
+        text(&again.stdout).contains("from the disk cache"),
         "{}",
         text(&again.stdout)
     );

@@ -114,11 +114,15 @@ pub fn run(args: Args) -> crate::Result<bool> {
                 let path = args.out.join(&names[i]);
                 match image.image().save(&path) {
                     Ok(()) => println!(
-                        "{} ({}x{}, from {:?}) <- {url}",
+                        "{} ({}x{}, {}) <- {url}",
                         path.display(),
                         image.width(),
                         image.height(),
-                        image.source()
+                        match image.source() {
+                            webimage::Source::Network => "fetched",
+                            webimage::Source::Disk => "from the disk cache",
+                            webimage::Source::Memory => "from the memory cache",
+                        }
                     ),
                     Err(e) => {
                         eprintln!("webimage: cannot write {}: {e}", path.display());
