@@ -291,83 +291,43 @@ fn apng_declaring(width: u32, height: u32, frames: u32) -> Vec<u8> {
     out
 }
 
-#[test]
-fn an_apng_declaring_too_many_frames_or_pixels_is_refused_before_decoding() {
-    let server = Server::start();
+/// Refusals by a container's declarations alone: `make` builds a file that declares a canvas
+/// and a frame count over garbage data (GIF or APNG). `counted` is the count reported when 50
+/// frames meet a limit of 20: a GIF's counting stops one past the limit, an APNG declares its
+/// own.
+fn refused_by_declarations(
+    server: &Server,
+    ext: &str,
+    make: fn(u32, u32, u32) -> Vec<u8>,
+    counted: u64,
+) {
     let load = |config: Config, path: &str| {
         let loader = ImageLoader::new(config).unwrap();
         loader.load_blocking(Request::new(server.url(path)).animated(true))
     };
-    server.route("/many.png", Route::ok(apng_declaring(16, 16, 50)));
-    let limited = Config {
-        max_animation_frames: 20,
-        ..config(1)
-    };
-    match load(limited, "/many.png") {
-        Err(Error::TooLarge {
-            limit:
-                Limit::Frames {
-                    frames: 50,
-                    limit: 20,
-                },
-            ..
-        }) => {}
-        other => panic!("{other:?}"),
-    }
-    // Within the frame limit it gets as far as decoding, and the garbage fails there.
-    assert!(matches!(
-        load(config(1), "/many.png"),
-        Err(Error::Decode { .. })
-    ));
-    // Two frames of a 10000x10000 canvas: each within max_pixels, together not.
-    server.route("/huge.png", Route::ok(apng_declaring(10000, 10000, 2)));
-    match load(config(1), "/huge.png") {
-        Err(Error::TooLarge {
-            limit:
-                Limit::AnimationPixels {
-                    width: 10000,
-                    height: 10000,
-                    frames: 2,
-                    ..
-                },
-            ..
-        }) => {}
-        other => panic!("{other:?}"),
-    }
-}
-
-#[test]
-fn too_many_frames_or_pixels_are_refused_before_decoding() {
-    let server = Server::start();
-    let load = |config: Config, path: &str, animated: bool| {
-        let loader = ImageLoader::new(config).unwrap();
-        loader.load_blocking(Request::new(server.url(path)).animated(animated))
-    };
     // 50 frames of garbage: refused by their count alone, never decoded.
-    server.route("/many.gif", Route::ok(gif_declaring(16, 16, 50)));
+    let many = format!("/many.{ext}");
+    server.route(&many, Route::ok(make(16, 16, 50)));
     let limited = Config {
         max_animation_frames: 20,
         ..config(1)
     };
-    match load(limited.clone(), "/many.gif", true) {
+    match load(limited, &many) {
         Err(Error::TooLarge {
             limit: Limit::Frames { frames, limit },
             ..
-        }) => {
-            assert_eq!(limit, 20);
-            assert_eq!(frames, 21, "counting stops one past the limit");
-        }
-        other => panic!("{other:?}"),
+        }) => assert_eq!((frames, limit), (counted, 20), "{ext}"),
+        other => panic!("{ext}: {other:?}"),
     }
     // Within the limits the same file gets as far as decoding its frames, and fails there.
-    match load(config(1), "/many.gif", true) {
+    match load(config(1), &many) {
         Err(Error::Decode { .. }) => {}
-        other => panic!("{other:?}"),
+        other => panic!("{ext}: {other:?}"),
     }
-
     // Two frames of a 10000x10000 canvas: each within max_pixels, together not.
-    server.route("/huge.gif", Route::ok(gif_declaring(10000, 10000, 2)));
-    match load(config(1), "/huge.gif", true) {
+    let huge = format!("/huge.{ext}");
+    server.route(&huge, Route::ok(make(10000, 10000, 2)));
+    match load(config(1), &huge) {
         Err(Error::TooLarge {
             limit:
                 Limit::AnimationPixels {
@@ -378,8 +338,24 @@ fn too_many_frames_or_pixels_are_refused_before_decoding() {
                 },
             ..
         }) => {}
-        other => panic!("{other:?}"),
+        other => panic!("{ext}: {other:?}"),
     }
+}
+
+#[test]
+fn too_many_frames_or_pixels_are_refused_before_decoding() {
+    let server = Server::start();
+    let load = |config: Config, path: &str, animated: bool| {
+        let loader = ImageLoader::new(config).unwrap();
+        loader.load_blocking(Request::new(server.url(path)).animated(animated))
+    };
+    refused_by_declarations(
+        &server,
+        "gif",
+        |w, h, n| gif_declaring(w as u16, h as u16, n as usize),
+        21,
+    );
+    refused_by_declarations(&server, "png", apng_declaring, 50);
 
     // A real GIF: 12 frames of 20x20 = 4,800 pixels.
     server.route(
