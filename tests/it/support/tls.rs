@@ -2,7 +2,7 @@
 //! server certificate it issued for `localhost` and `127.0.0.1`, served by rustls. Each
 //! connection answers one request with the given body and closes.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,14 +93,27 @@ impl TlsServer {
                     let mut tls = rustls::StreamOwned::new(conn, stream);
                     let mut reader = BufReader::new(&mut tls);
                     let mut line = String::new();
+                    let (mut length, mut chunked) = (0usize, false);
                     // Read the request head; a failed handshake ends here.
                     loop {
                         line.clear();
                         match reader.read_line(&mut line) {
                             Ok(0) | Err(_) => return,
                             Ok(_) if line == "\r\n" => break,
-                            Ok(_) => {}
+                            Ok(_) => {
+                                let lower = line.to_ascii_lowercase();
+                                if let Some(v) = lower.strip_prefix("content-length:") {
+                                    length = v.trim().parse().unwrap_or(0);
+                                }
+                                chunked |= lower.starts_with("transfer-encoding:")
+                                    && lower.contains("chunked");
+                            }
                         }
+                    }
+                    // Read the whole request body before answering: closing a socket with
+                    // unread data sends a reset, which can destroy the response in flight.
+                    if !drain_body(&mut reader, length, chunked) {
+                        return;
                     }
                     counted.fetch_add(1, Ordering::SeqCst);
                     let head = format!(
@@ -130,5 +143,33 @@ impl TlsServer {
     /// Requests answered (handshakes that completed and sent a request).
     pub fn requests(&self) -> usize {
         self.handshakes.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads a request body of `length` bytes, or a chunked one; `false` if the connection ended.
+fn drain_body(reader: &mut impl BufRead, length: usize, chunked: bool) -> bool {
+    if !chunked {
+        return std::io::copy(
+            &mut (&mut *reader).take(length as u64),
+            &mut std::io::sink(),
+        )
+        .is_ok_and(|n| n == length as u64);
+    }
+    loop {
+        let mut size = String::new();
+        if reader.read_line(&mut size).unwrap_or(0) == 0 {
+            return false;
+        }
+        let Ok(n) = u64::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16) else {
+            return false;
+        };
+        // The chunk and its CRLF (the last chunk: just the final CRLF, no trailers here).
+        let want = n + 2;
+        if std::io::copy(&mut (&mut *reader).take(want), &mut std::io::sink()).ok() != Some(want) {
+            return false;
+        }
+        if n == 0 {
+            return true;
+        }
     }
 }
