@@ -25,6 +25,8 @@ mod formats;
 mod jpeg;
 pub(crate) mod preview;
 mod resize;
+#[cfg(test)]
+mod test_util;
 mod user;
 
 #[cfg(feature = "svg")]
@@ -250,7 +252,7 @@ impl Target {
         }
         match self {
             Target::Cover(w, h) => {
-                resize::rgba_crop(image, fit::cover_crop(width, height, w, h), size)
+                resize::rgba_crop(&image, fit::cover_crop(width, height, w, h), size)
             }
             _ => resize::rgba(image, size),
         }

@@ -147,9 +147,10 @@ impl Previews {
                 let side = |v: f64| (v.round() as u32).max(1);
                 (side(crop.width), side(crop.height))
             };
-            return resize::rgba_crop((*self.base).clone(), crop, to).map(Arc::new);
+            return resize::rgba_crop(&self.base, crop, to).map(Arc::new);
         }
-        resize::rgba((*self.base).clone(), self.size_for(size)).map(Arc::new)
+        // Not the base's size (`get` hands the base out): resized from it, no copy first.
+        resize::rgba_run(&self.base, self.size_for(size), None).map(Arc::new)
     }
 
     /// Makes and keeps the preview for `size`, so later callers of it share it.

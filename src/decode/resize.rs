@@ -69,7 +69,7 @@ pub(super) fn rgb_crop(
 /// `crop` of an RGBA8 image, resized to `to`. A crop of whole pixels already of that size is
 /// a plain copy.
 pub(super) fn rgba_crop(
-    src: RgbaImage,
+    src: &RgbaImage,
     crop: Crop,
     to: (u32, u32),
 ) -> Result<RgbaImage, DecodeError> {
@@ -79,9 +79,9 @@ pub(super) fn rgba_crop(
         && (crop.width, crop.height) == (f64::from(to.0), f64::from(to.1))
     {
         let (x, y) = (crop.left as u32, crop.top as u32);
-        return Ok(image::imageops::crop_imm(&src, x, y, to.0, to.1).to_image());
+        return Ok(image::imageops::crop_imm(src, x, y, to.0, to.1).to_image());
     }
-    rgba_run(&src, to, Some(crop))
+    rgba_run(src, to, Some(crop))
 }
 
 /// An RGBA8 image resized to `to_w` x `to_h` (returned as is if equal).
@@ -92,8 +92,13 @@ pub(super) fn rgba(src: RgbaImage, to: (u32, u32)) -> Result<RgbaImage, DecodeEr
     rgba_run(&src, to, None)
 }
 
-/// Resizes (the `crop` of) an RGBA8 image to `to`, premultiplying alpha if it has any.
-fn rgba_run(src: &RgbaImage, to: (u32, u32), crop: Option<Crop>) -> Result<RgbaImage, DecodeError> {
+/// Resizes (the `crop` of) an RGBA8 image to `to`, premultiplying alpha if it has any; a
+/// new image even when nothing changes (see [`rgba`], which hands its input back).
+pub(super) fn rgba_run(
+    src: &RgbaImage,
+    to: (u32, u32),
+    crop: Option<Crop>,
+) -> Result<RgbaImage, DecodeError> {
     let alpha = src.pixels().any(|p| p.0[3] != 255);
     let out = run(
         src.as_raw(),
@@ -143,7 +148,7 @@ mod tests {
             width: 24.0,
             height: 24.0,
         };
-        let out = rgba_crop(src.clone(), middle, (10, 10)).unwrap();
+        let out = rgba_crop(&src, middle, (10, 10)).unwrap();
         assert_eq!(out.dimensions(), (10, 10));
         assert!(
             out.pixels()
@@ -156,7 +161,7 @@ mod tests {
             width: 30.0,
             height: 30.0,
         };
-        let out = rgba_crop(src.clone(), same, (30, 30)).unwrap();
+        let out = rgba_crop(&src, same, (30, 30)).unwrap();
         assert_eq!(
             out,
             image::imageops::crop_imm(&src, 30, 0, 30, 30).to_image()

@@ -1,21 +1,10 @@
 //! Behaviour 7: decoding on workers, format sniffed from bytes, RGBA8, EXIF orientation,
 //! the pixel limit checked from the header, first frame of animations.
 
+use crate::support::photo::mad;
 use crate::support::*;
 use image::{AnimationDecoder, ImageFormat};
 use webimage::{Config, Error, ImageLoader, Limit};
-
-/// Mean absolute difference per channel (0..255) between two equally sized images.
-fn mad(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| x.abs_diff(*y) as u64)
-        .sum();
-    sum as f64 / a.as_raw().len() as f64
-}
 
 #[test]
 fn format_is_sniffed_from_the_bytes_not_the_url_or_content_type() {

@@ -10,21 +10,11 @@ mod svg {
     use std::process::Command;
     use std::time::Instant;
 
+    use crate::support::photo::mad;
     use crate::support::*;
     use webimage::ImageLoader;
 
     const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24"><circle cx="12" cy="12" r="10" fill="none" stroke="#1a73e8" stroke-width="2"/><path d="M7 12l3 3 7-7" fill="none" stroke="#d93025" stroke-width="2" stroke-linecap="round"/></svg>"##;
-
-    fn mad(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
-        assert_eq!(a.dimensions(), b.dimensions());
-        let sum: u64 = a
-            .as_raw()
-            .iter()
-            .zip(b.as_raw())
-            .map(|(x, y)| u64::from(x.abs_diff(*y)))
-            .sum();
-        sum as f64 / a.as_raw().len() as f64
-    }
 
     /// resvg rendering `svg` directly at `size`, straight alpha.
     fn resvg_direct(svg: &str, size: u32) -> image::RgbaImage {

@@ -18,14 +18,17 @@ const Q_LUMA: [u16; 64] = [
     92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ];
 
-struct Bits {
-    out: Vec<u8>,
+/// MSB-first bit writer with 0xFF stuffing, padding with 1 bits (also used by `tests_bounds`
+/// for its crafted files).
+#[derive(Default)]
+pub(super) struct Bits {
+    pub(super) out: Vec<u8>,
     acc: u32,
     n: u32,
 }
 
 impl Bits {
-    fn put(&mut self, code: u32, len: u32) {
+    pub(super) fn put(&mut self, code: u32, len: u32) {
         for i in (0..len).rev() {
             self.acc = self.acc << 1 | (code >> i) & 1;
             self.n += 1;
@@ -34,15 +37,22 @@ impl Bits {
                 if self.acc == 0xFF {
                     self.out.push(0);
                 }
-                self.acc = 0;
-                self.n = 0;
+                (self.acc, self.n) = (0, 0);
             }
         }
     }
-    fn flush(&mut self) {
+
+    /// Pads the last byte with 1 bits.
+    pub(super) fn flush(&mut self) {
         while self.n != 0 {
             self.put(1, 1);
         }
+    }
+
+    /// The bytes, the last one padded.
+    pub(super) fn finish(mut self) -> Vec<u8> {
+        self.flush();
+        self.out
     }
 }
 
@@ -108,11 +118,7 @@ fn encode_plane(plane: &[f64], w: usize, h: usize, luma: bool, restart: usize) -
         )
     };
     let (dc_codes, ac_codes) = (codes(dcc, dcv), codes(acc, acv));
-    let mut b = Bits {
-        out: Vec::new(),
-        acc: 0,
-        n: 0,
-    };
+    let mut b = Bits::default();
     let (bw, bh) = (w.div_ceil(8), h.div_ceil(8));
     let mut pred = 0;
     let mut rst = 0u8;
@@ -164,11 +170,11 @@ fn encode_plane(plane: &[f64], w: usize, h: usize, luma: bool, restart: usize) -
             b.put(c, l);
         }
     }
-    b.flush();
-    b.out
+    b.finish()
 }
 
-fn segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
+/// Writes a marker segment.
+pub(super) fn segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
     out.extend_from_slice(&[0xFF, marker]);
     out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
     out.extend_from_slice(payload);

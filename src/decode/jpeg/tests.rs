@@ -13,7 +13,6 @@
 use super::test_encoder as mini_encoder;
 use super::*;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
-use std::path::PathBuf;
 
 /// Largest allowed mean absolute difference per channel sample (0..255).
 pub(super) const MAX_MAD: f64 = 1.5;
@@ -28,13 +27,7 @@ pub(super) const MAX_MAD_DC_ONLY_SUBSAMPLED: f64 = 2.6;
 /// saturated chroma edges.
 pub(super) const MAX_DIFF: u8 = 96;
 
-pub(super) fn corpus(rel: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/corpus")
-        .join(rel);
-    assert!(path.exists(), "test data missing: {}", path.display());
-    path
-}
+pub(super) use crate::decode::test_util::corpus;
 
 pub(super) fn read(rel: &str) -> Vec<u8> {
     std::fs::read(corpus(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))

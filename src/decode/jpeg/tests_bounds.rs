@@ -10,46 +10,10 @@
 use super::huffman::{AC_LUMA_COUNTS, AC_LUMA_VALUES, DC_LUMA_COUNTS, DC_VALUES};
 use super::limits::{WORK_FLOOR, WORK_PER_BLOCK, work_limit};
 use super::markers::Frame;
+use super::test_encoder::{Bits, segment as seg};
 use super::tests::{Kind, encode, photo_crop};
 use super::*;
 use jpeg_encoder::SamplingFactor;
-
-/// Writes a marker segment.
-fn seg(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
-    out.extend_from_slice(&[0xFF, marker]);
-    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(payload);
-}
-
-/// MSB-first bit writer with 0xFF stuffing, padding with 1 bits.
-#[derive(Default)]
-struct Bits {
-    out: Vec<u8>,
-    acc: u32,
-    n: u32,
-}
-
-impl Bits {
-    fn put(&mut self, code: u32, len: u32) {
-        for i in (0..len).rev() {
-            self.acc = self.acc << 1 | (code >> i) & 1;
-            self.n += 1;
-            if self.n == 8 {
-                self.out.push(self.acc as u8);
-                if self.acc == 0xFF {
-                    self.out.push(0);
-                }
-                (self.acc, self.n) = (0, 0);
-            }
-        }
-    }
-    fn finish(mut self) -> Vec<u8> {
-        while self.n != 0 {
-            self.put(1, 1);
-        }
-        self.out
-    }
-}
 
 /// Huffman tables of a crafted file.
 #[derive(Clone, Copy)]

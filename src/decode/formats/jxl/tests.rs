@@ -4,32 +4,16 @@
 //!
 //! Owns: these tests. Must not touch: the decoder's code.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use image::imageops;
 
 use super::*;
-
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/corpus")
-        .join(name)
-}
+use crate::decode::test_util::{corpus, mad};
 
 fn read(name: &str) -> Vec<u8> {
     std::fs::read(corpus(name)).unwrap()
-}
-
-fn mad(a: &RgbaImage, b: &RgbaImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    sum as f64 / a.as_raw().len() as f64
 }
 
 const FILES: [(&str, (u32, u32)); 5] = [

@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use super::*;
+use crate::decode::test_util::mad;
 
 const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24">
   <circle cx="12" cy="12" r="10" fill="none" stroke="#1a73e8" stroke-width="2"/>
@@ -26,17 +27,6 @@ fn reference(svg: &str, size: (u32, u32)) -> RgbaImage {
         tiny_skia::Transform::from_scale(size.0 as f32 / doc.width(), size.1 as f32 / doc.height());
     resvg::render(&tree, ts, &mut pixmap.as_mut());
     straight_rgba(&pixmap)
-}
-
-fn mad(a: &RgbaImage, b: &RgbaImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    sum as f64 / a.as_raw().len() as f64
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
