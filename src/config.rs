@@ -121,8 +121,16 @@ pub struct Config {
     /// the same URL, as requested and with the same credentials, at once with
     /// [`Error::FailedBefore`]. Default `true`.
     pub remember_failed_urls: bool,
-    /// How many failed URLs are remembered at most; the oldest is forgotten first. Default 1000.
+    /// How many failed URLs are remembered at most; the oldest is forgotten first. `0`
+    /// remembers none. Default 1000.
     pub max_failed_urls: usize,
+    /// How many bytes the failed-URL list may hold: every remembered key's text (the URL, or
+    /// its [`cache_key`](Self::cache_key), with its credential scope), every kept reason, and
+    /// about 150 bytes of bookkeeping each. The oldest entries are forgotten first while it is
+    /// over; a single entry over a tenth of this (a failed 1 MiB `data:` URL) is not
+    /// remembered at all, so failing it again costs its own bytes, nothing more. Default
+    /// 4 MiB (1,000 URLs of 4 KB).
+    pub max_failed_url_bytes: u64,
     /// Decoders for formats of the app's own ([`Decoder`](crate::Decoder)), tried before the
     /// built-in ones, in order. They run through the same steps as the built-ins: the header
     /// size against [`max_pixels`](Self::max_pixels), the decode budget, resizing, the
@@ -161,6 +169,7 @@ impl Default for Config {
             cache_key: None,
             remember_failed_urls: true,
             max_failed_urls: 1000,
+            max_failed_url_bytes: 4 << 20,
             disk_cache: Some(DiskCacheConfig::default()),
             decoders: Vec::new(),
             svg_system_fonts: false,
@@ -191,6 +200,7 @@ impl fmt::Debug for Config {
             .field("cache_key", &self.cache_key)
             .field("remember_failed_urls", &self.remember_failed_urls)
             .field("max_failed_urls", &self.max_failed_urls)
+            .field("max_failed_url_bytes", &self.max_failed_url_bytes)
             .field("disk_cache", &self.disk_cache)
             .field(
                 "decoders",

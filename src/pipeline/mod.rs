@@ -107,7 +107,11 @@ impl Pipeline {
             queue: JobQueue::new(config.lifo),
             inflight: InFlight::default(),
             memory: MemoryCache::new(config.memory_cache_bytes),
-            failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
+            failed: FailedUrls::new(
+                config.remember_failed_urls,
+                config.max_failed_urls,
+                config.max_failed_url_bytes,
+            ),
             fetchers: Fetchers::new(&config)?,
             decoders: Decoders::new(&config.decoders, config.svg_system_fonts)
                 .with_budget(config.decode_memory_bytes),
