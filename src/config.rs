@@ -116,6 +116,17 @@ pub struct Config {
     /// Requests whose keys are equal share one download and one cache entry. `None` uses the
     /// URL as given.
     pub cache_key: Option<KeyFilter>,
+    /// Most loads that may wait at once, queued or running: every caller counts, whether it
+    /// started a download or joined one (prefetched URLs too, up to the prefetch's own cap).
+    /// A load past it is answered at once, on the caller's thread, with
+    /// [`Error::TooManyPending`]; nothing blocks and nothing is queued. Memory hits and other
+    /// immediate answers never count. What a pending load holds was measured at about 800
+    /// bytes of heap for one that starts a download of a short URL (its task, queue slot,
+    /// parsed URL, subscriber, closure box) and 270 for one that joins, plus its URL and
+    /// headers: the default bounds a flood at about 80 MB with short URLs, while a list that
+    /// asks for every one of 100,000 thumbnails at once still loads them all. Must not be 0.
+    /// Default 100,000.
+    pub max_pending: usize,
     /// Remember URLs whose failure is the image's own (`404`, `410`, undecodable or
     /// unsupported data, malformed URLs; see [`Error::is_permanent`]) and fail later loads of
     /// the same URL, as requested and with the same credentials, at once with
@@ -167,6 +178,7 @@ impl Default for Config {
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
             cache_key: None,
+            max_pending: 100_000,
             remember_failed_urls: true,
             max_failed_urls: 1000,
             max_failed_url_bytes: 4 << 20,
@@ -198,6 +210,7 @@ impl fmt::Debug for Config {
             .field("user_agent", &self.user_agent)
             .field("headers", &crate::headers::Redacted(&self.headers))
             .field("cache_key", &self.cache_key)
+            .field("max_pending", &self.max_pending)
             .field("remember_failed_urls", &self.remember_failed_urls)
             .field("max_failed_urls", &self.max_failed_urls)
             .field("max_failed_url_bytes", &self.max_failed_url_bytes)
@@ -217,6 +230,11 @@ impl Config {
         if self.max_workers == 0 {
             return Err(Error::Config(
                 "max_workers is 0: at least one worker thread is needed to load anything".into(),
+            ));
+        }
+        if self.max_pending == 0 {
+            return Err(Error::Config(
+                "max_pending is 0: no load could ever be queued".into(),
             ));
         }
         if self.scale_down_pixels == Some(0) {

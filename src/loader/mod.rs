@@ -211,6 +211,13 @@ impl ImageLoader {
         self.pipeline.in_flight()
     }
 
+    /// Number of loads waiting, queued or running: every caller counts, including those that
+    /// share one download. At most [`Config::max_pending`]; a load past it fails at once with
+    /// [`Error::TooManyPending`].
+    pub fn pending(&self) -> usize {
+        self.pipeline.pending()
+    }
+
     /// The disk cache, if [`Config::disk_cache`] is on.
     pub fn disk_cache(&self) -> Option<DiskCache<'_>> {
         let store = self.pipeline.disk()?;

@@ -105,7 +105,7 @@ impl Pipeline {
                 max_animation_frames: config.max_animation_frames,
             },
             queue: JobQueue::new(config.lifo),
-            inflight: InFlight::default(),
+            inflight: InFlight::new(config.max_pending),
             memory: MemoryCache::new(config.memory_cache_bytes),
             failed: FailedUrls::new(
                 config.remember_failed_urls,
@@ -226,6 +226,11 @@ impl Pipeline {
     /// Number of tasks queued or running.
     pub(crate) fn in_flight(&self) -> usize {
         self.inflight.len()
+    }
+
+    /// Number of loads waiting for a task, queued or running.
+    pub(crate) fn pending(&self) -> usize {
+        self.inflight.callers()
     }
 
     /// Stops the pipeline: closes the queue, fails every task that never started with
