@@ -234,10 +234,7 @@ impl Io {
                 let _ = reply.send(self.clear());
             }
             Deferred::Usage { reply } => {
-                let usage = self
-                    .layout
-                    .scan()
-                    .map(|files| (files.iter().map(|f| f.size).sum(), files.len()));
+                let usage = self.layout.scan().map(|scan| (scan.total(), scan.files.len()));
                 let _ = reply.send(usage);
             }
             Deferred::Flush { reply } => {
@@ -326,8 +323,8 @@ impl Io {
     fn try_write(&mut self, key: &str, staged: &Cached) -> io::Result<()> {
         let tail = entry::encode_tail(&staged.body, &staged.meta)
             .ok_or_else(|| io::Error::other("metadata too long for an entry"))?;
-        let size = (staged.body.len() + tail.len()) as u64;
-        if !self.has_space(size) {
+        let length = (staged.body.len() + tail.len()) as u64;
+        if !self.has_space(length) {
             return Err(io::Error::new(
                 io::ErrorKind::StorageFull,
                 "not enough free space",
@@ -340,19 +337,32 @@ impl Io {
                 .create_new(true)
                 .open(&temp)?;
             f.write_all(&staged.body)?;
-            f.write_all(&tail)
+            f.write_all(&tail)?;
+            // What the file takes on disk, not its length (see `layout::disk_cost`).
+            f.metadata().map(|m| layout::disk_cost(&m))
         })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(e);
-        }
+        let size = match written {
+            Ok(size) => size,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                return Err(e);
+            }
+        };
         let dest = self.layout.entry_path(key);
         let renamed = (|| {
-            if let Some(dir) = dest.parent() {
-                layout::create_private_dirs(dir)?;
-            }
             let locked = self.lock()?;
-            let old = fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
+            // Under the lock: a clear in another process removes empty shards under it too.
+            let mut size = size;
+            if let Some(dir) = dest.parent() {
+                let created = !dir.is_dir();
+                layout::create_private_dirs(dir)?;
+                if created {
+                    size += fs::symlink_metadata(dir).map_or(0, |m| layout::disk_cost(&m));
+                }
+            }
+            let old = fs::symlink_metadata(&dest)
+                .map(|m| layout::disk_cost(&m))
+                .unwrap_or(0);
             fs::rename(&temp, &dest)?;
             // A corrupt file a read found at this path is gone: replaced by this one.
             self.corrupt.borrow_mut().retain(|p| p != &dest);
@@ -397,6 +407,7 @@ impl Io {
         let expired: HashSet<_> = self
             .layout
             .scan()?
+            .files
             .into_iter()
             .filter(|f| now.duration_since(f.accessed).unwrap_or_default() > self.config.max_age)
             .map(|f| f.path)
@@ -411,7 +422,7 @@ impl Io {
         let Ok(locked) = self.lock() else {
             return false;
         };
-        let Ok(size) = fs::metadata(path).map(|m| m.len()) else {
+        let Ok(size) = fs::symlink_metadata(path).map(|m| layout::disk_cost(&m)) else {
             return false;
         };
         if fs::remove_file(path).is_err() {
@@ -432,22 +443,21 @@ impl Io {
     fn clear(&mut self) -> io::Result<u64> {
         self.staging.clear();
         let locked = self.lock()?;
-        let mut freed = 0;
-        for f in self.layout.scan()? {
-            if fs::remove_file(&f.path).is_ok() {
-                freed += f.size;
-            }
+        let scan = self.layout.scan()?;
+        for f in &scan.files {
+            let _ = fs::remove_file(&f.path);
         }
+        self.layout.remove_empty_shards(&locked);
         self.writes_since_scan.set(0);
         let left = scan_total(&self.layout)?;
         self.layout.write_usage(&locked, left)?;
-        Ok(freed)
+        Ok(scan.total().saturating_sub(left))
     }
 }
 
-/// Total size of the entries, recounted from the files.
+/// Bytes on disk of the entries and their directories, recounted from the files.
 fn scan_total(layout: &Layout) -> io::Result<u64> {
-    Ok(layout.scan()?.iter().map(|f| f.size).sum())
+    Ok(layout.scan()?.total())
 }
 
 /// Deletes `also`, then, if the total is over the limit, the least recently accessed entries
@@ -459,8 +469,9 @@ fn evict(
     also: HashSet<std::path::PathBuf>,
     counters: &Counters,
 ) -> io::Result<u64> {
-    let mut files = layout.scan()?;
-    let mut total: u64 = files.iter().map(|f| f.size).sum();
+    let scan = layout.scan()?;
+    let mut total = scan.total();
+    let mut files = scan.files;
     files.retain(|f| {
         if !also.contains(&f.path) {
             return true;

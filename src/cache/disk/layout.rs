@@ -1,19 +1,19 @@
 //! Where things are in a cache directory, and the lock that processes share.
 //!
 //! Owns: path names (a SHA-256 of the cache key in hex, sharded by its first two digits; never
-//! derived from URL text, so no path traversal), listing entries, the `fs4` lock file, and the
-//! usage file that keeps the directory's total size across processes. Must not touch: entry
-//! contents.
+//! derived from URL text, so no path traversal), listing entries with what each costs on disk
+//! (allocated blocks), the `fs4` lock file, and the usage file that keeps the directory's
+//! total across processes. Must not touch: entry contents.
 //!
 //! ```text
 //! <dir>/webimage-cache-v1   marker (format version)
 //! <dir>/lock                fs4 lock: writers, evictions and sweeps take it exclusively
-//! <dir>/usage               total bytes of all entries (u64 LE), updated under the lock
+//! <dir>/usage               total bytes on disk of all entries (u64 LE), updated under the lock
 //! <dir>/entries/ab/ab12...  one file per entry (see entry.rs)
 //! <dir>/tmp/                files being written; renamed into entries/ when complete
 //! ```
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -28,6 +28,21 @@ pub(crate) struct Listed {
     pub(crate) size: u64,
     /// Last access (the IO thread moves a file's modification time forward when it is read).
     pub(crate) accessed: SystemTime,
+}
+
+/// What a scan found.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub(crate) files: Vec<Listed>,
+    /// Bytes on disk of the shard directories themselves.
+    pub(crate) dirs: u64,
+}
+
+impl Scan {
+    /// Bytes on disk of the entries and their directories: what the size limit counts.
+    pub(crate) fn total(&self) -> u64 {
+        self.dirs + self.files.iter().map(|f| f.size).sum::<u64>()
+    }
 }
 
 pub(crate) struct Layout {
@@ -58,6 +73,25 @@ pub(crate) fn hash(key: &str) -> String {
     }
     hex
 }
+
+/// What an entry file costs on disk: its allocated blocks (`st_blocks` on Unix), and at least
+/// its length rounded up to whole 4 KiB blocks, so a file system that reports fewer blocks
+/// (inline data, compression) still counts a block per file. Elsewhere the rounded length.
+/// This is what the size limit and `DiskCache::size` count: 20,000 entries of 200 bytes take
+/// 80 MB of disk, not 4 MB.
+pub(crate) fn disk_cost(meta: &Metadata) -> u64 {
+    let rounded = meta.len().div_ceil(BLOCK) * BLOCK;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        rounded.max(meta.blocks().saturating_mul(512))
+    }
+    #[cfg(not(unix))]
+    rounded
+}
+
+/// The smallest allocation [`disk_cost`] counts per entry.
+const BLOCK: u64 = 4096;
 
 /// Creates `path` and its missing parents, owner-only (0700) on Unix.
 pub(crate) fn create_private_dirs(path: &Path) -> io::Result<()> {
@@ -190,13 +224,18 @@ impl Layout {
         f.write_all(&total.to_le_bytes())
     }
 
-    /// Every entry file with its size and last access.
-    pub(crate) fn scan(&self) -> io::Result<Vec<Listed>> {
-        let mut out = Vec::new();
+    /// Every entry file with its cost on disk ([`disk_cost`]) and last access, and what the
+    /// shard directories holding them take on disk (their blocks: a directory that held many
+    /// entries keeps its blocks on most file systems).
+    pub(crate) fn scan(&self) -> io::Result<Scan> {
+        let mut out = Scan::default();
         for shard in fs::read_dir(&self.entries)? {
             let shard = shard?;
             if !shard.file_type()?.is_dir() {
                 continue;
+            }
+            if let Ok(meta) = shard.metadata() {
+                out.dirs += disk_cost(&meta);
             }
             let Ok(files) = fs::read_dir(shard.path()) else {
                 continue;
@@ -205,9 +244,9 @@ impl Layout {
                 // An entry deleted by another process between listing and stat is skipped.
                 let Ok(meta) = file.metadata() else { continue };
                 if meta.is_file() {
-                    out.push(Listed {
+                    out.files.push(Listed {
                         path: file.path(),
-                        size: meta.len(),
+                        size: disk_cost(&meta),
                         accessed: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
                     });
                 }
@@ -231,6 +270,19 @@ impl Layout {
             })
             .map(|f| f.path())
             .collect()
+    }
+
+    /// Removes the shard directories left empty (after a clear), so their blocks go too. One
+    /// that is not empty (another process wrote into it meanwhile) stays.
+    pub(crate) fn remove_empty_shards(&self, _locked: &Locked<'_>) {
+        let Ok(shards) = fs::read_dir(&self.entries) else {
+            return;
+        };
+        for shard in shards.flatten() {
+            if shard.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = fs::remove_dir(shard.path());
+            }
+        }
     }
 
     /// Free space for unprivileged users on the cache's file system.

@@ -112,6 +112,19 @@ impl Drop for TempDir {
     }
 }
 
+/// What a disk-cache entry file takes on disk, as the cache counts it: its allocated blocks,
+/// at least its length in whole 4 KiB blocks.
+pub fn on_disk(meta: &std::fs::Metadata) -> u64 {
+    let rounded = meta.len().div_ceil(4096) * 4096;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        rounded.max(meta.blocks() * 512)
+    }
+    #[cfg(not(unix))]
+    rounded
+}
+
 /// A loader configuration with a disk cache in `dir`.
 pub fn disk_config(workers: usize, dir: &std::path::Path) -> webimage::Config {
     webimage::Config {
