@@ -185,18 +185,18 @@ impl InFlight {
         self.callers.fetch_sub(n, Ordering::Relaxed);
     }
 
-    /// The answer for a caller that would take the map over its bound (call with the lock
-    /// held), or the caller back, counted in.
-    fn room_for(&self, subscriber: Subscriber) -> Result<Subscriber, Admission> {
-        if self.callers.load(Ordering::Relaxed) >= self.max_callers {
-            let error = Error::TooManyPending {
-                url: subscriber.url.to_string(),
-                limit: self.max_callers,
-            };
-            return Err(Admission::Answered(subscriber, Err(error)));
-        }
-        self.callers.fetch_add(1, Ordering::Relaxed);
-        Ok(subscriber)
+    /// Whether the map holds its bound of callers (call with the lock held).
+    fn full(&self) -> bool {
+        self.callers.load(Ordering::Relaxed) >= self.max_callers
+    }
+
+    /// The answer for a caller that would take the map over its bound.
+    fn refuse(&self, subscriber: Subscriber) -> Admission {
+        let error = Error::TooManyPending {
+            url: subscriber.url.to_string(),
+            limit: self.max_callers,
+        };
+        Admission::Answered(subscriber, Err(error))
     }
 
     /// A fresh id for a caller or a task.
@@ -226,10 +226,10 @@ impl InFlight {
         let listener = subscriber.listener.clone();
         let mut tasks = self.tasks.lock();
         if let Some(task) = tasks.get_mut(key) {
-            let subscriber = match self.room_for(subscriber) {
-                Ok(subscriber) => subscriber,
-                Err(answer) => return answer,
-            };
+            if self.full() {
+                return self.refuse(subscriber);
+            }
+            self.callers.fetch_add(1, Ordering::Relaxed);
             if task.subscribers.is_empty() {
                 // It was being abandoned; it is wanted again.
                 task.control.abandoned.store(false, Ordering::Release);
@@ -249,10 +249,10 @@ impl InFlight {
         if let Some(answer) = check() {
             return Admission::Answered(subscriber, answer);
         }
-        let subscriber = match self.room_for(subscriber) {
-            Ok(subscriber) => subscriber,
-            Err(answer) => return answer,
-        };
+        if self.full() {
+            return self.refuse(subscriber);
+        }
+        self.callers.fetch_add(1, Ordering::Relaxed);
         let task_id = self.next_id();
         let control = Arc::new(Control::default());
         if let Some(listener) = listener {

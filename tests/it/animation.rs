@@ -196,7 +196,10 @@ fn thumbnails_covers_and_processors_apply_to_every_frame() {
     assert_eq!(delays, [10, 20, 30, 40, 50, 60]);
     // The memory cache counts every frame (and a little bookkeeping for each).
     let usage = loader.memory_cache_usage();
-    assert!(usage > 6 * 120 * 80 * 4 && usage < 6 * (120 * 80 * 4 + 1024), "{usage}");
+    assert!(
+        usage > 6 * 120 * 80 * 4 && usage < 6 * (120 * 80 * 4 + 1024),
+        "{usage}"
+    );
 
     for (request, size) in [
         (Request::new(url.as_str()).thumbnail(60, 60), (60, 40)),
