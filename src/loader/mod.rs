@@ -227,6 +227,30 @@ impl ImageLoader {
         ))
     }
 
+    /// Why the disk cache [`Config::disk_cache`] asked for is not used, if it was refused:
+    /// its directory, or a file the cache keeps in it, is not this user's alone (owned by
+    /// another user, writable by group or others, a symbolic or hard link). The loader then
+    /// runs without a disk cache ([`disk_cache`](Self::disk_cache) is `None`, and
+    /// [`Stats::disk_cache_refused`] is 1) rather than write where someone else could plant
+    /// entries or links; nothing was created or written in the directory. The error
+    /// ([`Error::DiskCache`]) names the path and what is wrong with it. See
+    /// `docs/SECURITY.md`, "Cache directory".
+    ///
+    /// ```no_run
+    /// let loader = webimage::ImageLoader::new(webimage::Config {
+    ///     disk_cache: Some(webimage::DiskCacheConfig::at("/tmp")), // world-writable
+    ///     ..Default::default()
+    /// })?;
+    /// assert!(loader.disk_cache().is_none());
+    /// if let Some(why) = loader.disk_cache_refusal() {
+    ///     eprintln!("{why}");
+    /// }
+    /// # Ok::<(), webimage::Error>(())
+    /// ```
+    pub fn disk_cache_refusal(&self) -> Option<&Error> {
+        self.pipeline.disk_refusal()
+    }
+
     /// The configuration this loader runs with.
     pub fn config(&self) -> &Config {
         self.pipeline.config()

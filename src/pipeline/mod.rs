@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use token::Token;
 
-use crate::cache::disk::DiskStore;
+use crate::cache::disk::{DiskStore, OpenError};
 use crate::cache::failed::FailedUrls;
 use crate::cache::memory::MemoryCache;
 use crate::coalesce::InFlight;
@@ -55,6 +55,8 @@ pub(crate) struct Pipeline {
     fetchers: Fetchers,
     decoders: Decoders,
     disk: Option<DiskStore>,
+    /// Why the configured disk cache is not used, if it was refused.
+    disk_refusal: Option<Error>,
     counters: Arc<Counters>,
     closing: AtomicBool,
     /// Keys the digests of credentials in cache keys: the disk cache directory's own secret,
@@ -72,17 +74,31 @@ impl Pipeline {
     pub(crate) fn start(config: Config) -> Result<(Arc<Pipeline>, Workers), Error> {
         config.validate()?;
         let counters = Arc::new(Counters::default());
-        let disk = match &config.disk_cache {
-            Some(disk) => Some(
-                DiskStore::open(disk, counters.clone(), config.max_download_bytes).map_err(
-                    |e| Error::DiskCache {
-                        path: disk.dir.clone(),
-                        message: format!("cannot use the directory: {e}"),
-                        source: Some(Cause::new(e)),
-                    },
-                )?,
-            ),
-            None => None,
+        let (disk, disk_refusal) = match &config.disk_cache {
+            Some(disk) => {
+                match DiskStore::open(disk, counters.clone(), config.max_download_bytes) {
+                    Ok(store) => (Some(store), None),
+                    // Not this user's alone: never written, and the app still starts, without
+                    // the disk cache, saying why (docs/SECURITY.md, "Cache directory").
+                    Err(OpenError::Untrusted(why)) => {
+                        Counters::bump(&counters.disk_cache_refused);
+                        let refusal = Error::DiskCache {
+                            path: disk.dir.clone(),
+                            message: format!("not used, running without a disk cache: {why}"),
+                            source: None,
+                        };
+                        (None, Some(refusal))
+                    }
+                    Err(OpenError::Io(e)) => {
+                        return Err(Error::DiskCache {
+                            path: disk.dir.clone(),
+                            message: format!("cannot use the directory: {e}"),
+                            source: Some(Cause::new(e)),
+                        });
+                    }
+                }
+            }
+            None => (None, None),
         };
         let scope_secret = match &disk {
             Some(disk) => disk.scope_secret(),
@@ -116,6 +132,7 @@ impl Pipeline {
             decoders: Decoders::new(&config.decoders, config.svg_system_fonts)
                 .with_budget(config.decode_memory_bytes),
             disk,
+            disk_refusal,
             counters,
             closing: AtomicBool::new(false),
             config,
@@ -216,6 +233,11 @@ impl Pipeline {
     /// The disk cache, if on.
     pub(crate) fn disk(&self) -> Option<&DiskStore> {
         self.disk.as_ref()
+    }
+
+    /// Why the configured disk cache is not used (its directory is not this user's alone).
+    pub(crate) fn disk_refusal(&self) -> Option<&Error> {
+        self.disk_refusal.as_ref()
     }
 
     /// Whether this loader has a disk cache.

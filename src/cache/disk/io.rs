@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -25,6 +25,7 @@ use crossbeam_channel::{Receiver, select};
 
 use super::entry;
 use super::layout::{self, Layout, Locked};
+use super::trust;
 use super::{Cached, Deferred, Staging, Urgent};
 use crate::config::DiskCacheConfig;
 use crate::stats::Counters;
@@ -210,7 +211,8 @@ impl Io {
                 let _ = reply.send(self.read(&key));
             }
             Urgent::Contains { key, reply } => {
-                let _ = reply.send(self.layout.entry_path(&key).is_file());
+                let path = self.layout.entry_path(&key);
+                let _ = reply.send(fs::symlink_metadata(path).is_ok_and(|m| m.is_file()));
             }
         }
     }
@@ -234,7 +236,10 @@ impl Io {
                 let _ = reply.send(self.clear());
             }
             Deferred::Usage { reply } => {
-                let usage = self.layout.scan().map(|scan| (scan.total(), scan.files.len()));
+                let usage = self
+                    .layout
+                    .scan()
+                    .map(|scan| (scan.total(), scan.files.len()));
                 let _ = reply.send(usage);
             }
             Deferred::Flush { reply } => {
@@ -248,9 +253,19 @@ impl Io {
 
     fn read(&self, key: &str) -> Option<Cached> {
         let path = self.layout.entry_path(key);
-        let file = File::open(&path).ok()?;
+        let file = match trust::options().read(true).open(&path) {
+            Ok(file) => file,
+            // A link where an entry should be was planted: never followed, and it goes.
+            Err(e) if trust::is_symlink_error(&e) => {
+                self.corrupt.borrow_mut().push(path);
+                return None;
+            }
+            Err(_) => return None,
+        };
         let meta = file.metadata().ok()?;
-        let decoded = if meta.len() > self.max_entry {
+        let decoded = if !meta.is_file() || !trust::is_own(&meta) {
+            Err(entry::Corrupt("not a file of this user's"))
+        } else if meta.len() > self.max_entry {
             Err(entry::Corrupt("larger than any download can be"))
         } else {
             // Read into capacity, not a zero-filled buffer: no memset of the whole entry.
@@ -264,7 +279,7 @@ impl Io {
                 let accessed = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
                 if now.duration_since(accessed).unwrap_or_default() > TOUCH_GRANULARITY {
                     // A handle of its own with write access: Windows needs it to set times.
-                    let touched = OpenOptions::new().write(true).open(&path);
+                    let touched = trust::options().write(true).open(&path);
                     let _ = touched.and_then(|f| f.set_modified(now));
                 }
                 Some(Cached {
@@ -332,10 +347,7 @@ impl Io {
         }
         let temp = self.layout.temp_path(key);
         let written = (|| {
-            let mut f = layout::private_file()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
+            let mut f = trust::options().write(true).create_new(true).open(&temp)?;
             f.write_all(&staged.body)?;
             f.write_all(&tail)?;
             // What the file takes on disk, not its length (see `layout::disk_cost`).
@@ -354,8 +366,10 @@ impl Io {
             // Under the lock: a clear in another process removes empty shards under it too.
             let mut size = size;
             if let Some(dir) = dest.parent() {
-                let created = !dir.is_dir();
-                layout::create_private_dirs(dir)?;
+                let created = trust::sub_dir(dir).map_err(|e| match e {
+                    trust::OpenError::Io(e) => e,
+                    trust::OpenError::Untrusted(why) => io::Error::other(why),
+                })?;
                 if created {
                     size += fs::symlink_metadata(dir).map_or(0, |m| layout::disk_cost(&m));
                 }

@@ -98,6 +98,13 @@ impl TempDir {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        // Owner-only whatever the umask: tests use it as a cache directory, which must not be
+        // writable by group or others (a umask of 002 would make it so).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         TempDir(dir)
     }
 
