@@ -31,8 +31,11 @@ pub struct Config {
     /// what is on screen now beats what scrolled past. Priorities still come first. Default
     /// `false` (first in, first out).
     pub lifo: bool,
-    /// Total cost limit of the memory cache in bytes of decoded pixels. An image bigger than a
-    /// tenth of this is returned but not cached. `0` turns the memory cache off. Default 256 MiB.
+    /// Total cost limit of the memory cache in bytes. An entry costs its decoded pixels (every
+    /// frame of an animation), its key's text, and a few hundred bytes of bookkeeping (the
+    /// cache's node, the image's header, the allocator's rounding), so many tiny images or long
+    /// URLs cannot hold more than this. An image costing more than a tenth of this is returned
+    /// but not cached. `0` turns the memory cache off. Default 256 MiB.
     pub memory_cache_bytes: u64,
     /// Network timeout: connecting, receiving the response headers, and each read of the body
     /// must each make progress within this time (an idle timeout, as in `URLSession`, so that a
@@ -341,10 +344,18 @@ impl TlsConfig {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiskCacheConfig {
-    /// The cache directory; created if missing. Several processes may share it.
+    /// The cache directory; created if missing (owner-only, 0700 on Unix). Several processes
+    /// of one user may share it. An existing directory is used only if it is this user's
+    /// alone: on Unix, owned by the process's effective user and not writable by group or
+    /// others, with no link or other user's file where the cache keeps its own; otherwise the
+    /// loader runs without a disk cache and
+    /// [`ImageLoader::disk_cache_refusal`](crate::ImageLoader::disk_cache_refusal) says why.
     pub dir: PathBuf,
-    /// Size limit of the directory. When writes push it over, the least recently accessed
-    /// entries are removed down to 80% of it. Default 512 MiB.
+    /// Size limit of the directory, in bytes on disk: each entry counts its allocated blocks
+    /// (at least its length in whole 4 KiB blocks, so 20,000 entries of 200 bytes count
+    /// 80 MB, what they take, not 4 MB), and the directories that hold them count too. When
+    /// writes push it over, the least recently accessed entries are removed down to 80% of
+    /// it. Default 512 MiB.
     pub max_bytes: u64,
     /// Entries not accessed for this long are removed by the periodic sweep. Default 7 days.
     pub max_age: Duration,

@@ -185,8 +185,10 @@ impl ImageLoader {
         self.pipeline.memory().clear();
     }
 
-    /// Bytes of decoded pixels the memory cache holds now (at most
-    /// [`Config::memory_cache_bytes`]).
+    /// What the memory cache holds now, in bytes (at most [`Config::memory_cache_bytes`]):
+    /// the decoded pixels of every entry, their keys' text and each entry's bookkeeping,
+    /// which is what its memory really is (100,000 one-pixel images report about 32 MB, not
+    /// 400 KB).
     pub fn memory_cache_usage(&self) -> u64 {
         self.pipeline.memory().cost()
     }

@@ -91,7 +91,9 @@ pub(crate) fn disk_cost(meta: &Metadata) -> u64 {
         rounded.max(meta.blocks().saturating_mul(512))
     }
     #[cfg(not(unix))]
-    rounded
+    {
+        rounded
+    }
 }
 
 /// The smallest allocation [`disk_cost`] counts per entry.

@@ -129,7 +129,9 @@ pub fn on_disk(meta: &std::fs::Metadata) -> u64 {
         rounded.max(meta.blocks() * 512)
     }
     #[cfg(not(unix))]
-    rounded
+    {
+        rounded
+    }
 }
 
 /// A loader configuration with a disk cache in `dir`.
