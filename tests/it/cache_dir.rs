@@ -217,23 +217,9 @@ fn a_planted_link_to_another_directory_is_refused_and_nothing_goes_there() {
     }
 }
 
-/// The entry file of `url` in the cache at `dir` (`entries/ab/<SHA-256 of the key>`).
-fn entry_of(dir: &Path, url: &str) -> PathBuf {
-    use sha2::Digest;
-    let hex: String = sha2::Sha256::digest(url.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    dir.join("entries").join(&hex[..2]).join(hex)
-}
-
 #[test]
 fn a_planted_entry_link_or_another_users_entry_is_never_served() {
-    let server = Server::start();
-    server.route(
-        "/a.png",
-        Route::ok(png(6, 4, 1)).header("Cache-Control", "max-age=3600"),
-    );
+    let server = image_server();
     let tmp = TempDir::new("trust-entries");
     let url = server.url("/a.png");
     // A real, valid entry for the URL, made by a loader of its own.
@@ -242,7 +228,7 @@ fn a_planted_entry_link_or_another_users_entry_is_never_served() {
         let loader = ImageLoader::new(disk_config(1, &source)).unwrap();
         loader.load_blocking(url.as_str()).unwrap();
     }
-    let valid = entry_of(&source, &url);
+    let valid = entry_path_of(&source, &url);
     assert!(valid.is_file());
     let planted_bytes = fs::read(&valid).unwrap();
     // The server's image changes: whoever serves the old one served the planted entry.
@@ -257,7 +243,7 @@ fn a_planted_entry_link_or_another_users_entry_is_never_served() {
     for (i, shape) in shapes.into_iter().enumerate() {
         let dir = tmp.path().join(format!("cache-{i}"));
         drop(ImageLoader::new(disk_config(1, &dir)).unwrap());
-        let entry = entry_of(&dir, &url);
+        let entry = entry_path_of(&dir, &url);
         fs::create_dir_all(entry.parent().unwrap()).unwrap();
         set_mode(entry.parent().unwrap(), 0o700);
         if shape == "link" {

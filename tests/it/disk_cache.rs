@@ -20,16 +20,6 @@ fn entry_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
     out
 }
 
-/// The entry file of `url`: `entries/<first two hex digits>/<SHA-256 of the key in hex>`.
-fn entry_path_of(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
-    use sha2::Digest;
-    let hex: String = sha2::Sha256::digest(url.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    dir.join("entries").join(&hex[..2]).join(hex)
-}
-
 /// What the entries and their shard directories take on disk: what the size limit counts.
 fn dir_size(dir: &std::path::Path) -> u64 {
     let shards: u64 = fs::read_dir(dir.join("entries"))

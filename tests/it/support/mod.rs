@@ -134,6 +134,17 @@ pub fn on_disk(meta: &std::fs::Metadata) -> u64 {
     }
 }
 
+/// The disk-cache entry file of `url` in the cache at `dir`:
+/// `entries/<first two hex digits>/<SHA-256 of the key in hex>`.
+pub fn entry_path_of(dir: &std::path::Path, url: &str) -> PathBuf {
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(url.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dir.join("entries").join(&hex[..2]).join(hex)
+}
+
 /// A loader configuration with a disk cache in `dir`.
 pub fn disk_config(workers: usize, dir: &std::path::Path) -> webimage::Config {
     webimage::Config {
