@@ -189,6 +189,17 @@ fn a_planted_link_at_a_file_the_cache_writes_is_refused_and_nothing_is_written_o
     let refusal = open_and_load(&server, &dir).expect("refused");
     assert!(refusal.contains("hard links"), "{refusal}");
     assert_untouched(&target);
+
+    // A lock is never written: two caches' empty locks linked by a deduplicating tool are
+    // harmless, and the cache is used.
+    let other = tmp.path().join("cache-other");
+    assert!(open_and_load(&server, &other).is_none());
+    let dir = tmp.path().join("cache-shared-lock");
+    fs::create_dir(&dir).unwrap();
+    set_mode(&dir, 0o700);
+    fs::hard_link(other.join("lock"), dir.join("lock")).unwrap();
+    assert!(open_and_load(&server, &dir).is_none());
+    assert_eq!(fs::metadata(dir.join("lock")).unwrap().nlink(), 2);
 }
 
 #[test]

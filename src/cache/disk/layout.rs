@@ -23,7 +23,7 @@ use std::time::SystemTime;
 use fs4::FileExt;
 use sha2::{Digest, Sha256};
 
-use super::trust::{self, OpenError};
+use super::trust::{self, OpenError, Use};
 
 /// One entry file as listed by a scan.
 #[derive(Debug, Clone)]
@@ -132,11 +132,11 @@ impl Layout {
         match trust::options().write(true).create_new(true).open(&marker) {
             Ok(mut f) => f.write_all(b"webimage disk cache, format 1\n")?,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists || trust::is_symlink_error(&e) => {
-                trust::open_file(&marker, trust::options().read(true))?;
+                trust::open_file(&marker, trust::options().read(true), Use::Kept)?;
             }
             Err(e) => return Err(e.into()),
         }
-        let open = |name: &str| {
+        let open = |name: &str, used| {
             trust::open_file(
                 &root.join(name),
                 trust::options()
@@ -144,14 +144,15 @@ impl Layout {
                     .write(true)
                     .create(true)
                     .truncate(false),
+                used,
             )
         };
         Ok(Layout {
             root: root.to_path_buf(),
             entries,
             tmp,
-            lock: open("lock")?,
-            usage: open("usage")?,
+            lock: open("lock", Use::Kept)?,
+            usage: open("usage", Use::Written)?,
         })
     }
 
@@ -313,7 +314,7 @@ impl Layout {
 /// Reads `scope-key` through [`trust::open_file`], as a secret: also unreadable by others,
 /// exactly 32 bytes.
 fn read_secret(path: &Path) -> io::Result<Secret> {
-    let mut file = match trust::open_file(path, trust::options().read(true)) {
+    let mut file = match trust::open_file(path, trust::options().read(true), Use::Written) {
         Ok(file) => file,
         Err(OpenError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(Secret::Missing),
         Err(OpenError::Untrusted(_)) => return Ok(Secret::Untrusted),

@@ -3,8 +3,8 @@
 //!
 //! Owns: the checks (on Unix) that a directory is a real directory owned by this process's
 //! effective user and writable by nobody else, and that a file the layout keeps open (`lock`,
-//! `usage`, the marker, `scope-key`) is a regular file with one link, owned by this user and
-//! writable by nobody else; the open options every file in the cache goes through, which never
+//! `usage`, the marker, `scope-key`) is a regular file owned by this user and writable by
+//! nobody else (one it writes or keeps secret also with no other hard link); the open options every file in the cache goes through, which never
 //! follow a symbolic link (`O_NOFOLLOW`; files are created owner-only, new ones with
 //! `O_EXCL`); creating directories owner-only (0700). Must not touch: what the files hold or
 //! where they are (`layout.rs` names them), and the modes of anything that exists already: an
@@ -117,11 +117,22 @@ pub(crate) fn dir(path: &Path, follow: bool) -> Result<(), OpenError> {
     owned_alone(&meta, path)
 }
 
+/// How a file the cache keeps is used, which decides whether other hard links to it matter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// Written in place, or a secret: a second link would be another name for what is
+    /// written or read (`usage`, `scope-key`), so it must be the file's only link.
+    Written,
+    /// Only locked or looked at, never written (`lock`, the marker): a tool that hard-links
+    /// identical files (two caches' empty `lock`s) does no harm.
+    Kept,
+}
+
 /// Opens the file at `path` (a name the cache keeps open or reads whole) with `options`
-/// (built on [`options`]) and checks what was opened: a regular file with one link, this
-/// user's alone. A symbolic link, another user's file, a file group or others may write, or a
-/// hard link to some other file is refused.
-pub(crate) fn open_file(path: &Path, options: &OpenOptions) -> Result<File, OpenError> {
+/// (built on [`options`]) and checks what was opened: a regular file, this user's alone, and
+/// for [`Use::Written`] its only link. A symbolic link, another user's file, a file group or
+/// others may write, or a written file with other hard links is refused.
+pub(crate) fn open_file(path: &Path, options: &OpenOptions, used: Use) -> Result<File, OpenError> {
     let file = options.open(path).map_err(|e| {
         if is_symlink_error(&e) {
             untrusted(path, "is a symbolic link")
@@ -137,10 +148,12 @@ pub(crate) fn open_file(path: &Path, options: &OpenOptions) -> Result<File, Open
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        if meta.nlink() != 1 {
+        if used == Use::Written && meta.nlink() != 1 {
             return Err(untrusted(path, "has other hard links"));
         }
     }
+    #[cfg(not(unix))]
+    let _ = used;
     Ok(file)
 }
 
