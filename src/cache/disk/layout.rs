@@ -160,8 +160,8 @@ impl Layout {
     /// bytes, owner-only), created by the first process that needs it. It is a file so that
     /// entries scoped to one user's credentials are found again in the next run; it never
     /// leaves the directory. One that is not a private regular file of 32 bytes, this user's
-    /// alone (a link, another user's, readable or writable by others, another length) may be
-    /// known to someone else: it is replaced by a new one (entries scoped under the old one
+    /// alone (a symbolic link, another user's, readable or writable by others, another
+    /// length) may be known to someone else: it is replaced by a new one (entries scoped under the old one
     /// are no longer found, and age out).
     pub(crate) fn scope_secret(&self) -> io::Result<[u8; 32]> {
         let path = self.root.join("scope-key");
@@ -314,7 +314,7 @@ impl Layout {
 /// Reads `scope-key` through [`trust::open_file`], as a secret: also unreadable by others,
 /// exactly 32 bytes.
 fn read_secret(path: &Path) -> io::Result<Secret> {
-    let mut file = match trust::open_file(path, trust::options().read(true), Use::Written) {
+    let mut file = match trust::open_file(path, trust::options().read(true), Use::Kept) {
         Ok(file) => file,
         Err(OpenError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(Secret::Missing),
         Err(OpenError::Untrusted(_)) => return Ok(Secret::Untrusted),

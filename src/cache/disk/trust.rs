@@ -4,9 +4,10 @@
 //! Owns: the checks (on Unix) that a directory is a real directory owned by this process's
 //! effective user and writable by nobody else, and that a file the layout keeps open (`lock`,
 //! `usage`, the marker, `scope-key`) is a regular file owned by this user and writable by
-//! nobody else (one it writes or keeps secret also with no other hard link); the open options every file in the cache goes through, which never
-//! follow a symbolic link (`O_NOFOLLOW`; files are created owner-only, new ones with
-//! `O_EXCL`); creating directories owner-only (0700). Must not touch: what the files hold or
+//! nobody else (the one written in place also without another hard link); the open options
+//! every file in the cache goes through, which never follow a symbolic link (`O_NOFOLLOW`;
+//! files are created owner-only, new ones with `O_EXCL`); creating directories owner-only
+//! (0700). Must not touch: what the files hold or
 //! where they are (`layout.rs` names them), and the modes of anything that exists already: an
 //! existing directory or file is judged, never loosened and never repaired.
 //!
@@ -120,11 +121,13 @@ pub(crate) fn dir(path: &Path, follow: bool) -> Result<(), OpenError> {
 /// How a file the cache keeps is used, which decides whether other hard links to it matter.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Use {
-    /// Written in place, or a secret: a second link would be another name for what is
-    /// written or read (`usage`, `scope-key`), so it must be the file's only link.
+    /// Written in place (`usage`): another hard link would be another name for the file
+    /// written (`~/.bashrc`), so it must be the file's only link.
     Written,
-    /// Only locked or looked at, never written (`lock`, the marker): a tool that hard-links
-    /// identical files (two caches' empty `lock`s) does no harm.
+    /// Never written in place (`lock`, the marker, `scope-key`, which is replaced whole): a
+    /// second link changes nothing the cache does (the modes and owner checked are the
+    /// file's, under every name), and `scope-key` has one for a moment while it is being
+    /// linked into place.
     Kept,
 }
 
