@@ -263,7 +263,7 @@ impl Io {
             Err(_) => return None,
         };
         let meta = file.metadata().ok()?;
-        let decoded = if !meta.is_file() || !trust::is_own(&meta) {
+        let decoded = if !meta.is_file() || !self.layout.user().owns(&meta) {
             Err(entry::Corrupt("not a file of this user's"))
         } else if meta.len() > self.max_entry {
             Err(entry::Corrupt("larger than any download can be"))

@@ -51,6 +51,8 @@ impl Scan {
 
 pub(crate) struct Layout {
     root: PathBuf,
+    /// Whom the directory was judged for.
+    user: trust::User,
     entries: PathBuf,
     tmp: PathBuf,
     lock: File,
@@ -149,6 +151,7 @@ impl Layout {
         };
         Ok(Layout {
             root: root.to_path_buf(),
+            user: trust::User::current(),
             entries,
             tmp,
             lock: open("lock", Use::Kept)?,
@@ -200,6 +203,11 @@ impl Layout {
         Err(io::Error::other(
             "scope-key keeps changing under this process",
         ))
+    }
+
+    /// The user the directory was judged for: the owner its entries must have.
+    pub(crate) fn user(&self) -> trust::User {
+        self.user
     }
 
     /// The path of the entry for `key`.

@@ -160,17 +160,36 @@ pub(crate) fn open_file(path: &Path, options: &OpenOptions, used: Use) -> Result
     Ok(file)
 }
 
-/// Whether an opened entry file is this user's (entries of another user are not read).
-pub(crate) fn is_own(meta: &Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        meta.uid() == effective_uid()
+/// The user the cache directory was judged for (the effective user when it was opened):
+/// entry files must be this user's. Kept, so a disk hit costs no `geteuid` call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct User(#[cfg(unix)] u32);
+
+impl User {
+    /// This process's effective user, now.
+    pub(crate) fn current() -> User {
+        #[cfg(unix)]
+        {
+            User(effective_uid())
+        }
+        #[cfg(not(unix))]
+        {
+            User()
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        true
+
+    /// Whether an opened file is this user's (entries of another user are not read).
+    pub(crate) fn owns(self, meta: &Metadata) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            meta.uid() == self.0
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            true
+        }
     }
 }
 
