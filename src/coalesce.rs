@@ -185,18 +185,15 @@ impl InFlight {
         self.callers.fetch_sub(n, Ordering::Relaxed);
     }
 
-    /// Whether the map holds its bound of callers (call with the lock held).
-    fn full(&self) -> bool {
-        self.callers.load(Ordering::Relaxed) >= self.max_callers
-    }
-
-    /// The answer for a caller that would take the map over its bound.
-    fn refuse(&self, subscriber: Subscriber) -> Admission {
-        let error = Error::TooManyPending {
-            url: subscriber.url.to_string(),
-            limit: self.max_callers,
-        };
-        Admission::Answered(subscriber, Err(error))
+    /// Counts a caller of `url` in (call with the lock held), or `Err(TooManyPending)` while
+    /// the map holds its bound of callers.
+    fn count_in(&self, url: &str) -> Result<(), Error> {
+        if self.callers.load(Ordering::Relaxed) >= self.max_callers {
+            let (url, limit) = (url.to_string(), self.max_callers);
+            return Err(Error::TooManyPending { url, limit });
+        }
+        self.callers.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// A fresh id for a caller or a task.
@@ -226,10 +223,9 @@ impl InFlight {
         let listener = subscriber.listener.clone();
         let mut tasks = self.tasks.lock();
         if let Some(task) = tasks.get_mut(key) {
-            if self.full() {
-                return self.refuse(subscriber);
+            if let Err(e) = self.count_in(&subscriber.url) {
+                return Admission::Answered(subscriber, Err(e));
             }
-            self.callers.fetch_add(1, Ordering::Relaxed);
             if task.subscribers.is_empty() {
                 // It was being abandoned; it is wanted again.
                 task.control.abandoned.store(false, Ordering::Release);
@@ -249,10 +245,9 @@ impl InFlight {
         if let Some(answer) = check() {
             return Admission::Answered(subscriber, answer);
         }
-        if self.full() {
-            return self.refuse(subscriber);
+        if let Err(e) = self.count_in(&subscriber.url) {
+            return Admission::Answered(subscriber, Err(e));
         }
-        self.callers.fetch_add(1, Ordering::Relaxed);
         let task_id = self.next_id();
         let control = Arc::new(Control::default());
         if let Some(listener) = listener {

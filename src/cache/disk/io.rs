@@ -1,9 +1,9 @@
 //! The IO thread: the only code that touches the cache directory.
 //!
 //! Owns: reading and verifying entries, writing them (temporary file, then rename under the
-//! directory lock), last-access times, the size limit (evict least recently accessed down to a
-//! low-water mark as soon as writes push the total over), the age sweep, the free-space check,
-//! and backing off when the disk refuses writes. Must not touch: decoding, the network.
+//! directory lock), last-access times, when the size limit is enforced (as soon as a write
+//! pushes the total over; which entries go is `evict.rs`), the age sweep, the free-space
+//! check, and backing off when the disk refuses writes. Must not touch: decoding, the network.
 //!
 //! The directory lock is shared with other processes, which may hold it for as long as they
 //! like. It is never waited for without bound: the IO thread tries it every millisecond or
@@ -23,15 +23,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, select};
 
-use super::entry;
 use super::layout::{self, Layout, Locked};
 use super::trust;
 use super::{Cached, Deferred, Staging, Urgent};
+use super::{entry, evict};
 use crate::config::DiskCacheConfig;
 use crate::stats::Counters;
 
-/// After a write pushes the total over the limit, evict down to this fraction of it.
-const LOW_WATER: f64 = 0.8;
 /// A read moves an entry's last-access time only if it is older than this (saves a syscall
 /// per hit; eviction order does not need finer grain).
 const TOUCH_GRANULARITY: Duration = Duration::from_secs(60);
@@ -388,12 +386,12 @@ impl Io {
                 }
                 _ => {
                     self.writes_since_scan.set(0);
-                    scan_total(&self.layout)?
+                    self.layout.scan()?.total()
                 }
             };
             if total > self.config.max_bytes {
                 self.writes_since_scan.set(0);
-                total = evict(
+                total = evict::evict(
                     &self.layout,
                     &locked,
                     &self.config,
@@ -427,7 +425,7 @@ impl Io {
             .map(|f| f.path)
             .collect();
         self.writes_since_scan.set(0);
-        let total = evict(&self.layout, &locked, &self.config, expired, &self.counters)?;
+        let total = evict::evict(&self.layout, &locked, &self.config, expired, &self.counters)?;
         self.layout.write_usage(&locked, total)
     }
 
@@ -463,51 +461,8 @@ impl Io {
         }
         self.layout.remove_empty_shards(&locked);
         self.writes_since_scan.set(0);
-        let left = scan_total(&self.layout)?;
+        let left = self.layout.scan()?.total();
         self.layout.write_usage(&locked, left)?;
         Ok(scan.total().saturating_sub(left))
     }
-}
-
-/// Bytes on disk of the entries and their directories, recounted from the files.
-fn scan_total(layout: &Layout) -> io::Result<u64> {
-    Ok(layout.scan()?.total())
-}
-
-/// Deletes `also`, then, if the total is over the limit, the least recently accessed entries
-/// until it is under the low-water mark. Returns the new total. Needs the lock.
-fn evict(
-    layout: &Layout,
-    _locked: &Locked<'_>,
-    config: &DiskCacheConfig,
-    also: HashSet<std::path::PathBuf>,
-    counters: &Counters,
-) -> io::Result<u64> {
-    let scan = layout.scan()?;
-    let mut total = scan.total();
-    let mut files = scan.files;
-    files.retain(|f| {
-        if !also.contains(&f.path) {
-            return true;
-        }
-        if fs::remove_file(&f.path).is_ok() {
-            total -= f.size;
-            Counters::bump(&counters.disk_evicted);
-        }
-        false
-    });
-    if total > config.max_bytes {
-        let low_water = (config.max_bytes as f64 * LOW_WATER) as u64;
-        files.sort_by_key(|f| f.accessed);
-        for f in files {
-            if total <= low_water {
-                break;
-            }
-            if fs::remove_file(&f.path).is_ok() {
-                total -= f.size;
-                Counters::bump(&counters.disk_evicted);
-            }
-        }
-    }
-    Ok(total)
 }

@@ -7,6 +7,7 @@
 //! messages.
 
 mod entry;
+mod evict;
 mod io;
 mod layout;
 mod trust;
