@@ -52,6 +52,11 @@ stats! {
     disk_corrupt_entries,
     /// Disk entries removed to keep the directory under its size or age limit.
     disk_evicted,
+    /// 1 when the configured disk-cache directory was refused because it is not this user's
+    /// alone (another user's, writable by group or others, or holding links or other users'
+    /// files where the cache's own files go): the loader runs without a disk cache.
+    /// [`ImageLoader::disk_cache_refusal`](crate::ImageLoader::disk_cache_refusal) says why.
+    disk_cache_refused,
     /// Stale disk entries confirmed by the server with `304 Not Modified`.
     revalidated,
     /// Stale disk entries served because revalidation failed with a network error, a timeout

@@ -194,8 +194,12 @@ fn thumbnails_covers_and_processors_apply_to_every_frame() {
     );
     let delays: Vec<u64> = frames.iter().map(|f| f.delay.as_millis() as u64).collect();
     assert_eq!(delays, [10, 20, 30, 40, 50, 60]);
-    // The memory cache counts every frame.
-    assert_eq!(loader.memory_cache_usage(), 6 * 120 * 80 * 4);
+    // The memory cache counts every frame (and a little bookkeeping for each).
+    let usage = loader.memory_cache_usage();
+    assert!(
+        usage > 6 * 120 * 80 * 4 && usage < 6 * (120 * 80 * 4 + 1024),
+        "{usage}"
+    );
 
     for (request, size) in [
         (Request::new(url.as_str()).thumbnail(60, 60), (60, 40)),

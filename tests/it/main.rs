@@ -10,6 +10,7 @@ mod support;
 mod animation;
 mod app_cache_dir;
 mod bounds;
+mod cache_dir;
 mod cancel;
 #[cfg(feature = "cli")]
 mod cli;

@@ -6,6 +6,7 @@
 mod support;
 
 mod alloc;
+mod growth;
 mod hostile;
 mod threads;
 
