@@ -28,6 +28,7 @@ mod resize;
 #[cfg(test)]
 mod test_util;
 mod user;
+mod webp;
 
 #[cfg(feature = "svg")]
 use formats::svg::SvgOptions;
