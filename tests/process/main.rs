@@ -8,6 +8,7 @@ mod support;
 mod alloc;
 mod hostile;
 mod threads;
+mod webp;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -28,7 +28,8 @@ pub(crate) fn decode(chunk: &[u8], width: u32, height: u32) -> Result<Vec<u8>, V
     let Some((&head, data)) = chunk.split_first() else {
         return Err(Vp8Error::Corrupt("empty ALPH chunk"));
     };
-    let (compression, filter, pre, reserved) = (head & 3, (head >> 2) & 3, (head >> 4) & 3, head >> 6);
+    let (compression, filter, pre, reserved) =
+        (head & 3, (head >> 2) & 3, (head >> 4) & 3, head >> 6);
     if compression > 1 || pre > 1 || reserved != 0 {
         return Err(Vp8Error::Corrupt("ALPH chunk with an unknown method"));
     }
@@ -137,7 +138,11 @@ mod tests {
             }
             let mut chunk = vec![filter << 2];
             chunk.extend_from_slice(&deltas);
-            assert_eq!(decode(&chunk, w as u32, h as u32).unwrap(), plane, "filter {filter}");
+            assert_eq!(
+                decode(&chunk, w as u32, h as u32).unwrap(),
+                plane,
+                "filter {filter}"
+            );
         }
         assert!(decode(&[0, 1, 2], 5, 4).is_err());
         assert!(decode(&[3], 1, 1).is_err());

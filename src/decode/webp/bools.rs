@@ -9,14 +9,33 @@
 //! macroblock and fails the decode, as libwebp does, so a truncated partition costs at most
 //! one macroblock's work past its data.
 
+/// For a range minus one `r` (0..=254): how far to shift the range back to 128..=255, and
+/// the shifted range minus one.
+static NORMALISE: [(u8, u8); 256] = {
+    let mut t = [(0u8, 0u8); 256];
+    let mut r = 0;
+    while r < 256 {
+        let mut v = r + 1;
+        let mut shift = 0;
+        while v < 128 {
+            v <<= 1;
+            shift += 1;
+        }
+        t[r] = (shift, (v - 1) as u8);
+        r += 1;
+    }
+    t
+};
+
 /// One partition's boolean decoder.
 pub(super) struct BoolDecoder<'a> {
     data: &'a [u8],
     pos: usize,
-    /// The bits read but not yet consumed: the current window is `value >> bits`.
+    /// The bits read but not yet consumed, left-aligned: the current 8-bit window is the top
+    /// byte, so the comparisons use constant shifts.
     value: u64,
-    /// Bits in `value` below the window (negative: a refill is due).
-    bits: i32,
+    /// How many of `value`'s top bits are data (at least 8 between bits; refilled below).
+    avail: i32,
     /// The range minus one (127..=254 between bits).
     range: u32,
     eof: bool,
@@ -29,7 +48,7 @@ impl<'a> BoolDecoder<'a> {
             data,
             pos: 0,
             value: 0,
-            bits: -8,
+            avail: 0,
             range: 254,
             eof: false,
         };
@@ -42,14 +61,16 @@ impl<'a> BoolDecoder<'a> {
         self.eof
     }
 
+    /// Tops `value` up to at least 57 bits of data (`avail` is under 8 when called).
     #[inline]
     fn refill(&mut self) {
         if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
-            self.value = (self.value << 56) | (u64::from_be_bytes(word) >> 8);
+            // Seven new bytes just below the `avail` bits already there.
+            self.value |= (u64::from_be_bytes(word) >> 8) << (8 - self.avail);
             self.pos += 7;
-            self.bits += 56;
+            self.avail += 56;
         } else {
             self.refill_slow();
         }
@@ -57,41 +78,46 @@ impl<'a> BoolDecoder<'a> {
 
     #[cold]
     fn refill_slow(&mut self) {
-        while self.bits < 0 {
+        while self.avail <= 56 {
             let byte = match self.data.get(self.pos) {
                 Some(&b) => {
                     self.pos += 1;
                     b
                 }
                 None => {
+                    // Past the end: zeros, as libwebp reads, and the partition is marked.
+                    if self.avail >= 8 {
+                        return;
+                    }
                     self.eof = true;
                     0
                 }
             };
-            self.value = (self.value << 8) | u64::from(byte);
-            self.bits += 8;
+            self.value |= u64::from(byte) << (56 - self.avail);
+            self.avail += 8;
         }
     }
 
     /// One bit whose probability of being 0 is `prob / 256`.
     #[inline(always)]
     pub(super) fn bit(&mut self, prob: u8) -> bool {
-        if self.bits < 0 {
+        if self.avail < 8 {
             self.refill();
         }
         let split = (self.range * u32::from(prob)) >> 8;
-        let window = (self.value >> self.bits) as u32;
+        let window = (self.value >> 56) as u32;
         let one = window > split;
         let range = if one {
-            self.value -= u64::from(split + 1) << self.bits;
+            self.value -= u64::from(split + 1) << 56;
             self.range - split - 1
         } else {
             split
         };
-        // Renormalise: the range back to 128..=255 (stored minus one).
-        let shift = (range + 1).leading_zeros().saturating_sub(24);
-        self.range = ((range + 1) << shift) - 1;
-        self.bits -= shift as i32;
+        // Renormalise: the range back to 128..=255 (stored minus one), from a table.
+        let (shift, renormalised) = NORMALISE[range as usize & 0xff];
+        self.range = u32::from(renormalised);
+        self.value <<= shift;
+        self.avail -= i32::from(shift);
         one
     }
 

@@ -80,8 +80,8 @@ impl<'a> Decoder<'a> {
     fn new(h: Header<'a>, filter: bool) -> Decoder<'a> {
         let (width, height) = (h.info.width as usize, h.info.height as usize);
         let (mb_w, mb_h) = (width.div_ceil(16), height.div_ceil(16));
-        let strengths = (filter && h.filter.level != 0)
-            .then(|| filter::strengths(&h.filter, &h.segments));
+        let strengths =
+            (filter && h.filter.level != 0).then(|| filter::strengths(&h.filter, &h.segments));
         let extra = match strengths {
             None => 0,
             Some(_) if h.filter.simple => 2,
@@ -168,8 +168,14 @@ impl<'a> Decoder<'a> {
             let top = &mut self.top_ctx[mb_x];
             let i16x16 = m.luma.is_some();
             let coded = if m.skip {
-                *top = Context { y2: top.y2 && !i16x16, ..Context::default() };
-                left_ctx = Context { y2: left_ctx.y2 && !i16x16, ..Context::default() };
+                *top = Context {
+                    y2: top.y2 && !i16x16,
+                    ..Context::default()
+                };
+                left_ctx = Context {
+                    y2: left_ctx.y2 && !i16x16,
+                    ..Context::default()
+                };
                 self.coeffs.kinds = [Kind::Zero; 24];
                 false
             } else {

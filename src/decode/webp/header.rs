@@ -42,10 +42,28 @@ pub(crate) fn frame_info(data: &[u8]) -> Result<FrameInfo, Vp8Error> {
     if width == 0 || height == 0 {
         return Err(Vp8Error::Corrupt("VP8 frame of zero size"));
     }
+    let first_partition = (bits >> 5) as usize;
+    if first_partition > data.len() - 10 {
+        return Err(Vp8Error::Corrupt(
+            "VP8 first partition longer than the frame",
+        ));
+    }
+    // Every macroblock's modes cost at least 3.4 bits of the first partition: a key frame's
+    // mode probabilities are fixed (sections 11.2, 11.4), and the cheapest path (16x16 DC,
+    // chroma DC) is -log2(111/256) - log2(156/256) - log2(163/256) - log2(142/256). So a
+    // first partition under 2 bits per macroblock cannot hold its frame: refused before
+    // anything is allocated, so a few bytes cannot make the decoder allocate a full-size
+    // image (cost follows the bytes: at most 4 macroblocks a byte).
+    let macroblocks = (width as usize).div_ceil(16) * (height as usize).div_ceil(16);
+    if first_partition * 4 < macroblocks {
+        return Err(Vp8Error::Corrupt(
+            "VP8 first partition too small for its frame",
+        ));
+    }
     Ok(FrameInfo {
         width,
         height,
-        first_partition: (bits >> 5) as usize,
+        first_partition,
     })
 }
 
@@ -79,8 +97,13 @@ pub(super) struct Segments {
     pub(super) tree_probs: [u8; 3],
 }
 
-/// Token probabilities `[plane][band][context][node]`.
-pub(super) type TokenProbs = [[[[u8; 11]; 3]; 8]; 4];
+/// Token probabilities by coefficient position rather than band, `[plane][position]
+/// [context][node]` (one extra position after the last, for the loop's look-ahead), so the
+/// token loop indexes them directly.
+pub(super) type TokenProbs = [[[[u8; 11]; 3]; 17]; 4];
+
+/// Which band each coefficient position is in (one extra entry for the position after 15).
+const BANDS: [usize; 17] = [0, 1, 2, 3, 6, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 0];
 
 /// The parsed frame header and the decoders of the first partition and the token
 /// partitions.
@@ -101,11 +124,7 @@ pub(super) struct Header<'a> {
 /// Parses a key frame's headers from the `VP8 ` chunk's payload.
 pub(super) fn parse(data: &[u8]) -> Result<Header<'_>, Vp8Error> {
     let info = frame_info(data)?;
-    let rest = &data[10..];
-    if info.first_partition > rest.len() {
-        return Err(Vp8Error::Corrupt("VP8 first partition longer than the frame"));
-    }
-    let (first, tokens) = rest.split_at(info.first_partition);
+    let (first, tokens) = data[10..].split_at(info.first_partition);
     let mut d = BoolDecoder::new(first);
     let _color_space = d.bit(128);
     let _clamping = d.bit(128);
@@ -132,8 +151,8 @@ pub(super) fn parse(data: &[u8]) -> Result<Header<'_>, Vp8Error> {
         *q = quantiser(index, deltas);
     }
     let _refresh_entropy = d.bit(128);
-    let mut probs = Box::new(COEFF_PROBS);
-    for (i, plane) in probs.iter_mut().enumerate() {
+    let mut bands = COEFF_PROBS;
+    for (i, plane) in bands.iter_mut().enumerate() {
         for (j, band) in plane.iter_mut().enumerate() {
             for (k, ctx) in band.iter_mut().enumerate() {
                 for (l, p) in ctx.iter_mut().enumerate() {
@@ -142,6 +161,12 @@ pub(super) fn parse(data: &[u8]) -> Result<Header<'_>, Vp8Error> {
                     }
                 }
             }
+        }
+    }
+    let mut probs = Box::new([[[[0u8; 11]; 3]; 17]; 4]);
+    for (plane, by_band) in probs.iter_mut().zip(&bands) {
+        for (pos, p) in plane.iter_mut().enumerate() {
+            *p = by_band[BANDS[pos]];
         }
     }
     let skip_prob = d.bit(128).then(|| d.literal(8) as u8);

@@ -6,7 +6,8 @@
 //! and their memory estimates; the container (`riff`), the VP8 bitstream (`bools`, `header`,
 //! `modes`, `residuals`), reconstruction (`predict`, `transform`, `frame`), the loop filter
 //! (`filter`), the two outputs (`output`: full-size RGBA with libwebp's fancy upsampling;
-//! `reduce`: box averages in YUV) and the alpha plane (`alpha`). Must not touch: anything
+//! `reduce`: box averages in YUV), the alpha plane (`alpha`) and animations' composition
+//! (`anim`). Must not touch: anything
 //! outside `decode/webp`; `formats/webp.rs` decides when to use it. Lossless (VP8L) images
 //! stay with `image-webp`.
 //!
@@ -34,6 +35,7 @@
 //! `tests_fuzz`); no `unsafe`, no threads.
 
 mod alpha;
+pub(crate) mod anim;
 mod bools;
 mod filter;
 mod frame;
@@ -53,7 +55,7 @@ mod tests;
 mod tests_fuzz;
 
 pub(crate) use header::{FrameInfo, frame_info};
-pub(crate) use riff::{Container, Frame, Image, parse, sniff};
+pub(crate) use riff::{Container, parse, sniff};
 
 /// Why a lossy WebP did not decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +64,17 @@ pub(crate) enum Vp8Error {
     Corrupt(&'static str),
     /// Valid, but a feature no decoder here implements.
     Unsupported(&'static str),
+}
+
+impl From<Vp8Error> for crate::decode::DecodeError {
+    fn from(e: Vp8Error) -> Self {
+        match e {
+            Vp8Error::Corrupt(m) => crate::decode::DecodeError::Corrupt(format!("WebP: {m}")),
+            Vp8Error::Unsupported(m) => {
+                crate::decode::DecodeError::Unsupported(format!("WebP: {m}"))
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for Vp8Error {
@@ -80,10 +93,15 @@ fn state_bytes(width: u32) -> u64 {
 }
 
 /// Decodes a lossy image (its `VP8 ` payload and any `ALPH` payload) to RGBA8 at full size.
-pub(crate) fn decode_rgba(vp8: &[u8], alpha: Option<&[u8]>) -> Result<(u32, u32, Vec<u8>), Vp8Error> {
+pub(crate) fn decode_rgba(
+    vp8: &[u8],
+    alpha: Option<&[u8]>,
+) -> Result<(u32, u32, Vec<u8>), Vp8Error> {
     let info = frame_info(vp8)?;
     let (w, h) = (info.width as usize, info.height as usize);
-    let alpha = alpha.map(|a| alpha::decode(a, info.width, info.height)).transpose()?;
+    let alpha = alpha
+        .map(|a| alpha::decode(a, info.width, info.height))
+        .transpose()?;
     let mut out = vec![0u8; w * h * 4];
     frame::decode(vp8, true, &mut output::RgbaSink::new(&mut out, w, h))?;
     if let Some(a) = alpha {
@@ -98,7 +116,9 @@ pub(crate) fn decode_rgba(vp8: &[u8], alpha: Option<&[u8]>) -> Result<(u32, u32,
 /// the decoder's rows.
 pub(crate) fn peak_rgba(info: &FrameInfo, alpha: Option<&[u8]>) -> u64 {
     let pixels = u64::from(info.width) * u64::from(info.height);
-    let alpha = alpha.map_or(0, |a| pixels + alpha::peak_bytes(a, info.width, info.height));
+    let alpha = alpha.map_or(0, |a| {
+        pixels + alpha::peak_bytes(a, info.width, info.height)
+    });
     pixels * 4 + alpha + state_bytes(info.width)
 }
 

@@ -69,12 +69,23 @@ impl<'a> RgbaSink<'a> {
 
 /// Converts luma row `y` into `dst` (RGBA) with its nearer and farther chroma rows, using
 /// `up` as scratch for the upsampled chroma.
-fn convert(dst: &mut [u8], y: &[u8], near: (&[u8], &[u8]), far: (&[u8], &[u8]), up: &mut [Vec<u8>; 2]) {
+fn convert(
+    dst: &mut [u8],
+    y: &[u8],
+    near: (&[u8], &[u8]),
+    far: (&[u8], &[u8]),
+    up: &mut [Vec<u8>; 2],
+) {
     let w = y.len();
     let [up_u, up_v] = up;
     upsample(near.0, far.0, &mut up_u[..w]);
     upsample(near.1, far.1, &mut up_v[..w]);
-    for (((px, &y), &u), &v) in dst.chunks_exact_mut(4).zip(y).zip(&up_u[..w]).zip(&up_v[..w]) {
+    for (((px, &y), &u), &v) in dst
+        .chunks_exact_mut(4)
+        .zip(y)
+        .zip(&up_u[..w])
+        .zip(&up_v[..w])
+    {
         let [r, g, b] = rgb(y, u, v);
         px.copy_from_slice(&[r, g, b, 255]);
     }
@@ -111,7 +122,14 @@ impl Sink for RgbaSink<'_> {
         let c_first = rows.first / 2;
         let c_end = (rows.first + rows.count).div_ceil(2);
         let c_last = self.height.div_ceil(2) - 1;
-        let RgbaSink { out, pending, prev_u, prev_v, up, .. } = self;
+        let RgbaSink {
+            out,
+            pending,
+            prev_u,
+            prev_v,
+            up,
+            ..
+        } = self;
         if let Some((r, y)) = pending.take() {
             // An odd row: its nearer chroma row (above) ended the previous chunk.
             let far = (&rows.u[..cw], &rows.v[..cw]);

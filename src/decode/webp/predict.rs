@@ -45,7 +45,12 @@ pub(super) fn block(buf: &mut [u8], at: usize, size: usize, mode: u8, top: bool,
     match mode {
         DC => {
             let shift = size.trailing_zeros();
-            let sum_top = || -> u32 { buf[at - BPS..at - BPS + size].iter().map(|&v| u32::from(v)).sum() };
+            let sum_top = || -> u32 {
+                buf[at - BPS..at - BPS + size]
+                    .iter()
+                    .map(|&v| u32::from(v))
+                    .sum()
+            };
             let sum_left = || -> u32 { (0..size).map(|r| u32::from(buf[at + r * BPS - 1])).sum() };
             let v = match (top, left) {
                 (true, true) => (sum_top() + sum_left() + size as u32) >> (shift + 1),
@@ -120,7 +125,12 @@ pub(super) fn sub_block(buf: &mut [u8], at: usize, mode: u8) {
             out = [row; 4];
         }
         H => {
-            let col = [avg3(x, i, j), avg3(i, j, k), avg3(j, k, ll), avg3(k, ll, ll)];
+            let col = [
+                avg3(x, i, j),
+                avg3(i, j, k),
+                avg3(j, k, ll),
+                avg3(k, ll, ll),
+            ];
             for (row, v) in out.iter_mut().zip(col) {
                 *row = [v; 4];
             }

@@ -8,8 +8,6 @@ use super::bools::BoolDecoder;
 use super::header::{Quant, TokenProbs};
 use super::transform::inverse_wht;
 
-/// Which band each coefficient position is in (one extra entry for the position after 15).
-const BANDS: [usize; 17] = [0, 1, 2, 3, 6, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 0];
 /// Coefficient positions in the order they are coded.
 const ZIGZAG: [usize; 16] = [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15];
 /// The extra bits' probabilities of the categories 3 to 6 and their base values.
@@ -136,14 +134,14 @@ fn kind(n: usize, dc: i16) -> Kind {
 #[inline]
 fn block(
     d: &mut BoolDecoder<'_>,
-    probs: &[[[u8; 11]; 3]; 8],
+    probs: &[[[u8; 11]; 3]; 17],
     ctx: usize,
     first: usize,
     dq: [i32; 2],
     out: &mut [i16; 16],
 ) -> usize {
     let mut n = first;
-    let mut p = &probs[BANDS[n]][ctx];
+    let mut p = &probs[n][ctx];
     while n < 16 {
         if !d.bit(p[0]) {
             return n; // end of block
@@ -153,7 +151,7 @@ fn block(
             if n == 16 {
                 return 16;
             }
-            p = &probs[BANDS[n]][0];
+            p = &probs[n][0];
         }
         let (v, next) = if !d.bit(p[2]) {
             (1, 1)
@@ -164,7 +162,7 @@ fn block(
         // Wrapping as libwebp's 16-bit store does (only made-up data gets there).
         out[ZIGZAG[n]] = d.signed(v).wrapping_mul(factor) as i16;
         n += 1;
-        p = &probs[BANDS[n]][next];
+        p = &probs[n][next];
     }
     16
 }

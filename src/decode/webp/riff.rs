@@ -199,7 +199,10 @@ mod tests {
         ]);
         let c = parse(&f).unwrap();
         let e = c.extended.unwrap();
-        assert_eq!((e.width, e.height, e.alpha, e.animated), (100, 50, true, false));
+        assert_eq!(
+            (e.width, e.height, e.alpha, e.animated),
+            (100, 50, true, false)
+        );
         assert_eq!(&f[c.iccp.clone().unwrap()], b"icc");
         assert_eq!(&f[c.exif.clone().unwrap()], b"II*\0");
         let image = c.image.unwrap();

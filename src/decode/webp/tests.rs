@@ -42,7 +42,12 @@ pub(super) fn payloads(bytes: &[u8]) -> (&[u8], Option<&[u8]>) {
 
 /// `dwebp ARGS FILE -o -`'s output, or `None` (with a message) where dwebp is missing.
 fn dwebp(args: &[&str], file: &std::path::Path) -> Option<Vec<u8>> {
-    let out = match Command::new("dwebp").args(args).arg(file).args(["-o", "-"]).output() {
+    let out = match Command::new("dwebp")
+        .args(args)
+        .arg(file)
+        .args(["-o", "-"])
+        .output()
+    {
         Ok(out) => out,
         Err(_) => {
             eprintln!("skipped: dwebp (Debian package webp) is not installed");
@@ -76,12 +81,15 @@ impl Sink for Planes {
         let cw = self.width.div_ceil(2);
         for i in 0..rows.count {
             self.rows_seen.push(rows.first + i);
-            self.y.extend_from_slice(&rows.y[i * rows.y_stride..][..self.width]);
+            self.y
+                .extend_from_slice(&rows.y[i * rows.y_stride..][..self.width]);
         }
         let (c0, c1) = (rows.first / 2, (rows.first + rows.count).div_ceil(2));
         for j in 0..c1 - c0 {
-            self.u.extend_from_slice(&rows.u[j * rows.uv_stride..][..cw]);
-            self.v.extend_from_slice(&rows.v[j * rows.uv_stride..][..cw]);
+            self.u
+                .extend_from_slice(&rows.u[j * rows.uv_stride..][..cw]);
+            self.v
+                .extend_from_slice(&rows.v[j * rows.uv_stride..][..cw]);
         }
     }
 }
@@ -107,7 +115,12 @@ fn every_row_arrives_once_in_order() {
         let h = frame_info(vp8).unwrap().height as usize;
         for filter in [false, true] {
             let p = planes(vp8, filter);
-            assert_eq!(p.rows_seen, (0..h).collect::<Vec<_>>(), "{}", file.display());
+            assert_eq!(
+                p.rows_seen,
+                (0..h).collect::<Vec<_>>(),
+                "{}",
+                file.display()
+            );
         }
     }
 }
@@ -124,7 +137,12 @@ fn full_decodes_match_libwebp_bit_for_bit() {
         };
         let want = pam_pixels(&pam);
         let differ = rgba.iter().zip(want).filter(|(a, b)| a != b).count();
-        assert_eq!(differ, 0, "{}: {differ} samples differ from dwebp", file.display());
+        assert_eq!(
+            differ,
+            0,
+            "{}: {differ} samples differ from dwebp",
+            file.display()
+        );
     }
 }
 
@@ -139,10 +157,18 @@ fn unfiltered_planes_match_libwebp_without_its_filter() {
         };
         let (ny, nc) = (p.y.len(), p.u.len());
         // dwebp appends the alpha plane to files that have one.
-        assert!(yuv.len() == ny + 2 * nc || yuv.len() == 2 * ny + 2 * nc, "{}", file.display());
+        assert!(
+            yuv.len() == ny + 2 * nc || yuv.len() == 2 * ny + 2 * nc,
+            "{}",
+            file.display()
+        );
         assert!(p.y == yuv[..ny], "{}: luma differs", file.display());
         assert!(p.u == yuv[ny..ny + nc], "{}: U differs", file.display());
-        assert!(p.v == yuv[ny + nc..ny + 2 * nc], "{}: V differs", file.display());
+        assert!(
+            p.v == yuv[ny + nc..ny + 2 * nc],
+            "{}: V differs",
+            file.display()
+        );
         // And the filter changes something in the files made with a strong one (normal
         // and simple); `-f 0` asks for none.
         let filtered = planes(vp8, true);
@@ -178,7 +204,12 @@ fn reduced_planes_are_box_averages_of_the_unfiltered_frame() {
                         .flat_map(|y| (x0..x1).map(move |x| (x, y)))
                         .map(|(x, y)| u32::from(p.y[y * w + x]))
                         .sum();
-                    assert_eq!(u32::from(got), (sum + n / 2) / n, "{} k={k}", file.display());
+                    assert_eq!(
+                        u32::from(got),
+                        (sum + n / 2) / n,
+                        "{} k={k}",
+                        file.display()
+                    );
                 }
             }
             // RGB of the reduced planes, through the public entry point.
@@ -198,7 +229,11 @@ fn factors_keep_twice_the_target() {
     assert_eq!(factor_for(1800, 1200, 256, 171), Some(2));
     assert_eq!(factor_for(1000, 700, 256, 179), None);
     assert_eq!(factor_for(16383, 16383, 1, 1), Some(256));
-    for (w, h, tw, th) in [(5120, 3413, 256, 171), (999, 3000, 33, 100), (4000, 3000, 200, 150)] {
+    for (w, h, tw, th) in [
+        (5120, 3413, 256, 171),
+        (999, 3000, 33, 100),
+        (4000, 3000, 200, 150),
+    ] {
         let k = factor_for(w, h, tw, th).unwrap();
         assert!(w / k >= 2 * tw && h / k >= 2 * th && k % 2 == 0);
     }
