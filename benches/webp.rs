@@ -12,8 +12,8 @@
 //! 2. `full`: full-size decodes of the same files: webimage against Pillow (`Image.open` +
 //!    `load()`).
 //!
-//! Also the peak RSS growth of webimage's thumbnail of the 12 MP file (VmHWM after resetting
-//! it), next to that file's full RGBA size.
+//! (The heap peak of a thumbnail is measured exactly, with the counting allocator, in
+//! `tests/process/webp.rs`.)
 //!
 //! Files (made once, cached in `target/bench-data/webp/`): the corpus's 1800x1200 real
 //! photos `exif/Landscape_1.jpg` and `exif/Portrait_1.jpg`, the landscape enlarged to 12 MP
@@ -32,6 +32,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+// The JPEG half of the photo helpers is for the other benches.
+#[allow(dead_code)]
 #[path = "support/photo.rs"]
 mod photo;
 use webimage::{Config, ImageLoader, Request};
@@ -90,7 +92,6 @@ fn main() {
     };
     if run("thumb") {
         group("thumb", &files, Some(BOX));
-        peak(&files);
     }
     if run("full") {
         group("full", &files, None);
@@ -268,36 +269,4 @@ fn group(mode: &str, files: &[PathBuf], size: Option<u32>) {
             median_f(ratios[j].clone())
         );
     }
-}
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Peak RSS growth of one thumbnail of the 12 MP file, against its full RGBA.
-fn peak(files: &[PathBuf]) {
-    let Some(f) = files
-        .iter()
-        .find(|f| f.to_string_lossy().contains("4240x2832"))
-    else {
-        return;
-    };
-    let l = loader();
-    load(&l, &files[0], Some(BOX));
-    std::fs::write("/proc/self/clear_refs", "5").ok();
-    let base = status_kib("VmRSS:");
-    let size = load(&l, f, Some(BOX));
-    let growth = status_kib("VmHWM:").saturating_sub(base);
-    println!(
-        "thumb: 12 MP (4240x2832) -> {}x{}: peak RSS +{} KiB; its full RGBA is {} KiB",
-        size.0,
-        size.1,
-        growth,
-        4240 * 2832 * 4 / 1024
-    );
 }

@@ -75,10 +75,11 @@ fn a_webp_thumbnail_of_12_mp_holds_far_less_than_its_rgba() {
             bytes.len()
         );
         // The acceptance bound (a quarter of the RGBA), and the real one: the file, the
-        // decoder's rows and the reduced image.
+        // decoder's rows and the reduced image (for the cover, twice its 383x256 scaled
+        // size: 1060x708 in YUV and RGB, about 4.5 MB; for the thumbnail about 1 MB).
         assert!(peak <= full_rgba / 4, "{kind}: peak {peak}");
         assert!(
-            peak < bytes.len() + (3 << 20),
+            peak < bytes.len() + (6 << 20),
             "{kind}: peak {peak}, file {}",
             bytes.len()
         );

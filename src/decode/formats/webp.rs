@@ -266,6 +266,6 @@ impl FormatDecoder for WebP {
         bytes: &[u8],
         limits: &Limits,
     ) -> Result<Option<animation::Info>, DecodeError> {
-        animation::probe(bytes, limits)
+        ImageRs.animation(bytes, limits)
     }
 }

@@ -53,24 +53,31 @@ fn lossless(stream: &[u8], width: u32, height: u32) -> Result<Vec<u8>, Vp8Error>
     let mut vp8l = vec![0x2f];
     vp8l.extend_from_slice(&bits.to_le_bytes());
     vp8l.extend_from_slice(stream);
+    let (pixels, per_pixel) = decode_vp8l(&vp8l)?;
+    Ok(pixels.chunks_exact(per_pixel).map(|p| p[1]).collect())
+}
+
+/// A VP8L bitstream (with its header) decoded by `image-webp` in a RIFF wrapper of its own:
+/// the pixels and their channels (3 without alpha, 4 with).
+pub(super) fn decode_vp8l(vp8l: &[u8]) -> Result<(Vec<u8>, usize), Vp8Error> {
     let mut file = b"RIFF".to_vec();
     let body = 4 + 8 + vp8l.len() + (vp8l.len() & 1);
     file.extend_from_slice(&(body as u32).to_le_bytes());
     file.extend_from_slice(b"WEBPVP8L");
     file.extend_from_slice(&(vp8l.len() as u32).to_le_bytes());
-    file.extend_from_slice(&vp8l);
+    file.extend_from_slice(vp8l);
     if vp8l.len() % 2 == 1 {
         file.push(0);
     }
-    let bad = |_| Vp8Error::Corrupt("ALPH chunk's lossless data does not decode");
+    let bad = |_| Vp8Error::Corrupt("lossless data does not decode");
     let mut d = image_webp::WebPDecoder::new(Cursor::new(&file)).map_err(bad)?;
+    let (w, h) = d.dimensions();
     let size = d
         .output_buffer_size()
-        .ok_or(Vp8Error::Corrupt("ALPH plane too large"))?;
+        .ok_or(Vp8Error::Corrupt("lossless image too large"))?;
     let mut pixels = vec![0u8; size];
     d.read_image(&mut pixels).map_err(bad)?;
-    let per_pixel = size / (width as usize * height as usize);
-    Ok(pixels.chunks_exact(per_pixel).map(|p| p[1]).collect())
+    Ok((pixels, size / (w as usize * h as usize)))
 }
 
 /// Undoes the alpha prediction filter (1 horizontal, 2 vertical, 3 gradient) in place.

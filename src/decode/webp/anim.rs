@@ -9,8 +9,7 @@
 //! frame's rectangle to transparent before the next one. Must not touch: limits and the
 //! frame count (`decode/animation.rs` checks them before calling), resizing.
 
-use std::io::Cursor;
-
+use super::alpha::decode_vp8l;
 use super::riff::{Container, Frame, Image};
 use super::{Vp8Error, decode_rgba};
 
@@ -153,22 +152,8 @@ fn frame_rgba(
         ));
     }
     let has_alpha = bits & (1 << 28) != 0;
-    let mut file = b"RIFF".to_vec();
-    file.extend_from_slice(&((4 + 8 + data.len() + data.len() % 2) as u32).to_le_bytes());
-    file.extend_from_slice(b"WEBPVP8L");
-    file.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    file.extend_from_slice(data);
-    if data.len() % 2 == 1 {
-        file.push(0);
-    }
-    let bad = |_| Vp8Error::Corrupt("lossless animation frame does not decode");
-    let mut d = image_webp::WebPDecoder::new(Cursor::new(&file)).map_err(bad)?;
-    let size = d
-        .output_buffer_size()
-        .ok_or(Vp8Error::Corrupt("frame too large"))?;
-    let mut pixels = vec![0u8; size];
-    d.read_image(&mut pixels).map_err(bad)?;
-    if size == w as usize * h as usize * 4 {
+    let (pixels, per_pixel) = decode_vp8l(data)?;
+    if per_pixel == 4 {
         return Ok((pixels, has_alpha));
     }
     let rgba = pixels

@@ -51,15 +51,15 @@ pub(super) fn read(
         *top = [mode; 4];
         *left = [mode; 4];
     } else {
-        for y in 0..4 {
-            let mut l = left[y];
-            for x in 0..4 {
-                let mode = sub_mode(d, &BMODE_PROBS[usize::from(top[x])][usize::from(l)]);
-                top[x] = mode;
+        for (y, row_left) in left.iter_mut().enumerate() {
+            let mut l = *row_left;
+            for (x, above) in top.iter_mut().enumerate() {
+                let mode = sub_mode(d, &BMODE_PROBS[usize::from(*above)][usize::from(l)]);
+                *above = mode;
                 l = mode;
                 m.sub[4 * y + x] = mode;
             }
-            left[y] = l;
+            *row_left = l;
         }
     }
     m.chroma = if !d.bit(142) {

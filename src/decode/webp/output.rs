@@ -141,7 +141,7 @@ impl Sink for RgbaSink<'_> {
             let (near, far) = if r == 0 {
                 (0, 0)
             } else if r % 2 == 1 {
-                ((r - 1) / 2, ((r + 1) / 2).min(c_last))
+                ((r - 1) / 2, r.div_ceil(2).min(c_last))
             } else {
                 (r / 2, r / 2 - 1)
             };

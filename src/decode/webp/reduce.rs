@@ -99,7 +99,7 @@ pub(super) struct Reduced {
 impl ReduceSink {
     /// A reduction by `k` (even, at least 2) of a `width` x `height` frame.
     pub(super) fn new(width: usize, height: usize, k: usize) -> ReduceSink {
-        debug_assert!(k >= 2 && k % 2 == 0 && k <= 256);
+        debug_assert!(k >= 2 && k.is_multiple_of(2) && k <= 256);
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
         ReduceSink {
             y: Plane::new(width, height, k),

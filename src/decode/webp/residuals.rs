@@ -62,6 +62,8 @@ impl Coeffs {
 
 /// Reads one macroblock's coefficients into `out` (cleared first), updating the above and
 /// left contexts. `i16x16`: the macroblock has a Y2 block (any mode but `B_PRED`).
+// Each block reads the context above it (`x`) and left of it (`y`): two arrays, one index each.
+#[allow(clippy::needless_range_loop)]
 pub(super) fn read(
     d: &mut BoolDecoder<'_>,
     probs: &TokenProbs,

@@ -235,6 +235,6 @@ fn factors_keep_twice_the_target() {
         (4000, 3000, 200, 150),
     ] {
         let k = factor_for(w, h, tw, th).unwrap();
-        assert!(w / k >= 2 * tw && h / k >= 2 * th && k % 2 == 0);
+        assert!(w / k >= 2 * tw && h / k >= 2 * th && k.is_multiple_of(2));
     }
 }
