@@ -14,15 +14,10 @@ fn mult_hi(v: i32, coeff: i32) -> i32 {
     (v * coeff) >> 8
 }
 
+/// libwebp's `VP8Clip8` (14-bit fixed point to 8 bits, clamped), without branches.
 #[inline(always)]
 fn clip8(v: i32) -> u8 {
-    if v & !16383 == 0 {
-        (v >> 6) as u8
-    } else if v < 0 {
-        0
-    } else {
-        255
-    }
+    (v >> 6).clamp(0, 255) as u8
 }
 
 /// One pixel's RGB from Y, U, V.
