@@ -19,8 +19,9 @@
 //! photos `exif/Landscape_1.jpg` and `exif/Portrait_1.jpg`, the landscape enlarged to 12 MP
 //! (4240x2832) and to 5120x3413 with Lanczos3, and two generated photo-like pictures
 //! (`support/photo.rs`, 4000x3000 and 2560x1707); each encoded with `cwebp -q 80`. Each
-//! round times every file `RUNS` times per decoder (median), webimage first, then the
-//! anchors; the table gives the median over `ROUNDS` rounds.
+//! round goes file by file: webimage `RUNS` times (median), then each anchor on the same file,
+//! so the machine's load changes little between them; the table gives the median of `ROUNDS`
+//! rounds.
 //!
 //! Run: `cargo bench --bench webp` (or `-- thumb` / `-- full`). Needs `cwebp` (Debian `webp`)
 //! to make the files, Python with Pillow and pyvips (`pip install Pillow pyvips`, Debian
@@ -223,13 +224,15 @@ fn group(mode: &str, files: &[PathBuf], size: Option<u32>) {
     let mut ours: Vec<Vec<f64>> = vec![Vec::new(); files.len()];
     let mut anchors: Vec<(String, PathBuf, f64)> = Vec::new();
     let mut missing = Vec::new();
+    // File by file, webimage then the anchors on the same file, so a change in the machine's
+    // load between the two is as short as it can be.
     for _ in 0..ROUNDS {
         for (i, f) in files.iter().enumerate() {
             ours[i].push(time_ours(&l, f, size).as_secs_f64() * 1000.0);
+            let (t, m) = time_anchors(mode, std::slice::from_ref(f));
+            anchors.extend(t);
+            missing = m;
         }
-        let (t, m) = time_anchors(mode, files);
-        anchors.extend(t);
-        missing = m;
     }
     for m in &missing {
         println!("{mode}: anchor SKIPPED: {m}");
