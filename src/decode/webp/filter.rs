@@ -223,11 +223,7 @@ fn filter_lanes(t: &mut Taps, limit2: i16, st: &Strength, edge: bool) -> bool {
         let a2 = lanes(|i| (18 * w[i] + 63) >> 7);
         let a3 = lanes(|i| (9 * w[i] + 63) >> 7);
         for i in 0..16 {
-            let (m, h) = (mask[i] != 0, hev[i] != 0);
-            if m && h {
-                out[3][i] = f2_p0[i];
-                out[4][i] = f2_q0[i];
-            } else if m {
+            if mask[i] != 0 && hev[i] == 0 {
                 out[1][i] = clip_u8(p2[i] + a3[i]);
                 out[2][i] = clip_u8(p1[i] + a2[i]);
                 out[3][i] = clip_u8(p0[i] + a1[i]);
@@ -243,16 +239,19 @@ fn filter_lanes(t: &mut Taps, limit2: i16, st: &Strength, edge: bool) -> bool {
         let a2 = lanes(|i| ((inner[i] + 3) >> 3).clamp(-16, 15));
         let a3 = lanes(|i| (a1[i] + 1) >> 1);
         for i in 0..16 {
-            let (m, h) = (mask[i] != 0, hev[i] != 0);
-            if m && h {
-                out[3][i] = f2_p0[i];
-                out[4][i] = f2_q0[i];
-            } else if m {
+            if mask[i] != 0 && hev[i] == 0 {
                 out[2][i] = clip_u8(p1[i] + a3[i]);
                 out[3][i] = clip_u8(p0[i] + a2[i]);
                 out[4][i] = clip_u8(q0[i] - a1[i]);
                 out[5][i] = clip_u8(q1[i] - a3[i]);
             }
+        }
+    }
+    // High edge variance: p0 and q0 only, with the outer taps, on either kind of edge.
+    for i in 0..16 {
+        if mask[i] != 0 && hev[i] != 0 {
+            out[3][i] = f2_p0[i];
+            out[4][i] = f2_q0[i];
         }
     }
     *t = out;
