@@ -92,9 +92,14 @@ stats! {
     thumbnails_dc_only,
     /// Scaled images made from a JPEG's embedded Exif thumbnail.
     thumbnails_exif,
+    /// Scaled images decoded from a lossy WebP averaged down in YUV as its rows were
+    /// decoded (loop filter and chroma upsampling skipped), then resized; no full-size
+    /// pixels existed.
+    thumbnails_webp_reduced,
     /// Scaled images made from a full-size decode, resized if larger than asked: formats
-    /// other than JPEG, JPEGs the reduced decoder does not handle, targets over half the
-    /// image's size, and images that already fit.
+    /// other than JPEG and lossy WebP, lossy WebPs with alpha, JPEGs the reduced decoder does
+    /// not handle, targets over half the image's size (over a quarter for WebP), and images
+    /// that already fit.
     thumbnails_full_decode,
     /// Previews decoded from progressive JPEGs still downloading (`Request::preview`): one
     /// per download and stage, whatever the number of its callers.

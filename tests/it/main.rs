@@ -48,3 +48,4 @@ mod upload;
 mod upload_journal;
 mod upload_journal_policy;
 mod upload_memory;
+mod webp;

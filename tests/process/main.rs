@@ -9,6 +9,7 @@ mod alloc;
 mod growth;
 mod hostile;
 mod threads;
+mod webp;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -388,14 +388,14 @@ fn exif_rgb(thumb: &[u8], denom: Option<u8>) -> Option<Rgb> {
 }
 
 /// Packed RGB8 pixels in stored orientation.
-struct Rgb {
-    size: (u32, u32),
-    pixels: Vec<u8>,
+pub(super) struct Rgb {
+    pub(super) size: (u32, u32),
+    pub(super) pixels: Vec<u8>,
 }
 
 /// Resizes stored-orientation RGB (for a cover, only its `crop`, in its own pixels) to
-/// `stored_to`, then makes it upright RGBA.
-fn finish(
+/// `stored_to`, then makes it upright RGBA. The WebP reduced path ends here too.
+pub(super) fn finish(
     rgb: Rgb,
     (stored_to, crop): ((u32, u32), Option<Crop>),
     orientation: Orientation,

@@ -4,6 +4,7 @@
 
 pub mod hostile;
 pub mod photo;
+pub mod pillow;
 pub mod server;
 pub mod tls;
 
