@@ -11,7 +11,10 @@
 //!
 //! Formats: `formats/jpeg.rs` (full size through zune-jpeg; thumbnails through the reduced
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
-//! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate). `preview.rs`
+//! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate). Where a
+//! decoder allocates more than the stored size says, its container is read first, cost in
+//! proportion to the bytes: `gif_walk` (a GIF's frames, which may be larger than its
+//! screen). `preview.rs`
 //! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
 //! Animations (every frame of a GIF, APNG or animated WebP, when the variant asks for them):
 //! `animation.rs`, through the same steps with the frame count and the pixels of all frames
@@ -22,6 +25,7 @@ mod budget;
 mod exif;
 mod fit;
 mod formats;
+mod gif_walk;
 mod jpeg;
 pub(crate) mod preview;
 mod resize;
@@ -271,6 +275,28 @@ pub(crate) struct Probe {
     /// Bytes of the decoder's own output buffer at full size (its native pixel format), and
     /// of any whole-image state it keeps while decoding.
     pub(crate) native_bytes: u64,
+    /// The size of what the decoder really decodes when that is not the stored size: a GIF's
+    /// first frame (which may be larger than its screen), a TIFF's chunks with their padding.
+    /// The registry checks it against the pixel limit as well. `(width, height)` otherwise.
+    pub(crate) decoded: (u32, u32),
+}
+
+impl Probe {
+    /// A probe whose decoder decodes exactly the stored size.
+    pub(crate) fn sized(
+        width: u32,
+        height: u32,
+        orientation: Orientation,
+        native_bytes: u64,
+    ) -> Probe {
+        Probe {
+            width,
+            height,
+            orientation,
+            native_bytes,
+            decoded: (width, height),
+        }
+    }
 }
 
 /// One image format (or family of formats).
@@ -430,6 +456,7 @@ impl Decoders {
             };
             let probe = format.probe(bytes)?;
             check_pixels(probe.width, probe.height, limits)?;
+            check_pixels(probe.decoded.0, probe.decoded.1, limits)?;
             let target = Target::of(variant.size);
             let original = variant.size == Size::Original;
             if variant.animated

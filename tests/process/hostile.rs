@@ -13,7 +13,7 @@ use crate::support::*;
 use webimage::{Error, ImageLoader, Request};
 
 /// Loads `bytes` from a file with `request` applied, measuring time and heap peak.
-fn measure(
+pub(crate) fn measure(
     loader: &ImageLoader,
     dir: &TempDir,
     name: &str,

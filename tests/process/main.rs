@@ -7,6 +7,7 @@ mod support;
 
 mod alloc;
 mod hostile;
+mod hostile_formats;
 mod threads;
 
 use std::sync::{Mutex, MutexGuard};

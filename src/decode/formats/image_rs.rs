@@ -2,7 +2,9 @@
 //! frame), GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA, and JPEGs the JPEG decoder hands over.
 //!
 //! Owns: one full-size decode to upright RGBA8 with the `image` crate's own limits set from
-//! the header as a backstop, and the header probe. Must not touch: resizing (the registry
+//! the header as a backstop, and the header probe, which for GIF reads what the decoder will
+//! really decode (its first frame: `gif_walk`) so the pixel limit and the budget count that,
+//! not the header. Must not touch: resizing (the registry
 //! does it), any other format's decoder, or animations (`decode/animation.rs` reads and
 //! decodes the frames of GIF, APNG and WebP; this format only says where they are).
 
@@ -13,6 +15,7 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Rg
 
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
+    gif_walk,
 };
 use crate::error::Cause;
 
@@ -28,15 +31,14 @@ impl FormatDecoder for ImageRs {
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
-        let (_, mut decoder) = open(bytes)?;
+        let (format, mut decoder) = open(bytes)?;
         let (width, height) = decoder.dimensions();
         let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-        Ok(Probe {
-            width,
-            height,
-            orientation,
-            native_bytes: decoder.total_bytes(),
-        })
+        let probe = Probe::sized(width, height, orientation, decoder.total_bytes());
+        match format {
+            ImageFormat::Gif => gif_probe(bytes, probe),
+            _ => Ok(probe),
+        }
     }
 
     fn decode(
@@ -92,6 +94,25 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeE
     let mut rgba = DynamicImage::ImageRgba8(image.into_rgba8());
     rgba.apply_orientation(orientation);
     Ok(rgba.into_rgba8())
+}
+
+/// A GIF's still image is its first frame, decoded at the frame's own size and then clipped to
+/// the screen (`gif_walk` says why): the frame is what is decoded. Unless it fills whole rows
+/// of the screen, `image` decodes it into an RGBA buffer of its own before composing it, and
+/// the `gif` crate keeps the frame's palette indices (a byte a pixel) either way.
+fn gif_probe(bytes: &[u8], mut probe: Probe) -> Result<Probe, DecodeError> {
+    let (_, first) = gif_walk::first_frame(bytes)
+        .map_err(|e| DecodeError::Corrupt(format!("{:?}: {e}", ImageFormat::Gif)))?;
+    if let Some(frame) = first {
+        probe.decoded = (frame.width, frame.height);
+        let own = if frame.spans_rows_of(probe.width, probe.height) {
+            0
+        } else {
+            4 * frame.pixels()
+        };
+        probe.native_bytes += own + frame.pixels();
+    }
+    Ok(probe)
 }
 
 fn map_error(format: ImageFormat, e: ImageError) -> DecodeError {

@@ -243,12 +243,12 @@ impl FormatDecoder for Svg {
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         let (width, height) = dimensions(bytes, &self.0)?;
-        Ok(Probe {
+        Ok(Probe::sized(
             width,
             height,
-            orientation: image::metadata::Orientation::NoTransforms,
-            native_bytes: u64::from(width) * u64::from(height) * 4,
-        })
+            image::metadata::Orientation::NoTransforms,
+            u64::from(width) * u64::from(height) * 4,
+        ))
     }
 
     /// The canvas at the size rendered, the render's layers (capped by the render budget at
