@@ -14,7 +14,7 @@
 //! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate). Where a
 //! decoder allocates more than the stored size says, its container is read first, cost in
 //! proportion to the bytes: `gif_walk` (a GIF's frames, which may be larger than its
-//! screen). `preview.rs`
+//! screen) and `tiff_chunks` (a TIFF's chunks, whose JPEGs are checked like JPEG files). `preview.rs`
 //! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
 //! Animations (every frame of a GIF, APNG or animated WebP, when the variant asks for them):
 //! `animation.rs`, through the same steps with the frame count and the pixels of all frames
@@ -31,6 +31,7 @@ pub(crate) mod preview;
 mod resize;
 #[cfg(test)]
 mod test_util;
+mod tiff_chunks;
 mod user;
 
 #[cfg(feature = "svg")]

@@ -1,6 +1,7 @@
 //! Issue 18, points 2-5, through the loader: files whose decoder allocates more than their
-//! header says. A GIF whose frame is larger than its 1x1 screen, an animation whose frames are
-//! larger than its canvas. Memory is the heap
+//! header says. A GIF whose frame is larger than its 1x1 screen, a TIFF whose tile is a JPEG
+//! larger than the tile (or whose tiles all point at the same bytes, or whose directory
+//! declares millions of values), an animation whose frames are larger than its canvas. Memory is the heap
 //! peak from the counting allocator (`alloc.rs`): each load must stay within the decode
 //! budget by what its decoder really allocates, and end in a typed error or a correct image.
 //! Times are printed, not asserted (a refusal before decoding shows in the peak: a decode
@@ -11,7 +12,7 @@ use std::time::Instant;
 
 use crate::alloc::peak_during;
 use crate::hostile::measure;
-use crate::support::hostile::{self, GifFrame};
+use crate::support::hostile::{self, Chunks, GifFrame, Tiff};
 use crate::support::*;
 use webimage::{Config, Error, ImageLoader, Limit};
 
@@ -154,6 +155,94 @@ fn three_workers_decoding_large_gif_frames_stay_within_the_budget() {
     assert!(peak < budget as usize + (1 << 20), "peak {peak}");
 }
 
+fn decode_error(result: &Outcome, says: &str) -> bool {
+    matches!(result, Err(Error::Decode { message, .. }) if message.contains(says))
+}
+
+#[test]
+fn a_tiff_tile_whose_jpeg_is_larger_than_the_tile_is_refused_before_decoding() {
+    let _serial = crate::serial();
+    let dir = TempDir::new("tiff-tile");
+    let loader = loader(1, 16 << 20);
+    // The issue's file: 1x1, one 16x16 tile holding a 16384x16384 JPEG in 3 MB. On main:
+    // a 786 MB peak under this 16 MiB budget.
+    let jpeg = hostile::flat_jpeg(16384, 16384, 3);
+    let one = Tiff::jpeg_shared(1, 1, Chunks::Tiles(16, 16), jpeg.clone()).bytes();
+    assert!(one.len() < 4 << 20);
+    let (result, took, peak) = measure(&loader, &dir, "one.tif", &one, |r| r);
+    eprintln!("16384^2 JPEG in a 16x16 tile: {result:?} in {took:?}, peak {peak}");
+    assert!(decode_error(&result, "larger than its tile"), "{result:?}");
+    assert!(peak < one.len() + (1 << 20), "peak {peak}");
+
+    // A tile declared as large as its JPEG, for a 1x1 image: the tile is what is decoded.
+    let declared = Tiff::jpeg_shared(1, 1, Chunks::Tiles(16384, 16384), jpeg).bytes();
+    let (result, _, peak) = measure(&loader, &dir, "declared.tif", &declared, |r| r);
+    assert_eq!(pixels_refused(&result), Some((16384, 16384)), "{result:?}");
+    assert!(peak < declared.len() + (1 << 20), "peak {peak}");
+}
+
+#[test]
+fn a_tiff_tag_declaring_millions_of_values_is_refused_before_they_are_read() {
+    let _serial = crate::serial();
+    let dir = TempDir::new("tiff-tag");
+    let loader = loader(1, 16 << 20);
+    // An 800-byte TIFF whose width tag (the directory's first entry) declares 4 million
+    // values: `tiff` reserved 32 bytes for each before reading any (134 MB, found by the fuzz
+    // below).
+    let mut bytes = Tiff::jpeg_flat(16, 16, Chunks::Tiles(16, 16)).bytes();
+    let ifd = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    assert_eq!(&bytes[ifd + 2..ifd + 4], &256u16.to_le_bytes());
+    bytes[ifd + 6..ifd + 10].copy_from_slice(&4_194_305u32.to_le_bytes());
+    let (result, _, peak) = measure(&loader, &dir, "tag.tif", &bytes, |r| r);
+    assert!(decode_error(&result, "tag 256 declares"), "{result:?}");
+    assert!(peak < 1 << 20, "peak {peak}");
+}
+
+#[test]
+fn tiff_tiles_sharing_their_bytes_cost_no_more_than_the_bytes() {
+    let _serial = crate::serial();
+    let dir = TempDir::new("tiff-shared");
+    let loader = loader(1, 1 << 30);
+    // Sixteen 16x16 tiles all pointing at one 2048x2048 JPEG: on main each tile decoded the
+    // whole JPEG, so CPU grew with the number of tiles the header declares, not the file.
+    let big = hostile::flat_jpeg(2048, 2048, 3);
+    let mut tiff = Tiff::jpeg_shared(64, 64, Chunks::Tiles(16, 16), big);
+    let bytes = tiff.bytes();
+    let (result, took, peak) = measure(&loader, &dir, "shared-big.tif", &bytes, |r| r);
+    eprintln!("16 tiles x one 2048^2 JPEG: {result:?} in {took:?}, peak {peak}");
+    assert!(decode_error(&result, "share bytes"), "{result:?}");
+    assert!(peak < bytes.len() + (1 << 20), "peak {peak}");
+    // Sixteen copies of it, one per tile: the bytes are there, but each JPEG is larger than
+    // its tile.
+    tiff.pieces = vec![tiff.pieces[0].clone(); 16];
+    tiff.order = (0..16).collect();
+    let bytes = tiff.bytes();
+    let (result, _, peak) = measure(&loader, &dir, "copies.tif", &bytes, |r| r);
+    assert!(decode_error(&result, "larger than its tile"), "{result:?}");
+    assert!(peak < bytes.len() + (1 << 20), "peak {peak}");
+
+    // 16384 tiles of 16x16 (a 2048x2048 image) all pointing at one tile-sized JPEG: every
+    // tile is in its place, but the file holds one tile's data.
+    let small = hostile::flat_jpeg(16, 16, 3);
+    let bytes = Tiff::jpeg_shared(2048, 2048, Chunks::Tiles(16, 16), small).bytes();
+    let (result, took, peak) = measure(&loader, &dir, "shared.tif", &bytes, |r| r);
+    eprintln!("16384 tiles x one 16^2 JPEG: {result:?} in {took:?}, peak {peak}");
+    assert!(decode_error(&result, "share bytes"), "{result:?}");
+    assert!(peak < 4 * bytes.len() + (1 << 20), "peak {peak}");
+
+    // The same image with a JPEG of its own in every tile (and in strips) decodes, within
+    // what it reserved.
+    for (name, chunks) in [
+        ("tiles.tif", Chunks::Tiles(64, 64)),
+        ("strips.tif", Chunks::Strips(16)),
+    ] {
+        let bytes = Tiff::jpeg_flat(256, 200, chunks).bytes();
+        let (result, _, peak) = measure(&loader, &dir, name, &bytes, |r| r);
+        assert_eq!(result.unwrap(), (256, 200), "{name}");
+        assert!(peak < 4 << 20, "{name}: peak {peak}");
+    }
+}
+
 #[test]
 fn an_animation_with_frames_larger_than_its_canvas_is_refused_by_its_frames() {
     let _serial = crate::serial();
@@ -185,4 +274,100 @@ fn an_animation_with_frames_larger_than_its_canvas_is_refused_by_its_frames() {
     let (result, _, peak) = measure(&loader, &dir, "six.gif", &bytes, |r| r.animated(true));
     assert_eq!(result.unwrap(), (10, 10));
     assert!(peak < 120 << 20, "peak {peak}");
+}
+
+/// The smallest decode budget that admits a full-size load of `url`: what its decode
+/// reserves (found by bisection: a budget below the reservation refuses it at once).
+fn reservation(url: &str) -> u64 {
+    let admits = |budget: u64| {
+        let loader = ImageLoader::new(Config {
+            decode_memory_bytes: budget,
+            memory_cache_bytes: 0,
+            remember_failed_urls: false,
+            ..config(1)
+        })
+        .unwrap();
+        match loader.load_blocking(url) {
+            Err(Error::TooLarge {
+                limit: Limit::DecodeMemory { .. },
+                ..
+            }) => false,
+            Ok(_) => true,
+            Err(e) => panic!("{url}: {e}"),
+        }
+    };
+    let (mut low, mut high) = (1u64, 1u64 << 32);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if admits(mid) {
+            high = mid
+        } else {
+            low = mid + 1
+        }
+    }
+    low
+}
+
+#[test]
+fn what_gif_and_tiff_decodes_reserve_covers_what_they_allocate() {
+    let _serial = crate::serial();
+    let dir = TempDir::new("reserve");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(corpus("tiff"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("jpeg-tiled-ycbcr.tif"))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    files.sort();
+    let gif = |screen: u16, frame: GifFrame| hostile::gif(screen, screen, &[frame]);
+    files.extend([
+        (
+            "GIF frame = screen".into(),
+            gif(1000, GifFrame::at_origin(1000, 1000)),
+        ),
+        (
+            "GIF frame > screen".into(),
+            gif(10, GifFrame::at_origin(1500, 1200)),
+        ),
+        (
+            "GIF frame inside".into(),
+            gif(
+                1000,
+                GifFrame {
+                    left: 100,
+                    top: 50,
+                    width: 700,
+                    height: 800,
+                },
+            ),
+        ),
+        (
+            "JPEG tiles".into(),
+            Tiff::jpeg_flat(1024, 768, Chunks::Tiles(256, 256)).bytes(),
+        ),
+        (
+            "JPEG strips".into(),
+            Tiff::jpeg_flat(1024, 768, Chunks::Strips(64)).bytes(),
+        ),
+    ]);
+    let loader = loader(1, 1 << 30);
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        let file = format!("f{i}");
+        let path = dir.path().join(&file);
+        std::fs::write(&path, bytes).unwrap();
+        let reserved = reservation(&file_url(&path)) as usize;
+        let (result, _, peak) = measure(&loader, &dir, &file, bytes, |r| r);
+        assert!(result.is_ok(), "{name}: {result:?}");
+        // The peak includes the file itself, read before the decode reserves anything.
+        let decode = peak.saturating_sub(bytes.len());
+        eprintln!("{name}: reserved {reserved}, decode peak {decode}");
+        assert!(
+            decode <= reserved,
+            "{name}: decode peak {decode} > reserved {reserved}"
+        );
+        assert!(
+            reserved <= 3 * decode + (1 << 20),
+            "{name}: reserved {reserved}, peak {decode}"
+        );
+    }
 }

@@ -2,9 +2,9 @@
 //! frame), GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA, and JPEGs the JPEG decoder hands over.
 //!
 //! Owns: one full-size decode to upright RGBA8 with the `image` crate's own limits set from
-//! the header as a backstop, and the header probe, which for GIF reads what the decoder will
-//! really decode (its first frame: `gif_walk`) so the pixel limit and the budget count that,
-//! not the header. Must not touch: resizing (the registry
+//! the header as a backstop, and the header probe, which for GIF and TIFF reads what the
+//! decoder will really decode (a GIF's first frame, a TIFF's chunks: `gif_walk`,
+//! `tiff_chunks`) so the pixel limit and the budget count that, not the header. Must not touch: resizing (the registry
 //! does it), any other format's decoder, or animations (`decode/animation.rs` reads and
 //! decodes the frames of GIF, APNG and WebP; this format only says where they are).
 
@@ -15,7 +15,7 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Rg
 
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
-    gif_walk,
+    gif_walk, tiff_chunks,
 };
 use crate::error::Cause;
 
@@ -31,10 +31,21 @@ impl FormatDecoder for ImageRs {
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
+        // Before `image` opens a TIFF: `tiff` trusts the directory's declared sizes.
+        let tiff = match image::guess_format(bytes) {
+            Ok(ImageFormat::Tiff) => Some(tiff_chunks::preflight(bytes)?),
+            _ => None,
+        };
         let (format, mut decoder) = open(bytes)?;
         let (width, height) = decoder.dimensions();
         let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-        let probe = Probe::sized(width, height, orientation, decoder.total_bytes());
+        let mut probe = Probe::sized(width, height, orientation, decoder.total_bytes());
+        if let Some(chunks) = tiff {
+            // Its chunks with their padding, a copy of the image in its own samples, and
+            // each JPEG chunk decoded into a buffer of its own (`tiff_chunks`).
+            probe.decoded = chunks.decoded;
+            probe.native_bytes = probe.native_bytes.saturating_add(chunks.extra_bytes);
+        }
         match format {
             ImageFormat::Gif => gif_probe(bytes, probe),
             _ => Ok(probe),
