@@ -1,7 +1,8 @@
 //! Issue 18, points 2-5, through the loader: files whose decoder allocates more than their
 //! header says. A GIF whose frame is larger than its 1x1 screen, a TIFF whose tile is a JPEG
 //! larger than the tile (or whose tiles all point at the same bytes, or whose directory
-//! declares millions of values), an animation whose frames are larger than its canvas. Memory is the heap
+//! declares millions of values), an SVG drawing such a GIF 200 times or copying a large
+//! embedded image, an animation whose frames are larger than its canvas. Memory is the heap
 //! peak from the counting allocator (`alloc.rs`): each load must stay within the decode
 //! budget by what its decoder really allocates, and end in a typed error or a correct image.
 //! Times are printed, not asserted (a refusal before decoding shows in the peak: a decode
@@ -241,6 +242,66 @@ fn tiff_tiles_sharing_their_bytes_cost_no_more_than_the_bytes() {
         assert_eq!(result.unwrap(), (256, 200), "{name}");
         assert!(peak < 4 << 20, "{name}: peak {peak}");
     }
+}
+
+#[test]
+fn an_svg_drawing_an_embedded_gif_counts_each_draw_at_the_frame_size() {
+    let _serial = crate::serial();
+    let dir = TempDir::new("svg-gif");
+    let loader = loader(1, 1 << 30);
+    // The issue's file: 200 draws of a GIF whose header says 1x1 and whose frame is
+    // 3000x3000, 14 KB in all. On main: 17 s.
+    let liar = hostile::gif(1, 1, &[GifFrame::at_origin(3000, 3000)]);
+    let svg = hostile::svg_drawing(&liar, 200, 256);
+    assert!(svg.len() < 16 << 10, "{} bytes", svg.len());
+    let (result, took, peak) = measure(&loader, &dir, "liar.svg", svg.as_bytes(), |r| r);
+    eprintln!("200 draws of a 3000^2 GIF frame: {result:?} in {took:?}, peak {peak}");
+    assert!(decode_error(&result, "render budget"), "{result:?}");
+    assert!(peak < 8 << 20, "peak {peak}");
+
+    // A frame that fits the render budget's memory (2000x2000): drawn once it renders, drawn
+    // 200 times it is 200 decodes of it, over the work budget.
+    let frame = hostile::gif(1, 1, &[GifFrame::at_origin(2000, 2000)]);
+    let once = hostile::svg_drawing(&frame, 1, 256);
+    let (result, _, peak) = measure(&loader, &dir, "once.svg", once.as_bytes(), |r| r);
+    assert_eq!(result.unwrap(), (256, 256));
+    assert!(peak > 2000 * 2000 * 4, "the frame was decoded: peak {peak}");
+    let many = hostile::svg_drawing(&frame, 200, 256);
+    let (result, took, peak) = measure(&loader, &dir, "many.svg", many.as_bytes(), |r| r);
+    eprintln!("200 draws of a 2000^2 GIF frame: {result:?} in {took:?}, peak {peak}");
+    assert!(decode_error(&result, "too much to draw"), "{result:?}");
+    assert!(peak < 8 << 20, "peak {peak}");
+
+    // A JPEG scan bomb embedded in an SVG meets the JPEG preflight: refused when resolved,
+    // drawn as nothing (as a broken image), never handed to zune-jpeg.
+    let bomb = hostile::scan_bomb(true, 1, 1000);
+    let svg = hostile::svg_drawing(&bomb, 1, 256);
+    let (result, took, peak) = measure(&loader, &dir, "bomb.svg", svg.as_bytes(), |r| r);
+    eprintln!("an embedded JPEG scan bomb: {result:?} in {took:?}, peak {peak}");
+    assert_eq!(result.unwrap(), (256, 256));
+    assert!(peak < 2 << 20, "peak {peak}");
+
+    // An honest GIF drawn a few times renders.
+    let honest = hostile::gif(64, 64, &[GifFrame::at_origin(64, 64)]);
+    let svg = hostile::svg_drawing(&honest, 3, 256);
+    let (result, _, _) = measure(&loader, &dir, "honest.svg", svg.as_bytes(), |r| r);
+    assert_eq!(result.unwrap(), (256, 256));
+}
+
+#[test]
+fn an_svg_copying_a_large_embedded_image_many_times_is_refused_while_parsing() {
+    let _serial = crate::serial();
+    let dir = TempDir::new("svg-copies");
+    let loader = loader(1, 1 << 30);
+    // usvg decodes an `<image>`'s data: URI again for every `<use>` of it and keeps each copy:
+    // 1 MB of PNG drawn 300 times held 300 MB on main, for a 1.4 MB file.
+    let png = noisy_png(512, 512, 3);
+    assert!(png.len() > 1 << 20);
+    let svg = hostile::svg_drawing(&png, 300, 256);
+    let (result, took, peak) = measure(&loader, &dir, "copies.svg", svg.as_bytes(), |r| r);
+    eprintln!("300 copies of a 1 MB PNG: {result:?} in {took:?}, peak {peak}");
+    assert!(decode_error(&result, "parse budget"), "{result:?}");
+    assert!(peak < 8 * svg.len(), "peak {peak} for {} bytes", svg.len());
 }
 
 #[test]
