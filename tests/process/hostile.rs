@@ -157,17 +157,24 @@ fn fuzz_run(default: usize) -> (usize, u64) {
     )
 }
 
+/// A fuzz's loader: one worker, nothing cached or remembered between cases, `budget` bytes
+/// of decode memory.
+fn fuzz_loader(budget: u64) -> ImageLoader {
+    ImageLoader::new(webimage::Config {
+        memory_cache_bytes: 0,
+        remember_failed_urls: false,
+        decode_memory_bytes: budget,
+        ..config(1)
+    })
+    .unwrap()
+}
+
 #[test]
 fn mutated_jpegs_stay_within_time_and_memory_bounds() {
     let _serial = crate::serial();
     let (cases, seed) = fuzz_run(240);
     let dir = TempDir::new("fuzz");
-    let loader = ImageLoader::new(webimage::Config {
-        memory_cache_bytes: 0,
-        remember_failed_urls: false,
-        ..config(1)
-    })
-    .unwrap();
+    let loader = fuzz_loader(webimage::Config::default().decode_memory_bytes);
     let seeds = seeds();
     let mut rng = Rng::new(seed);
     let (mut ok, mut errors) = (0, 0);
@@ -310,13 +317,7 @@ fn mutated_gifs_tiffs_and_svgs_stay_within_the_decode_budget() {
     let dir = TempDir::new("fuzz-formats");
     // A budget well under what the hostile shapes would take if their headers were believed.
     let budget = 64 << 20;
-    let loader = ImageLoader::new(webimage::Config {
-        memory_cache_bytes: 0,
-        remember_failed_urls: false,
-        decode_memory_bytes: budget,
-        ..config(1)
-    })
-    .unwrap();
+    let loader = fuzz_loader(budget);
     let seeds = format_seeds();
     let mut rng = Rng::new(seed);
     let (mut ok, mut errors) = (0, 0);

@@ -27,6 +27,19 @@ fn loader(workers: usize, budget: u64) -> ImageLoader {
     .unwrap()
 }
 
+/// A full-size load of `bytes` from a file, its outcome and heap peak printed under `label`.
+fn full_size(
+    loader: &ImageLoader,
+    dir: &TempDir,
+    name: &str,
+    bytes: &[u8],
+    label: &str,
+) -> (Outcome, usize) {
+    let (result, took, peak) = measure(loader, dir, name, bytes, |r| r);
+    eprintln!("{label}: {result:?} in {took:?}, peak {peak}");
+    (result, peak)
+}
+
 fn pixels_refused(result: &Outcome) -> Option<(u32, u32)> {
     match result {
         Err(Error::TooLarge {
@@ -56,8 +69,7 @@ fn a_gif_frame_larger_than_its_screen_is_budgeted_by_the_frame() {
     // Ok((1, 1)) after 4.2 s at a 1.9 GB peak under this 32 MiB budget.
     let huge = hostile::gif(1, 1, &[GifFrame::at_origin(20_000, 20_000)]);
     assert!(huge.len() < 400 << 10, "{} bytes", huge.len());
-    let (result, took, peak) = measure(&loader, &dir, "huge.gif", &huge, |r| r);
-    eprintln!("20000x20000 frame: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(&loader, &dir, "huge.gif", &huge, "20000x20000 frame");
     assert_eq!(
         pixels_refused(&result),
         Some((20_000, 20_000)),
@@ -67,8 +79,7 @@ fn a_gif_frame_larger_than_its_screen_is_budgeted_by_the_frame() {
 
     // Within the pixel limit but not the budget: 25 MP of frame (125 MB of buffers).
     let big = hostile::gif(1, 1, &[GifFrame::at_origin(5000, 5000)]);
-    let (result, took, peak) = measure(&loader, &dir, "big.gif", &big, |r| r);
-    eprintln!("5000x5000 frame: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(&loader, &dir, "big.gif", &big, "5000x5000 frame");
     assert!(over_budget(&result), "{result:?}");
     assert!(peak < big.len() + (1 << 20), "peak {peak}");
 
@@ -84,22 +95,22 @@ fn a_gif_frame_larger_than_its_screen_is_budgeted_by_the_frame() {
 /// A load's outcome: the image's size, or why not.
 type Outcome = Result<(u32, u32), Error>;
 
-/// Loads every file of `files` at once on a loader of `workers` workers; the results and the
-/// heap peak of all of them together.
-fn load_together(
-    loader: &ImageLoader,
-    dir: &TempDir,
-    files: &[(String, Vec<u8>)],
-) -> (Vec<Outcome>, usize) {
-    let urls: Vec<String> = files
-        .iter()
-        .map(|(name, bytes)| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, bytes).unwrap();
+/// Three files, each a GIF whose 1x1 screen holds one `side` x `side` frame, loaded at once
+/// on `loader`; the results and the heap peak of all of them together.
+fn three_gifs_together(loader: &ImageLoader, dir: &TempDir, side: u16) -> (Vec<Outcome>, usize) {
+    let urls: Vec<String> = (0..3)
+        .map(|i| {
+            let path = dir.path().join(format!("{side}-{i}.gif"));
+            std::fs::write(
+                &path,
+                hostile::gif(1, 1, &[GifFrame::at_origin(side, side)]),
+            )
+            .unwrap();
             file_url(&path)
         })
         .collect();
     let mut results = Vec::new();
+    let started = Instant::now();
     let peak = peak_during(|| {
         let (tx, rx) = mpsc::channel();
         for url in &urls {
@@ -111,6 +122,8 @@ fn load_together(
         drop(tx);
         results = rx.iter().collect();
     });
+    let took = started.elapsed();
+    eprintln!("3 x {side}x{side}: {results:?} in {took:?}, peak {peak}");
     (results, peak)
 }
 
@@ -121,36 +134,14 @@ fn three_workers_decoding_large_gif_frames_stay_within_the_budget() {
     let budget = 64 << 20;
     let loader = loader(3, budget);
     // The three copies (90 MP frames behind 1x1 screens): 1.4 GB together on main.
-    let files: Vec<(String, Vec<u8>)> = (0..3)
-        .map(|i| {
-            let bytes = hostile::gif(1, 1, &[GifFrame::at_origin(9500, 9500)]);
-            (format!("huge-{i}.gif"), bytes)
-        })
-        .collect();
-    let started = Instant::now();
-    let (results, peak) = load_together(&loader, &dir, &files);
-    eprintln!(
-        "3 x 9500x9500: {results:?} in {:?}, peak {peak}",
-        started.elapsed()
-    );
+    let (results, peak) = three_gifs_together(&loader, &dir, 9500);
     assert_eq!(results.len(), 3);
     assert!(results.iter().all(over_budget), "{results:?}");
     assert!(peak < 4 << 20, "peak {peak}");
 
     // Frames that each fit the budget but not two at once (2800x2800: about 40 MB of
     // buffers): they take turns, so all of them together stay within the budget.
-    let files: Vec<(String, Vec<u8>)> = (0..3)
-        .map(|i| {
-            let bytes = hostile::gif(1, 1, &[GifFrame::at_origin(2800, 2800)]);
-            (format!("big-{i}.gif"), bytes)
-        })
-        .collect();
-    let started = Instant::now();
-    let (results, peak) = load_together(&loader, &dir, &files);
-    eprintln!(
-        "3 x 2800x2800: {results:?} in {:?}, peak {peak}",
-        started.elapsed()
-    );
+    let (results, peak) = three_gifs_together(&loader, &dir, 2800);
     assert!(results.iter().all(|r| r == &Ok((1, 1))), "{results:?}");
     assert!(peak > 2800 * 2800 * 4, "decoded: peak {peak}");
     assert!(peak < budget as usize + (1 << 20), "peak {peak}");
@@ -170,8 +161,13 @@ fn a_tiff_tile_whose_jpeg_is_larger_than_the_tile_is_refused_before_decoding() {
     let jpeg = hostile::flat_jpeg(16384, 16384, 3);
     let one = Tiff::jpeg_shared(1, 1, Chunks::Tiles(16, 16), jpeg.clone()).bytes();
     assert!(one.len() < 4 << 20);
-    let (result, took, peak) = measure(&loader, &dir, "one.tif", &one, |r| r);
-    eprintln!("16384^2 JPEG in a 16x16 tile: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(
+        &loader,
+        &dir,
+        "one.tif",
+        &one,
+        "16384^2 JPEG in a 16x16 tile",
+    );
     assert!(decode_error(&result, "larger than its tile"), "{result:?}");
     assert!(peak < one.len() + (1 << 20), "peak {peak}");
 
@@ -209,8 +205,13 @@ fn tiff_tiles_sharing_their_bytes_cost_no_more_than_the_bytes() {
     let big = hostile::flat_jpeg(2048, 2048, 3);
     let mut tiff = Tiff::jpeg_shared(64, 64, Chunks::Tiles(16, 16), big);
     let bytes = tiff.bytes();
-    let (result, took, peak) = measure(&loader, &dir, "shared-big.tif", &bytes, |r| r);
-    eprintln!("16 tiles x one 2048^2 JPEG: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(
+        &loader,
+        &dir,
+        "shared-big.tif",
+        &bytes,
+        "16 tiles x one 2048^2 JPEG",
+    );
     assert!(decode_error(&result, "share bytes"), "{result:?}");
     assert!(peak < bytes.len() + (1 << 20), "peak {peak}");
     // Sixteen copies of it, one per tile: the bytes are there, but each JPEG is larger than
@@ -226,8 +227,13 @@ fn tiff_tiles_sharing_their_bytes_cost_no_more_than_the_bytes() {
     // tile is in its place, but the file holds one tile's data.
     let small = hostile::flat_jpeg(16, 16, 3);
     let bytes = Tiff::jpeg_shared(2048, 2048, Chunks::Tiles(16, 16), small).bytes();
-    let (result, took, peak) = measure(&loader, &dir, "shared.tif", &bytes, |r| r);
-    eprintln!("16384 tiles x one 16^2 JPEG: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(
+        &loader,
+        &dir,
+        "shared.tif",
+        &bytes,
+        "16384 tiles x one 16^2 JPEG",
+    );
     assert!(decode_error(&result, "share bytes"), "{result:?}");
     assert!(peak < 4 * bytes.len() + (1 << 20), "peak {peak}");
 
@@ -254,8 +260,13 @@ fn an_svg_drawing_an_embedded_gif_counts_each_draw_at_the_frame_size() {
     let liar = hostile::gif(1, 1, &[GifFrame::at_origin(3000, 3000)]);
     let svg = hostile::svg_drawing(&liar, 200, 256);
     assert!(svg.len() < 16 << 10, "{} bytes", svg.len());
-    let (result, took, peak) = measure(&loader, &dir, "liar.svg", svg.as_bytes(), |r| r);
-    eprintln!("200 draws of a 3000^2 GIF frame: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(
+        &loader,
+        &dir,
+        "liar.svg",
+        svg.as_bytes(),
+        "200 draws of a 3000^2 GIF frame",
+    );
     assert!(decode_error(&result, "render budget"), "{result:?}");
     assert!(peak < 8 << 20, "peak {peak}");
 
@@ -267,8 +278,13 @@ fn an_svg_drawing_an_embedded_gif_counts_each_draw_at_the_frame_size() {
     assert_eq!(result.unwrap(), (256, 256));
     assert!(peak > 2000 * 2000 * 4, "the frame was decoded: peak {peak}");
     let many = hostile::svg_drawing(&frame, 200, 256);
-    let (result, took, peak) = measure(&loader, &dir, "many.svg", many.as_bytes(), |r| r);
-    eprintln!("200 draws of a 2000^2 GIF frame: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(
+        &loader,
+        &dir,
+        "many.svg",
+        many.as_bytes(),
+        "200 draws of a 2000^2 GIF frame",
+    );
     assert!(decode_error(&result, "too much to draw"), "{result:?}");
     assert!(peak < 8 << 20, "peak {peak}");
 
@@ -276,8 +292,13 @@ fn an_svg_drawing_an_embedded_gif_counts_each_draw_at_the_frame_size() {
     // drawn as nothing (as a broken image), never handed to zune-jpeg.
     let bomb = hostile::scan_bomb(true, 1, 1000);
     let svg = hostile::svg_drawing(&bomb, 1, 256);
-    let (result, took, peak) = measure(&loader, &dir, "bomb.svg", svg.as_bytes(), |r| r);
-    eprintln!("an embedded JPEG scan bomb: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(
+        &loader,
+        &dir,
+        "bomb.svg",
+        svg.as_bytes(),
+        "an embedded JPEG scan bomb",
+    );
     assert_eq!(result.unwrap(), (256, 256));
     assert!(peak < 2 << 20, "peak {peak}");
 
@@ -298,8 +319,13 @@ fn an_svg_copying_a_large_embedded_image_many_times_is_refused_while_parsing() {
     let png = noisy_png(512, 512, 3);
     assert!(png.len() > 1 << 20);
     let svg = hostile::svg_drawing(&png, 300, 256);
-    let (result, took, peak) = measure(&loader, &dir, "copies.svg", svg.as_bytes(), |r| r);
-    eprintln!("300 copies of a 1 MB PNG: {result:?} in {took:?}, peak {peak}");
+    let (result, peak) = full_size(
+        &loader,
+        &dir,
+        "copies.svg",
+        svg.as_bytes(),
+        "300 copies of a 1 MB PNG",
+    );
     assert!(decode_error(&result, "parse budget"), "{result:?}");
     assert!(peak < 8 * svg.len(), "peak {peak} for {} bytes", svg.len());
 }
