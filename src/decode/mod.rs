@@ -172,6 +172,10 @@ pub(crate) struct Probe {
     /// Bytes of the decoder's own output buffer at full size (its native pixel format), and
     /// of any whole-image state it keeps while decoding.
     pub(crate) native_bytes: u64,
+    /// Bytes the decoder holds beside its output only while it decodes, gone before the
+    /// conversion to RGBA8: a GIF frame's own buffers, `tiff`'s copy of the image and its
+    /// largest JPEG chunk. 0 for most formats.
+    pub(crate) scratch_bytes: u64,
     /// The size of what the decoder really decodes when that is not the stored size: a GIF's
     /// first frame (which may be larger than its screen), a TIFF's chunks with their padding.
     /// The registry checks it against the pixel limit as well. `(width, height)` otherwise.
@@ -191,6 +195,7 @@ impl Probe {
             height,
             orientation,
             native_bytes,
+            scratch_bytes: 0,
             decoded: (width, height),
         }
     }
@@ -242,13 +247,14 @@ pub(crate) trait FormatDecoder: Send + Sync {
 const SNIFF_BYTES: usize = 1024;
 
 /// The peak memory of a full-size decode to upright RGBA8 followed by a resize to `target`:
-/// the largest of the decoder's buffer plus its conversion to RGBA8, an orientation copy,
-/// and the resize (source, its premultiplied copy, the intermediate pass and the output),
-/// plus an eighth for the decoder's own state.
+/// the largest of the decoder's buffer with its scratch while it decodes, the buffer plus its
+/// conversion to RGBA8, an orientation copy, and the resize (source, its premultiplied copy,
+/// the intermediate pass and the output), plus an eighth for the decoder's own state.
 pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
     let (w, h) = (u64::from(probe.width), u64::from(probe.height));
     let rgba = w * h * 4;
     let convert = probe.native_bytes + if probe.native_bytes == rgba { 0 } else { rgba };
+    let decode = probe.native_bytes.saturating_add(probe.scratch_bytes);
     let orient = if probe.orientation == Orientation::NoTransforms {
         0
     } else {
@@ -266,7 +272,7 @@ pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
         let (ow, oh, uh) = (u64::from(ow), u64::from(oh), u64::from(upright.1));
         2 * rgba + ow * uh * 4 + ow * oh * 4
     };
-    let peak = convert.max(orient).max(resize);
+    let peak = convert.max(decode).max(orient).max(resize);
     peak + peak / 8 + (64 << 10)
 }
 

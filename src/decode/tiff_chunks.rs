@@ -53,6 +53,9 @@ const STREAM_FACTOR: u64 = 4;
 const STREAM_SLACK: u64 = 1 << 20;
 /// Headroom for zune-jpeg's tables and row buffers per chunk.
 const CHUNK_SLACK: u64 = 64 << 10;
+/// Headroom for the decoder's own state whatever the compression: the directory's entries,
+/// an inflate state with its window (about 80 KB measured for a deflate file), LZW tables.
+const DECODER_SLACK: u64 = 128 << 10;
 /// Most bytes of values a tag that is read may have (262,144 chunk offsets in a classic TIFF).
 const MAX_TAG_BYTES: u64 = 1 << 20;
 /// The tags `tiff` and `image` read when they open a file's first image: the image's layout,
@@ -68,9 +71,10 @@ pub(crate) const READ_TAGS: [u16; 20] = [
 pub(crate) struct Chunks {
     /// The area decompressed, padding included (at most `u32::MAX` on each side).
     pub(crate) decoded: (u32, u32),
-    /// Bytes held beside the `image` crate's own output buffer: `tiff`'s copy of the image
-    /// (in its samples, which may be wider than the output, as CMYK is), and the largest
-    /// chunk's JPEG decode (its data and its pixels).
+    /// Bytes held beside the `image` crate's own output buffer while `tiff` decodes (gone
+    /// before the conversion to RGBA8): `tiff`'s copy of the image (in its samples, which may
+    /// be wider than the output, as CMYK is), and the largest chunk's JPEG decode (its data
+    /// and its pixels).
     pub(crate) extra_bytes: u64,
 }
 
@@ -115,7 +119,9 @@ pub(crate) fn preflight(bytes: &[u8]) -> Result<Chunks, DecodeError> {
     };
     Ok(Chunks {
         decoded,
-        extra_bytes: image_bytes.saturating_add(chunk_bytes),
+        extra_bytes: image_bytes
+            .saturating_add(chunk_bytes)
+            .saturating_add(DECODER_SLACK),
     })
 }
 

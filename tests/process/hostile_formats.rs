@@ -453,7 +453,7 @@ fn what_gif_and_tiff_decodes_reserve_covers_what_they_allocate() {
             "{name}: decode peak {decode} > reserved {reserved}"
         );
         assert!(
-            reserved <= 3 * decode + (1 << 20),
+            reserved <= 2 * decode + (1 << 20),
             "{name}: reserved {reserved}, peak {decode}"
         );
     }

@@ -44,7 +44,7 @@ impl FormatDecoder for ImageRs {
             // Its chunks with their padding, a copy of the image in its own samples, and
             // each JPEG chunk decoded into a buffer of its own (`tiff_chunks`).
             probe.decoded = chunks.decoded;
-            probe.native_bytes = probe.native_bytes.saturating_add(chunks.extra_bytes);
+            probe.scratch_bytes = chunks.extra_bytes;
         }
         match format {
             ImageFormat::Gif => gif_probe(bytes, probe),
@@ -121,7 +121,7 @@ fn gif_probe(bytes: &[u8], mut probe: Probe) -> Result<Probe, DecodeError> {
         } else {
             4 * frame.pixels()
         };
-        probe.native_bytes += own + frame.pixels();
+        probe.scratch_bytes = own + frame.pixels();
     }
     Ok(probe)
 }
