@@ -19,6 +19,7 @@
 
 mod animation;
 mod budget;
+pub(crate) mod color;
 mod exif;
 mod fit;
 mod formats;
@@ -42,6 +43,7 @@ use image::metadata::Orientation;
 use crate::error::{Cause, Error, Limit};
 use crate::loaded::Pixels;
 use crate::request::{Size, Variant};
+use color::{Colors, Outcome, Profile, Raster};
 
 /// Limits a decode runs under.
 #[derive(Debug, Clone, Copy)]
@@ -175,19 +177,31 @@ pub(crate) enum DecodePath {
     ExifThumbnail,
 }
 
-/// A decoded image and the path that made it (what a format decoder returns).
+/// A decoded image and the path that made it (what a format decoder returns): upright pixels
+/// in the colour space of the file's [`Profile`], which the registry converts.
 #[derive(Debug)]
 pub(crate) struct Output {
-    pub(crate) image: RgbaImage,
+    pub(crate) image: Raster,
     pub(crate) path: DecodePath,
 }
 
-/// What the registry returns: a still image or every frame of an animation, and the path
-/// that made it.
+impl Output {
+    /// RGBA8 pixels (gray expanded) made by `path`.
+    pub(crate) fn new(image: RgbaImage, path: DecodePath) -> Output {
+        Output {
+            image: Raster::Rgba8(image),
+            path,
+        }
+    }
+}
+
+/// What the registry returns: a still image or every frame of an animation, the path that
+/// made it, and what colour management did.
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub(crate) pixels: Pixels,
     pub(crate) path: DecodePath,
+    pub(crate) color: Outcome,
 }
 
 /// The size a decode produces, given the image's upright size.
@@ -313,6 +327,15 @@ pub(crate) trait FormatDecoder: Send + Sync {
         let _ = (bytes, limits);
         Ok(None)
     }
+
+    /// What `bytes` say about the colour space of the pixels [`decode`](Self::decode)
+    /// returns (an ICC profile, CICP code points, PNG gamma and chromaticities), read from the
+    /// headers; the registry converts the pixels from it. Never an error: colour information
+    /// that cannot be used is [`Profile::Invalid`]. The default: nothing (sRGB).
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        let _ = bytes;
+        Profile::Unspecified
+    }
 }
 
 /// How much of a body the formats see to recognise themselves (an SVG's prolog can be long).
@@ -352,6 +375,7 @@ pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
 pub(crate) struct Decoders {
     formats: Vec<Arc<dyn FormatDecoder>>,
     budget: Option<Arc<Budget>>,
+    colors: Arc<Colors>,
 }
 
 impl Decoders {
@@ -381,6 +405,7 @@ impl Decoders {
         Decoders {
             formats,
             budget: None,
+            colors: Arc::default(),
         }
     }
 
@@ -413,9 +438,9 @@ impl Decoders {
             })
     }
 
-    /// Decodes `bytes` into the requested variant's size, every frame of an animation if it
-    /// asks for them (its processors are not the decode's business). `stop` is asked while
-    /// the decode waits for memory whether the result is still wanted.
+    /// Decodes `bytes` into the requested variant's size and colour space, every frame of an
+    /// animation if it asks for them (its processors are not the decode's business). `stop` is
+    /// asked while the decode waits for memory whether the result is still wanted.
     pub(crate) fn decode(
         &self,
         bytes: &[u8],
@@ -432,24 +457,38 @@ impl Decoders {
             check_pixels(probe.width, probe.height, limits)?;
             let target = Target::of(variant.size);
             let original = variant.size == Size::Original;
+            let profile = format.profile(bytes);
+            let color_bytes = color::peak_bytes(&profile);
             if variant.animated
                 && let Some(info) = format.animation(bytes, limits)?
             {
                 animation::check(&info, limits)?;
-                let _reservation = self.reserve(animation::peak_bytes(&info, target), stop)?;
+                let peak = animation::peak_bytes(&info, target) + color_bytes;
+                let _reservation = self.reserve(peak, stop)?;
+                let frames = self.colors.frames(&profile, &variant.color);
                 let pixels = animation::decode(bytes, &info, probe.orientation, limits, |f| {
-                    target.finish(f)
+                    frames.convert(target.finish(f)?)
                 })?;
                 let path = if original {
                     DecodePath::Original
                 } else {
                     DecodePath::FullDecode
                 };
-                return Ok(Decoded { pixels, path });
+                let color = frames.outcome();
+                return Ok(Decoded {
+                    pixels,
+                    path,
+                    color,
+                });
             }
-            let _reservation = self.reserve(format.peak_bytes(bytes, &probe, target), stop)?;
+            let peak = format.peak_bytes(bytes, &probe, target) + color_bytes;
+            let _reservation = self.reserve(peak, stop)?;
             let output = format.decode(bytes, &probe, target, limits)?;
-            let image = target.finish(output.image)?;
+            let (image, color) =
+                self.colors
+                    .deliver(output.image, &profile, &variant.color, |image| {
+                        target.finish(image)
+                    })?;
             let path = if original {
                 DecodePath::Original
             } else {
@@ -458,6 +497,7 @@ impl Decoders {
             Ok(Decoded {
                 pixels: Pixels::still(image),
                 path,
+                color,
             })
         };
         match catch_unwind(AssertUnwindSafe(run)) {

@@ -177,9 +177,6 @@ impl FormatDecoder for UserFormat {
                 probe.height
             )));
         }
-        Ok(Output {
-            image,
-            path: DecodePath::FullDecode,
-        })
+        Ok(Output::new(image, DecodePath::FullDecode))
     }
 }

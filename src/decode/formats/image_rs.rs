@@ -1,18 +1,26 @@
 //! Every format but JPEG's fast paths, through the `image` crate: PNG (and APNG's first
 //! frame), GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA, and JPEGs the JPEG decoder hands over.
 //!
-//! Owns: one full-size decode to upright RGBA8 with the `image` crate's own limits set from
-//! the header as a backstop, and the header probe. Must not touch: resizing (the registry
-//! does it), any other format's decoder, or animations (`decode/animation.rs` reads and
-//! decodes the frames of GIF, APNG and WebP; this format only says where they are).
+//! Owns: one full-size decode to upright RGBA8 (RGBA16 for 16-bit samples, so that a profile
+//! applies at their precision) with the `image` crate's own limits set from the header as a
+//! backstop, the header probe, and the colour information: PNG's colour chunks through
+//! `color::read`, every other format's ICC profile through the `image` crate's decoder (WebP
+//! `ICCP`, TIFF, GIF's ICC application extension). Must not touch: resizing or converting
+//! colours (the registry does both), any other format's decoder, or animations
+//! (`decode/animation.rs` reads and decodes the frames of GIF, APNG and WebP; this format only
+//! says where they are).
 
 use std::io::Cursor;
 
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbaImage};
+use image::{
+    ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader,
+};
 
+use crate::decode::color::{Model, Profile, Raster, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
+    full_peak,
 };
 use crate::error::Cause;
 
@@ -39,6 +47,18 @@ impl FormatDecoder for ImageRs {
         })
     }
 
+    /// The full-size decode and resize, plus for 16-bit samples their RGBA16 form and its
+    /// orientation copy (16 bytes per pixel), which exist before the narrowing to RGBA8.
+    fn peak_bytes(&self, _bytes: &[u8], probe: &Probe, target: Target) -> u64 {
+        let pixels = u64::from(probe.width) * u64::from(probe.height);
+        let deep = if probe.native_bytes >= pixels * 6 {
+            pixels * 16
+        } else {
+            0
+        };
+        full_peak(probe, target) + deep
+    }
+
     fn decode(
         &self,
         bytes: &[u8],
@@ -50,6 +70,30 @@ impl FormatDecoder for ImageRs {
             image: decode(bytes, limits)?,
             path: DecodePath::FullDecode,
         })
+    }
+
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        if image::guess_format(bytes).ok() == Some(ImageFormat::Png) {
+            return read::png(bytes);
+        }
+        let Ok((_, mut decoder)) = open(bytes) else {
+            return Profile::Unspecified;
+        };
+        let model = if matches!(
+            decoder.original_color_type(),
+            ExtendedColorType::Cmyk8 | ExtendedColorType::Cmyk16
+        ) {
+            // `image` turns CMYK into RGB itself: such a profile cannot apply to the result.
+            Model::Cmyk
+        } else if decoder.color_type().has_color() {
+            Model::Rgb
+        } else {
+            Model::Gray
+        };
+        match decoder.icc_profile() {
+            Ok(icc) => read::icc(icc, model),
+            Err(_) => Profile::Invalid("unreadable ICC profile"),
+        }
     }
 
     fn animation(
@@ -73,8 +117,8 @@ fn open(bytes: &[u8]) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), Decod
     Ok((format, Box::new(decoder)))
 }
 
-/// Full-size decode to upright RGBA8.
-pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeError> {
+/// Full-size decode to upright RGBA8, or RGBA16 when the samples have 16 bits.
+pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Raster, DecodeError> {
     let (format, mut decoder) = open(bytes)?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
@@ -88,10 +132,18 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeE
         .map_err(|e| map_error(format, e))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| map_error(format, e))?;
+    if matches!(
+        image.color(),
+        ColorType::L16 | ColorType::La16 | ColorType::Rgb16 | ColorType::Rgba16
+    ) {
+        let mut deep = DynamicImage::ImageRgba16(image.into_rgba16());
+        deep.apply_orientation(orientation);
+        return Ok(Raster::Rgba16(deep.into_rgba16()));
+    }
     // Convert first (free when already RGBA8), then rotate the smaller buffer.
     let mut rgba = DynamicImage::ImageRgba8(image.into_rgba8());
     rgba.apply_orientation(orientation);
-    Ok(rgba.into_rgba8())
+    Ok(Raster::Rgba8(rgba.into_rgba8()))
 }
 
 fn map_error(format: ImageFormat, e: ImageError) -> DecodeError {

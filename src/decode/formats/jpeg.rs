@@ -36,6 +36,13 @@
 //! reads only the cover's crop (`fit::cover_crop`, turned to stored orientation and scaled to
 //! the reduced image), so no image larger than the box is made after the reduced decode.
 //!
+//! Colour: [`FormatDecoder::profile`] assembles the APP2 ICC profile (every chunk, in sequence
+//! order); the registry converts the RGB output from it, after the resize. A CMYK or YCCK
+//! file that carries a profile is decoded to its inks instead (full size through zune-jpeg,
+//! scaled through the reduced decoder, resized as four channels), for the registry to convert
+//! through that profile; the embedded Exif thumbnail (RGB, not the profile's CMYK) is then
+//! not used. Without a profile, CMYK becomes RGB by the plain formula, as before.
+//!
 //! Fallback decision: the path is chosen from the headers. When the reduced decoder then fails
 //! on the data (corrupt entropy-coded data), the thumbnail fails with a decode error; it never
 //! falls back to a full-size decode (a damaged embedded Exif thumbnail falls back to the main
@@ -50,6 +57,7 @@ use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 
 use super::image_rs;
+use crate::decode::color::{MAX_PROFILE_BYTES, Model, Profile, Raster};
 use crate::decode::exif::{self, Exif};
 use crate::decode::fit::{self, Crop};
 use crate::decode::{
@@ -111,14 +119,39 @@ impl FormatDecoder for Jpeg {
             return scaled.run(bytes);
         }
         let image = match full_rgba(bytes, limits) {
-            Some(result) => result?,
-            None => image_rs::decode(bytes, limits)?,
+            Some(result) => Raster::Rgba8(result?),
+            None => match full_cmyk(bytes, limits) {
+                Some(result) => Raster::Cmyk8(result?),
+                None => image_rs::decode(bytes, limits)?,
+            },
         };
         Ok(Output {
             image,
             path: DecodePath::FullDecode,
         })
     }
+
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        let Ok(info) = jpeg::read_info(bytes) else {
+            return Profile::Unspecified;
+        };
+        let model = match info.components {
+            1 => Model::Gray,
+            4 => Model::Cmyk,
+            _ => Model::Rgb,
+        };
+        match jpeg::icc_profile(bytes, &info, MAX_PROFILE_BYTES) {
+            Ok(None) => Profile::Unspecified,
+            Ok(Some(bytes)) => Profile::Icc { bytes, model },
+            Err(why) => Profile::Invalid(why),
+        }
+    }
+}
+
+/// Whether the file is CMYK or YCCK with an ICC profile: then its inks are decoded, for the
+/// profile to convert.
+fn inks(info: &jpeg::JpegInfo) -> bool {
+    matches!(info.color, jpeg::ColorSpace::Cmyk | jpeg::ColorSpace::Ycck) && !info.icc.is_empty()
 }
 
 /// The Exif block's orientation and thumbnail position (defaults when absent or unreadable).
@@ -142,6 +175,8 @@ struct Scaled {
     crop: Option<Crop>,
     denom: u8,
     exif: Option<ExifThumb>,
+    /// Decode to CMYK inks for the file's profile ([`inks`]).
+    inks: bool,
 }
 
 /// An embedded Exif thumbnail that qualifies: where it lies in the file, its header, and the
@@ -168,8 +203,10 @@ fn plan(bytes: &[u8], target: Target) -> Option<Scaled> {
         stored_scaled,
         denom,
     } = scale(&info, exif.orientation, target)?;
+    let inks = inks(&info);
     Some(Scaled {
-        exif: embedded_thumbnail(bytes, &info, &exif, stored_scaled),
+        exif: embedded_thumbnail(bytes, &info, &exif, stored_scaled).filter(|_| !inks),
+        inks,
         info,
         orientation: exif.orientation,
         stored_to,
@@ -319,9 +356,15 @@ impl Scaled {
             None => (w * h * 16, h),
         };
         let (ow, oh) = (u64::from(self.stored_to.0), u64::from(self.stored_to.1));
-        let resize = ow * sh * 3 + ow * oh * 3;
+        // Inks: four channels, and the reduced image's fourth one.
+        let (channels, inks) = if self.inks {
+            (4, w.div_ceil(u64::from(denom.unwrap_or(1))) * sh)
+        } else {
+            (3, 0)
+        };
+        let resize = ow * sh * channels + ow * oh * channels;
         let rgba = ow * oh * 4;
-        decode.saturating_add(resize + 2 * rgba + SLACK)
+        decode.saturating_add(resize + 2 * rgba + inks + SLACK)
     }
 
     /// Decodes along the plan.
@@ -345,7 +388,12 @@ impl Scaled {
                 DecodePath::ExifThumbnail,
             );
         }
-        let reduced = jpeg::decode_reduced(bytes, self.denom).map_err(|e| match e {
+        let decode = if self.inks {
+            jpeg::decode_reduced_cmyk
+        } else {
+            jpeg::decode_reduced
+        };
+        let reduced = decode(bytes, self.denom).map_err(|e| match e {
             jpeg::JpegError::Unsupported(m) => DecodeError::Unsupported(m),
             jpeg::JpegError::Corrupt(m) => DecodeError::Corrupt(m),
         })?;
@@ -357,6 +405,7 @@ impl Scaled {
         let rgb = Rgb {
             size: (reduced.width, reduced.height),
             pixels: reduced.rgb,
+            inks: self.inks,
         };
         let d = f64::from(self.denom);
         let crop = self.crop.map(|c| c.scaled(1.0 / d, 1.0 / d));
@@ -373,6 +422,7 @@ fn exif_rgb(thumb: &[u8], denom: Option<u8>) -> Option<Rgb> {
             Some(Rgb {
                 size: (r.width, r.height),
                 pixels: r.rgb,
+                inks: false,
             })
         }
         None => {
@@ -382,19 +432,21 @@ fn exif_rgb(thumb: &[u8], denom: Option<u8>) -> Option<Rgb> {
             Some(Rgb {
                 size: img.dimensions(),
                 pixels: img.into_raw(),
+                inks: false,
             })
         }
     }
 }
 
-/// Packed RGB8 pixels in stored orientation.
+/// Packed RGB8 pixels in stored orientation, or CMYK8 inks as Adobe stores them.
 struct Rgb {
     size: (u32, u32),
     pixels: Vec<u8>,
+    inks: bool,
 }
 
-/// Resizes stored-orientation RGB (for a cover, only its `crop`, in its own pixels) to
-/// `stored_to`, then makes it upright RGBA.
+/// Resizes stored-orientation RGB or inks (for a cover, only its `crop`, in its own pixels)
+/// to `stored_to`, then makes it upright: RGBA, or inks in an RGBA-sized buffer.
 fn finish(
     rgb: Rgb,
     (stored_to, crop): ((u32, u32), Option<Crop>),
@@ -413,22 +465,40 @@ fn finish(
                 width,
                 height,
             };
-            resize::rgb_crop(rgb.pixels, rgb.size, inside, stored_to)?
+            if rgb.inks {
+                resize::inks(rgb.pixels, rgb.size, Some(inside), stored_to)?
+            } else {
+                resize::rgb_crop(rgb.pixels, rgb.size, inside, stored_to)?
+            }
         }
+        None if rgb.inks => resize::inks(rgb.pixels, rgb.size, None, stored_to)?,
         None => resize::rgb(rgb.pixels, rgb.size, stored_to)?,
     };
-    let mut rgba = Vec::with_capacity(pixels.len() / 3 * 4);
-    for p in pixels.chunks_exact(3) {
-        rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
-    }
+    let rgba = if rgb.inks {
+        pixels
+    } else {
+        let mut rgba = Vec::with_capacity(pixels.len() / 3 * 4);
+        for p in pixels.chunks_exact(3) {
+            rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
+        }
+        rgba
+    };
     let image = RgbaImage::from_raw(stored_to.0, stored_to.1, rgba)
         .ok_or_else(|| DecodeError::Corrupt("reduced image has the wrong size".into()))?;
+    let image = turn_upright(image, orientation);
+    let image = if rgb.inks {
+        Raster::Cmyk8(image)
+    } else {
+        Raster::Rgba8(image)
+    };
+    Ok(Output { image, path })
+}
+
+/// `image` turned upright.
+fn turn_upright(image: RgbaImage, orientation: Orientation) -> RgbaImage {
     let mut image = DynamicImage::ImageRgba8(image);
     image.apply_orientation(orientation);
-    Ok(Output {
-        image: image.into_rgba8(),
-        path,
-    })
+    image.into_rgba8()
 }
 
 /// Decodes a colour JPEG to upright RGBA8 with zune-jpeg; `None` to leave the file to `image_rs`.
@@ -461,7 +531,41 @@ fn full_rgba(bytes: &[u8], limits: &Limits) -> Option<Result<RgbaImage, DecodeEr
     let mut pixels = vec![0u8; decoder.output_buffer_size()?];
     decoder.decode_into(&mut pixels).ok()?;
     let image = RgbaImage::from_raw(width, height, pixels)?;
-    let mut image = DynamicImage::ImageRgba8(image);
-    image.apply_orientation(orientation);
-    Some(Ok(image.into_rgba8()))
+    Some(Ok(turn_upright(image, orientation)))
+}
+
+/// Decodes a CMYK or YCCK JPEG that carries an ICC profile to its inks with zune-jpeg (its
+/// own components, unconverted), upright, as Adobe stores CMYK (255 = no ink); `None` to
+/// leave the file to `image_rs` (the plain formula).
+fn full_cmyk(bytes: &[u8], limits: &Limits) -> Option<Result<RgbaImage, DecodeError>> {
+    let info = jpeg::read_info(bytes).ok()?;
+    if !inks(&info) {
+        return None;
+    }
+    if let Err(e) = check_pixels(info.width, info.height, limits) {
+        return Some(Err(e));
+    }
+    let space = match info.color {
+        jpeg::ColorSpace::Ycck => ColorSpace::YCCK,
+        _ => ColorSpace::CMYK,
+    };
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX)
+        .jpeg_set_out_colorspace(space);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().ok()?;
+    if decoder.input_colorspace()? != space
+        || decoder.dimensions()? != (info.width as usize, info.height as usize)
+    {
+        return None;
+    }
+    let mut pixels = vec![0u8; decoder.output_buffer_size()?];
+    decoder.decode_into(&mut pixels).ok()?;
+    if space == ColorSpace::YCCK {
+        jpeg::ycck_to_cmyk(&mut pixels);
+    }
+    let image = RgbaImage::from_raw(info.width, info.height, pixels)?;
+    Some(Ok(turn_upright(image, read_exif(bytes, &info).orientation)))
 }

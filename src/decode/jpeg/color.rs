@@ -278,9 +278,99 @@ pub(super) fn to_rgb(
     out_w: usize,
     out_h: usize,
 ) -> Result<Vec<u8>, JpegError> {
+    rows(
+        planes,
+        transform,
+        (out_w, out_h),
+        3,
+        |transform, rows, dst| {
+            match (transform, rows) {
+                (Transform::Gray, [g, ..]) => {
+                    for (d, &g) in dst.chunks_exact_mut(3).zip(g) {
+                        d.copy_from_slice(&[g, g, g]);
+                    }
+                }
+                (Transform::Rgb, [r, g, b, ..]) => {
+                    for (((d, &r), &g), &b) in dst.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
+                        d.copy_from_slice(&[r, g, b]);
+                    }
+                }
+                (Transform::YCbCr, [y, cb, cr, ..]) => ycc_row(y, cb, cr, dst),
+                (Transform::Cmyk, [c, m, y, k]) => {
+                    for ((((d, &c), &m), &y), &k) in
+                        dst.chunks_exact_mut(3).zip(c).zip(m).zip(y).zip(k)
+                    {
+                        d.copy_from_slice(&[mul_k(c, k), mul_k(m, k), mul_k(y, k)]);
+                    }
+                }
+                (Transform::Ycck, [y, cb, cr, k]) => {
+                    ycc_row(y, cb, cr, dst);
+                    for (d, &k) in dst.chunks_exact_mut(3).zip(k) {
+                        for v in d.iter_mut() {
+                            *v = mul_k(255 - *v, k);
+                        }
+                    }
+                }
+                _ => return Err(JpegError::Corrupt("missing component".into())),
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Upsamples the planes of a CMYK or YCCK frame to packed CMYK8 of `out_w x out_h`, as Adobe
+/// stores CMYK (255 = no ink): a YCCK frame's YCbCr becomes its inverted CMY. For a colour
+/// profile to convert; `to_rgb` is the plain formula.
+pub(super) fn to_cmyk(
+    planes: &[Plane],
+    transform: Transform,
+    out_w: usize,
+    out_h: usize,
+) -> Result<Vec<u8>, JpegError> {
+    let mut ycc = vec![0u8; out_w * 3];
+    rows(
+        planes,
+        transform,
+        (out_w, out_h),
+        4,
+        |transform, rows, dst| {
+            match (transform, rows) {
+                (Transform::Cmyk, [c, m, y, k]) => {
+                    for ((((d, &c), &m), &y), &k) in
+                        dst.chunks_exact_mut(4).zip(c).zip(m).zip(y).zip(k)
+                    {
+                        d.copy_from_slice(&[c, m, y, k]);
+                    }
+                }
+                (Transform::Ycck, [y, cb, cr, k]) => {
+                    ycc_row(y, cb, cr, &mut ycc);
+                    for ((d, v), &k) in dst.chunks_exact_mut(4).zip(ycc.chunks_exact(3)).zip(k) {
+                        d.copy_from_slice(&[255 - v[0], 255 - v[1], 255 - v[2], k]);
+                    }
+                }
+                _ => {
+                    return Err(JpegError::Unsupported(
+                        "CMYK output of a 3-colour JPEG".into(),
+                    ));
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Upsamples every plane row by row and hands the rows of output row `y` to `convert`, which
+/// writes `channels` samples per pixel.
+fn rows(
+    planes: &[Plane],
+    transform: Transform,
+    (out_w, out_h): (usize, usize),
+    channels: usize,
+    mut convert: impl FnMut(Transform, &[Vec<u8>], &mut [u8]) -> Result<(), JpegError>,
+) -> Result<Vec<u8>, JpegError> {
     let n = out_w
         .checked_mul(out_h)
-        .and_then(|n| n.checked_mul(3))
+        .and_then(|n| n.checked_mul(channels))
         .ok_or_else(|| JpegError::Unsupported("image too large".into()))?;
     let needed = match transform {
         Transform::Gray => 1,
@@ -290,47 +380,30 @@ pub(super) fn to_rgb(
     if planes.len() < needed {
         return Err(JpegError::Corrupt("missing component".into()));
     }
-    let mut rgb = vec![0u8; n];
+    let mut out = vec![0u8; n];
     let mut colsum = Vec::new();
     let mut rows = vec![vec![0u8; out_w]; needed];
     let taps: Vec<Option<Vec<Taps>>> = planes.iter().map(|p| generic_taps(p, out_w)).collect();
-    for (y, dst) in rgb.chunks_exact_mut(out_w * 3).enumerate() {
+    for (y, dst) in out.chunks_exact_mut(out_w * channels).enumerate() {
         for ((p, row), hx) in planes.iter().zip(rows.iter_mut()).zip(&taps) {
             match hx {
                 Some(hx) => resample_row_generic(p, y, out_h, hx, row, &mut colsum),
                 None => upsample_row(p, y, out_h, row, &mut colsum),
             }
         }
-        match (transform, &rows[..]) {
-            (Transform::Gray, [g, ..]) => {
-                for (d, &g) in dst.chunks_exact_mut(3).zip(g) {
-                    d.copy_from_slice(&[g, g, g]);
-                }
-            }
-            (Transform::Rgb, [r, g, b, ..]) => {
-                for (((d, &r), &g), &b) in dst.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
-                    d.copy_from_slice(&[r, g, b]);
-                }
-            }
-            (Transform::YCbCr, [y, cb, cr, ..]) => ycc_row(y, cb, cr, dst),
-            (Transform::Cmyk, [c, m, y, k]) => {
-                for ((((d, &c), &m), &y), &k) in dst.chunks_exact_mut(3).zip(c).zip(m).zip(y).zip(k)
-                {
-                    d.copy_from_slice(&[mul_k(c, k), mul_k(m, k), mul_k(y, k)]);
-                }
-            }
-            (Transform::Ycck, [y, cb, cr, k]) => {
-                ycc_row(y, cb, cr, dst);
-                for (d, &k) in dst.chunks_exact_mut(3).zip(k) {
-                    for v in d.iter_mut() {
-                        *v = mul_k(255 - *v, k);
-                    }
-                }
-            }
-            _ => return Err(JpegError::Corrupt("missing component".into())),
-        }
+        convert(transform, &rows, dst)?;
     }
-    Ok(rgb)
+    Ok(out)
+}
+
+/// Packed YCCK (as a full-size decoder hands over the components) to packed CMYK as Adobe
+/// stores it, in place: the YCbCr of the CMY inks through libjpeg's YCbCr -> RGB, K as is.
+pub(crate) fn ycck_to_cmyk(pixels: &mut [u8]) {
+    let mut rgb = [0u8; 3];
+    for p in pixels.chunks_exact_mut(4) {
+        ycc_row(&[p[0]], &[p[1]], &[p[2]], &mut rgb);
+        p[..3].copy_from_slice(&[255 - rgb[0], 255 - rgb[1], 255 - rgb[2]]);
+    }
 }
 
 /// `x * k / 255`, rounded as zune-jpeg does (Blinn's 8-bit multiply).
@@ -465,6 +538,17 @@ mod tests {
             .collect();
         assert_eq!(to_rgb(&ycck, Transform::Ycck, 1, 1).unwrap(), [0, 0, 0]);
         assert!(to_rgb(&ycck[..3], Transform::Ycck, 1, 1).is_err());
+        // The inks as Adobe stores them (255 = no ink): CMYK passed through; YCCK's YCbCr
+        // decodes to the CMY inks themselves, so white "RGB" is full ink, stored as 0.
+        assert_eq!(
+            to_cmyk(&planes, Transform::Cmyk, 1, 1).unwrap(),
+            [255, 0, 128, 255]
+        );
+        assert_eq!(
+            to_cmyk(&ycck, Transform::Ycck, 1, 1).unwrap(),
+            [0, 0, 0, 255]
+        );
+        assert!(to_cmyk(&planes[..3], Transform::YCbCr, 1, 1).is_err());
     }
 
     #[test]
