@@ -2,6 +2,8 @@
 //! conversions of each pixel layout, PNG's colour chunks, and hostile profiles (ignored,
 //! never a panic, never a lost image). Accuracy against LittleCMS on real files is in
 //! `tests/it/color.rs`.
+//!
+//! Owns: nothing but these tests. Must not touch: anything outside `super`.
 
 use std::sync::atomic::Ordering;
 

@@ -4,12 +4,12 @@
 //! Owns: choosing the path for one JPEG decode (the [`Plan`], from the header alone, so the
 //! memory it needs is known before anything is allocated), and each path's peak memory.
 //! Must not touch: the cache, the network, or the reduced decoder's internals
-//! (`decode/jpeg/`). Full size: a colour JPEG (YCbCr or RGB) goes straight to RGBA8 through
-//! zune-jpeg, the decoder `image` itself uses; going through `image` would cost a copy of the
-//! input, two header parses, a full-size RGB8 buffer and a copy of it into RGBA8, while asking
-//! zune-jpeg for RGBA writes the final buffer once. Any file it does not take (grayscale,
-//! CMYK, headers zune rejects, a failed decode) goes to `image_rs`, which gives the same
-//! results and errors as `image`. Scaled, which path runs, in order:
+//! (`decode/jpeg/`). Full size (`full.rs`): a colour JPEG (YCbCr or RGB) goes straight to RGBA8
+//! through zune-jpeg, the decoder `image` itself uses; going through `image` would cost a copy
+//! of the input, two header parses, a full-size RGB8 buffer and a copy of it into RGBA8, while
+//! asking zune-jpeg for RGBA writes the final buffer once. Any file it does not take
+//! (grayscale, CMYK without a profile, headers zune rejects, a failed decode) goes to
+//! `image_rs`, which gives the same results and errors as `image`. Scaled, which path runs:
 //!
 //! 1. **JPEG with an embedded Exif thumbnail** (IFD1) at least as large as the target, with the
 //!    main image's aspect ratio within 1% (cameras that pad 160x120 thumbnails with black bars
@@ -50,19 +50,17 @@
 //! memory and time of the full image they claim to be (zune-jpeg may still load such a file
 //! at full size, leniently: a full-size load asks for that cost).
 
+mod full;
+
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
-use zune_core::bytestream::ZCursor;
-use zune_core::colorspace::ColorSpace;
-use zune_core::options::DecoderOptions;
 
 use super::image_rs;
 use crate::decode::color::{MAX_PROFILE_BYTES, Model, Profile, Raster};
 use crate::decode::exif::{self, Exif};
 use crate::decode::fit::{self, Crop};
 use crate::decode::{
-    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels, full_peak,
-    jpeg, resize,
+    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, full_peak, jpeg, resize,
 };
 
 /// Headroom for a decoder's own tables and row buffers, on top of the pixel buffers counted.
@@ -118,9 +116,9 @@ impl FormatDecoder for Jpeg {
         if let Some(scaled) = plan(bytes, target) {
             return scaled.run(bytes);
         }
-        let image = match full_rgba(bytes, limits) {
+        let image = match full::rgba(bytes, limits) {
             Some(result) => Raster::Rgba8(result?),
-            None => match full_cmyk(bytes, limits) {
+            None => match full::cmyk(bytes, limits) {
                 Some(result) => Raster::Cmyk8(result?),
                 None => image_rs::decode(bytes, limits)?,
             },
@@ -499,73 +497,4 @@ fn turn_upright(image: RgbaImage, orientation: Orientation) -> RgbaImage {
     let mut image = DynamicImage::ImageRgba8(image);
     image.apply_orientation(orientation);
     image.into_rgba8()
-}
-
-/// Decodes a colour JPEG to upright RGBA8 with zune-jpeg; `None` to leave the file to `image_rs`.
-fn full_rgba(bytes: &[u8], limits: &Limits) -> Option<Result<RgbaImage, DecodeError>> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let options = DecoderOptions::default()
-        .set_strict_mode(false)
-        .set_max_width(usize::MAX)
-        .set_max_height(usize::MAX)
-        .jpeg_set_out_colorspace(ColorSpace::RGBA);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode_headers().ok()?;
-    if !matches!(
-        decoder.input_colorspace()?,
-        ColorSpace::YCbCr | ColorSpace::RGB
-    ) {
-        return None;
-    }
-    let (width, height) = decoder.dimensions()?;
-    let (width, height) = (u32::try_from(width).ok()?, u32::try_from(height).ok()?);
-    if let Err(e) = check_pixels(width, height, limits) {
-        return Some(Err(e));
-    }
-    let orientation = decoder
-        .exif()
-        .and_then(|exif| Orientation::from_exif_chunk(exif))
-        .unwrap_or(Orientation::NoTransforms);
-    let mut pixels = vec![0u8; decoder.output_buffer_size()?];
-    decoder.decode_into(&mut pixels).ok()?;
-    let image = RgbaImage::from_raw(width, height, pixels)?;
-    Some(Ok(turn_upright(image, orientation)))
-}
-
-/// Decodes a CMYK or YCCK JPEG that carries an ICC profile to its inks with zune-jpeg (its
-/// own components, unconverted), upright, as Adobe stores CMYK (255 = no ink); `None` to
-/// leave the file to `image_rs` (the plain formula).
-fn full_cmyk(bytes: &[u8], limits: &Limits) -> Option<Result<RgbaImage, DecodeError>> {
-    let info = jpeg::read_info(bytes).ok()?;
-    if !inks(&info) {
-        return None;
-    }
-    if let Err(e) = check_pixels(info.width, info.height, limits) {
-        return Some(Err(e));
-    }
-    let space = match info.color {
-        jpeg::ColorSpace::Ycck => ColorSpace::YCCK,
-        _ => ColorSpace::CMYK,
-    };
-    let options = DecoderOptions::default()
-        .set_strict_mode(false)
-        .set_max_width(usize::MAX)
-        .set_max_height(usize::MAX)
-        .jpeg_set_out_colorspace(space);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode_headers().ok()?;
-    if decoder.input_colorspace()? != space
-        || decoder.dimensions()? != (info.width as usize, info.height as usize)
-    {
-        return None;
-    }
-    let mut pixels = vec![0u8; decoder.output_buffer_size()?];
-    decoder.decode_into(&mut pixels).ok()?;
-    if space == ColorSpace::YCCK {
-        jpeg::ycck_to_cmyk(&mut pixels);
-    }
-    let image = RgbaImage::from_raw(info.width, info.height, pixels)?;
-    Some(Ok(turn_upright(image, read_exif(bytes, &info).orientation)))
 }

@@ -73,6 +73,7 @@ mod bits;
 mod color;
 mod decoder;
 mod huffman;
+mod icc;
 mod idct;
 mod layout;
 mod limits;
@@ -171,7 +172,7 @@ pub(crate) struct JpegInfo {
     /// the first scan lies (the bytes after `Exif\0\0`), if there is one.
     pub(crate) exif: Option<std::ops::Range<usize>>,
     /// The APP2 `ICC_PROFILE` segments before the first scan, in file order.
-    pub(crate) icc: Vec<markers::IccChunk>,
+    pub(crate) icc: Vec<icc::IccChunk>,
 }
 
 /// A decoded reduced-size image.
@@ -236,7 +237,7 @@ fn read_header(data: &[u8]) -> Result<Header, JpegError> {
     let mut p = Parser::new(data)?;
     let mut cm = ColorMarkers::default();
     let mut exif = None;
-    let mut icc = Vec::new();
+    let mut icc_chunks = Vec::new();
     let mut frame: Option<(Frame, u8)> = None;
     let mut hierarchical = false;
     let mut first_scan = None;
@@ -275,7 +276,7 @@ fn read_header(data: &[u8]) -> Result<Header, JpegError> {
             }
             0xE2 => {
                 let payload = p.segment()?;
-                icc.extend(markers::icc_chunk(payload, p.pos - payload.len()));
+                icc_chunks.extend(icc::icc_chunk(payload, p.pos - payload.len()));
             }
             0xEE => {
                 if let Some(t) = markers::adobe_transform(p.segment()?) {
@@ -304,7 +305,7 @@ fn read_header(data: &[u8]) -> Result<Header, JpegError> {
         color: color_space(&f, cm),
         unsupported,
         exif,
-        icc,
+        icc: icc_chunks,
     };
     Ok(Header {
         info,
@@ -392,7 +393,7 @@ pub(crate) fn icc_profile(
     info: &JpegInfo,
     max: usize,
 ) -> Result<Option<Vec<u8>>, &'static str> {
-    markers::assemble_icc(data, &info.icc, max)
+    icc::assemble_icc(data, &info.icc, max)
 }
 
 /// Output pixels per block side for `1/denom`.
