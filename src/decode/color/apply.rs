@@ -84,7 +84,7 @@ fn in_place<T: Copy + Default>(
     t: &(dyn moxcms::TransformExecutor<T> + Send + Sync),
     prepare: impl Fn(&mut [T]),
 ) -> Result<(), DecodeError> {
-    let mut scratch = vec![T::default(); CHUNK_PIXELS * 4];
+    let mut scratch = vec![T::default(); samples.len().min(CHUNK_PIXELS * 4)];
     for chunk in samples.chunks_mut(CHUNK_PIXELS * 4) {
         let src = &mut scratch[..chunk.len()];
         src.copy_from_slice(chunk);

@@ -335,7 +335,7 @@ fn png_colour_chunks_take_the_specifications_precedence() {
     let iccp_chunk = (b"iCCP", iccp(&profile));
     assert_eq!(read::png(&png_with(&[])), Profile::Unspecified);
     assert_eq!(
-        read::png(&png_with(&[gama.clone()])),
+        read::png(&png_with(std::slice::from_ref(&gama))),
         Profile::Gamma {
             gamma: 100_000,
             chrm: None
