@@ -41,6 +41,7 @@ use std::sync::Arc;
 use image::RgbaImage;
 use image::metadata::Orientation;
 
+use crate::color::ColorTarget;
 use crate::error::{Cause, Error, Limit};
 use crate::loaded::Pixels;
 use crate::request::{Size, Variant};
@@ -390,7 +391,12 @@ impl Decoders {
             check_pixels(probe.width, probe.height, limits)?;
             let target = Target::of(variant.size);
             let original = variant.size == Size::Original;
-            let profile = format.profile(bytes);
+            // Colour management off: the file's colour information is not even read.
+            let profile = if variant.color == ColorTarget::AsStored {
+                Profile::Unspecified
+            } else {
+                format.profile(bytes)
+            };
             let color_bytes = color::peak_bytes(&profile);
             if variant.animated
                 && let Some(info) = format.animation(bytes, limits)?

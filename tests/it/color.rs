@@ -137,6 +137,48 @@ fn display_p3_webp_tiff_and_gif() {
 }
 
 #[test]
+fn every_frame_of_an_animation_is_converted() {
+    use image::AnimationDecoder;
+    let profile = cms::display_p3();
+    let mut gif = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut gif);
+        for seed in 0..3 {
+            let frame = opaque(&photo::photo(120, 90, seed));
+            let delay = image::Delay::from_numer_denom_ms(100, 1);
+            encoder
+                .encode_frame(image::Frame::from_parts(frame, 0, 0, delay))
+                .unwrap();
+        }
+    }
+    let file = cms::insert_gif_icc(&gif, &cms::bytes(&profile));
+    let (loader, server) = (loader(), Server::start());
+    server.route("/p3-anim.gif", Route::ok(file.clone()));
+    let loaded = loader
+        .load_blocking(Request::new(server.url("/p3-anim.gif")).animated(true))
+        .unwrap();
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&file)).unwrap();
+    let stored: Vec<RgbaImage> = decoder
+        .into_frames()
+        .map(|f| f.unwrap().into_buffer())
+        .collect();
+    let frames = loaded.frames().expect("an animation");
+    assert_eq!(frames.len(), 3);
+    for (frame, stored) in frames.iter().zip(&stored) {
+        let reference = cms::to_srgb(
+            &DynamicImage::ImageRgba8(stored.clone()).into_rgb8(),
+            &profile,
+        );
+        let (d, raw) = (mad(&frame.image, &reference), mad(&frame.image, stored));
+        assert!(
+            d <= MAX_MAD && raw >= MIN_EFFECT,
+            "frame: {d:.3} (as stored {raw:.3})"
+        );
+    }
+    assert_eq!(counted(&Stats::default(), &loader.stats()), (1, 0));
+}
+
+#[test]
 fn sixteen_bit_prophoto_png_is_converted_at_sixteen_bits() {
     let profile = cms::prophoto();
     let deep = DynamicImage::ImageRgb8(picture()).into_rgb16();

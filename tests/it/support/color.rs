@@ -363,12 +363,16 @@ pub fn png_with_chunks(rgb: &RgbImage, chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8
     out
 }
 
-/// A GIF of `rgba` (quantised by the encoder) with `icc` in an `ICCRGBG1012` application
-/// extension before the image, where the GIF ICC convention puts it.
+/// A GIF of `rgba` (quantised by the encoder) carrying `icc`.
 pub fn gif_with_icc(rgba: &RgbaImage, icc: &[u8]) -> Vec<u8> {
     let mut gif = Cursor::new(Vec::new());
     rgba.write_to(&mut gif, image::ImageFormat::Gif).unwrap();
-    let gif = gif.into_inner();
+    insert_gif_icc(&gif.into_inner(), icc)
+}
+
+/// `gif` with `icc` in an `ICCRGBG1012` application extension before the first image, where
+/// the GIF ICC convention puts it.
+pub fn insert_gif_icc(gif: &[u8], icc: &[u8]) -> Vec<u8> {
     // Header (6), logical screen descriptor (7), then the global colour table if flagged.
     let flags = gif[10];
     let table = if flags & 0x80 != 0 {
