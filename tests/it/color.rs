@@ -85,24 +85,28 @@ fn counted(before: &Stats, after: &Stats) -> (u64, u64) {
     )
 }
 
+/// [`check`] against LittleCMS's conversion of the file's stored RGB from `profile`.
+fn check_rgb(name: &str, file: &[u8], profile: &lcms2::Profile) {
+    check(name, file, &cms::to_srgb(&stored_rgb(file), profile));
+}
+
 /// The file's own pixels, decoded without colour management by `image`.
 fn stored_rgb(bytes: &[u8]) -> RgbImage {
     image::load_from_memory(bytes).unwrap().into_rgb8()
 }
 
+/// The photo converted to Adobe RGB (1998) by LittleCMS, as a JPEG carrying that profile.
+fn adobe_rgb_jpeg_file() -> (lcms2::Profile, Vec<u8>) {
+    let profile = cms::adobe_rgb();
+    let rgb = cms::into_space(&picture(), &profile);
+    let file = cms::jpeg(&rgb, &cms::bytes(&profile), false);
+    (profile, file)
+}
+
 #[test]
 fn adobe_rgb_jpeg() {
-    let profile = cms::adobe_rgb();
-    let file = cms::jpeg(
-        &cms::into_space(&picture(), &profile),
-        &cms::bytes(&profile),
-        false,
-    );
-    check(
-        "adobe-rgb.jpg",
-        &file,
-        &cms::to_srgb(&stored_rgb(&file), &profile),
-    );
+    let (profile, file) = adobe_rgb_jpeg_file();
+    check_rgb("adobe-rgb.jpg", &file, &profile);
 }
 
 #[test]
@@ -111,11 +115,7 @@ fn prophoto_progressive_jpeg_with_colours_outside_srgb() {
     // conversion clips, as LittleCMS's does.
     let profile = cms::prophoto();
     let file = cms::jpeg(&picture(), &cms::bytes(&profile), true);
-    check(
-        "prophoto.jpg",
-        &file,
-        &cms::to_srgb(&stored_rgb(&file), &profile),
-    );
+    check_rgb("prophoto.jpg", &file, &profile);
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn display_p3_webp_tiff_and_gif() {
     }
     // GIF: the profile in its ICCRGBG1012 application extension.
     let file = cms::gif_with_icc(&opaque(&picture()), &icc);
-    check("p3.gif", &file, &cms::to_srgb(&stored_rgb(&file), &profile));
+    check_rgb("p3.gif", &file, &profile);
 }
 
 #[test]
@@ -260,12 +260,7 @@ fn png_gamma_with_chromaticities_and_cicp() {
 
 #[test]
 fn the_target_is_part_of_the_cache_key_and_an_app_profile_can_be_it() {
-    let profile = cms::adobe_rgb();
-    let file = cms::jpeg(
-        &cms::into_space(&picture(), &profile),
-        &cms::bytes(&profile),
-        false,
-    );
+    let (profile, file) = adobe_rgb_jpeg_file();
     let stored = stored_rgb(&file);
     let loader = ImageLoader::new(config(2)).unwrap();
     let server = Server::start();

@@ -60,11 +60,7 @@ pub(super) fn conversion(
         Kind::Rgb8 => {
             let t =
                 with_intent(|o| source.create_transform_8bit(Layout::Rgba, dest, Layout::Rgba, o))?;
-            let probe = probe_rgba(|v| v);
-            let mut out = vec![0u8; probe.len()];
-            t.transform(&probe, &mut out)
-                .map_err(|_| "transform failed")?;
-            if close(&probe, &out, 1) {
+            if moves_nothing(&*t, |v| v, 1)? {
                 Conversion::Identity
             } else {
                 Conversion::Rgb8(t)
@@ -74,11 +70,7 @@ pub(super) fn conversion(
             let t = with_intent(|o| {
                 source.create_transform_16bit(Layout::Rgba, dest, Layout::Rgba, o)
             })?;
-            let probe = probe_rgba(|v| u16::from(v) * 257);
-            let mut out = vec![0u16; probe.len()];
-            t.transform(&probe, &mut out)
-                .map_err(|_| "transform failed")?;
-            if close(&probe, &out, 257) {
+            if moves_nothing(&*t, |v| u16::from(v) * 257, 257)? {
                 Conversion::Identity
             } else {
                 Conversion::Rgb16(t)
@@ -120,6 +112,20 @@ fn with_intent<T>(
     make(options(RenderingIntent::Perceptual))
         .or_else(|_| make(options(RenderingIntent::RelativeColorimetric)))
         .map_err(|_| "no transform from this profile")
+}
+
+/// Whether `t` moves no sample of the probe grid (RGBA samples made by `sample`) by more than
+/// `tolerance`.
+fn moves_nothing<T: Copy + Default + Into<i32>>(
+    t: &(dyn moxcms::TransformExecutor<T> + Send + Sync),
+    sample: impl Fn(u8) -> T,
+    tolerance: i32,
+) -> Result<bool, &'static str> {
+    let probe = probe_rgba(sample);
+    let mut out = vec![T::default(); probe.len()];
+    t.transform(&probe, &mut out)
+        .map_err(|_| "transform failed")?;
+    Ok(close(&probe, &out, tolerance))
 }
 
 /// RGBA samples of an 18x18x18 grid of colours (0, 15, .., 255), opaque.

@@ -15,9 +15,11 @@
 //! * CMYK (Adobe, stored inverted: 255 = no ink) -> RGB multiplies each
 //!   channel by K, and YCCK is first converted YCbCr -> "RGB" = inverted
 //!   CMY and then the same way, both with zune-jpeg's rounding
-//!   (`x * k / 255`), so thumbnails match the full-size decode.
+//!   (`x * k / 255`), so thumbnails match the full-size decode;
+//! * or, for a file whose ICC profile will convert them, CMYK and YCCK to
+//!   their inks as Adobe stores them (`to_pixels` with `inks`).
 //!
-//! Must not touch: entropy decoding, IDCTs.
+//! Must not touch: entropy decoding, IDCTs, colour profiles.
 
 use super::JpegError;
 
@@ -271,103 +273,16 @@ fn upsample_row(p: &Plane, y: usize, out_h: usize, out: &mut [u8], colsum: &mut 
     }
 }
 
-/// Upsamples and converts the planes to packed RGB8 of `out_w x out_h`.
-pub(super) fn to_rgb(
-    planes: &[Plane],
-    transform: Transform,
-    out_w: usize,
-    out_h: usize,
-) -> Result<Vec<u8>, JpegError> {
-    rows(
-        planes,
-        transform,
-        (out_w, out_h),
-        3,
-        |transform, rows, dst| {
-            match (transform, rows) {
-                (Transform::Gray, [g, ..]) => {
-                    for (d, &g) in dst.chunks_exact_mut(3).zip(g) {
-                        d.copy_from_slice(&[g, g, g]);
-                    }
-                }
-                (Transform::Rgb, [r, g, b, ..]) => {
-                    for (((d, &r), &g), &b) in dst.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
-                        d.copy_from_slice(&[r, g, b]);
-                    }
-                }
-                (Transform::YCbCr, [y, cb, cr, ..]) => ycc_row(y, cb, cr, dst),
-                (Transform::Cmyk, [c, m, y, k]) => {
-                    for ((((d, &c), &m), &y), &k) in
-                        dst.chunks_exact_mut(3).zip(c).zip(m).zip(y).zip(k)
-                    {
-                        d.copy_from_slice(&[mul_k(c, k), mul_k(m, k), mul_k(y, k)]);
-                    }
-                }
-                (Transform::Ycck, [y, cb, cr, k]) => {
-                    ycc_row(y, cb, cr, dst);
-                    for (d, &k) in dst.chunks_exact_mut(3).zip(k) {
-                        for v in d.iter_mut() {
-                            *v = mul_k(255 - *v, k);
-                        }
-                    }
-                }
-                _ => return Err(JpegError::Corrupt("missing component".into())),
-            }
-            Ok(())
-        },
-    )
-}
-
-/// Upsamples the planes of a CMYK or YCCK frame to packed CMYK8 of `out_w x out_h`, as Adobe
-/// stores CMYK (255 = no ink): a YCCK frame's YCbCr becomes its inverted CMY. For a colour
-/// profile to convert; `to_rgb` is the plain formula.
-pub(super) fn to_cmyk(
-    planes: &[Plane],
-    transform: Transform,
-    out_w: usize,
-    out_h: usize,
-) -> Result<Vec<u8>, JpegError> {
-    let mut ycc = vec![0u8; out_w * 3];
-    rows(
-        planes,
-        transform,
-        (out_w, out_h),
-        4,
-        |transform, rows, dst| {
-            match (transform, rows) {
-                (Transform::Cmyk, [c, m, y, k]) => {
-                    for ((((d, &c), &m), &y), &k) in
-                        dst.chunks_exact_mut(4).zip(c).zip(m).zip(y).zip(k)
-                    {
-                        d.copy_from_slice(&[c, m, y, k]);
-                    }
-                }
-                (Transform::Ycck, [y, cb, cr, k]) => {
-                    ycc_row(y, cb, cr, &mut ycc);
-                    for ((d, v), &k) in dst.chunks_exact_mut(4).zip(ycc.chunks_exact(3)).zip(k) {
-                        d.copy_from_slice(&[255 - v[0], 255 - v[1], 255 - v[2], k]);
-                    }
-                }
-                _ => {
-                    return Err(JpegError::Unsupported(
-                        "CMYK output of a 3-colour JPEG".into(),
-                    ));
-                }
-            }
-            Ok(())
-        },
-    )
-}
-
-/// Upsamples every plane row by row and hands the rows of output row `y` to `convert`, which
-/// writes `channels` samples per pixel.
-fn rows(
+/// Upsamples and converts the planes to packed RGB8 of `out_w x out_h`; with `inks`, a CMYK
+/// or YCCK frame to packed CMYK8 as Adobe stores CMYK (255 = no ink) instead, for a colour
+/// profile to convert (a YCCK frame's YCbCr decodes to its CMY inks).
+pub(super) fn to_pixels(
     planes: &[Plane],
     transform: Transform,
     (out_w, out_h): (usize, usize),
-    channels: usize,
-    mut convert: impl FnMut(Transform, &[Vec<u8>], &mut [u8]) -> Result<(), JpegError>,
+    inks: bool,
 ) -> Result<Vec<u8>, JpegError> {
+    let channels = if inks { 4 } else { 3 };
     let n = out_w
         .checked_mul(out_h)
         .and_then(|n| n.checked_mul(channels))
@@ -383,6 +298,7 @@ fn rows(
     let mut out = vec![0u8; n];
     let mut colsum = Vec::new();
     let mut rows = vec![vec![0u8; out_w]; needed];
+    let mut ycc = vec![0u8; out_w * 3];
     let taps: Vec<Option<Vec<Taps>>> = planes.iter().map(|p| generic_taps(p, out_w)).collect();
     for (y, dst) in out.chunks_exact_mut(out_w * channels).enumerate() {
         for ((p, row), hx) in planes.iter().zip(rows.iter_mut()).zip(&taps) {
@@ -391,9 +307,62 @@ fn rows(
                 None => upsample_row(p, y, out_h, row, &mut colsum),
             }
         }
-        convert(transform, &rows, dst)?;
+        match (inks, transform, &rows[..]) {
+            (false, Transform::Gray, [g, ..]) => {
+                for (d, &g) in dst.chunks_exact_mut(3).zip(g) {
+                    d.copy_from_slice(&[g, g, g]);
+                }
+            }
+            (false, Transform::Rgb, [r, g, b, ..]) => {
+                for (((d, &r), &g), &b) in dst.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
+                    d.copy_from_slice(&[r, g, b]);
+                }
+            }
+            (false, Transform::YCbCr, [y, cb, cr, ..]) => ycc_row(y, cb, cr, dst),
+            (false, Transform::Cmyk, [c, m, y, k]) => {
+                each4(dst, 3, [c, m, y, k], |d, [c, m, y, k]| {
+                    d.copy_from_slice(&[mul_k(c, k), mul_k(m, k), mul_k(y, k)]);
+                })
+            }
+            (false, Transform::Ycck, [y, cb, cr, k]) => {
+                ycc_row(y, cb, cr, dst);
+                for (d, &k) in dst.chunks_exact_mut(3).zip(k) {
+                    for v in d.iter_mut() {
+                        *v = mul_k(255 - *v, k);
+                    }
+                }
+            }
+            (true, Transform::Cmyk, [c, m, y, k]) => {
+                each4(dst, 4, [c, m, y, k], |d, inks| d.copy_from_slice(&inks));
+            }
+            (true, Transform::Ycck, [y, cb, cr, k]) => {
+                ycc_row(y, cb, cr, &mut ycc);
+                for ((d, v), &k) in dst.chunks_exact_mut(4).zip(ycc.chunks_exact(3)).zip(k) {
+                    d.copy_from_slice(&[255 - v[0], 255 - v[1], 255 - v[2], k]);
+                }
+            }
+            (true, _, _) => {
+                return Err(JpegError::Unsupported(
+                    "CMYK output of a 1- or 3-component JPEG".into(),
+                ));
+            }
+            _ => return Err(JpegError::Corrupt("missing component".into())),
+        }
     }
     Ok(out)
+}
+
+/// Calls `f` with each output pixel of `dst` (`channels` samples) and the four component
+/// samples it is made from.
+fn each4(
+    dst: &mut [u8],
+    channels: usize,
+    [a, b, c, d]: [&Vec<u8>; 4],
+    f: impl Fn(&mut [u8], [u8; 4]),
+) {
+    for ((((p, &a), &b), &c), &d) in dst.chunks_exact_mut(channels).zip(a).zip(b).zip(c).zip(d) {
+        f(p, [a, b, c, d]);
+    }
 }
 
 /// Packed YCCK (as a full-size decoder hands over the components) to packed CMYK as Adobe

@@ -295,11 +295,7 @@ impl<'a> Decoder<'a> {
                 return Err(JpegError::Unsupported("2-component JPEG".into()));
             }
         };
-        let rgb = if inks {
-            color::to_cmyk(&self.planes, transform, out_w, out_h)?
-        } else {
-            color::to_rgb(&self.planes, transform, out_w, out_h)?
-        };
+        let rgb = color::to_pixels(&self.planes, transform, (out_w, out_h), inks)?;
         Ok(Reduced {
             width: out_w as u32,
             height: out_h as u32,

@@ -5,15 +5,21 @@
 
 use super::*;
 
+/// A plane of `data`, `stride` samples wide, upsampled by `h` and `v`.
+fn plane(data: Vec<u8>, stride: usize, h: Ratio, v: Ratio) -> Plane {
+    let rows = data.len() / stride;
+    Plane {
+        data,
+        stride,
+        rows,
+        h,
+        v,
+    }
+}
+
 #[test]
 fn h2v1_matches_libjpeg() {
-    let p = Plane {
-        data: vec![10, 50, 90],
-        stride: 3,
-        rows: 1,
-        h: Ratio::new(2, 1),
-        v: Ratio::new(1, 1),
-    };
+    let p = plane(vec![10, 50, 90], 3, Ratio::new(2, 1), Ratio::new(1, 1));
     let mut out = vec![0u8; 6];
     upsample_row(&p, 0, 1, &mut out, &mut Vec::new());
     // libjpeg: 10, (30+50+2)>>2=20, (150+10+1)>>2=40, (150+90+2)>>2=60,
@@ -23,13 +29,7 @@ fn h2v1_matches_libjpeg() {
 
 #[test]
 fn h2v2_flat_stays_flat() {
-    let p = Plane {
-        data: vec![77; 4],
-        stride: 2,
-        rows: 2,
-        h: Ratio::new(2, 1),
-        v: Ratio::new(2, 1),
-    };
+    let p = plane(vec![77; 4], 2, Ratio::new(2, 1), Ratio::new(2, 1));
     let mut out = vec![0u8; 3];
     for y in 0..3 {
         upsample_row(&p, y, 3, &mut out, &mut Vec::new());
@@ -40,13 +40,7 @@ fn h2v2_flat_stays_flat() {
 #[test]
 fn generic_ratio_two_matches_fancy_weights_and_flat_stays_flat() {
     // 3x: centred taps, the middle sample of each triple is exact.
-    let p = Plane {
-        data: vec![0, 90, 180],
-        stride: 3,
-        rows: 1,
-        h: Ratio::new(3, 1),
-        v: Ratio::new(1, 1),
-    };
+    let p = plane(vec![0, 90, 180], 3, Ratio::new(3, 1), Ratio::new(1, 1));
     let mut out = vec![0u8; 9];
     upsample_row(&p, 0, 1, &mut out, &mut Vec::new());
     assert_eq!(out, [0, 0, 30, 60, 90, 120, 150, 180, 180]);
@@ -55,13 +49,7 @@ fn generic_ratio_two_matches_fancy_weights_and_flat_stays_flat() {
         (Ratio::new(3, 2), Ratio::new(4, 1)),
         (Ratio::new(4, 3), Ratio::new(3, 2)),
     ] {
-        let p = Plane {
-            data: vec![77; 12],
-            stride: 4,
-            rows: 3,
-            h,
-            v,
-        };
+        let p = plane(vec![77; 12], 4, h, v);
         let mut out = vec![0u8; 5];
         for y in 0..4 {
             upsample_row(&p, y, 4, &mut out, &mut Vec::new());
@@ -82,44 +70,34 @@ fn cmyk_and_ycck_multiply_by_k() {
         ),
         (255, 0, 0, 100)
     );
-    let planes: Vec<Plane> = [255u8, 0, 128, 255]
-        .iter()
-        .map(|&v| Plane {
-            data: vec![v],
-            stride: 1,
-            rows: 1,
-            h: Ratio::new(1, 1),
-            v: Ratio::new(1, 1),
-        })
-        .collect();
+    // One pixel per component.
+    let pixel = |samples: [u8; 4]| -> Vec<Plane> {
+        let one = Ratio::new(1, 1);
+        samples.map(|v| plane(vec![v], 1, one, one)).into()
+    };
+    let planes = pixel([255, 0, 128, 255]);
     assert_eq!(
-        to_rgb(&planes, Transform::Cmyk, 1, 1).unwrap(),
+        to_pixels(&planes, Transform::Cmyk, (1, 1), false).unwrap(),
         [255, 0, 128]
     );
-    // YCCK: Y 255 / neutral chroma is white "RGB", i.e. no ink: black.
-    let ycck: Vec<Plane> = [255u8, 128, 128, 255]
-        .iter()
-        .map(|&v| Plane {
-            data: vec![v],
-            stride: 1,
-            rows: 1,
-            h: Ratio::new(1, 1),
-            v: Ratio::new(1, 1),
-        })
-        .collect();
-    assert_eq!(to_rgb(&ycck, Transform::Ycck, 1, 1).unwrap(), [0, 0, 0]);
-    assert!(to_rgb(&ycck[..3], Transform::Ycck, 1, 1).is_err());
+    // YCCK: Y 255 / neutral chroma is white "RGB", i.e. full CMY ink: black.
+    let ycck = pixel([255, 128, 128, 255]);
+    assert_eq!(
+        to_pixels(&ycck, Transform::Ycck, (1, 1), false).unwrap(),
+        [0, 0, 0]
+    );
+    assert!(to_pixels(&ycck[..3], Transform::Ycck, (1, 1), false).is_err());
     // The inks as Adobe stores them (255 = no ink): CMYK passed through; YCCK's YCbCr
     // decodes to the CMY inks themselves, so white "RGB" is full ink, stored as 0.
     assert_eq!(
-        to_cmyk(&planes, Transform::Cmyk, 1, 1).unwrap(),
+        to_pixels(&planes, Transform::Cmyk, (1, 1), true).unwrap(),
         [255, 0, 128, 255]
     );
     assert_eq!(
-        to_cmyk(&ycck, Transform::Ycck, 1, 1).unwrap(),
+        to_pixels(&ycck, Transform::Ycck, (1, 1), true).unwrap(),
         [0, 0, 0, 255]
     );
-    assert!(to_cmyk(&planes[..3], Transform::YCbCr, 1, 1).is_err());
+    assert!(to_pixels(&planes[..3], Transform::YCbCr, (1, 1), true).is_err());
 }
 
 #[test]
