@@ -1,7 +1,8 @@
 //! What colour management costs (`docs/PERFORMANCE.md` has the figures): the same photo as a
-//! JPEG with and without an embedded Adobe RGB (1998) profile, loaded through a one-worker
-//! loader (memory cache off, `file://`), the two files alternating run by run so that both
-//! see the same machine:
+//! JPEG with and without an embedded Adobe RGB (1998) profile, and as a CMYK JPEG with and
+//! without the tests' press-like CMYK profile, loaded through a one-worker loader (memory
+//! cache off, `file://`), the two files alternating run by run so that both see the same
+//! machine:
 //!
 //! 1. `thumbnail`: a 256 px thumbnail of a 12-megapixel photo, baseline (DCT-scaled decode)
 //!    and progressive (DC scans only). The conversion runs on the 256 px output, so the
@@ -19,6 +20,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The tests' colour material: the CMYK profile and the separation into inks.
+#[allow(dead_code)]
+#[path = "../tests/it/support/color.rs"]
+mod cms;
 #[path = "support/photo.rs"]
 mod photo;
 use webimage::{Config, ImageLoader, Request};
@@ -54,7 +59,7 @@ fn main() {
     }
 }
 
-/// (name, file without a profile, the same file with the Adobe RGB profile)
+/// (name, file without a profile, the same file with one)
 fn inputs() -> Vec<(String, PathBuf, PathBuf)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/color");
     std::fs::create_dir_all(&dir).expect("bench data directory");
@@ -62,12 +67,8 @@ fn inputs() -> Vec<(String, PathBuf, PathBuf)> {
         .encode()
         .expect("an Adobe RGB profile");
     let picture = photo::photo(4000, 3000, 3);
-    [
-        ("4000x3000 baseline", false),
-        ("4000x3000 progressive", true),
-    ]
-    .into_iter()
-    .map(|(name, progressive)| {
+    let mut files = Vec::new();
+    for (name, progressive) in [("baseline", false), ("progressive", true)] {
         let plain = dir.join(format!("plain-{progressive}.jpg"));
         let tagged = dir.join(format!("adobe-rgb-{progressive}.jpg"));
         if !plain.exists() || !tagged.exists() {
@@ -75,9 +76,29 @@ fn inputs() -> Vec<(String, PathBuf, PathBuf)> {
             std::fs::write(&tagged, with_profile(&bytes, &icc)).expect("write");
             std::fs::write(&plain, bytes).expect("write");
         }
-        (name.to_string(), plain, tagged)
-    })
-    .collect()
+        files.push((format!("4000x3000 {name}"), plain, tagged));
+    }
+    // CMYK: the plain formula without a profile, the 17-point profile with one (its 501 KiB
+    // take eight APP2 chunks).
+    let plain = dir.join("cmyk-plain.jpg");
+    let tagged = dir.join("cmyk-profile.jpg");
+    if !plain.exists() || !tagged.exists() {
+        let inks = cms::separate(&picture);
+        let encode = |icc: Option<&[u8]>| {
+            let mut out = Vec::new();
+            let mut e = jpeg_encoder::Encoder::new(&mut out, 85);
+            if let Some(icc) = icc {
+                e.add_icc_profile(icc).expect("profile");
+            }
+            e.encode(&inks, 4000, 3000, jpeg_encoder::ColorType::Cmyk)
+                .expect("encode");
+            out
+        };
+        std::fs::write(&tagged, encode(Some(&cms::cmyk_profile(17)))).expect("write");
+        std::fs::write(&plain, encode(None)).expect("write");
+    }
+    files.push(("4000x3000 CMYK".into(), plain, tagged));
+    files
 }
 
 /// `jpeg` with `icc` in one APP2 segment right after SOI.
@@ -140,7 +161,7 @@ fn compare(name: &str, plain: &Path, tagged: &Path, thumbnail: bool, runs: usize
     let ratio = b.as_secs_f64() / a.as_secs_f64();
     let delta = b.as_secs_f64() - a.as_secs_f64();
     println!(
-        "  {name:24} no profile {:8.2} ms   Adobe RGB {:8.2} ms   ratio {ratio:.3}   difference {:+.2} ms",
+        "  {name:24} no profile {:8.2} ms   profile {:8.2} ms   ratio {ratio:.3}   difference {:+.2} ms",
         a.as_secs_f64() * 1e3,
         b.as_secs_f64() * 1e3,
         delta * 1e3
