@@ -13,7 +13,9 @@ use lcms2::PixelFormat;
 use crate::support::color::{self as cms, opaque, resized};
 use crate::support::photo::{self, mad};
 use crate::support::*;
-use webimage::{ColorTarget, Config, IccProfile, ImageLoader, Request, Stats};
+use webimage::{
+    ColorTarget, Config, Decoder, DecoderError, IccProfile, ImageLoader, Request, Stats,
+};
 
 /// Largest mean absolute difference per sample (0..255) from LittleCMS.
 const MAX_MAD: f64 = 1.5;
@@ -363,4 +365,46 @@ fn unusable_profiles_are_ignored_and_counted_and_the_image_still_loads() {
     let before = loader.stats();
     load(&loader, &server, "chunks", &file, |r| r);
     assert_eq!(counted(&before, &loader.stats()), (0, 1));
+}
+
+/// An app's format: "P3RAW", then the photo's pixels in Display P3; its ICC profile handed
+/// over through `Decoder::icc_profile`.
+struct P3Raw;
+
+impl Decoder for P3Raw {
+    fn name(&self) -> &str {
+        "P3RAW"
+    }
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(b"P3RAW")
+    }
+    fn dimensions(&self, _bytes: &[u8]) -> Result<(u32, u32), DecoderError> {
+        Ok(SIZE)
+    }
+    fn decode(&self, bytes: &[u8], _size: (u32, u32)) -> Result<RgbaImage, DecoderError> {
+        let rgb = RgbImage::from_raw(SIZE.0, SIZE.1, bytes[5..].to_vec());
+        Ok(opaque(&rgb.ok_or(DecoderError::Corrupt("size".into()))?))
+    }
+    fn icc_profile(&self, _bytes: &[u8]) -> Option<Vec<u8>> {
+        Some(cms::bytes(&cms::display_p3()))
+    }
+}
+
+#[test]
+fn an_apps_own_decoder_hands_over_its_profile() {
+    let loader = ImageLoader::new(Config {
+        decoders: vec![std::sync::Arc::new(P3Raw)],
+        ..config(1)
+    })
+    .unwrap();
+    let file = [&b"P3RAW"[..], &picture()].concat();
+    let full = load(&loader, &Server::start(), "x.p3raw", &file, |r| r);
+    let reference = cms::to_srgb(&picture(), &cms::display_p3());
+    assert!(
+        mad(&full, &reference) <= MAX_MAD,
+        "{}",
+        mad(&full, &reference)
+    );
+    assert!(mad(&opaque(&picture()), &reference) >= MIN_EFFECT);
+    assert_eq!(counted(&Stats::default(), &loader.stats()), (1, 0));
 }

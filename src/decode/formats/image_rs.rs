@@ -73,8 +73,11 @@ impl FormatDecoder for ImageRs {
     }
 
     fn profile(&self, bytes: &[u8]) -> Profile {
-        if image::guess_format(bytes).ok() == Some(ImageFormat::Png) {
-            return read::png(bytes);
+        match image::guess_format(bytes) {
+            Ok(ImageFormat::Png) => return read::png(bytes),
+            // The formats here that carry ICC profiles; BMP, ICO, QOI, PNM and TGA: none read.
+            Ok(ImageFormat::WebP | ImageFormat::Tiff | ImageFormat::Gif | ImageFormat::Jpeg) => {}
+            _ => return Profile::Unspecified,
         }
         let Ok((_, mut decoder)) = open(bytes) else {
             return Profile::Unspecified;
