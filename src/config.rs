@@ -31,8 +31,11 @@ pub struct Config {
     /// what is on screen now beats what scrolled past. Priorities still come first. Default
     /// `false` (first in, first out).
     pub lifo: bool,
-    /// Total cost limit of the memory cache in bytes of decoded pixels. An image bigger than a
-    /// tenth of this is returned but not cached. `0` turns the memory cache off. Default 256 MiB.
+    /// Total cost limit of the memory cache in bytes. An entry costs its decoded pixels (every
+    /// frame of an animation), its key's text, and a few hundred bytes of bookkeeping (the
+    /// cache's node, the image's header, the allocator's rounding), so many tiny images or long
+    /// URLs cannot hold more than this. An image costing more than a tenth of this is returned
+    /// but not cached. `0` turns the memory cache off. Default 256 MiB.
     pub memory_cache_bytes: u64,
     /// Network timeout: connecting, receiving the response headers, and each read of the body
     /// must each make progress within this time (an idle timeout, as in `URLSession`, so that a
@@ -116,13 +119,32 @@ pub struct Config {
     /// Requests whose keys are equal share one download and one cache entry. `None` uses the
     /// URL as given.
     pub cache_key: Option<KeyFilter>,
+    /// Most loads that may wait at once, queued or running: every caller counts, whether it
+    /// started a download or joined one (prefetched URLs too, up to the prefetch's own cap).
+    /// A load past it is answered at once, on the caller's thread, with
+    /// [`Error::TooManyPending`]; nothing blocks and nothing is queued. Memory hits and other
+    /// immediate answers never count. What a pending load holds was measured at about 800
+    /// bytes of heap for one that starts a download of a short URL (its task, queue slot,
+    /// parsed URL, subscriber, closure box) and 270 for one that joins, plus its URL and
+    /// headers: the default bounds a flood at about 80 MB with short URLs, while a list that
+    /// asks for every one of 100,000 thumbnails at once still loads them all. Must not be 0.
+    /// Default 100,000.
+    pub max_pending: usize,
     /// Remember URLs whose failure is the image's own (`404`, `410`, undecodable or
     /// unsupported data, malformed URLs; see [`Error::is_permanent`]) and fail later loads of
     /// the same URL, as requested and with the same credentials, at once with
     /// [`Error::FailedBefore`]. Default `true`.
     pub remember_failed_urls: bool,
-    /// How many failed URLs are remembered at most; the oldest is forgotten first. Default 1000.
+    /// How many failed URLs are remembered at most; the oldest is forgotten first. `0`
+    /// remembers none. Default 1000.
     pub max_failed_urls: usize,
+    /// How many bytes the failed-URL list may hold: every remembered key's text (the URL, or
+    /// its [`cache_key`](Self::cache_key), with its credential scope), every kept reason, and
+    /// about 150 bytes of bookkeeping each. The oldest entries are forgotten first while it is
+    /// over; a single entry over a tenth of this (a failed 1 MiB `data:` URL) is not
+    /// remembered at all, so failing it again costs its own bytes, nothing more. Default
+    /// 4 MiB (1,000 URLs of 4 KB).
+    pub max_failed_url_bytes: u64,
     /// Decoders for formats of the app's own ([`Decoder`](crate::Decoder)), tried before the
     /// built-in ones, in order. They run through the same steps as the built-ins: the header
     /// size against [`max_pixels`](Self::max_pixels), the decode budget, resizing, the
@@ -165,8 +187,10 @@ impl Default for Config {
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
             cache_key: None,
+            max_pending: 100_000,
             remember_failed_urls: true,
             max_failed_urls: 1000,
+            max_failed_url_bytes: 4 << 20,
             disk_cache: Some(DiskCacheConfig::default()),
             decoders: Vec::new(),
             color: crate::ColorTarget::Srgb,
@@ -196,8 +220,10 @@ impl fmt::Debug for Config {
             .field("user_agent", &self.user_agent)
             .field("headers", &crate::headers::Redacted(&self.headers))
             .field("cache_key", &self.cache_key)
+            .field("max_pending", &self.max_pending)
             .field("remember_failed_urls", &self.remember_failed_urls)
             .field("max_failed_urls", &self.max_failed_urls)
+            .field("max_failed_url_bytes", &self.max_failed_url_bytes)
             .field("disk_cache", &self.disk_cache)
             .field(
                 "decoders",
@@ -215,6 +241,11 @@ impl Config {
         if self.max_workers == 0 {
             return Err(Error::Config(
                 "max_workers is 0: at least one worker thread is needed to load anything".into(),
+            ));
+        }
+        if self.max_pending == 0 {
+            return Err(Error::Config(
+                "max_pending is 0: no load could ever be queued".into(),
             ));
         }
         if self.scale_down_pixels == Some(0) {
@@ -321,10 +352,18 @@ impl TlsConfig {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiskCacheConfig {
-    /// The cache directory; created if missing. Several processes may share it.
+    /// The cache directory; created if missing (owner-only, 0700 on Unix). Several processes
+    /// of one user may share it. An existing directory is used only if it is this user's
+    /// alone: on Unix, owned by the process's effective user and not writable by group or
+    /// others, with no link or other user's file where the cache keeps its own; otherwise the
+    /// loader runs without a disk cache and
+    /// [`ImageLoader::disk_cache_refusal`](crate::ImageLoader::disk_cache_refusal) says why.
     pub dir: PathBuf,
-    /// Size limit of the directory. When writes push it over, the least recently accessed
-    /// entries are removed down to 80% of it. Default 512 MiB.
+    /// Size limit of the directory, in bytes on disk: each entry counts its allocated blocks
+    /// (at least its length in whole 4 KiB blocks, so 20,000 entries of 200 bytes count
+    /// 80 MB, what they take, not 4 MB), and the directories that hold them count too. When
+    /// writes push it over, the least recently accessed entries are removed down to 80% of
+    /// it. Default 512 MiB.
     pub max_bytes: u64,
     /// Entries not accessed for this long are removed by the periodic sweep. Default 7 days.
     pub max_age: Duration,

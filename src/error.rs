@@ -192,6 +192,16 @@ pub enum Error {
         /// The URL being loaded.
         url: String,
     },
+    /// The load was not queued: [`Config::max_pending`](crate::Config::max_pending) loads are
+    /// already waiting (queued or running, counting every caller of a shared download). It
+    /// is answered at once, on the caller's thread, and never remembered as failed; load it
+    /// again once fewer are pending (see [`ImageLoader::pending`](crate::ImageLoader::pending)).
+    TooManyPending {
+        /// The URL being loaded.
+        url: String,
+        /// The configured bound.
+        limit: usize,
+    },
     /// The loader was dropped before the load finished.
     Shutdown {
         /// The URL being loaded.
@@ -257,6 +267,10 @@ impl fmt::Display for Error {
             Error::Shutdown { url } => {
                 write!(f, "the loader shut down before {url} finished loading")
             }
+            Error::TooManyPending { url, limit } => write!(
+                f,
+                "{url} was not queued: {limit} loads are already pending (Config::max_pending)"
+            ),
             Error::Process {
                 url,
                 processor,
@@ -395,6 +409,7 @@ impl Error {
             | Error::NotCached { url }
             | Error::Process { url, .. }
             | Error::Internal { url, .. }
+            | Error::TooManyPending { url, .. }
             | Error::Shutdown { url } => Some(url),
             Error::Config(_) | Error::DiskCache { .. } => None,
         }
@@ -419,6 +434,7 @@ impl Error {
             | Error::NotCached { url: u }
             | Error::Process { url: u, .. }
             | Error::Internal { url: u, .. }
+            | Error::TooManyPending { url: u, .. }
             | Error::Shutdown { url: u } => {
                 if u != url {
                     *u = url.to_string();
@@ -452,6 +468,7 @@ impl Error {
             } => format!("processor {processor:?}: {message}"),
             Error::Internal { message, .. } => format!("internal error: {message}"),
             Error::Shutdown { .. } => "shut down".into(),
+            Error::TooManyPending { limit, .. } => format!("{limit} loads pending"),
             Error::Config(message) => message.clone(),
         }
     }

@@ -30,6 +30,7 @@ mod target;
 #[cfg(test)]
 mod test_util;
 mod user;
+mod webp;
 
 #[cfg(feature = "svg")]
 use formats::svg::SvgOptions;
@@ -178,6 +179,8 @@ pub(crate) enum DecodePath {
     DcOnly,
     /// Scaled: the JPEG's embedded Exif thumbnail, resized.
     ExifThumbnail,
+    /// Scaled: a lossy WebP averaged down in YUV as it was decoded, then resized.
+    YuvReduced,
 }
 
 /// A decoded image and the path that made it (what a format decoder returns): upright pixels
@@ -327,6 +330,7 @@ impl Decoders {
             .map(|d| Arc::new(user::UserFormat(d.clone())) as Arc<dyn FormatDecoder>)
             .collect();
         formats.push(Arc::new(formats::jpeg::Jpeg));
+        formats.push(Arc::new(formats::webp::WebP));
         #[cfg(feature = "jxl")]
         formats.push(Arc::new(formats::jxl::Jxl));
         #[cfg(feature = "svg")]

@@ -53,7 +53,10 @@ impl<'a> DiskCache<'a> {
         self.store.root()
     }
 
-    /// Total bytes of the entries on disk.
+    /// Bytes the entries take on disk, as the size limit
+    /// ([`DiskCacheConfig::max_bytes`](crate::DiskCacheConfig::max_bytes)) counts them: each
+    /// entry's allocated blocks (at least its length in whole 4 KiB blocks), and the
+    /// directories that hold them. Many small entries cost far more than their lengths.
     pub fn size(&self) -> Result<u64, Error> {
         self.store
             .usage()

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use token::Token;
 
-use crate::cache::disk::DiskStore;
+use crate::cache::disk::{DiskStore, OpenError};
 use crate::cache::failed::FailedUrls;
 use crate::cache::memory::MemoryCache;
 use crate::coalesce::InFlight;
@@ -55,6 +55,8 @@ pub(crate) struct Pipeline {
     fetchers: Fetchers,
     decoders: Decoders,
     disk: Option<DiskStore>,
+    /// Why the configured disk cache is not used, if it was refused.
+    disk_refusal: Option<Error>,
     counters: Arc<Counters>,
     closing: AtomicBool,
     /// Keys the digests of credentials in cache keys: the disk cache directory's own secret,
@@ -72,17 +74,31 @@ impl Pipeline {
     pub(crate) fn start(config: Config) -> Result<(Arc<Pipeline>, Workers), Error> {
         config.validate()?;
         let counters = Arc::new(Counters::default());
-        let disk = match &config.disk_cache {
-            Some(disk) => Some(
-                DiskStore::open(disk, counters.clone(), config.max_download_bytes).map_err(
-                    |e| Error::DiskCache {
-                        path: disk.dir.clone(),
-                        message: format!("cannot use the directory: {e}"),
-                        source: Some(Cause::new(e)),
-                    },
-                )?,
-            ),
-            None => None,
+        let (disk, disk_refusal) = match &config.disk_cache {
+            Some(disk) => {
+                match DiskStore::open(disk, counters.clone(), config.max_download_bytes) {
+                    Ok(store) => (Some(store), None),
+                    // Not this user's alone: never written, and the app still starts, without
+                    // the disk cache, saying why (docs/SECURITY.md, "Cache directory").
+                    Err(OpenError::Untrusted(why)) => {
+                        Counters::bump(&counters.disk_cache_refused);
+                        let refusal = Error::DiskCache {
+                            path: disk.dir.clone(),
+                            message: format!("not used, running without a disk cache: {why}"),
+                            source: None,
+                        };
+                        (None, Some(refusal))
+                    }
+                    Err(OpenError::Io(e)) => {
+                        return Err(Error::DiskCache {
+                            path: disk.dir.clone(),
+                            message: format!("cannot use the directory: {e}"),
+                            source: Some(Cause::new(e)),
+                        });
+                    }
+                }
+            }
+            None => (None, None),
         };
         let scope_secret = match &disk {
             Some(disk) => disk.scope_secret(),
@@ -105,13 +121,18 @@ impl Pipeline {
                 max_animation_frames: config.max_animation_frames,
             },
             queue: JobQueue::new(config.lifo),
-            inflight: InFlight::default(),
+            inflight: InFlight::new(config.max_pending),
             memory: MemoryCache::new(config.memory_cache_bytes),
-            failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
+            failed: FailedUrls::new(
+                config.remember_failed_urls,
+                config.max_failed_urls,
+                config.max_failed_url_bytes,
+            ),
             fetchers: Fetchers::new(&config)?,
             decoders: Decoders::new(&config.decoders, config.svg_system_fonts)
                 .with_budget(config.decode_memory_bytes),
             disk,
+            disk_refusal,
             counters,
             closing: AtomicBool::new(false),
             config,
@@ -214,6 +235,11 @@ impl Pipeline {
         self.disk.as_ref()
     }
 
+    /// Why the configured disk cache is not used (its directory is not this user's alone).
+    pub(crate) fn disk_refusal(&self) -> Option<&Error> {
+        self.disk_refusal.as_ref()
+    }
+
     /// Whether this loader has a disk cache.
     pub(crate) fn has_disk_cache(&self) -> bool {
         self.disk.is_some()
@@ -222,6 +248,11 @@ impl Pipeline {
     /// Number of tasks queued or running.
     pub(crate) fn in_flight(&self) -> usize {
         self.inflight.len()
+    }
+
+    /// Number of loads waiting for a task, queued or running.
+    pub(crate) fn pending(&self) -> usize {
+        self.inflight.callers()
     }
 
     /// Stops the pipeline: closes the queue, fails every task that never started with

@@ -314,6 +314,7 @@ fn count_path(shared: &Pipeline, path: DecodePath) {
         DecodePath::DctScaled => &c.thumbnails_dct_scaled,
         DecodePath::DcOnly => &c.thumbnails_dc_only,
         DecodePath::ExifThumbnail => &c.thumbnails_exif,
+        DecodePath::YuvReduced => &c.thumbnails_webp_reduced,
     };
     Counters::bump(counter);
 }

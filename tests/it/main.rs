@@ -10,6 +10,7 @@ mod support;
 mod animation;
 mod app_cache_dir;
 mod bounds;
+mod cache_dir;
 mod cancel;
 #[cfg(feature = "cli")]
 mod cli;
@@ -48,3 +49,4 @@ mod upload;
 mod upload_journal;
 mod upload_journal_policy;
 mod upload_memory;
+mod webp;

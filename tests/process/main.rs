@@ -6,8 +6,10 @@
 mod support;
 
 mod alloc;
+mod growth;
 mod hostile;
 mod threads;
+mod webp;
 
 use std::sync::{Mutex, MutexGuard};
 

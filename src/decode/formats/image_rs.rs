@@ -9,6 +9,10 @@
 //! colours (the registry does both), any other format's decoder, or animations
 //! (`decode/animation.rs` reads and decodes the frames of GIF, APNG and WebP; this format only
 //! says where they are).
+//!
+//! Orientation: the `image` crate's (the EXIF of TIFF and the others), except PNG's, read
+//! here from the `eXIf` chunk wherever it is: the PNG specification (third edition) allows it
+//! after the image data, where the `png` crate has not read it when the header is probed.
 
 use std::io::Cursor;
 
@@ -38,7 +42,7 @@ impl FormatDecoder for ImageRs {
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         let (_, mut decoder) = open(bytes)?;
         let (width, height) = decoder.dimensions();
-        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+        let orientation = orientation(bytes, decoder.as_mut());
         Ok(Probe {
             width,
             height,
@@ -133,7 +137,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Raster, DecodeErro
     decoder
         .set_limits(image_limits)
         .map_err(|e| map_error(format, e))?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let orientation = orientation(bytes, decoder.as_mut());
     let image = DynamicImage::from_decoder(decoder).map_err(|e| map_error(format, e))?;
     if matches!(
         image.color(),
@@ -147,6 +151,35 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Raster, DecodeErro
     let mut rgba = DynamicImage::ImageRgba8(image.into_rgba8());
     rgba.apply_orientation(orientation);
     Ok(Raster::Rgba8(rgba.into_rgba8()))
+}
+
+/// How `bytes` are turned upright: a PNG's `eXIf` chunk, or what the decoder reads.
+fn orientation(bytes: &[u8], decoder: &mut dyn ImageDecoder) -> Orientation {
+    if bytes.starts_with(PNG_SIGNATURE) {
+        return png_exif(bytes)
+            .and_then(Orientation::from_exif_chunk)
+            .unwrap_or(Orientation::NoTransforms);
+    }
+    decoder.orientation().unwrap_or(Orientation::NoTransforms)
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The payload of a PNG's first `eXIf` chunk, anywhere before `IEND`: a walk over the
+/// chunk headers (cost in proportion to the number of chunks, never past the bytes).
+pub(crate) fn png_exif(bytes: &[u8]) -> Option<&[u8]> {
+    let mut at = PNG_SIGNATURE.len();
+    loop {
+        let head = bytes.get(at..at.checked_add(8)?)?;
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let start = at + 8;
+        let end = start.checked_add(len)?;
+        match &head[4..8] {
+            b"eXIf" => return bytes.get(start..end),
+            b"IEND" => return None,
+            _ => at = end.checked_add(4)?,
+        }
+    }
 }
 
 fn map_error(format: ImageFormat, e: ImageError) -> DecodeError {

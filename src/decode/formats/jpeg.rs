@@ -437,15 +437,15 @@ fn exif_rgb(thumb: &[u8], denom: Option<u8>) -> Option<Rgb> {
 }
 
 /// Packed RGB8 pixels in stored orientation, or CMYK8 inks as Adobe stores them.
-struct Rgb {
-    size: (u32, u32),
-    pixels: Vec<u8>,
-    inks: bool,
+pub(super) struct Rgb {
+    pub(super) size: (u32, u32),
+    pub(super) pixels: Vec<u8>,
+    pub(super) inks: bool,
 }
 
-/// Resizes stored-orientation RGB or inks (for a cover, only its `crop`, in its own pixels)
-/// to `stored_to`, then makes it upright: RGBA, or inks in an RGBA-sized buffer.
-fn finish(
+/// Resizes stored-orientation RGB or inks (for a cover, only its `crop`, in its own pixels) to
+/// `stored_to`, then makes it upright: RGBA, or inks in an RGBA-sized buffer (WebP's too).
+pub(super) fn finish(
     rgb: Rgb,
     (stored_to, crop): ((u32, u32), Option<Crop>),
     orientation: Orientation,

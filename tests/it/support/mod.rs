@@ -5,6 +5,7 @@
 pub mod color;
 pub mod hostile;
 pub mod photo;
+pub mod pillow;
 pub mod server;
 pub mod tls;
 
@@ -99,6 +100,13 @@ impl TempDir {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        // Owner-only whatever the umask: tests use it as a cache directory, which must not be
+        // writable by group or others (a umask of 002 would make it so).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         TempDir(dir)
     }
 
@@ -111,6 +119,32 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// What a disk-cache entry file takes on disk, as the cache counts it: its allocated blocks,
+/// at least its length in whole 4 KiB blocks.
+pub fn on_disk(meta: &std::fs::Metadata) -> u64 {
+    let rounded = meta.len().div_ceil(4096) * 4096;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        rounded.max(meta.blocks() * 512)
+    }
+    #[cfg(not(unix))]
+    {
+        rounded
+    }
+}
+
+/// The disk-cache entry file of `url` in the cache at `dir`:
+/// `entries/<first two hex digits>/<SHA-256 of the key in hex>`.
+pub fn entry_path_of(dir: &std::path::Path, url: &str) -> PathBuf {
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(url.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dir.join("entries").join(&hex[..2]).join(hex)
 }
 
 /// A loader configuration with a disk cache in `dir`.
