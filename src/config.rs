@@ -150,6 +150,12 @@ pub struct Config {
     /// size against [`max_pixels`](Self::max_pixels), the decode budget, resizing, the
     /// caches. Default none.
     pub decoders: Vec<Arc<dyn crate::Decoder>>,
+    /// The colour space decoded pixels are delivered in: each image is converted from the
+    /// colour information its file carries (ICC profile, CICP, PNG gamma), perceptual intent.
+    /// [`ColorTarget::AsStored`](crate::ColorTarget::AsStored) turns colour management off;
+    /// [`Request::color`](crate::Request::color) overrides it per request. Default
+    /// [`ColorTarget::Srgb`](crate::ColorTarget::Srgb).
+    pub color: crate::ColorTarget,
     /// Let SVG `<text>` use the system's fonts (loaded once per process, on first use).
     /// Default `false`: no font file is ever opened and text draws nothing. Needs the
     /// `svg-text` feature; otherwise it has no effect.
@@ -187,6 +193,7 @@ impl Default for Config {
             max_failed_url_bytes: 4 << 20,
             disk_cache: Some(DiskCacheConfig::default()),
             decoders: Vec::new(),
+            color: crate::ColorTarget::Srgb,
             svg_system_fonts: false,
         }
     }
@@ -222,6 +229,7 @@ impl fmt::Debug for Config {
                 "decoders",
                 &self.decoders.iter().map(|d| d.name()).collect::<Vec<_>>(),
             )
+            .field("color", &self.color)
             .field("svg_system_fonts", &self.svg_system_fonts)
             .finish()
     }

@@ -14,6 +14,7 @@
 
 mod cache;
 mod coalesce;
+mod color;
 mod config;
 mod decode;
 #[cfg(feature = "egui")]
@@ -34,6 +35,7 @@ mod stats;
 mod upload;
 mod variant;
 
+pub use crate::color::{ColorTarget, IccProfile};
 pub use crate::config::{
     Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter, TlsConfig, TlsRoots,
 };

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::color::ColorTarget;
 use crate::process::{Chain, Processor};
 pub(crate) use crate::variant::{Size, Variant};
 
@@ -152,6 +153,8 @@ pub struct Request {
     boxed: Option<Size>,
     scale_down: ScaleDown,
     animated: bool,
+    /// This request's colour space; `None`: the loader's.
+    color: Option<ColorTarget>,
     chain: Option<Chain>,
     pub(crate) cache_policy: CachePolicy,
     pub(crate) store: Store,
@@ -171,6 +174,7 @@ impl Request {
             boxed: None,
             scale_down: ScaleDown::FromConfig,
             animated: false,
+            color: None,
             chain: None,
             cache_policy: CachePolicy::UseCache,
             store: Store::Both,
@@ -271,6 +275,22 @@ impl Request {
         self
     }
 
+    /// Overrides [`Config::color`](crate::Config::color) for this request: the colour space its
+    /// pixels are delivered in (an app with windows on an sRGB and a wide-gamut display, say).
+    /// Each space is its own memory-cache entry; loads of one URL in different spaces share
+    /// one download. Previews while downloading stay in the loader's space.
+    ///
+    /// ```
+    /// use webimage::{ColorTarget, Request};
+    /// let wide = Request::new("https://example.com/photo.jpg").color(ColorTarget::DisplayP3);
+    /// # drop(wide);
+    /// ```
+    #[must_use]
+    pub fn color(mut self, target: ColorTarget) -> Self {
+        self.color = Some(target);
+        self
+    }
+
     /// Overrides [`Config::scale_down_pixels`](crate::Config::scale_down_pixels) for this
     /// full-size load: `Some(n)` scales an image with more than `n` pixels down to at most `n`
     /// (aspect kept), `None` loads it at full size whatever the configuration says. Each cap
@@ -282,9 +302,13 @@ impl Request {
         self
     }
 
-    /// The variant this request asks for, given the loader's scale-down cap; an error
-    /// message if the request is malformed. Allocates nothing.
-    pub(crate) fn variant(&self, config_cap: Option<u64>) -> Result<Variant, String> {
+    /// The variant this request asks for, given the loader's scale-down cap and colour space;
+    /// an error message if the request is malformed. Allocates nothing.
+    pub(crate) fn variant(
+        &self,
+        config_cap: Option<u64>,
+        config_color: &ColorTarget,
+    ) -> Result<Variant, String> {
         let size = match self.boxed {
             Some(Size::Thumbnail { width, height }) if width == 0 || height == 0 => {
                 return Err(format!("thumbnail box {width}x{height} has a zero side"));
@@ -308,6 +332,7 @@ impl Request {
         Ok(Variant {
             size,
             animated: self.animated,
+            color: self.color.as_ref().unwrap_or(config_color).clone(),
             chain: self.chain.clone(),
         })
     }
@@ -442,6 +467,7 @@ impl fmt::Debug for Request {
             .field("size", &self.boxed)
             .field("scale_down", &self.scale_down)
             .field("animated", &self.animated)
+            .field("color", &self.color)
             .field("processors", &self.chain)
             .field("cache_policy", &self.cache_policy)
             .field("store", &self.store)

@@ -207,7 +207,7 @@ impl Pipeline {
 
     /// The decode variant `request` asks for under this loader's configuration.
     fn variant_of(&self, request: &Request) -> Result<Variant, String> {
-        request.variant(self.config.scale_down_pixels)
+        request.variant(self.config.scale_down_pixels, &self.config.color)
     }
 
     /// The configuration.

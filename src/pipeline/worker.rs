@@ -21,6 +21,7 @@ use super::obtain::{self, Obtained};
 use super::preview::{At, Previewer};
 use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded, JobSpec};
+use crate::decode::color::Outcome;
 use crate::decode::{DecodeError, DecodePath};
 use crate::error::Error;
 use crate::fetch::{FetchError, Stop, Watch};
@@ -211,6 +212,7 @@ impl Running<'_> {
         let result: Decoded = decoded
             .map(|output| {
                 count_path(shared, output.path);
+                count_color(shared, output.color);
                 output.pixels
             })
             .map_err(|e| {
@@ -315,6 +317,16 @@ fn count_path(shared: &Pipeline, path: DecodePath) {
         DecodePath::YuvReduced => &c.thumbnails_webp_reduced,
     };
     Counters::bump(counter);
+}
+
+/// Counts what colour management did to a decode.
+fn count_color(shared: &Pipeline, outcome: Outcome) {
+    let c = &shared.counters;
+    match outcome {
+        Outcome::None => {}
+        Outcome::Applied => Counters::bump(&c.color_profiles_applied),
+        Outcome::Ignored => Counters::bump(&c.color_profiles_ignored),
+    }
 }
 
 /// The whole task failed: every caller gets `error`; permanent failures are remembered first,

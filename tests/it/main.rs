@@ -19,6 +19,7 @@ mod cli_journal;
 #[cfg(feature = "cli")]
 mod cli_options;
 mod coalescing;
+mod color;
 mod corpus;
 mod decode;
 mod decoders;

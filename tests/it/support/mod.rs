@@ -2,6 +2,7 @@
 //! paths. Each test binary uses the parts it needs.
 #![allow(dead_code, unused_imports)]
 
+pub mod color;
 pub mod hostile;
 pub mod photo;
 pub mod pillow;
