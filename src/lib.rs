@@ -32,6 +32,7 @@ mod queue;
 mod request;
 mod stats;
 mod upload;
+mod url_text;
 mod variant;
 
 pub use crate::config::{
