@@ -342,6 +342,16 @@ mod tests {
         assert_eq!(freshness(&m, &sent, now), Freshness::Fresh);
         let other = vec![("Accept".to_string(), "image/png".to_string())];
         assert_eq!(freshness(&m, &other, now), Freshness::Stale);
+        // Whatever the freshness, Vary alone says whose entry it is.
+        assert!(vary_matches(&m, &sent) && !vary_matches(&m, &other));
+        h.insert("cache-control", HeaderValue::from_static("max-age=0"));
+        let stale = entry_meta("k", "http://h/a", &sent, 200, &h, now);
+        assert!(vary_matches(&stale, &sent) && !vary_matches(&stale, &other));
+        assert!(vary_matches(&meta(&[("etag", "\"x\"")], 0), &other));
+        h.insert("vary", HeaderValue::from_static("Accept, *"));
+        let star = entry_meta("k", "http://h/a", &sent, 200, &h, now);
+        assert!(!vary_matches(&star, &sent), "Vary: * matches nothing");
+        assert!(!storable(&star) && storable(&stale));
     }
 
     #[test]
