@@ -11,6 +11,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::Error;
+use crate::headers::{HeaderRules, Redacted};
 
 /// The default `User-Agent`: `webimage/<crate version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("webimage/", env!("CARGO_PKG_VERSION"));
@@ -110,11 +111,38 @@ pub struct Config {
     pub block_private_networks: bool,
     /// `User-Agent` header sent with every request. Default [`DEFAULT_USER_AGENT`].
     pub user_agent: String,
-    /// Headers sent with every request (before the request's own headers). Credential headers
-    /// here (`Authorization`, `Cookie`, `Proxy-Authorization`) scope every cache like a
-    /// request's own do (see [`Request::header`](crate::Request::header)); `Debug` output
-    /// redacts their values.
+    /// Headers sent with every request (before the request's own headers). Credentials among
+    /// them (see [`credential_headers`](Self::credential_headers)) scope every cache like a
+    /// request's own do (see [`Request::header`](crate::Request::header)), are dropped when a
+    /// redirect changes the origin, are never written to disk, and `Debug` output redacts
+    /// their values.
     pub headers: Vec<(String, String)>,
+    /// Names of request headers (compared without regard to case) that carry credentials,
+    /// beyond `Authorization`, `Cookie` and `Proxy-Authorization`, which always do. A
+    /// credential (named here, or added with
+    /// [`Request::credential_header`](crate::Request::credential_header), or the userinfo of a
+    /// URL such as `http://user:password@host/`) scopes the request: a keyed digest of its
+    /// value becomes part of the key, so the memory cache, coalescing, the disk cache and the
+    /// failed-URL list only hand a response to requests that send the same value. It is
+    /// dropped when a redirect changes the origin, never written to disk (`Vary` on it is
+    /// matched by digest) and `<redacted>` in `Debug` output.
+    ///
+    /// A header on neither this list nor [`shared_headers`](Self::shared_headers) (and not
+    /// one of the known-harmless ones listed there) is treated as a credential too: a header
+    /// nobody vouched for may select per-user content, so it is safe by default; declare it
+    /// shared to let requests with different values of it share the disk cache. Naming a
+    /// header here wins over the shared lists. Default empty.
+    pub credential_headers: Vec<String>,
+    /// Names of request headers (compared without regard to case) whose values are no secret
+    /// and the same for every user, beyond the known-harmless `Accept`, `Accept-Encoding`,
+    /// `Accept-Language`, `Cache-Control`, `DNT`, `DPR`, `Pragma`, `Save-Data`, `User-Agent`,
+    /// `Viewport-Width` and `Width`. A shared header does not scope the disk cache (a
+    /// response's `Vary` decides, as in any HTTP cache), follows redirects, is stored in
+    /// clear when a response varies on it, and is shown in `Debug` output. The memory cache and
+    /// coalescing still share a response only between requests whose own headers are the same,
+    /// shared ones included. Every other header is a credential (see
+    /// [`credential_headers`](Self::credential_headers)). Default empty.
+    pub shared_headers: Vec<String>,
     /// Maps a URL to its cache key, e.g. to drop signing tokens that change on every request.
     /// Requests whose keys are equal share one download and one cache entry. `None` uses the
     /// URL as given.
@@ -186,6 +214,8 @@ impl Default for Config {
             block_private_networks: false,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
+            credential_headers: Vec::new(),
+            shared_headers: Vec::new(),
             cache_key: None,
             max_pending: 100_000,
             remember_failed_urls: true,
@@ -218,7 +248,12 @@ impl fmt::Debug for Config {
             .field("allowed_schemes", &self.allowed_schemes)
             .field("block_private_networks", &self.block_private_networks)
             .field("user_agent", &self.user_agent)
-            .field("headers", &crate::headers::Redacted(&self.headers))
+            .field(
+                "headers",
+                &Redacted::pairs(&self.headers, &self.header_rules()),
+            )
+            .field("credential_headers", &self.credential_headers)
+            .field("shared_headers", &self.shared_headers)
             .field("cache_key", &self.cache_key)
             .field("max_pending", &self.max_pending)
             .field("remember_failed_urls", &self.remember_failed_urls)
@@ -236,6 +271,11 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
+    /// Which request headers are credentials under this configuration.
+    pub(crate) fn header_rules(&self) -> HeaderRules {
+        HeaderRules::downloads(&self.credential_headers, &self.shared_headers)
+    }
+
     /// Checks the settings that would make a loader unusable.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.max_workers == 0 {

@@ -52,7 +52,9 @@ impl Eq for Cause {}
 /// Everything that can go wrong while loading an image.
 ///
 /// Every variant that concerns a load names the URL it was loading, so a message read in a log
-/// says what failed and for which image. Errors are `Clone` because one failed download is
+/// says what failed and for which image. That URL is shown, never kept: its userinfo
+/// (`user:password@`) is replaced by `<redacted>`, and a URL longer than 1 KiB (a `data:` URL
+/// of a megabyte) is cut there, saying how long it was. Errors are `Clone` because one failed download is
 /// reported to every caller that was waiting for it. Where a lower layer failed (the
 /// operating system, the HTTP client, a decoder), its error is the
 /// [`source`](std::error::Error::source):
@@ -390,7 +392,8 @@ impl fmt::Display for Limit {
 }
 
 impl Error {
-    /// The URL this error is about, if it concerns a load.
+    /// The URL this error is about, if it concerns a load, as errors show it (without
+    /// userinfo, at most 1 KiB; see [`Error`]).
     pub fn url(&self) -> Option<&str> {
         match self {
             Error::InvalidUrl { url, .. }
@@ -415,8 +418,10 @@ impl Error {
         }
     }
 
-    /// The same error about `url` instead (each caller of a shared download sees its own URL).
+    /// The same error about `url` instead (each caller of a shared download sees its own URL),
+    /// as errors show it.
     pub(crate) fn with_url(mut self, url: &str) -> Error {
+        let url = &crate::url_text::shown(url);
         match &mut self {
             Error::InvalidUrl { url: u, .. }
             | Error::InvalidRequest { url: u, .. }
@@ -437,7 +442,7 @@ impl Error {
             | Error::TooManyPending { url: u, .. }
             | Error::Shutdown { url: u } => {
                 if u != url {
-                    *u = url.to_string();
+                    url.clone_into(u);
                 }
             }
             Error::Config(_) | Error::DiskCache { .. } => {}

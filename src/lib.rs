@@ -33,6 +33,7 @@ mod queue;
 mod request;
 mod stats;
 mod upload;
+mod url_text;
 mod variant;
 
 pub use crate::color::{ColorTarget, IccProfile};

@@ -8,7 +8,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::color::ColorTarget;
+use crate::headers::{Header, HeaderRules, Redacted};
 use crate::process::{Chain, Processor};
+use crate::url_text;
 pub(crate) use crate::variant::{Size, Variant};
 
 /// How urgently a load should start. Higher priorities start first; within one priority the
@@ -145,7 +147,7 @@ pub struct Request {
     pub(crate) url: String,
     pub(crate) priority: Priority,
     pub(crate) retry_failed: bool,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<Header>,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) preview: Option<PreviewFn>,
     pub(crate) partial_download: bool,
@@ -369,16 +371,36 @@ impl Request {
     }
 
     /// Adds a header to the HTTP request. When several callers share one download, the headers
-    /// of the caller that started it are sent.
+    /// of the caller that started it are sent; callers only share a download (or a
+    /// memory-cache entry) when their own headers are the same.
     ///
-    /// Credential headers (`Authorization`, `Cookie`, `Proxy-Authorization`) scope the
-    /// request: a keyed digest of their values becomes part of its key, so it shares a
-    /// download, a memory-cache entry, a disk-cache entry and a failed-URL entry only with
-    /// requests that send the same credentials, and never receives an image fetched with other
-    /// credentials or none. Their values are never written to disk and `Debug` redacts them.
+    /// Credential headers (`Authorization`, `Cookie`, `Proxy-Authorization`, the names in
+    /// [`Config::credential_headers`](crate::Config::credential_headers), and any header that
+    /// is not known to be harmless: see [`Config::shared_headers`](crate::Config::shared_headers))
+    /// scope the request: a keyed digest of their values becomes part of its key, so it
+    /// shares a download, a memory-cache entry, a disk-cache entry and a failed-URL entry only
+    /// with requests that send the same credentials, and never receives an image fetched with
+    /// other credentials or none. They are dropped when a redirect changes the origin, their
+    /// values are never written to disk, and `Debug` redacts them. Use
+    /// [`credential_header`](Self::credential_header) to mark any other header as one.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push(Header::plain(name, value));
+        self
+    }
+
+    /// Adds a header whose value is a credential for this request, whatever its name (an
+    /// `Accept-Language` that identifies a user, say): treated like `Authorization` in every
+    /// way [`header`](Self::header) describes.
+    ///
+    /// ```
+    /// let request = webimage::Request::new("https://example.com/me.png")
+    ///     .credential_header("X-Tenant", "acme-7f3e");
+    /// assert!(!format!("{request:?}").contains("acme-7f3e"));
+    /// ```
+    #[must_use]
+    pub fn credential_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push(Header::credential(name, value));
         self
     }
 
@@ -457,10 +479,15 @@ impl Request {
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
-            .field("url", &self.url)
+            .field("url", &url_text::shown(&self.url))
             .field("priority", &self.priority)
             .field("retry_failed", &self.retry_failed)
-            .field("headers", &crate::headers::Redacted(&self.headers))
+            // The loader's configuration is not at hand: the default rules, under which only
+            // the known-harmless headers are shown.
+            .field(
+                "headers",
+                &Redacted::marked(&self.headers, &HeaderRules::downloads(&[], &[])),
+            )
             .field("progress", &self.progress.is_some())
             .field("preview", &self.preview.is_some())
             .field("partial_download", &self.partial_download)

@@ -30,7 +30,8 @@ macro_rules! stats {
 }
 
 stats! {
-    /// Calls to `load` (and `load_blocking`).
+    /// Calls to `load` (and `load_blocking`), counted as each call has been admitted (a
+    /// memory hit's completion closure runs before its load is counted).
     loads,
     /// HTTP requests sent (one per download, however many callers share it).
     network_requests,
