@@ -4,7 +4,7 @@
 //! bounded.
 
 use crate::support::*;
-use webimage::{CachePolicy, Error, ImageLoader, Request, Source};
+use webimage::{CachePolicy, Config, Error, ImageLoader, Request, Source};
 
 /// A route answering per Basic credentials: alice 10x10, bob 20x20, nobody 30x30.
 fn per_basic_user(server: &Server, path: &str) {
@@ -122,7 +122,14 @@ fn url_userinfo_never_appears_in_errors_debug_or_redirects() {
 
 #[test]
 fn long_urls_are_shortened_in_error_messages() {
-    let loader = ImageLoader::new(config(1)).unwrap();
+    // Room in the failed-URL list for one megabyte-long key, so the second load is
+    // `FailedBefore` and its message is checked too (by default an entry this big is not
+    // remembered at all: `Config::max_failed_url_bytes`).
+    let loader = ImageLoader::new(Config {
+        max_failed_url_bytes: 64 << 20,
+        ..config(1)
+    })
+    .unwrap();
     // A megabyte of data: URL whose body is not an image.
     let url = format!("data:image/png;base64,{}", "QUFB".repeat(256 * 1024));
     let first = loader.load_blocking(url.as_str()).unwrap_err();
