@@ -1,10 +1,11 @@
 //! The in-flight map: one task per key, however many callers want it.
 //!
 //! Owns: `Mutex<HashMap<Key, Task>>`, where a task holds every caller (completion closure,
-//! variant, listener for progress and previews) waiting for one download, and every state
-//! change of a task: admitting a caller (handing a late joiner the latest previews),
-//! cancelling one, starting, abandoning, failing, deciding whether a body cut short serves
-//! every caller, and handing out decoded results. Must not touch: the network, decoding or
+//! variant, listener for progress and previews) waiting for one download, the bound on the
+//! callers it holds at once (`Config::max_pending`), and every state change of a task:
+//! admitting a caller (handing a late joiner the latest previews), cancelling one, starting,
+//! abandoning, failing, deciding whether a body cut short serves every caller, and handing out
+//! decoded results. Must not touch: the network, decoding or
 //! callbacks: no user code ever runs while the map's lock is held. Methods return the callers
 //! to complete and the loader calls them (the listeners themselves are `listener.rs`).
 //!
@@ -16,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use url::Url;
@@ -77,7 +78,7 @@ pub(crate) struct Caller {
 pub(crate) struct JobSpec {
     pub(crate) url: Url,
     pub(crate) raw: Arc<str>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<crate::headers::Header>,
 }
 
 /// The part of a task its running worker reads without the map's lock.
@@ -159,13 +160,42 @@ pub(crate) struct Advance {
     pub(crate) refetch: bool,
 }
 
-#[derive(Default)]
 pub(crate) struct InFlight {
     tasks: Mutex<HashMap<TaskKey, Task>>,
     next_id: AtomicU64,
+    /// Callers in the map, over every task; changed only under the map's lock.
+    callers: AtomicUsize,
+    /// Most callers the map takes (`Config::max_pending`).
+    max_callers: usize,
 }
 
 impl InFlight {
+    /// An empty map that takes at most `max_callers` callers at once.
+    pub(crate) fn new(max_callers: usize) -> InFlight {
+        InFlight {
+            tasks: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            callers: AtomicUsize::new(0),
+            max_callers,
+        }
+    }
+
+    /// `n` callers were taken out of the map (call with the lock held).
+    fn left(&self, n: usize) {
+        self.callers.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Counts a caller of `url` in (call with the lock held), or `Err(TooManyPending)` while
+    /// the map holds its bound of callers.
+    fn count_in(&self, url: &str) -> Result<(), Error> {
+        if self.callers.load(Ordering::Relaxed) >= self.max_callers {
+            let (url, limit) = (url.to_string(), self.max_callers);
+            return Err(Error::TooManyPending { url, limit });
+        }
+        self.callers.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// A fresh id for a caller or a task.
     pub(crate) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
@@ -173,7 +203,9 @@ impl InFlight {
 
     /// Joins `caller` to the task for `key`, or, if there is none, runs `check` (under the
     /// lock, so it sees every result a finished task stored before leaving the map) and either
-    /// answers with its result or starts a new task from `spec`.
+    /// answers with its result or starts a new task from `spec`. A caller that would join or
+    /// start a task while the map holds its bound of callers is answered with
+    /// [`Error::TooManyPending`] instead.
     pub(crate) fn admit(
         &self,
         key: &TaskKey,
@@ -191,6 +223,9 @@ impl InFlight {
         let listener = subscriber.listener.clone();
         let mut tasks = self.tasks.lock();
         if let Some(task) = tasks.get_mut(key) {
+            if let Err(e) = self.count_in(&subscriber.url) {
+                return Admission::Answered(subscriber, Err(e));
+            }
             if task.subscribers.is_empty() {
                 // It was being abandoned; it is wanted again.
                 task.control.abandoned.store(false, Ordering::Release);
@@ -209,6 +244,9 @@ impl InFlight {
         }
         if let Some(answer) = check() {
             return Admission::Answered(subscriber, answer);
+        }
+        if let Err(e) = self.count_in(&subscriber.url) {
+            return Admission::Answered(subscriber, Err(e));
         }
         let task_id = self.next_id();
         let control = Arc::new(Control::default());
@@ -251,6 +289,7 @@ impl InFlight {
         let task = tasks.get_mut(key)?;
         let pos = task.subscribers.iter().position(|s| s.id == id)?;
         let subscriber = task.subscribers.remove(pos);
+        self.left(1);
         let listener = task.control.listeners.remove(id);
         let mut dropped = false;
         if task.subscribers.is_empty() {
@@ -311,10 +350,12 @@ impl InFlight {
         match tasks.get(&job.key) {
             Some(task) if task.id == job.task => {
                 before_removal();
-                tasks
+                let subscribers = tasks
                     .remove(&job.key)
                     .map(|t| t.subscribers)
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                self.left(subscribers.len());
+                subscribers
             }
             _ => Vec::new(),
         }
@@ -388,6 +429,7 @@ impl InFlight {
             }
         }
         task.subscribers = waiting;
+        self.left(ready.len() + fetched.len());
         if refetch {
             return Advance {
                 ready,
@@ -417,28 +459,37 @@ impl InFlight {
             .filter(|(_, t)| matches!(t.state, State::Queued(_)))
             .map(|(k, _)| k.clone())
             .collect();
-        queued
+        let callers: Vec<Subscriber> = queued
             .iter()
             .filter_map(|k| tasks.remove(k))
             .flat_map(|t| t.subscribers)
-            .collect()
+            .collect();
+        self.left(callers.len());
+        callers
     }
 
     /// Removes every task (at shutdown) and returns all their callers.
     pub(crate) fn drain(&self) -> Vec<Subscriber> {
-        let tasks = std::mem::take(&mut *self.tasks.lock());
-        tasks
+        let mut locked = self.tasks.lock();
+        let callers: Vec<Subscriber> = std::mem::take(&mut *locked)
             .into_values()
             .flat_map(|t| {
                 t.control.abandoned.store(true, Ordering::Release);
                 t.subscribers
             })
-            .collect()
+            .collect();
+        self.left(callers.len());
+        callers
     }
 
     /// Number of tasks queued or running.
     pub(crate) fn len(&self) -> usize {
         self.tasks.lock().len()
+    }
+
+    /// Number of callers waiting for a task, queued or running.
+    pub(crate) fn callers(&self) -> usize {
+        self.callers.load(Ordering::Relaxed)
     }
 }
 

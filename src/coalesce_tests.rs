@@ -48,6 +48,7 @@ const SMALL: Variant = Variant {
         height: 64,
     },
     animated: false,
+    color: crate::color::ColorTarget::Srgb,
     chain: None,
 };
 
@@ -58,7 +59,7 @@ fn dc_only(v: &Variant) -> bool {
 
 #[test]
 fn a_body_is_cut_only_when_every_caller_is_served_and_accepts_it() {
-    let (map, queue, key) = (InFlight::default(), JobQueue::new(false), key());
+    let (map, queue, key) = (InFlight::new(usize::MAX), JobQueue::new(false), key());
     let admit = |c| map.admit(&key, c, &queue, spec, || None);
     admit(caller(&map, Some(SMALL), false));
     let job = queue.pop().unwrap();
@@ -82,7 +83,7 @@ fn a_body_is_cut_only_when_every_caller_is_served_and_accepts_it() {
 
 #[test]
 fn a_caller_the_cut_body_does_not_serve_makes_the_worker_download_again() {
-    let (map, queue, key) = (InFlight::default(), JobQueue::new(false), key());
+    let (map, queue, key) = (InFlight::new(usize::MAX), JobQueue::new(false), key());
     let admit = |c| map.admit(&key, c, &queue, spec, || None);
     admit(caller(&map, Some(SMALL), true));
     let job = queue.pop().unwrap();

@@ -52,7 +52,9 @@ impl Eq for Cause {}
 /// Everything that can go wrong while loading an image.
 ///
 /// Every variant that concerns a load names the URL it was loading, so a message read in a log
-/// says what failed and for which image. Errors are `Clone` because one failed download is
+/// says what failed and for which image. That URL is shown, never kept: its userinfo
+/// (`user:password@`) is replaced by `<redacted>`, and a URL longer than 1 KiB (a `data:` URL
+/// of a megabyte) is cut there, saying how long it was. Errors are `Clone` because one failed download is
 /// reported to every caller that was waiting for it. Where a lower layer failed (the
 /// operating system, the HTTP client, a decoder), its error is the
 /// [`source`](std::error::Error::source):
@@ -192,6 +194,16 @@ pub enum Error {
         /// The URL being loaded.
         url: String,
     },
+    /// The load was not queued: [`Config::max_pending`](crate::Config::max_pending) loads are
+    /// already waiting (queued or running, counting every caller of a shared download). It
+    /// is answered at once, on the caller's thread, and never remembered as failed; load it
+    /// again once fewer are pending (see [`ImageLoader::pending`](crate::ImageLoader::pending)).
+    TooManyPending {
+        /// The URL being loaded.
+        url: String,
+        /// The configured bound.
+        limit: usize,
+    },
     /// The loader was dropped before the load finished.
     Shutdown {
         /// The URL being loaded.
@@ -257,6 +269,10 @@ impl fmt::Display for Error {
             Error::Shutdown { url } => {
                 write!(f, "the loader shut down before {url} finished loading")
             }
+            Error::TooManyPending { url, limit } => write!(
+                f,
+                "{url} was not queued: {limit} loads are already pending (Config::max_pending)"
+            ),
             Error::Process {
                 url,
                 processor,
@@ -379,7 +395,8 @@ impl fmt::Display for Limit {
 }
 
 impl Error {
-    /// The URL this error is about, if it concerns a load.
+    /// The URL this error is about, if it concerns a load, as errors show it (without
+    /// userinfo, at most 1 KiB; see [`Error`]).
     pub fn url(&self) -> Option<&str> {
         match self {
             Error::InvalidUrl { url, .. }
@@ -398,13 +415,16 @@ impl Error {
             | Error::NotCached { url }
             | Error::Process { url, .. }
             | Error::Internal { url, .. }
+            | Error::TooManyPending { url, .. }
             | Error::Shutdown { url } => Some(url),
             Error::Config(_) | Error::DiskCache { .. } => None,
         }
     }
 
-    /// The same error about `url` instead (each caller of a shared download sees its own URL).
+    /// The same error about `url` instead (each caller of a shared download sees its own URL),
+    /// as errors show it.
     pub(crate) fn with_url(mut self, url: &str) -> Error {
+        let url = &crate::url_text::shown(url);
         match &mut self {
             Error::InvalidUrl { url: u, .. }
             | Error::InvalidRequest { url: u, .. }
@@ -422,9 +442,10 @@ impl Error {
             | Error::NotCached { url: u }
             | Error::Process { url: u, .. }
             | Error::Internal { url: u, .. }
+            | Error::TooManyPending { url: u, .. }
             | Error::Shutdown { url: u } => {
                 if u != url {
-                    *u = url.to_string();
+                    url.clone_into(u);
                 }
             }
             Error::Config(_) | Error::DiskCache { .. } => {}
@@ -455,6 +476,7 @@ impl Error {
             } => format!("processor {processor:?}: {message}"),
             Error::Internal { message, .. } => format!("internal error: {message}"),
             Error::Shutdown { .. } => "shut down".into(),
+            Error::TooManyPending { limit, .. } => format!("{limit} loads pending"),
             Error::Config(message) => message.clone(),
         }
     }

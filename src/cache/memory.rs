@@ -1,8 +1,10 @@
 //! The memory cache of decoded images.
 //!
 //! Owns: a strict least-recently-used map from (key, variant) to shared pixels, with a total
-//! cost limit (decoded bytes: every frame of an animation) and a per-entry limit of a tenth of
-//! the total. A variant includes its processors' ids, so a processed image is an entry of its
+//! cost limit and a per-entry limit of a tenth of the total. An entry costs what it holds:
+//! its decoded bytes (every frame of an animation), its key's text, and the bookkeeping around
+//! them (see [`cost_of`]), so 100,000 one-pixel images or keys of 10 KB cannot hold more
+//! memory than the limit says. A variant includes its processors' ids, so a processed image is an entry of its
 //! own. Must not touch: decoding, processing or the in-flight map. The lock is held only for
 //! the map operation itself, never across decoding or a callback; a hit clones an `Arc`, never
 //! the pixels, and looks up by borrowed parts, allocating nothing.
@@ -15,6 +17,7 @@
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 
+use image::RgbaImage;
 use lru::LruCache;
 use parking_lot::Mutex;
 
@@ -108,9 +111,31 @@ struct Inner {
     cost: u64,
 }
 
-/// The cost of an entry: its decoded bytes (of every frame).
-pub(crate) fn cost_of(pixels: &Pixels) -> u64 {
-    pixels.cost()
+/// What an entry holds beside its pixels and its texts: the LRU node (key, value, two
+/// links), its slot in the hash table, the `Arc`'d image header, the key's reference counts,
+/// and the allocator's own header and rounding for each of those allocations (16 bytes each on
+/// glibc; a 1-pixel buffer takes a 32-byte chunk). 100,000 1x1 entries with 60-byte keys held
+/// 266 bytes each on the heap (counting allocator) and 360 each in RSS (28 + 64 of it pixels and
+/// key); `tests/process/growth.rs` checks the heap side stays under this.
+pub(crate) const ENTRY_OVERHEAD: u64 = (size_of::<EntryKey>()
+    + size_of::<Pixels>()
+    + 2 * size_of::<usize>() // the node's links
+    + 2 * size_of::<usize>() // the hash table's slot, at its usual load
+    + 16 + size_of::<RgbaImage>() // Arc<RgbaImage>
+    + 16 // the key's Arc<str> counts
+    + 4 * 16) as u64; // allocator headers and rounding
+
+/// What each frame of an animation holds beside its pixels: the frame itself, its image's
+/// `Arc` and header, and their allocations.
+const FRAME_OVERHEAD: u64 =
+    (size_of::<crate::loaded::Frame>() + 16 + size_of::<RgbaImage>() + 32) as u64;
+
+/// The cost of an entry: its decoded bytes (of every frame), the text of its key and of its
+/// processors' chain, and [`ENTRY_OVERHEAD`] (plus [`FRAME_OVERHEAD`] per frame).
+pub(crate) fn cost_of(key: &EntryKey, pixels: &Pixels) -> u64 {
+    let frames = pixels.frames().map_or(0, |f| f.len() as u64);
+    let chain = key.variant.chain.as_ref().map_or(0, |c| c.held_bytes());
+    pixels.cost() + key.key.as_str().len() as u64 + chain + ENTRY_OVERHEAD + frames * FRAME_OVERHEAD
 }
 
 impl MemoryCache {
@@ -151,22 +176,24 @@ impl MemoryCache {
     /// Stores `image` and evicts least-recently-used entries until the total fits. Returns
     /// `false` (and stores nothing) if the image alone is over the per-entry limit.
     pub(crate) fn insert(&self, key: EntryKey, image: Pixels) -> bool {
-        let cost = cost_of(&image);
+        let cost = cost_of(&key, &image);
         if self.limit == 0 || cost > self.entry_limit() {
             return false;
         }
         let mut evicted = Vec::new();
         let mut inner = self.inner.lock();
-        if let Some(old) = inner.entries.put(key, image) {
-            inner.cost -= cost_of(&old);
+        // Equal keys have equal texts and chains, so the old entry's cost is its own pixels'.
+        if let Some((old_key, old)) = inner.entries.push(key, image) {
+            inner.cost -= cost_of(&old_key, &old);
+            evicted.push((old_key, old));
         }
         inner.cost += cost;
         while inner.cost > self.limit {
-            let Some((_, old)) = inner.entries.pop_lru() else {
+            let Some((old_key, old)) = inner.entries.pop_lru() else {
                 break;
             };
-            inner.cost -= cost_of(&old);
-            evicted.push(old);
+            inner.cost -= cost_of(&old_key, &old);
+            evicted.push((old_key, old));
         }
         drop(inner);
         // Evicted pixels are freed here, outside the lock.
@@ -184,7 +211,7 @@ impl MemoryCache {
         drop(entries);
     }
 
-    /// Total cost of the cached entries, in bytes.
+    /// Total cost of the cached entries, in bytes ([`cost_of`]).
     pub(crate) fn cost(&self) -> u64 {
         self.inner.lock().cost
     }
@@ -199,11 +226,12 @@ impl MemoryCache {
 mod tests {
     use super::*;
     use crate::request::Size;
-    use image::RgbaImage;
     use std::sync::Arc;
 
-    fn key(s: &str) -> EntryKey {
-        let (_, k) = crate::key::resolve(&format!("http://h/{s}"), None).unwrap();
+    /// Keys of one length ("http://h/00000" and so on), so that every entry of a test costs the
+    /// same.
+    fn key(i: u32) -> EntryKey {
+        let (_, k) = crate::key::resolve(&format!("http://h/{i:05}"), None).unwrap();
         EntryKey::new(k, Variant::of(Size::Original))
     }
 
@@ -217,44 +245,84 @@ mod tests {
         Pixels::still(RgbaImage::new(bytes / 4, 1))
     }
 
+    /// What one entry of `bytes` pixel bytes costs under these keys.
+    fn cost(bytes: u32) -> u64 {
+        cost_of(&key(0), &img(bytes))
+    }
+
+    #[test]
+    fn an_entry_costs_its_pixels_its_key_and_its_bookkeeping() {
+        let k = key(7);
+        assert_eq!(
+            cost_of(&k, &img(400)),
+            400 + "http://h/00007".len() as u64 + ENTRY_OVERHEAD
+        );
+        let cache = MemoryCache::new(1 << 20);
+        cache.insert(k, img(4));
+        assert_eq!(cache.cost(), 4 + 14 + ENTRY_OVERHEAD);
+    }
+
     #[test]
     fn evicts_least_recently_used_first() {
-        let cache = MemoryCache::new(1000);
+        let cache = MemoryCache::new(10 * cost(100));
         for i in 0..10 {
-            assert!(cache.insert(key(&i.to_string()), img(100)));
+            assert!(cache.insert(key(i), img(100)));
         }
         // Touch the five oldest; the next five inserts must evict 5..10, not them.
         for i in 0..5 {
-            assert!(get(&cache, &key(&i.to_string())).is_some());
+            assert!(get(&cache, &key(i)).is_some());
         }
         for i in 10..15 {
-            cache.insert(key(&i.to_string()), img(100));
+            cache.insert(key(i), img(100));
         }
-        let present: Vec<i32> = (0..15)
-            .filter(|i| cache.contains(&key(&i.to_string())))
-            .collect();
+        let present: Vec<u32> = (0..15).filter(|&i| cache.contains(&key(i))).collect();
         assert_eq!(present, vec![0, 1, 2, 3, 4, 10, 11, 12, 13, 14]);
-        assert_eq!(cache.cost(), 1000);
+        assert_eq!(cache.cost(), 10 * cost(100));
     }
 
     #[test]
     fn refuses_entries_over_a_tenth_of_the_limit() {
-        let cache = MemoryCache::new(1000);
-        assert!(!cache.insert(key("big"), img(104)));
-        assert!(cache.insert(key("ok"), img(100)));
+        let cache = MemoryCache::new(10 * cost(100));
+        assert!(!cache.insert(key(1), img(104)));
+        assert!(cache.insert(key(2), img(100)));
         assert_eq!(cache.len(), 1);
-        assert_eq!(cache.cost(), 100);
+        assert_eq!(cache.cost(), cost(100));
+    }
+
+    #[test]
+    fn many_tiny_images_are_bounded_by_what_they_hold() {
+        // 100 KiB would be 25,600 one-pixel images by their pixels alone.
+        let cache = MemoryCache::new(100 << 10);
+        for i in 0..10_000 {
+            cache.insert(key(i), img(4));
+        }
+        assert!(cache.cost() <= 100 << 10);
+        assert_eq!(cache.len() as u64, (100 << 10) / cost(4));
+    }
+
+    #[test]
+    fn long_keys_cost_their_bytes() {
+        let cache = MemoryCache::new(1 << 20);
+        let long = |i: u32| {
+            let url = format!("http://h/{i:02}?{}", "x".repeat(10_000));
+            let (_, k) = crate::key::resolve(&url, None).unwrap();
+            EntryKey::new(k, Variant::of(Size::Original))
+        };
+        for i in 0..1000 {
+            cache.insert(long(i), img(4));
+        }
+        // 1000 keys of 10 KB would be 10 MB; the cache keeps what fits in its 1 MiB.
+        assert!(cache.cost() <= 1 << 20);
+        assert!(cache.len() < 110, "{}", cache.len());
+        assert!(cache.len() > 90, "{}", cache.len());
     }
 
     #[test]
     fn hit_returns_the_same_allocation() {
-        let cache = MemoryCache::new(1000);
+        let cache = MemoryCache::new(1 << 20);
         let pixels = img(100);
-        cache.insert(key("a"), pixels.clone());
-        assert!(Arc::ptr_eq(
-            &get(&cache, &key("a")).unwrap(),
-            pixels.first()
-        ));
+        cache.insert(key(1), pixels.clone());
+        assert!(Arc::ptr_eq(&get(&cache, &key(1)).unwrap(), pixels.first()));
     }
 
     #[test]
@@ -265,13 +333,13 @@ mod tests {
             delay: std::time::Duration::from_millis(10),
         };
         let animation = Animation::new(vec![frame(10), frame(15)], LoopCount::Infinite).unwrap();
-        let cache = MemoryCache::new(1000);
-        assert!(cache.insert(key("anim"), Pixels::Animated(Arc::new(animation))));
-        assert_eq!(cache.cost(), 100);
+        let cache = MemoryCache::new(1 << 20);
+        assert!(cache.insert(key(1), Pixels::Animated(Arc::new(animation))));
+        assert_eq!(cache.cost(), 100 + 14 + ENTRY_OVERHEAD + 2 * FRAME_OVERHEAD);
         // Same key, other variants: separate entries.
-        let (_, k) = crate::key::resolve("http://h/anim", None).unwrap();
         let mut animated = Variant::of(Size::Original);
         animated.animated = true;
+        let k = key(1).key;
         assert!(cache.insert(EntryKey::new(k.clone(), animated.clone()), img(40)));
         assert!(cache.get(k.as_str(), &animated).is_some());
         assert_eq!(cache.len(), 2);
@@ -279,10 +347,10 @@ mod tests {
 
     #[test]
     fn replacing_an_entry_keeps_the_cost_right() {
-        let cache = MemoryCache::new(1000);
-        cache.insert(key("a"), img(100));
-        cache.insert(key("a"), img(40));
-        assert_eq!(cache.cost(), 40);
+        let cache = MemoryCache::new(1 << 20);
+        cache.insert(key(1), img(100));
+        cache.insert(key(1), img(40));
+        assert_eq!(cache.cost(), cost(40));
         cache.clear();
         assert_eq!((cache.cost(), cache.len()), (0, 0));
     }

@@ -15,9 +15,13 @@
 //! in proportion to the bytes), stopping one past the frame limit, and reports the largest
 //! frame, which may be larger than the canvas. APNG: the `acTL` chunk's declared frame count,
 //! read with the header (`png`); the decode never yields more, and `png` refuses a frame
-//! outside the canvas. WebP: the `ANMF` chunks `image-webp` lists when it opens the file
+//! outside the canvas. WebP: the `ANMF` chunks the container parser (`webp::riff`) finds
 //! (frames within the canvas). A file with fewer than two
 //! frames is not an animation here and decodes as a still image.
+//!
+//! WebP frames are not decoded through `image`: `webp::anim` composes them with this crate's
+//! VP8 decoder (lossy frames; lossless ones through `image-webp`) the way libwebp's animation
+//! decoder does, so the canvases match libwebp's (Pillow's, browsers') exactly.
 //!
 //! Not frame by frame: 16-bit APNG (the `image` crate composes 8-bit frames only), which
 //! loads as its still first frame.
@@ -28,11 +32,10 @@ use std::time::Duration;
 
 use image::codecs::gif::GifDecoder;
 use image::codecs::png::PngDecoder;
-use image::codecs::webp::WebPDecoder;
 use image::metadata::Orientation;
 use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageError, RgbaImage};
 
-use super::{DecodeError, Limits, Target, gif_walk};
+use super::{DecodeError, Limits, Target, gif_walk, webp};
 use crate::error::Cause;
 use crate::loaded::{Animation, Frame, LoopCount, Pixels};
 
@@ -112,18 +115,22 @@ fn apng_info(bytes: &[u8]) -> Result<Option<Info>, DecodeError> {
 }
 
 fn webp_info(bytes: &[u8]) -> Result<Option<Info>, DecodeError> {
-    let decoder =
-        image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Kind::WebP, e))?;
-    if !decoder.is_animated() {
+    let c = webp::parse(bytes).map_err(|_| corrupt(Kind::WebP, "not a RIFF WebP file"))?;
+    let Some(e) = c.extended.filter(|e| e.animated) else {
         return Ok(None);
-    }
-    let (width, height) = decoder.dimensions();
+    };
+    let largest = c
+        .frames
+        .iter()
+        .map(|f| (f.width, f.height))
+        .max_by_key(|&(w, h)| u64::from(w) * u64::from(h))
+        .unwrap_or((0, 0));
     Ok(Some(Info {
         kind: Kind::WebP,
-        frames: u64::from(decoder.num_frames()),
-        width,
-        height,
-        largest: (width, height),
+        frames: c.frames.len() as u64,
+        width: e.width,
+        height: e.height,
+        largest,
     }))
 }
 
@@ -190,6 +197,38 @@ pub(crate) fn decode(
         message: format!("{kind:?} animation: {e}"),
         source: Cause::new(e),
     };
+    let count = usize::try_from(info.frames).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut push = |image: RgbaImage, delay: Duration| -> Result<(), DecodeError> {
+        let image = if orientation == Orientation::NoTransforms {
+            image
+        } else {
+            let mut upright = DynamicImage::ImageRgba8(image);
+            upright.apply_orientation(orientation);
+            upright.into_rgba8()
+        };
+        out.push(Frame {
+            image: Arc::new(finish(image)?),
+            delay,
+        });
+        Ok(())
+    };
+    if kind == Kind::WebP {
+        let c = webp::parse(bytes).map_err(|_| corrupt(kind, "not a RIFF WebP file"))?;
+        let loop_count = match c.anim {
+            Some((_, n)) => std::num::NonZeroU32::new(u32::from(n))
+                .map_or(LoopCount::Infinite, LoopCount::Finite),
+            None => LoopCount::Infinite,
+        };
+        webp::anim::compose(bytes, &c, (info.width, info.height), count, |canvas| {
+            let image = RgbaImage::from_raw(info.width, info.height, canvas.rgba.to_vec())
+                .ok_or_else(|| corrupt(kind, "canvas of the wrong size"))?;
+            push(image, Duration::from_millis(u64::from(canvas.duration_ms)))
+        })?;
+        let animation =
+            Animation::new(out, loop_count).ok_or_else(|| corrupt(kind, "no frame decodes"))?;
+        return Ok(Pixels::Animated(Arc::new(animation)));
+    }
     let mut image_limits = image::Limits::default();
     image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16));
     let cursor = Cursor::new(bytes);
@@ -205,31 +244,16 @@ pub(crate) fn decode(
             let d = d.apng().map_err(library)?;
             (d.loop_count(), d.into_frames())
         }
-        Kind::WebP => {
-            let mut d = WebPDecoder::new(cursor).map_err(library)?;
-            d.set_limits(image_limits).map_err(library)?;
-            (d.loop_count(), d.into_frames())
-        }
+        Kind::WebP => return Err(corrupt(kind, "composed by webp::anim")),
     };
     let loop_count = match loop_count {
         image::metadata::LoopCount::Infinite => LoopCount::Infinite,
         image::metadata::LoopCount::Finite(n) => LoopCount::Finite(n),
     };
-    let mut out = Vec::new();
-    let count = usize::try_from(info.frames).unwrap_or(usize::MAX);
     for frame in frames.take(count) {
         let frame = frame.map_err(library)?;
         let delay = Duration::from(frame.delay());
-        let mut image = frame.into_buffer();
-        if orientation != Orientation::NoTransforms {
-            let mut upright = DynamicImage::ImageRgba8(image);
-            upright.apply_orientation(orientation);
-            image = upright.into_rgba8();
-        }
-        out.push(Frame {
-            image: Arc::new(finish(image)?),
-            delay,
-        });
+        push(frame.into_buffer(), delay)?;
     }
     let animation =
         Animation::new(out, loop_count).ok_or_else(|| corrupt(kind, "no frame decodes"))?;

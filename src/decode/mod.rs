@@ -22,6 +22,7 @@
 
 mod animation;
 mod budget;
+pub(crate) mod color;
 mod error;
 mod exif;
 mod fit;
@@ -30,10 +31,12 @@ mod gif_walk;
 mod jpeg;
 pub(crate) mod preview;
 mod resize;
+mod target;
 #[cfg(test)]
 mod test_util;
 mod tiff_chunks;
 mod user;
+mod webp;
 
 #[cfg(feature = "svg")]
 use formats::svg::SvgOptions;
@@ -45,8 +48,11 @@ use std::sync::Arc;
 use image::RgbaImage;
 use image::metadata::Orientation;
 
+use crate::color::ColorTarget;
 use crate::loaded::Pixels;
 use crate::request::{Size, Variant};
+use color::{Colors, Outcome, Profile, Raster};
+pub(crate) use target::Target;
 
 /// Limits a decode runs under.
 #[derive(Debug, Clone, Copy)]
@@ -74,90 +80,35 @@ pub(crate) enum DecodePath {
     DcOnly,
     /// Scaled: the JPEG's embedded Exif thumbnail, resized.
     ExifThumbnail,
+    /// Scaled: a lossy WebP averaged down in YUV as it was decoded, then resized.
+    YuvReduced,
 }
 
-/// A decoded image and the path that made it (what a format decoder returns).
+/// A decoded image and the path that made it (what a format decoder returns): upright pixels
+/// in the colour space of the file's [`Profile`], which the registry converts.
 #[derive(Debug)]
 pub(crate) struct Output {
-    pub(crate) image: RgbaImage,
+    pub(crate) image: Raster,
     pub(crate) path: DecodePath,
 }
 
-/// What the registry returns: a still image or every frame of an animation, and the path
-/// that made it.
+impl Output {
+    /// RGBA8 pixels (gray expanded) made by `path`.
+    pub(crate) fn new(image: RgbaImage, path: DecodePath) -> Output {
+        Output {
+            image: Raster::Rgba8(image),
+            path,
+        }
+    }
+}
+
+/// What the registry returns: a still image or every frame of an animation, the path that
+/// made it, and what colour management did.
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub(crate) pixels: Pixels,
     pub(crate) path: DecodePath,
-}
-
-/// The size a decode produces, given the image's upright size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    /// The image's own size.
-    Full,
-    /// Fit inside this box (width, height), never upscaled.
-    Box(u32, u32),
-    /// At most this many pixels.
-    Pixels(u64),
-    /// Exactly this box (width, height): scaled to cover it, the centre cropped.
-    Cover(u32, u32),
-}
-
-impl Target {
-    /// The target of a decode size.
-    pub(crate) fn of(size: Size) -> Target {
-        match size {
-            Size::Original => Target::Full,
-            Size::ScaledDown { max_pixels } => Target::Pixels(max_pixels),
-            Size::Thumbnail { width, height } => Target::Box(width, height),
-            Size::Cover { width, height } => Target::Cover(width, height),
-        }
-    }
-
-    /// Output size for an upright `width` x `height` image.
-    pub(crate) fn size_for(self, width: u32, height: u32) -> (u32, u32) {
-        match self {
-            Target::Full => (width, height),
-            Target::Box(w, h) => fit::fit_box(width, height, w, h),
-            Target::Pixels(max) => fit::fit_pixels(width, height, max),
-            Target::Cover(w, h) => (w, h),
-        }
-    }
-
-    /// The size a raster decoder should make the whole upright `width` x `height` image:
-    /// the output size, except for a cover, where it is the image scaled to cover the box
-    /// (aspect kept; the registry crops the centre), or its own size if covering the box
-    /// would scale it up (the registry scales it up after the decode).
-    pub(crate) fn decode_size(self, width: u32, height: u32) -> (u32, u32) {
-        match self {
-            Target::Cover(w, h) => {
-                let (cw, ch) = fit::cover_size(width, height, w, h);
-                if cw > width || ch > height {
-                    (width, height)
-                } else {
-                    (cw, ch)
-                }
-            }
-            _ => self.size_for(width, height),
-        }
-    }
-
-    /// `image` made exactly the size of this target (from whatever larger or differently
-    /// shaped image a decoder returned): resized, or for a cover, centre-cropped and resized.
-    fn finish(self, image: RgbaImage) -> Result<RgbaImage, DecodeError> {
-        let (width, height) = image.dimensions();
-        let size = self.size_for(width, height);
-        if size == (width, height) {
-            return Ok(image);
-        }
-        match self {
-            Target::Cover(w, h) => {
-                resize::rgba_crop(&image, fit::cover_crop(width, height, w, h), size)
-            }
-            _ => resize::rgba(image, size),
-        }
-    }
+    pub(crate) color: Outcome,
 }
 
 /// What a decoder's header read found.
@@ -241,6 +192,15 @@ pub(crate) trait FormatDecoder: Send + Sync {
         let _ = (bytes, limits);
         Ok(None)
     }
+
+    /// What `bytes` say about the colour space of the pixels [`decode`](Self::decode)
+    /// returns (an ICC profile, CICP code points, PNG gamma and chromaticities), read from the
+    /// headers; the registry converts the pixels from it. Never an error: colour information
+    /// that cannot be used is [`Profile::Invalid`]. The default: nothing (sRGB).
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        let _ = bytes;
+        Profile::Unspecified
+    }
 }
 
 /// How much of a body the formats see to recognise themselves (an SVG's prolog can be long).
@@ -281,6 +241,7 @@ pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
 pub(crate) struct Decoders {
     formats: Vec<Arc<dyn FormatDecoder>>,
     budget: Option<Arc<Budget>>,
+    colors: Arc<Colors>,
 }
 
 impl Decoders {
@@ -298,6 +259,7 @@ impl Decoders {
             .map(|d| Arc::new(user::UserFormat(d.clone())) as Arc<dyn FormatDecoder>)
             .collect();
         formats.push(Arc::new(formats::jpeg::Jpeg));
+        formats.push(Arc::new(formats::webp::WebP));
         #[cfg(feature = "jxl")]
         formats.push(Arc::new(formats::jxl::Jxl));
         #[cfg(feature = "svg")]
@@ -310,6 +272,7 @@ impl Decoders {
         Decoders {
             formats,
             budget: None,
+            colors: Arc::default(),
         }
     }
 
@@ -342,9 +305,9 @@ impl Decoders {
             })
     }
 
-    /// Decodes `bytes` into the requested variant's size, every frame of an animation if it
-    /// asks for them (its processors are not the decode's business). `stop` is asked while
-    /// the decode waits for memory whether the result is still wanted.
+    /// Decodes `bytes` into the requested variant's size and colour space, every frame of an
+    /// animation if it asks for them (its processors are not the decode's business). `stop` is
+    /// asked while the decode waits for memory whether the result is still wanted.
     pub(crate) fn decode(
         &self,
         bytes: &[u8],
@@ -362,24 +325,43 @@ impl Decoders {
             check_pixels(probe.decoded.0, probe.decoded.1, limits)?;
             let target = Target::of(variant.size);
             let original = variant.size == Size::Original;
+            // Colour management off: the file's colour information is not even read.
+            let profile = if variant.color == ColorTarget::AsStored {
+                Profile::Unspecified
+            } else {
+                format.profile(bytes)
+            };
+            let color_bytes = color::peak_bytes(&profile);
             if variant.animated
                 && let Some(info) = format.animation(bytes, limits)?
             {
                 animation::check(&info, limits)?;
-                let _reservation = self.reserve(animation::peak_bytes(&info, target), stop)?;
+                let peak = animation::peak_bytes(&info, target) + color_bytes;
+                let _reservation = self.reserve(peak, stop)?;
+                let frames = self.colors.frames(&profile, &variant.color);
                 let pixels = animation::decode(bytes, &info, probe.orientation, limits, |f| {
-                    target.finish(f)
+                    frames.convert(target.finish(f)?)
                 })?;
                 let path = if original {
                     DecodePath::Original
                 } else {
                     DecodePath::FullDecode
                 };
-                return Ok(Decoded { pixels, path });
+                let color = frames.outcome();
+                return Ok(Decoded {
+                    pixels,
+                    path,
+                    color,
+                });
             }
-            let _reservation = self.reserve(format.peak_bytes(bytes, &probe, target), stop)?;
+            let peak = format.peak_bytes(bytes, &probe, target) + color_bytes;
+            let _reservation = self.reserve(peak, stop)?;
             let output = format.decode(bytes, &probe, target, limits)?;
-            let image = target.finish(output.image)?;
+            let (image, color) =
+                self.colors
+                    .deliver(output.image, &profile, &variant.color, |image| {
+                        target.finish(image)
+                    })?;
             let path = if original {
                 DecodePath::Original
             } else {
@@ -388,6 +370,7 @@ impl Decoders {
             Ok(Decoded {
                 pixels: Pixels::still(image),
                 path,
+                color,
             })
         };
         match catch_unwind(AssertUnwindSafe(run)) {

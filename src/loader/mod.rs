@@ -160,7 +160,7 @@ impl ImageLoader {
     /// Do not call this from a completion closure (see [`load`](Self::load)).
     pub fn load_blocking(&self, request: impl Into<Request>) -> Result<LoadedImage, Error> {
         let request = request.into();
-        let url = request.url().to_string();
+        let url = crate::url_text::shown(request.url());
         let (tx, rx) = crossbeam_channel::bounded(1);
         let _token = self.load(request, move |result| {
             let _ = tx.send(result);
@@ -185,8 +185,10 @@ impl ImageLoader {
         self.pipeline.memory().clear();
     }
 
-    /// Bytes of decoded pixels the memory cache holds now (at most
-    /// [`Config::memory_cache_bytes`]).
+    /// What the memory cache holds now, in bytes (at most [`Config::memory_cache_bytes`]):
+    /// the decoded pixels of every entry, their keys' text and each entry's bookkeeping,
+    /// which is what its memory really is (100,000 one-pixel images report about 32 MB, not
+    /// 400 KB).
     pub fn memory_cache_usage(&self) -> u64 {
         self.pipeline.memory().cost()
     }
@@ -211,13 +213,41 @@ impl ImageLoader {
         self.pipeline.in_flight()
     }
 
+    /// Number of loads waiting, queued or running: every caller counts, including those that
+    /// share one download. At most [`Config::max_pending`]; a load past it fails at once with
+    /// [`Error::TooManyPending`].
+    pub fn pending(&self) -> usize {
+        self.pipeline.pending()
+    }
+
     /// The disk cache, if [`Config::disk_cache`] is on.
     pub fn disk_cache(&self) -> Option<DiskCache<'_>> {
         let store = self.pipeline.disk()?;
-        Some(DiskCache::new(
-            store,
-            self.pipeline.config().cache_key.as_ref(),
-        ))
+        Some(DiskCache::new(store, &self.pipeline))
+    }
+
+    /// Why the disk cache [`Config::disk_cache`] asked for is not used, if it was refused:
+    /// its directory, or a file the cache keeps in it, is not this user's alone (owned by
+    /// another user, writable by group or others, a symbolic or hard link). The loader then
+    /// runs without a disk cache ([`disk_cache`](Self::disk_cache) is `None`, and
+    /// [`Stats::disk_cache_refused`] is 1) rather than write where someone else could plant
+    /// entries or links; nothing was created or written in the directory. The error
+    /// ([`Error::DiskCache`]) names the path and what is wrong with it. See
+    /// `docs/SECURITY.md`, "Cache directory".
+    ///
+    /// ```no_run
+    /// let loader = webimage::ImageLoader::new(webimage::Config {
+    ///     disk_cache: Some(webimage::DiskCacheConfig::at("/tmp")), // world-writable
+    ///     ..Default::default()
+    /// })?;
+    /// assert!(loader.disk_cache().is_none());
+    /// if let Some(why) = loader.disk_cache_refusal() {
+    ///     eprintln!("{why}");
+    /// }
+    /// # Ok::<(), webimage::Error>(())
+    /// ```
+    pub fn disk_cache_refusal(&self) -> Option<&Error> {
+        self.pipeline.disk_refusal()
     }
 
     /// The configuration this loader runs with.

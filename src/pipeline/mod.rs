@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use token::Token;
 
-use crate::cache::disk::DiskStore;
+use crate::cache::disk::{DiskStore, OpenError};
 use crate::cache::failed::FailedUrls;
 use crate::cache::memory::MemoryCache;
 use crate::coalesce::InFlight;
@@ -35,6 +35,8 @@ use crate::config::Config;
 use crate::decode::{self, Decoders};
 use crate::error::{Cause, Error};
 use crate::fetch::Fetchers;
+use crate::headers::{Header, HeaderRules};
+use crate::key::Scope;
 use crate::loaded::{LoadedImage, Source};
 use crate::queue::JobQueue;
 use crate::queue::pool::Pool;
@@ -55,13 +57,23 @@ pub(crate) struct Pipeline {
     fetchers: Fetchers,
     decoders: Decoders,
     disk: Option<DiskStore>,
+    /// Why the configured disk cache is not used, if it was refused.
+    disk_refusal: Option<Error>,
     counters: Arc<Counters>,
     closing: AtomicBool,
     /// Keys the digests of credentials in cache keys: the disk cache directory's own secret,
     /// or a random one for this loader without a disk cache.
     scope_secret: [u8; 32],
-    /// Whether `Config::headers` carries credentials (then no request is unscoped).
-    config_has_credentials: bool,
+    /// Which request headers are credentials (`Config::credential_headers`,
+    /// `Config::shared_headers`).
+    rules: HeaderRules,
+    /// `Config::headers`, as the requests send them (for the scope of every key).
+    config_headers: Vec<Header>,
+    /// The memory-cache fast path: what a request with no headers of its own appends to its
+    /// URL, when that is in normal form, to get its key. Empty when keys are plain, the scope
+    /// of the credentials among `Config::headers` otherwise; `None` with a key filter (no
+    /// URL is its own key then).
+    fast_suffix: Option<String>,
 }
 
 /// The worker threads of a running pipeline; joined by [`Pipeline::shut_down`].
@@ -72,17 +84,31 @@ impl Pipeline {
     pub(crate) fn start(config: Config) -> Result<(Arc<Pipeline>, Workers), Error> {
         config.validate()?;
         let counters = Arc::new(Counters::default());
-        let disk = match &config.disk_cache {
-            Some(disk) => Some(
-                DiskStore::open(disk, counters.clone(), config.max_download_bytes).map_err(
-                    |e| Error::DiskCache {
-                        path: disk.dir.clone(),
-                        message: format!("cannot use the directory: {e}"),
-                        source: Some(Cause::new(e)),
-                    },
-                )?,
-            ),
-            None => None,
+        let (disk, disk_refusal) = match &config.disk_cache {
+            Some(disk) => {
+                match DiskStore::open(disk, counters.clone(), config.max_download_bytes) {
+                    Ok(store) => (Some(store), None),
+                    // Not this user's alone: never written, and the app still starts, without
+                    // the disk cache, saying why (docs/SECURITY.md, "Cache directory").
+                    Err(OpenError::Untrusted(why)) => {
+                        Counters::bump(&counters.disk_cache_refused);
+                        let refusal = Error::DiskCache {
+                            path: disk.dir.clone(),
+                            message: format!("not used, running without a disk cache: {why}"),
+                            source: None,
+                        };
+                        (None, Some(refusal))
+                    }
+                    Err(OpenError::Io(e)) => {
+                        return Err(Error::DiskCache {
+                            path: disk.dir.clone(),
+                            message: format!("cannot use the directory: {e}"),
+                            source: Some(Cause::new(e)),
+                        });
+                    }
+                }
+            }
+            None => (None, None),
         };
         let scope_secret = match &disk {
             Some(disk) => disk.scope_secret(),
@@ -93,25 +119,38 @@ impl Pipeline {
                 secret
             }
         };
-        let config_has_credentials = config
+        let rules = config.header_rules();
+        let config_headers: Vec<Header> = config
             .headers
             .iter()
-            .any(|(n, _)| crate::headers::is_credential_header(n));
+            .map(|(name, value)| Header::plain(name, value))
+            .collect();
+        let fast_suffix = config
+            .cache_key
+            .is_none()
+            .then(|| Scope::of(&config_headers, &[], &rules, &scope_secret).suffix());
         let pipeline = Arc::new(Pipeline {
             scope_secret,
-            config_has_credentials,
+            rules,
+            config_headers,
+            fast_suffix,
             limits: decode::Limits {
                 max_pixels: config.max_pixels,
                 max_animation_frames: config.max_animation_frames,
             },
             queue: JobQueue::new(config.lifo),
-            inflight: InFlight::default(),
+            inflight: InFlight::new(config.max_pending),
             memory: MemoryCache::new(config.memory_cache_bytes),
-            failed: FailedUrls::new(config.remember_failed_urls, config.max_failed_urls),
+            failed: FailedUrls::new(
+                config.remember_failed_urls,
+                config.max_failed_urls,
+                config.max_failed_url_bytes,
+            ),
             fetchers: Fetchers::new(&config)?,
             decoders: Decoders::new(&config.decoders, config.svg_system_fonts)
                 .with_budget(config.decode_memory_bytes),
             disk,
+            disk_refusal,
             counters,
             closing: AtomicBool::new(false),
             config,
@@ -136,8 +175,12 @@ impl Pipeline {
     where
         F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
     {
+        let token = admit::load(self, request, completion);
+        // Counted once admitted, not before: an atomic between building the request and
+        // handing it over made the compiler copy the whole request (152 bytes) on every load;
+        // counting after keeps a memory hit as cheap as it was (benches/before_after, `hit`).
         Counters::bump(&self.counters.loads);
-        admit::load(self, request, completion)
+        token
     }
 
     /// [`load`](Self::load) for the prefetcher: the same path, not counted in `Stats::loads`.
@@ -159,24 +202,25 @@ impl Pipeline {
     /// memory cache (`decoded`), or its bytes are in the disk cache (otherwise). An unusable
     /// URL is not cached.
     pub(crate) fn is_cached(&self, request: &Request, decoded: bool) -> bool {
-        let Ok((_, key)) = admit::parse(self, request.url(), &request.headers) else {
+        let Ok(parsed) = admit::parse(self, request.url(), &request.headers) else {
             return false;
         };
         if decoded {
             let Ok(variant) = self.variant_of(request) else {
                 return false;
             };
-            self.memory.get(key.as_str(), &variant).is_some()
+            self.memory.get(parsed.key.as_str(), &variant).is_some()
         } else {
-            self.disk.as_ref().is_some_and(|d| d.contains(key.as_str()))
+            let key = parsed.key.disk_key();
+            self.disk.as_ref().is_some_and(|d| d.contains(key))
         }
     }
 
     /// The image for `request` if it is in the memory cache.
     pub(crate) fn cached(&self, request: &Request) -> Option<LoadedImage> {
         let variant = self.variant_of(request).ok()?;
-        let (_, key) = admit::parse(self, request.url(), &request.headers).ok()?;
-        let (_, pixels) = self.memory.get(key.as_str(), &variant)?;
+        let parsed = admit::parse(self, request.url(), &request.headers).ok()?;
+        let (_, pixels) = self.memory.get(parsed.key.as_str(), &variant)?;
         Some(LoadedImage::new(
             pixels,
             Source::Memory,
@@ -184,9 +228,16 @@ impl Pipeline {
         ))
     }
 
+    /// The disk cache's key for `url` as a load of it with no headers of its own would use it
+    /// (this loader's key filter, `Config::headers` and the URL's userinfo scope it).
+    pub(crate) fn disk_key(&self, url: &str) -> Result<String, Error> {
+        let resolved = crate::key::parse(url, self.config.cache_key.as_ref())?;
+        Ok(self.scoped(resolved, &[]).key.disk_key().to_string())
+    }
+
     /// The decode variant `request` asks for under this loader's configuration.
     fn variant_of(&self, request: &Request) -> Result<Variant, String> {
-        request.variant(self.config.scale_down_pixels)
+        request.variant(self.config.scale_down_pixels, &self.config.color)
     }
 
     /// The configuration.
@@ -214,6 +265,11 @@ impl Pipeline {
         self.disk.as_ref()
     }
 
+    /// Why the configured disk cache is not used (its directory is not this user's alone).
+    pub(crate) fn disk_refusal(&self) -> Option<&Error> {
+        self.disk_refusal.as_ref()
+    }
+
     /// Whether this loader has a disk cache.
     pub(crate) fn has_disk_cache(&self) -> bool {
         self.disk.is_some()
@@ -222,6 +278,11 @@ impl Pipeline {
     /// Number of tasks queued or running.
     pub(crate) fn in_flight(&self) -> usize {
         self.inflight.len()
+    }
+
+    /// Number of loads waiting for a task, queued or running.
+    pub(crate) fn pending(&self) -> usize {
+        self.inflight.callers()
     }
 
     /// Stops the pipeline: closes the queue, fails every task that never started with

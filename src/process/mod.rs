@@ -110,6 +110,13 @@ impl Chain {
         }
     }
 
+    /// The heap bytes this chain holds of its own: its key's text and the list of processors
+    /// (each an `Arc` the request shares), with both allocations' reference counts.
+    pub(crate) fn held_bytes(&self) -> u64 {
+        let pointers = self.processors.len() * std::mem::size_of::<Arc<dyn Processor>>();
+        (self.key.len() + pointers + 2 * 16) as u64
+    }
+
     /// The ids of the processors, in order.
     pub(crate) fn ids(&self) -> Vec<String> {
         self.processors

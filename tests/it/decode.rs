@@ -110,14 +110,16 @@ fn animations_give_their_first_frame() {
             let d = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&bytes)).unwrap();
             d.into_frames().next().unwrap().unwrap().into_buffer()
         } else {
-            let d = image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(&bytes)).unwrap();
-            d.into_frames().next().unwrap().unwrap().into_buffer()
+            // libwebp's animation decoder (through Pillow) is the reference for WebP.
+            let Some((frames, _)) = crate::support::pillow::webp_frames(&bytes) else {
+                continue;
+            };
+            frames.into_iter().next().unwrap().0
         };
         let img = loader.load_blocking(file_url(&corpus(file))).unwrap();
         assert_eq!(img.image().dimensions(), first.dimensions(), "{file}");
-        assert_eq!(
-            img.image().as_raw(),
-            first.as_raw(),
+        assert!(
+            img.image().as_raw() == first.as_raw(),
             "{file}: not the first frame"
         );
     }

@@ -221,8 +221,3 @@ fn a_refused_connection_is_a_network_error() {
     assert!(matches!(err, Error::Network { .. }), "{err:?}");
     assert_eq!(loader.failed_len(), 0, "network errors are not remembered");
 }
-
-fn base64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}

@@ -7,6 +7,9 @@ use webimage::{Config, ImageLoader, Source};
 
 /// 100x100 RGBA = 40,000 bytes decoded.
 const ENTRY: u64 = 100 * 100 * 4;
+/// An entry also costs its key and its bookkeeping: far less than this, far less than an
+/// image, so ten entries fit in `10 * SLOT` and eleven do not.
+const SLOT: u64 = ENTRY + 2048;
 
 fn setup(limit: u64, n: u32) -> (Server, ImageLoader) {
     let server = Server::start();
@@ -23,12 +26,16 @@ fn setup(limit: u64, n: u32) -> (Server, ImageLoader) {
 
 #[test]
 fn total_cost_stays_under_the_limit_and_lru_goes_first() {
-    let (server, loader) = setup(10 * ENTRY, 15);
+    let (server, loader) = setup(10 * SLOT, 15);
     let url = |i: u32| server.url(&format!("/{i}.png"));
     for i in 0..10 {
         loader.load_blocking(url(i)).unwrap();
     }
-    assert_eq!(loader.memory_cache_usage(), 10 * ENTRY);
+    let usage = loader.memory_cache_usage();
+    // The pixels, each key's text and a few hundred bytes of bookkeeping per entry.
+    let keys: u64 = (0..10).map(|i| url(i).len() as u64).sum();
+    assert!(usage > 10 * ENTRY + keys + 10 * 200, "{usage}");
+    assert!(usage < 10 * ENTRY + keys + 10 * 1024, "{usage}");
     // Use the five oldest again; then five new images must push out 5..10.
     for i in 0..5 {
         assert_eq!(
@@ -38,7 +45,7 @@ fn total_cost_stays_under_the_limit_and_lru_goes_first() {
     }
     for i in 10..15 {
         loader.load_blocking(url(i)).unwrap();
-        assert!(loader.memory_cache_usage() <= 10 * ENTRY);
+        assert!(loader.memory_cache_usage() <= 10 * SLOT);
     }
     let cached: Vec<u32> = (0..15)
         .filter(|&i| loader.cached(url(i)).is_some())

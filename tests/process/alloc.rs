@@ -27,6 +27,11 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
+/// Bytes allocated now (live heap of the whole process).
+pub(crate) fn allocated() -> usize {
+    CURRENT.load(Ordering::SeqCst)
+}
+
 /// Peak bytes allocated above the level when `f` started.
 pub(crate) fn peak_during(f: impl FnOnce()) -> usize {
     let base = CURRENT.load(Ordering::SeqCst);

@@ -6,9 +6,11 @@
 mod support;
 
 mod alloc;
+mod growth;
 mod hostile;
 mod hostile_formats;
 mod threads;
+mod webp;
 
 use std::sync::{Mutex, MutexGuard};
 

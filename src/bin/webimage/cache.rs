@@ -54,7 +54,13 @@ pub fn run(args: Args) -> crate::Result<bool> {
         ..Default::default()
     };
     let loader = ImageLoader::new(config).map_err(|e| e.to_string())?;
-    let disk = loader.disk_cache().ok_or("the disk cache is off")?;
+    // A directory that is not this user's alone is refused: say why.
+    let disk = loader
+        .disk_cache()
+        .ok_or_else(|| match loader.disk_cache_refusal() {
+            Some(why) => why.to_string(),
+            None => "the disk cache is off".to_string(),
+        })?;
     match args.action {
         Action::Stats => {
             let (len, size) = (

@@ -1,9 +1,9 @@
 //! The IO thread: the only code that touches the cache directory.
 //!
 //! Owns: reading and verifying entries, writing them (temporary file, then rename under the
-//! directory lock), last-access times, the size limit (evict least recently accessed down to a
-//! low-water mark as soon as writes push the total over), the age sweep, the free-space check,
-//! and backing off when the disk refuses writes. Must not touch: decoding, the network.
+//! directory lock), last-access times, when the size limit is enforced (as soon as a write
+//! pushes the total over; which entries go is `evict.rs`), the age sweep, the free-space
+//! check, and backing off when the disk refuses writes. Must not touch: decoding, the network.
 //!
 //! The directory lock is shared with other processes, which may hold it for as long as they
 //! like. It is never waited for without bound: the IO thread tries it every millisecond or
@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -23,14 +23,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, select};
 
-use super::entry;
 use super::layout::{self, Layout, Locked};
+use super::trust;
 use super::{Cached, Deferred, Staging, Urgent};
+use super::{entry, evict};
 use crate::config::DiskCacheConfig;
 use crate::stats::Counters;
 
-/// After a write pushes the total over the limit, evict down to this fraction of it.
-const LOW_WATER: f64 = 0.8;
 /// A read moves an entry's last-access time only if it is older than this (saves a syscall
 /// per hit; eviction order does not need finer grain).
 const TOUCH_GRANULARITY: Duration = Duration::from_secs(60);
@@ -210,7 +209,8 @@ impl Io {
                 let _ = reply.send(self.read(&key));
             }
             Urgent::Contains { key, reply } => {
-                let _ = reply.send(self.layout.entry_path(&key).is_file());
+                let path = self.layout.entry_path(&key);
+                let _ = reply.send(fs::symlink_metadata(path).is_ok_and(|m| m.is_file()));
             }
         }
     }
@@ -237,7 +237,7 @@ impl Io {
                 let usage = self
                     .layout
                     .scan()
-                    .map(|files| (files.iter().map(|f| f.size).sum(), files.len()));
+                    .map(|scan| (scan.total(), scan.files.len()));
                 let _ = reply.send(usage);
             }
             Deferred::Flush { reply } => {
@@ -251,9 +251,19 @@ impl Io {
 
     fn read(&self, key: &str) -> Option<Cached> {
         let path = self.layout.entry_path(key);
-        let file = File::open(&path).ok()?;
+        let file = match trust::options().read(true).open(&path) {
+            Ok(file) => file,
+            // A link where an entry should be was planted: never followed, and it goes.
+            Err(e) if trust::is_symlink_error(&e) => {
+                self.corrupt.borrow_mut().push(path);
+                return None;
+            }
+            Err(_) => return None,
+        };
         let meta = file.metadata().ok()?;
-        let decoded = if meta.len() > self.max_entry {
+        let decoded = if !meta.is_file() || !self.layout.user().owns(&meta) {
+            Err(entry::Corrupt("not a file of this user's"))
+        } else if meta.len() > self.max_entry {
             Err(entry::Corrupt("larger than any download can be"))
         } else {
             // Read into capacity, not a zero-filled buffer: no memset of the whole entry.
@@ -267,7 +277,7 @@ impl Io {
                 let accessed = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
                 if now.duration_since(accessed).unwrap_or_default() > TOUCH_GRANULARITY {
                     // A handle of its own with write access: Windows needs it to set times.
-                    let touched = OpenOptions::new().write(true).open(&path);
+                    let touched = trust::options().write(true).open(&path);
                     let _ = touched.and_then(|f| f.set_modified(now));
                 }
                 Some(Cached {
@@ -326,8 +336,8 @@ impl Io {
     fn try_write(&mut self, key: &str, staged: &Cached) -> io::Result<()> {
         let tail = entry::encode_tail(&staged.body, &staged.meta)
             .ok_or_else(|| io::Error::other("metadata too long for an entry"))?;
-        let size = (staged.body.len() + tail.len()) as u64;
-        if !self.has_space(size) {
+        let length = (staged.body.len() + tail.len()) as u64;
+        if !self.has_space(length) {
             return Err(io::Error::new(
                 io::ErrorKind::StorageFull,
                 "not enough free space",
@@ -335,24 +345,36 @@ impl Io {
         }
         let temp = self.layout.temp_path(key);
         let written = (|| {
-            let mut f = layout::private_file()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
+            let mut f = trust::options().write(true).create_new(true).open(&temp)?;
             f.write_all(&staged.body)?;
-            f.write_all(&tail)
+            f.write_all(&tail)?;
+            // What the file takes on disk, not its length (see `layout::disk_cost`).
+            f.metadata().map(|m| layout::disk_cost(&m))
         })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(e);
-        }
+        let size = match written {
+            Ok(size) => size,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                return Err(e);
+            }
+        };
         let dest = self.layout.entry_path(key);
         let renamed = (|| {
-            if let Some(dir) = dest.parent() {
-                layout::create_private_dirs(dir)?;
-            }
             let locked = self.lock()?;
-            let old = fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
+            // Under the lock: a clear in another process removes empty shards under it too.
+            let mut size = size;
+            if let Some(dir) = dest.parent() {
+                let created = trust::sub_dir(dir).map_err(|e| match e {
+                    trust::OpenError::Io(e) => e,
+                    trust::OpenError::Untrusted(why) => io::Error::other(why),
+                })?;
+                if created {
+                    size += fs::symlink_metadata(dir).map_or(0, |m| layout::disk_cost(&m));
+                }
+            }
+            let old = fs::symlink_metadata(&dest)
+                .map(|m| layout::disk_cost(&m))
+                .unwrap_or(0);
             fs::rename(&temp, &dest)?;
             // A corrupt file a read found at this path is gone: replaced by this one.
             self.corrupt.borrow_mut().retain(|p| p != &dest);
@@ -364,12 +386,12 @@ impl Io {
                 }
                 _ => {
                     self.writes_since_scan.set(0);
-                    scan_total(&self.layout)?
+                    self.layout.scan()?.total()
                 }
             };
             if total > self.config.max_bytes {
                 self.writes_since_scan.set(0);
-                total = evict(
+                total = evict::evict(
                     &self.layout,
                     &locked,
                     &self.config,
@@ -397,12 +419,13 @@ impl Io {
         let expired: HashSet<_> = self
             .layout
             .scan()?
+            .files
             .into_iter()
             .filter(|f| now.duration_since(f.accessed).unwrap_or_default() > self.config.max_age)
             .map(|f| f.path)
             .collect();
         self.writes_since_scan.set(0);
-        let total = evict(&self.layout, &locked, &self.config, expired, &self.counters)?;
+        let total = evict::evict(&self.layout, &locked, &self.config, expired, &self.counters)?;
         self.layout.write_usage(&locked, total)
     }
 
@@ -411,7 +434,7 @@ impl Io {
         let Ok(locked) = self.lock() else {
             return false;
         };
-        let Ok(size) = fs::metadata(path).map(|m| m.len()) else {
+        let Ok(size) = fs::symlink_metadata(path).map(|m| layout::disk_cost(&m)) else {
             return false;
         };
         if fs::remove_file(path).is_err() {
@@ -432,57 +455,14 @@ impl Io {
     fn clear(&mut self) -> io::Result<u64> {
         self.staging.clear();
         let locked = self.lock()?;
-        let mut freed = 0;
-        for f in self.layout.scan()? {
-            if fs::remove_file(&f.path).is_ok() {
-                freed += f.size;
-            }
+        let scan = self.layout.scan()?;
+        for f in &scan.files {
+            let _ = fs::remove_file(&f.path);
         }
+        self.layout.remove_empty_shards(&locked);
         self.writes_since_scan.set(0);
-        let left = scan_total(&self.layout)?;
+        let left = self.layout.scan()?.total();
         self.layout.write_usage(&locked, left)?;
-        Ok(freed)
+        Ok(scan.total().saturating_sub(left))
     }
-}
-
-/// Total size of the entries, recounted from the files.
-fn scan_total(layout: &Layout) -> io::Result<u64> {
-    Ok(layout.scan()?.iter().map(|f| f.size).sum())
-}
-
-/// Deletes `also`, then, if the total is over the limit, the least recently accessed entries
-/// until it is under the low-water mark. Returns the new total. Needs the lock.
-fn evict(
-    layout: &Layout,
-    _locked: &Locked<'_>,
-    config: &DiskCacheConfig,
-    also: HashSet<std::path::PathBuf>,
-    counters: &Counters,
-) -> io::Result<u64> {
-    let mut files = layout.scan()?;
-    let mut total: u64 = files.iter().map(|f| f.size).sum();
-    files.retain(|f| {
-        if !also.contains(&f.path) {
-            return true;
-        }
-        if fs::remove_file(&f.path).is_ok() {
-            total -= f.size;
-            Counters::bump(&counters.disk_evicted);
-        }
-        false
-    });
-    if total > config.max_bytes {
-        let low_water = (config.max_bytes as f64 * LOW_WATER) as u64;
-        files.sort_by_key(|f| f.accessed);
-        for f in files {
-            if total <= low_water {
-                break;
-            }
-            if fs::remove_file(&f.path).is_ok() {
-                total -= f.size;
-                Counters::bump(&counters.disk_evicted);
-            }
-        }
-    }
-    Ok(total)
 }

@@ -1,25 +1,29 @@
 //! Where things are in a cache directory, and the lock that processes share.
 //!
 //! Owns: path names (a SHA-256 of the cache key in hex, sharded by its first two digits; never
-//! derived from URL text, so no path traversal), listing entries, the `fs4` lock file, and the
-//! usage file that keeps the directory's total size across processes. Must not touch: entry
-//! contents.
+//! derived from URL text, so no path traversal), listing entries with what each costs on disk
+//! (allocated blocks), the `fs4` lock file, the usage file that keeps the directory's total
+//! across processes, and the `scope-key` secret. Every directory and file is checked and opened
+//! through `trust.rs` (owner, modes, no links). Must not touch: entry contents.
 //!
 //! ```text
 //! <dir>/webimage-cache-v1   marker (format version)
 //! <dir>/lock                fs4 lock: writers, evictions and sweeps take it exclusively
-//! <dir>/usage               total bytes of all entries (u64 LE), updated under the lock
+//! <dir>/usage               total bytes on disk of all entries (u64 LE), updated under the lock
+//! <dir>/scope-key           32 random bytes keying the digests of credentials (0600)
 //! <dir>/entries/ab/ab12...  one file per entry (see entry.rs)
 //! <dir>/tmp/                files being written; renamed into entries/ when complete
 //! ```
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use fs4::FileExt;
 use sha2::{Digest, Sha256};
+
+use super::trust::{self, OpenError, Use};
 
 /// One entry file as listed by a scan.
 #[derive(Debug, Clone)]
@@ -30,8 +34,25 @@ pub(crate) struct Listed {
     pub(crate) accessed: SystemTime,
 }
 
+/// What a scan found.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub(crate) files: Vec<Listed>,
+    /// Bytes on disk of the shard directories themselves.
+    pub(crate) dirs: u64,
+}
+
+impl Scan {
+    /// Bytes on disk of the entries and their directories: what the size limit counts.
+    pub(crate) fn total(&self) -> u64 {
+        self.dirs + self.files.iter().map(|f| f.size).sum::<u64>()
+    }
+}
+
 pub(crate) struct Layout {
     root: PathBuf,
+    /// Whom the directory was judged for.
+    user: trust::User,
     entries: PathBuf,
     tmp: PathBuf,
     lock: File,
@@ -59,93 +80,134 @@ pub(crate) fn hash(key: &str) -> String {
     hex
 }
 
-/// Creates `path` and its missing parents, owner-only (0700) on Unix.
-pub(crate) fn create_private_dirs(path: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
+/// What an entry file costs on disk: its allocated blocks (`st_blocks` on Unix), and at least
+/// its length rounded up to whole 4 KiB blocks, so a file system that reports fewer blocks
+/// (inline data, compression) still counts a block per file. Elsewhere the rounded length.
+/// This is what the size limit and `DiskCache::size` count: 20,000 entries of 200 bytes take
+/// 80 MB of disk, not 4 MB.
+pub(crate) fn disk_cost(meta: &Metadata) -> u64 {
+    let rounded = meta.len().div_ceil(BLOCK) * BLOCK;
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path)
+    {
+        use std::os::unix::fs::MetadataExt;
+        rounded.max(meta.blocks().saturating_mul(512))
+    }
+    #[cfg(not(unix))]
+    {
+        rounded
+    }
 }
 
-/// Options that create files owner-only (0600) on Unix.
-pub(crate) fn private_file() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
+/// The smallest allocation [`disk_cost`] counts per entry.
+const BLOCK: u64 = 4096;
+
+/// The secret's file, as found.
+enum Secret {
+    Trusted([u8; 32]),
+    Missing,
+    /// There, but not ours alone, or not a secret: replaced.
+    Untrusted,
 }
 
 impl Layout {
     /// Creates (or opens) the cache directory. Everything it creates is owner-only on Unix:
     /// the directory may hold other users' images (keyed by their credentials) and the key
-    /// that digests credentials.
-    pub(crate) fn open(root: &Path) -> io::Result<Layout> {
+    /// that digests credentials. An existing directory is used only if this user alone may
+    /// write it and nothing in it the cache writes to is a link or another user's (see
+    /// `trust.rs`); it is judged before anything is created in it.
+    pub(crate) fn open(root: &Path) -> Result<Layout, OpenError> {
+        trust::create_dirs(root)?;
+        trust::dir(root, true)?;
         let entries = root.join("entries");
         let tmp = root.join("tmp");
-        create_private_dirs(&entries)?;
-        create_private_dirs(&tmp)?;
-        let marker = root.join("webimage-cache-v1");
-        if !marker.exists() {
-            private_file()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&marker)?
-                .write_all(b"webimage disk cache, format 1\n")?;
+        trust::sub_dir(&entries)?;
+        trust::sub_dir(&tmp)?;
+        // Shards planted before this run (a link to another directory would take reads and
+        // writes there); later, nobody else can add one.
+        for shard in fs::read_dir(&entries)? {
+            let shard = shard?;
+            if shard.file_type()?.is_symlink() || shard.file_type()?.is_dir() {
+                trust::dir(&shard.path(), false)?;
+            }
         }
-        let open = |name: &str| {
-            private_file()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(root.join(name))
+        let marker = root.join("webimage-cache-v1");
+        match trust::options().write(true).create_new(true).open(&marker) {
+            Ok(mut f) => f.write_all(b"webimage disk cache, format 1\n")?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists || trust::is_symlink_error(&e) => {
+                trust::open_file(&marker, trust::options().read(true), Use::Kept)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let open = |name: &str, used| {
+            trust::open_file(
+                &root.join(name),
+                trust::options()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false),
+                used,
+            )
         };
         Ok(Layout {
             root: root.to_path_buf(),
+            user: trust::User::current(),
             entries,
             tmp,
-            lock: open("lock")?,
-            usage: open("usage")?,
+            lock: open("lock", Use::Kept)?,
+            usage: open("usage", Use::Written)?,
         })
     }
 
     /// The secret that keys credential digests for this directory (`scope-key`, 32 random
     /// bytes, owner-only), created by the first process that needs it. It is a file so that
     /// entries scoped to one user's credentials are found again in the next run; it never
-    /// leaves the directory.
+    /// leaves the directory. One that is not a private regular file of 32 bytes, this user's
+    /// alone (a symbolic link, another user's, readable or writable by others, another
+    /// length) may be known to someone else: it is replaced by a new one (entries scoped under the old one
+    /// are no longer found, and age out).
     pub(crate) fn scope_secret(&self) -> io::Result<[u8; 32]> {
         let path = self.root.join("scope-key");
-        let read = |path: &Path| -> io::Result<Option<[u8; 32]>> {
-            match fs::read(path) {
-                Ok(bytes) => Ok(bytes.try_into().ok()),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
+        // A few rounds: another process may create or replace it between our steps.
+        for _ in 0..4 {
+            let replace = match read_secret(&path)? {
+                Secret::Trusted(secret) => return Ok(secret),
+                Secret::Missing => false,
+                Secret::Untrusted => true,
+            };
+            let mut secret = [0u8; 32];
+            getrandom::getrandom(&mut secret).map_err(|e| io::Error::other(e.to_string()))?;
+            // Written whole under a temporary name, then linked into place (a racing process
+            // either wins the link or reads the winner's complete file) or renamed over the
+            // untrusted one (which replaces a link itself, never what it points to).
+            let temp = self.temp_path("scope-key");
+            trust::options()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?
+                .write_all(&secret)?;
+            let placed = if replace {
+                fs::rename(&temp, &path)
+            } else {
+                fs::hard_link(&temp, &path)
+            };
+            let _ = fs::remove_file(&temp);
+            match placed {
+                Ok(()) if !replace => return Ok(secret),
+                // Replaced, or someone else's appeared first: read what is there now.
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
             }
-        };
-        if let Some(secret) = read(&path)? {
-            return Ok(secret);
         }
-        let mut secret = [0u8; 32];
-        getrandom::getrandom(&mut secret).map_err(|e| io::Error::other(e.to_string()))?;
-        // Written whole under a temporary name, then linked into place: a racing process
-        // either wins the link or reads the winner's complete file.
-        let temp = self.temp_path("scope-key");
-        private_file()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?
-            .write_all(&secret)?;
-        let linked = fs::hard_link(&temp, &path);
-        let _ = fs::remove_file(&temp);
-        match linked {
-            Ok(()) => Ok(secret),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                read(&path)?.ok_or_else(|| io::Error::other("scope-key has the wrong length"))
-            }
-            Err(e) => Err(e),
-        }
+        Err(io::Error::other(
+            "scope-key keeps changing under this process",
+        ))
+    }
+
+    /// The user the directory was judged for: the owner its entries must have.
+    pub(crate) fn user(&self) -> trust::User {
+        self.user
     }
 
     /// The path of the entry for `key`.
@@ -190,13 +252,18 @@ impl Layout {
         f.write_all(&total.to_le_bytes())
     }
 
-    /// Every entry file with its size and last access.
-    pub(crate) fn scan(&self) -> io::Result<Vec<Listed>> {
-        let mut out = Vec::new();
+    /// Every entry file with its cost on disk ([`disk_cost`]) and last access, and what the
+    /// shard directories holding them take on disk (their blocks: a directory that held many
+    /// entries keeps its blocks on most file systems).
+    pub(crate) fn scan(&self) -> io::Result<Scan> {
+        let mut out = Scan::default();
         for shard in fs::read_dir(&self.entries)? {
             let shard = shard?;
             if !shard.file_type()?.is_dir() {
                 continue;
+            }
+            if let Ok(meta) = shard.metadata() {
+                out.dirs += disk_cost(&meta);
             }
             let Ok(files) = fs::read_dir(shard.path()) else {
                 continue;
@@ -205,9 +272,9 @@ impl Layout {
                 // An entry deleted by another process between listing and stat is skipped.
                 let Ok(meta) = file.metadata() else { continue };
                 if meta.is_file() {
-                    out.push(Listed {
+                    out.files.push(Listed {
                         path: file.path(),
-                        size: meta.len(),
+                        size: disk_cost(&meta),
                         accessed: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
                     });
                 }
@@ -233,10 +300,41 @@ impl Layout {
             .collect()
     }
 
+    /// Removes the shard directories left empty (after a clear), so their blocks go too. One
+    /// that is not empty (another process wrote into it meanwhile) stays.
+    pub(crate) fn remove_empty_shards(&self, _locked: &Locked<'_>) {
+        let Ok(shards) = fs::read_dir(&self.entries) else {
+            return;
+        };
+        for shard in shards.flatten() {
+            if shard.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = fs::remove_dir(shard.path());
+            }
+        }
+    }
+
     /// Free space for unprivileged users on the cache's file system.
     pub(crate) fn available_space(&self) -> io::Result<u64> {
         fs4::available_space(&self.root)
     }
+}
+
+/// Reads `scope-key` through [`trust::open_file`], as a secret: also unreadable by others,
+/// exactly 32 bytes.
+fn read_secret(path: &Path) -> io::Result<Secret> {
+    let mut file = match trust::open_file(path, trust::options().read(true), Use::Kept) {
+        Ok(file) => file,
+        Err(OpenError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(Secret::Missing),
+        Err(OpenError::Untrusted(_)) => return Ok(Secret::Untrusted),
+        Err(OpenError::Io(e)) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if trust::readable_by_others(&meta) || meta.len() != 32 {
+        return Ok(Secret::Untrusted);
+    }
+    let mut secret = [0u8; 32];
+    file.read_exact(&mut secret)?;
+    Ok(Secret::Trusted(secret))
 }
 
 #[cfg(test)]
@@ -250,7 +348,9 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         let dir = std::env::temp_dir().join(format!("webimage-layout-{}", std::process::id()));
-        let layout = Layout::open(&dir).unwrap();
+        let Ok(layout) = Layout::open(&dir) else {
+            panic!("cannot open {}", dir.display());
+        };
         let p = layout.entry_path("../../etc/passwd");
         assert!(p.starts_with(dir.join("entries")));
         assert_eq!(p.file_name().unwrap().len(), 64);

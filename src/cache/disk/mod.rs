@@ -7,8 +7,10 @@
 //! messages.
 
 mod entry;
+mod evict;
 mod io;
 mod layout;
+mod trust;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use crossbeam_channel::{Sender, bounded, unbounded};
 use parking_lot::Mutex;
 
 pub(crate) use entry::EntryMeta;
+pub(crate) use trust::OpenError;
 
 use crate::config::DiskCacheConfig;
 use crate::stats::Counters;
@@ -144,11 +147,13 @@ impl DiskStore {
     /// Opens (creating if needed) the directory and starts the IO thread. `max_body` is the
     /// largest body a download can have: entry files larger than that plus metadata are never
     /// read into memory (they are corrupt). Up to four such bodies may wait to be written.
+    /// A directory that is not this user's alone is [`OpenError::Untrusted`], and nothing is
+    /// created or written in it.
     pub(crate) fn open(
         config: &DiskCacheConfig,
         counters: Arc<Counters>,
         max_body: u64,
-    ) -> std::io::Result<DiskStore> {
+    ) -> Result<DiskStore, OpenError> {
         let layout = layout::Layout::open(&config.dir)?;
         let scope_secret = layout.scope_secret()?;
         let staging = Arc::new(Staging::new(max_body.saturating_mul(4).max(64 << 20)));

@@ -246,10 +246,7 @@ impl FormatDecoder for Svg {
     ) -> Result<Output, DecodeError> {
         let size = render_size(probe, target);
         let image = decode(bytes, Some(size), limits.max_pixels, &self.0)?;
-        Ok(Output {
-            image,
-            path: DecodePath::FullDecode,
-        })
+        Ok(Output::new(image, DecodePath::FullDecode))
     }
 }
 

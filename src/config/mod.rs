@@ -11,6 +11,10 @@ use std::time::Duration;
 use url::Url;
 
 use crate::Error;
+use crate::headers::{HeaderRules, Redacted};
+
+mod tls;
+pub use tls::{TlsConfig, TlsRoots};
 
 /// The default `User-Agent`: `webimage/<crate version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("webimage/", env!("CARGO_PKG_VERSION"));
@@ -31,8 +35,11 @@ pub struct Config {
     /// what is on screen now beats what scrolled past. Priorities still come first. Default
     /// `false` (first in, first out).
     pub lifo: bool,
-    /// Total cost limit of the memory cache in bytes of decoded pixels. An image bigger than a
-    /// tenth of this is returned but not cached. `0` turns the memory cache off. Default 256 MiB.
+    /// Total cost limit of the memory cache in bytes. An entry costs its decoded pixels (every
+    /// frame of an animation), its key's text, and a few hundred bytes of bookkeeping (the
+    /// cache's node, the image's header, the allocator's rounding), so many tiny images or long
+    /// URLs cannot hold more than this. An image costing more than a tenth of this is returned
+    /// but not cached. `0` turns the memory cache off. Default 256 MiB.
     pub memory_cache_bytes: u64,
     /// Network timeout: connecting, receiving the response headers, and each read of the body
     /// must each make progress within this time (an idle timeout, as in `URLSession`, so that a
@@ -110,27 +117,79 @@ pub struct Config {
     pub block_private_networks: bool,
     /// `User-Agent` header sent with every request. Default [`DEFAULT_USER_AGENT`].
     pub user_agent: String,
-    /// Headers sent with every request (before the request's own headers). Credential headers
-    /// here (`Authorization`, `Cookie`, `Proxy-Authorization`) scope every cache like a
-    /// request's own do (see [`Request::header`](crate::Request::header)); `Debug` output
-    /// redacts their values.
+    /// Headers sent with every request (before the request's own headers). Credentials among
+    /// them (see [`credential_headers`](Self::credential_headers)) scope every cache like a
+    /// request's own do (see [`Request::header`](crate::Request::header)), are dropped when a
+    /// redirect changes the origin, are never written to disk, and `Debug` output redacts
+    /// their values.
     pub headers: Vec<(String, String)>,
+    /// Names of request headers (compared without regard to case) that carry credentials,
+    /// beyond `Authorization`, `Cookie` and `Proxy-Authorization`, which always do. A
+    /// credential (named here, or added with
+    /// [`Request::credential_header`](crate::Request::credential_header), or the userinfo of a
+    /// URL such as `http://user:password@host/`) scopes the request: a keyed digest of its
+    /// value becomes part of the key, so the memory cache, coalescing, the disk cache and the
+    /// failed-URL list only hand a response to requests that send the same value. It is
+    /// dropped when a redirect changes the origin, never written to disk (`Vary` on it is
+    /// matched by digest) and `<redacted>` in `Debug` output.
+    ///
+    /// A header on neither this list nor [`shared_headers`](Self::shared_headers) (and not
+    /// one of the known-harmless ones listed there) is treated as a credential too: a header
+    /// nobody vouched for may select per-user content, so it is safe by default; declare it
+    /// shared to let requests with different values of it share the disk cache. Naming a
+    /// header here wins over the shared lists. Default empty.
+    pub credential_headers: Vec<String>,
+    /// Names of request headers (compared without regard to case) whose values are no secret
+    /// and the same for every user, beyond the known-harmless `Accept`, `Accept-Encoding`,
+    /// `Accept-Language`, `Cache-Control`, `DNT`, `DPR`, `Pragma`, `Save-Data`, `User-Agent`,
+    /// `Viewport-Width` and `Width`. A shared header does not scope the disk cache (a
+    /// response's `Vary` decides, as in any HTTP cache), follows redirects, is stored in
+    /// clear when a response varies on it, and is shown in `Debug` output. The memory cache and
+    /// coalescing still share a response only between requests whose own headers are the same,
+    /// shared ones included. Every other header is a credential (see
+    /// [`credential_headers`](Self::credential_headers)). Default empty.
+    pub shared_headers: Vec<String>,
     /// Maps a URL to its cache key, e.g. to drop signing tokens that change on every request.
     /// Requests whose keys are equal share one download and one cache entry. `None` uses the
     /// URL as given.
     pub cache_key: Option<KeyFilter>,
+    /// Most loads that may wait at once, queued or running: every caller counts, whether it
+    /// started a download or joined one (prefetched URLs too, up to the prefetch's own cap).
+    /// A load past it is answered at once, on the caller's thread, with
+    /// [`Error::TooManyPending`]; nothing blocks and nothing is queued. Memory hits and other
+    /// immediate answers never count. What a pending load holds was measured at about 800
+    /// bytes of heap for one that starts a download of a short URL (its task, queue slot,
+    /// parsed URL, subscriber, closure box) and 270 for one that joins, plus its URL and
+    /// headers: the default bounds a flood at about 80 MB with short URLs, while a list that
+    /// asks for every one of 100,000 thumbnails at once still loads them all. Must not be 0.
+    /// Default 100,000.
+    pub max_pending: usize,
     /// Remember URLs whose failure is the image's own (`404`, `410`, undecodable or
     /// unsupported data, malformed URLs; see [`Error::is_permanent`]) and fail later loads of
     /// the same URL, as requested and with the same credentials, at once with
     /// [`Error::FailedBefore`]. Default `true`.
     pub remember_failed_urls: bool,
-    /// How many failed URLs are remembered at most; the oldest is forgotten first. Default 1000.
+    /// How many failed URLs are remembered at most; the oldest is forgotten first. `0`
+    /// remembers none. Default 1000.
     pub max_failed_urls: usize,
+    /// How many bytes the failed-URL list may hold: every remembered key's text (the URL, or
+    /// its [`cache_key`](Self::cache_key), with its credential scope), every kept reason, and
+    /// about 150 bytes of bookkeeping each. The oldest entries are forgotten first while it is
+    /// over; a single entry over a tenth of this (a failed 1 MiB `data:` URL) is not
+    /// remembered at all, so failing it again costs its own bytes, nothing more. Default
+    /// 4 MiB (1,000 URLs of 4 KB).
+    pub max_failed_url_bytes: u64,
     /// Decoders for formats of the app's own ([`Decoder`](crate::Decoder)), tried before the
     /// built-in ones, in order. They run through the same steps as the built-ins: the header
     /// size against [`max_pixels`](Self::max_pixels), the decode budget, resizing, the
     /// caches. Default none.
     pub decoders: Vec<Arc<dyn crate::Decoder>>,
+    /// The colour space decoded pixels are delivered in: each image is converted from the
+    /// colour information its file carries (ICC profile, CICP, PNG gamma), perceptual intent.
+    /// [`ColorTarget::AsStored`](crate::ColorTarget::AsStored) turns colour management off;
+    /// [`Request::color`](crate::Request::color) overrides it per request. Default
+    /// [`ColorTarget::Srgb`](crate::ColorTarget::Srgb).
+    pub color: crate::ColorTarget,
     /// Let SVG `<text>` use the system's fonts (loaded once per process, on first use).
     /// Default `false`: no font file is ever opened and text draws nothing. Needs the
     /// `svg-text` feature; otherwise it has no effect.
@@ -161,11 +220,16 @@ impl Default for Config {
             block_private_networks: false,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
+            credential_headers: Vec::new(),
+            shared_headers: Vec::new(),
             cache_key: None,
+            max_pending: 100_000,
             remember_failed_urls: true,
             max_failed_urls: 1000,
+            max_failed_url_bytes: 4 << 20,
             disk_cache: Some(DiskCacheConfig::default()),
             decoders: Vec::new(),
+            color: crate::ColorTarget::Srgb,
             svg_system_fonts: false,
         }
     }
@@ -190,26 +254,44 @@ impl fmt::Debug for Config {
             .field("allowed_schemes", &self.allowed_schemes)
             .field("block_private_networks", &self.block_private_networks)
             .field("user_agent", &self.user_agent)
-            .field("headers", &crate::headers::Redacted(&self.headers))
+            .field(
+                "headers",
+                &Redacted::pairs(&self.headers, &self.header_rules()),
+            )
+            .field("credential_headers", &self.credential_headers)
+            .field("shared_headers", &self.shared_headers)
             .field("cache_key", &self.cache_key)
+            .field("max_pending", &self.max_pending)
             .field("remember_failed_urls", &self.remember_failed_urls)
             .field("max_failed_urls", &self.max_failed_urls)
+            .field("max_failed_url_bytes", &self.max_failed_url_bytes)
             .field("disk_cache", &self.disk_cache)
             .field(
                 "decoders",
                 &self.decoders.iter().map(|d| d.name()).collect::<Vec<_>>(),
             )
+            .field("color", &self.color)
             .field("svg_system_fonts", &self.svg_system_fonts)
             .finish()
     }
 }
 
 impl Config {
+    /// Which request headers are credentials under this configuration.
+    pub(crate) fn header_rules(&self) -> HeaderRules {
+        HeaderRules::downloads(&self.credential_headers, &self.shared_headers)
+    }
+
     /// Checks the settings that would make a loader unusable.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.max_workers == 0 {
             return Err(Error::Config(
                 "max_workers is 0: at least one worker thread is needed to load anything".into(),
+            ));
+        }
+        if self.max_pending == 0 {
+            return Err(Error::Config(
+                "max_pending is 0: no load could ever be queued".into(),
             ));
         }
         if self.scale_down_pixels == Some(0) {
@@ -253,56 +335,6 @@ impl Config {
     }
 }
 
-/// Where HTTPS certificates are trusted from ([`Config::tls`],
-/// [`UploadConfig::tls`](crate::UploadConfig::tls)).
-///
-/// ```no_run
-/// // A service whose images live behind a company CA, on top of the usual public roots:
-/// let tls = webimage::TlsConfig::default().with_pem_file("/etc/my-company/ca.pem")?;
-/// let config = webimage::Config { tls, ..Default::default() };
-/// # drop(config);
-/// # Ok::<(), webimage::Error>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TlsConfig {
-    /// The base set of trusted roots. Default [`TlsRoots::Bundled`].
-    pub roots: TlsRoots,
-    /// Root certificates (PEM, one or several per entry) trusted in addition to
-    /// [`roots`](Self::roots): a private or self-signed CA. A certificate used directly as a
-    /// server's own (not issued by a CA) is refused by TLS verification: issue the server a
-    /// certificate from that CA instead. Checked by `ImageLoader::new`.
-    pub extra_roots_pem: Vec<Vec<u8>>,
-}
-
-/// The base set of roots a [`TlsConfig`] trusts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TlsRoots {
-    /// Mozilla's root certificates, built into the program: the same everywhere, whatever the
-    /// machine trusts. The default.
-    #[default]
-    Bundled,
-    /// The operating system's trust store, as browsers use it (Windows and macOS through their
-    /// own verifiers; on Linux the distribution's CA bundle, or `SSL_CERT_FILE` /
-    /// `SSL_CERT_DIR` when set). Picks up company CAs installed on the machine.
-    Platform,
-}
-
-impl TlsConfig {
-    /// This configuration, also trusting the root certificates in the PEM file at `path`.
-    pub fn with_pem_file(mut self, path: impl AsRef<Path>) -> Result<TlsConfig, Error> {
-        let path = path.as_ref();
-        let pem = std::fs::read(path).map_err(|e| {
-            Error::Config(format!(
-                "cannot read the certificate file {}: {e}",
-                path.display()
-            ))
-        })?;
-        self.extra_roots_pem.push(pem);
-        Ok(self)
-    }
-}
-
 /// Settings of the disk cache ([`Config::disk_cache`]).
 ///
 /// ```
@@ -316,10 +348,18 @@ impl TlsConfig {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiskCacheConfig {
-    /// The cache directory; created if missing. Several processes may share it.
+    /// The cache directory; created if missing (owner-only, 0700 on Unix). Several processes
+    /// of one user may share it. An existing directory is used only if it is this user's
+    /// alone: on Unix, owned by the process's effective user and not writable by group or
+    /// others, with no link or other user's file where the cache keeps its own; otherwise the
+    /// loader runs without a disk cache and
+    /// [`ImageLoader::disk_cache_refusal`](crate::ImageLoader::disk_cache_refusal) says why.
     pub dir: PathBuf,
-    /// Size limit of the directory. When writes push it over, the least recently accessed
-    /// entries are removed down to 80% of it. Default 512 MiB.
+    /// Size limit of the directory, in bytes on disk: each entry counts its allocated blocks
+    /// (at least its length in whole 4 KiB blocks, so 20,000 entries of 200 bytes count
+    /// 80 MB, what they take, not 4 MB), and the directories that hold them count too. When
+    /// writes push it over, the least recently accessed entries are removed down to 80% of
+    /// it. Default 512 MiB.
     pub max_bytes: u64,
     /// Entries not accessed for this long are removed by the periodic sweep. Default 7 days.
     pub max_age: Duration,
