@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::Error;
 
-/// Where HTTPS certificates are trusted from ([`Config::tls`],
+/// Where HTTPS certificates are trusted from ([`Config::tls`](crate::Config::tls),
 /// [`UploadConfig::tls`](crate::UploadConfig::tls)).
 ///
 /// ```no_run

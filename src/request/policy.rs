@@ -64,7 +64,7 @@ impl Store {
 /// | [`Revalidate`](Self::Revalidate) | skipped | entry revalidated even if fresh (`304` keeps it, `200` replaces it) | always (conditional when cached) |
 /// | [`Reload`](Self::Reload) | skipped | skipped | always |
 ///
-/// Every policy writes its result where [`Request::store`] says (default both caches);
+/// Every policy writes its result where [`Request::store`](crate::Request::store) says (default both caches);
 /// `Cache-Control: no-store` responses are never written to disk.
 ///
 /// ```
