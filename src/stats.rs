@@ -30,7 +30,8 @@ macro_rules! stats {
 }
 
 stats! {
-    /// Calls to `load` (and `load_blocking`).
+    /// Calls to `load` (and `load_blocking`), counted as each call has been admitted (a
+    /// memory hit's completion closure runs before its load is counted).
     loads,
     /// HTTP requests sent (one per download, however many callers share it).
     network_requests,
@@ -101,6 +102,16 @@ stats! {
     /// not handle, targets over half the image's size (over a quarter for WebP), and images
     /// that already fit.
     thumbnails_full_decode,
+    /// Decodes whose pixels were converted from the colour space their file declares (an ICC
+    /// profile, PNG `cICP` or `gAMA`/`cHRM`, JPEG XL's colour encoding) to the loader's or
+    /// request's [`ColorTarget`](crate::ColorTarget). An sRGB declaration bound for sRGB (or a
+    /// profile that changes no sample by more than 1) needs nothing and is not counted, nor
+    /// is the conversion of untagged images to a target other than sRGB.
+    color_profiles_applied,
+    /// Decodes whose colour information could not be used: a malformed, inconsistent or
+    /// over-8-MiB profile, or one of a kind that cannot apply (HDR transfer functions, a CMYK
+    /// profile on RGB pixels). The image is delivered as stored (CMYK by the plain formula).
+    color_profiles_ignored,
     /// Previews decoded from progressive JPEGs still downloading (`Request::preview`): one
     /// per download and stage, whatever the number of its callers.
     previews,

@@ -22,14 +22,15 @@
 //!
 //! Orientation: the `EXIF` chunk's (the TIFF block, with or without the `Exif\0\0` prefix
 //! some writers add), read with the `image` crate's parser as for JPEG. The `ICCP` chunk's
-//! bytes are found by the container parser (`webp::Container::iccp`) for colour management;
-//! pixels stay in the file's colour space here.
+//! bytes are found by the container parser (`webp::Container::iccp`) and handed to colour
+//! management ([`FormatDecoder::profile`]); pixels stay in the file's colour space here.
 
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
 
 use super::image_rs::ImageRs;
 use super::jpeg::{Rgb, finish};
+use crate::decode::color::{Model, Profile, read};
 use crate::decode::exif::swaps_axes;
 use crate::decode::fit::{self, Crop};
 use crate::decode::{
@@ -171,23 +172,23 @@ impl FormatDecoder for WebP {
         let c = container(bytes)?;
         if let Some((w, h)) = animated(&c) {
             // Its still image is the first frame, composed on the canvas (`first_frame`).
-            return Ok(Probe {
-                width: w,
-                height: h,
-                orientation: orientation(bytes, &c),
-                native_bytes: u64::from(w) * u64::from(h) * 4,
-            });
+            return Ok(Probe::sized(
+                w,
+                h,
+                orientation(bytes, &c),
+                u64::from(w) * u64::from(h) * 4,
+            ));
         }
         let Some((l, c)) = lossy(bytes)? else {
             return ImageRs.probe(bytes);
         };
         let (w, h) = (l.info.width, l.info.height);
-        Ok(Probe {
-            width: w,
-            height: h,
-            orientation: orientation(bytes, &c),
-            native_bytes: u64::from(w) * u64::from(h) * 4,
-        })
+        Ok(Probe::sized(
+            w,
+            h,
+            orientation(bytes, &c),
+            u64::from(w) * u64::from(h) * 4,
+        ))
     }
 
     fn peak_bytes(&self, bytes: &[u8], probe: &Probe, target: Target) -> u64 {
@@ -221,10 +222,10 @@ impl FormatDecoder for WebP {
     ) -> Result<Output, DecodeError> {
         let c = container(bytes)?;
         if animated(&c).is_some() {
-            return Ok(Output {
-                image: first_frame(bytes, &c, probe)?,
-                path: DecodePath::FullDecode,
-            });
+            return Ok(Output::new(
+                first_frame(bytes, &c, probe)?,
+                DecodePath::FullDecode,
+            ));
         }
         let Some((l, _)) = lossy(bytes)? else {
             return ImageRs.decode(bytes, probe, target, limits);
@@ -244,6 +245,7 @@ impl FormatDecoder for WebP {
             let rgb = Rgb {
                 size: (small.width, small.height),
                 pixels: small.rgb,
+                inks: false,
             };
             return finish(
                 rgb,
@@ -255,10 +257,10 @@ impl FormatDecoder for WebP {
         let (w, h, rgba) = webp::decode_rgba(l.vp8, l.alpha).map_err(error)?;
         let image = RgbaImage::from_raw(w, h, rgba)
             .ok_or_else(|| DecodeError::Corrupt("WebP: decoded image has the wrong size".into()))?;
-        Ok(Output {
-            image: upright(image, probe.orientation),
-            path: DecodePath::FullDecode,
-        })
+        Ok(Output::new(
+            upright(image, probe.orientation),
+            DecodePath::FullDecode,
+        ))
     }
 
     fn animation(
@@ -267,5 +269,16 @@ impl FormatDecoder for WebP {
         limits: &Limits,
     ) -> Result<Option<animation::Info>, DecodeError> {
         ImageRs.animation(bytes, limits)
+    }
+
+    /// The `ICCP` chunk's profile (WebP pixels are always RGB).
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        match webp::parse(bytes) {
+            Ok(c) => read::icc(
+                c.iccp.and_then(|r| bytes.get(r)).map(<[u8]>::to_vec),
+                Model::Rgb,
+            ),
+            Err(_) => Profile::Unspecified,
+        }
     }
 }
