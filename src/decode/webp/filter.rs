@@ -2,84 +2,13 @@
 //! filter, on macroblock edges and on the inner 4x4 edges, with each macroblock's strength
 //! from its segment and mode (section 15.1 and 9.6).
 //!
-//! Owns: the per-edge arithmetic and the strengths. Must not touch: prediction. In VP8 the
+//! Owns: the per-edge arithmetic (the strengths are `strength`'s). Must not touch: prediction. In VP8 the
 //! filter runs after a whole row is reconstructed, and intra prediction reads the unfiltered
 //! pixels (`frame` keeps them apart), so a decode may skip the filter without changing any
 //! other pixel: the thumbnail path does, since its reduction makes the filter's few-pixel
 //! smoothing at block edges invisible (measured in the tests).
 
-use super::header::{FilterHeader, Segments};
-
-/// One macroblock's filter strength; `limit == 0` means no filtering.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Strength {
-    /// Edge limit of the inner edges (`2 * level + interior`); macroblock edges use `+ 4`.
-    pub(super) limit: i32,
-    pub(super) interior: i32,
-    pub(super) hev: i32,
-    /// Whether the inner edges are filtered (a `B_PRED` macroblock or one with coefficients).
-    pub(super) inner: bool,
-}
-
-/// The strengths of each segment, `[segment][is B_PRED]` (section 15.1 and libwebp's
-/// reading of it).
-pub(super) fn strengths(f: &FilterHeader, s: &Segments) -> [[Strength; 2]; 4] {
-    let mut out = [[Strength::default(); 2]; 4];
-    for (seg, row) in out.iter_mut().enumerate() {
-        let base = if !s.enabled {
-            f.level
-        } else if s.absolute {
-            s.filter[seg]
-        } else {
-            f.level + s.filter[seg]
-        };
-        for (i4x4, st) in row.iter_mut().enumerate() {
-            let mut level = base;
-            if let Some((reference, mode)) = f.deltas {
-                level += reference;
-                if i4x4 == 1 {
-                    level += mode;
-                }
-            }
-            let level = level.clamp(0, 63);
-            if level == 0 {
-                continue;
-            }
-            let mut interior = level;
-            if f.sharpness > 0 {
-                interior >>= if f.sharpness > 4 { 2 } else { 1 };
-                interior = interior.min(9 - f.sharpness);
-            }
-            let interior = interior.max(1);
-            *st = Strength {
-                limit: 2 * level + interior,
-                interior,
-                hev: if level >= 40 {
-                    2
-                } else if level >= 15 {
-                    1
-                } else {
-                    0
-                },
-                inner: i4x4 == 1,
-            };
-        }
-    }
-    out
-}
-
-/// One macroblock's place in the plane rows the filter works on: its first luma pixel
-/// `y[y0]` and chroma pixels `u[uv0]`, `v[uv0]`, with the rows above and to the left that
-/// its edges reach.
-pub(super) struct Mb<'a> {
-    pub(super) y: &'a mut [u8],
-    pub(super) u: &'a mut [u8],
-    pub(super) v: &'a mut [u8],
-    pub(super) y0: usize,
-    pub(super) uv0: usize,
-    pub(super) ys: usize,
-    pub(super) uvs: usize,
-}
+use super::strength::{Mb, Strength};
 
 /// The loop filter of one macroblock (`left`, `top`: whether it has those neighbours), in
 /// the RFC's order: left edge, inner vertical edges, top edge, inner horizontal edges. SSE2

@@ -12,11 +12,12 @@
 //! height.
 
 use super::Vp8Error;
-use super::filter::{self, Strength};
+use super::filter;
 use super::header::{self, Header};
 use super::modes::{self, Modes};
 use super::predict::{self, BPS, DC};
 use super::residuals::{self, Coeffs, Context, Kind};
+use super::strength::{self, Mb, Strength};
 use super::transform;
 
 /// Decoded rows of the frame: luma rows `first..first + count` and the chroma rows they
@@ -81,7 +82,7 @@ impl<'a> Decoder<'a> {
         let (width, height) = (h.info.width as usize, h.info.height as usize);
         let (mb_w, mb_h) = (width.div_ceil(16), height.div_ceil(16));
         let strengths =
-            (filter && h.filter.level != 0).then(|| filter::strengths(&h.filter, &h.segments));
+            (filter && h.filter.level != 0).then(|| strength::strengths(&h.filter, &h.segments));
         let extra = match strengths {
             None => 0,
             Some(_) if h.filter.simple => 2,
@@ -273,7 +274,7 @@ impl<'a> Decoder<'a> {
     /// The loop filter of one macroblock of the current row.
     fn filter_mb(&mut self, mb_x: usize, mb_y: usize) {
         let (ys, uvs) = (self.mb_w * 16, self.mb_w * 8);
-        let mb = filter::Mb {
+        let mb = Mb {
             y: &mut self.y,
             u: &mut self.u,
             v: &mut self.v,

@@ -48,6 +48,7 @@ mod residuals;
 mod riff;
 #[cfg(target_arch = "x86_64")]
 mod sse2;
+mod strength;
 mod tables;
 mod transform;
 

@@ -19,7 +19,7 @@
 
 use std::arch::x86_64::*;
 
-use super::super::filter::{Mb, Strength};
+use super::super::strength::{Mb, Strength};
 use super::{load4, load8, load16, splat, store4, store8, store16};
 
 /// The 16 positions of one macroblock's edges in a plane (luma), or in U and V together.
