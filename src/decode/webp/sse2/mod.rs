@@ -1,9 +1,9 @@
-//! The decoder's hot loops in x86_64 SSE2: so far the loop filter (`filter`), the largest
-//! stage of a full-size decode.
+//! The decoder's hot loops in x86_64 SSE2: the loop filter (`filter`), the largest
+//! stage of a full-size decode, and the inverse DCT (`transform`), two blocks at a time.
 //!
 //! Owns: these loops' vector forms and the loads and stores they share (below). Must not
 //! touch: anything the scalar versions do not (each function here computes exactly what its
-//! scalar counterpart in `filter` computes, on every input: `filter`'s test compares them on
+//! scalar counterpart in `filter` or `transform` computes, on every input: `filter`'s test compares them on
 //! random strengths and pictures, and the decoder's tests compare whole files with `dwebp`).
 //!
 //! Why SSE2 and nothing newer: it is part of x86_64 itself, so no runtime detection is needed
@@ -18,6 +18,7 @@
 //! file's loads and stores for the same reason.
 
 pub(super) mod filter;
+pub(super) mod transform;
 
 use std::arch::x86_64::*;
 
