@@ -2,11 +2,11 @@
 //! filter, on macroblock edges and on the inner 4x4 edges, with each macroblock's strength
 //! from its segment and mode (section 15.1 and 9.6).
 //!
-//! Owns: the per-edge arithmetic (the strengths are `strength`'s). Must not touch: prediction. In VP8 the
-//! filter runs after a whole row is reconstructed, and intra prediction reads the unfiltered
-//! pixels (`frame` keeps them apart), so a decode may skip the filter without changing any
-//! other pixel: the thumbnail path does, since its reduction makes the filter's few-pixel
-//! smoothing at block edges invisible (measured in the tests).
+//! Owns: the per-edge arithmetic (the strengths are `strength`'s). Must not touch:
+//! prediction. In VP8 the filter runs after a whole row is reconstructed, and intra
+//! prediction reads the unfiltered pixels (`frame` keeps them apart), so a decode may skip
+//! the filter without changing any other pixel: the thumbnail path does, since its reduction
+//! makes the filter's few-pixel smoothing at block edges invisible (measured in the tests).
 
 use super::strength::{Mb, Strength};
 
