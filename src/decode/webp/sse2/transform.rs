@@ -22,26 +22,31 @@ const K2: i16 = -30068;
 /// `at + 4`.
 #[target_feature(enable = "sse2")]
 pub(in super::super) fn add_idct2(a: &[i16; 16], b: &[i16; 16], buf: &mut [u8], at: usize) {
-    let rows = idct(a, b);
-    let zero = _mm_setzero_si128();
-    for (r, v) in rows.into_iter().enumerate() {
-        let at = at + r * BPS;
-        let p = _mm_unpacklo_epi8(load8(buf, at), zero);
-        let sum = _mm_add_epi16(p, v);
-        store8(buf, at, _mm_packus_epi16(sum, sum));
-    }
+    add_rows(idct(a, b), buf, at, true);
 }
 
 /// Adds the inverse DCT of `a` to the 4x4 block at `at`.
 #[target_feature(enable = "sse2")]
 pub(in super::super) fn add_idct(a: &[i16; 16], buf: &mut [u8], at: usize) {
-    let rows = idct(a, a);
+    add_rows(idct(a, a), buf, at, false);
+}
+
+/// Adds the residual rows to the prediction at `at`, 8 pixels a row when `both` (two
+/// blocks), else 4, saturating to 0..=255.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn add_rows(rows: [__m128i; 4], buf: &mut [u8], at: usize, both: bool) {
     let zero = _mm_setzero_si128();
     for (r, v) in rows.into_iter().enumerate() {
         let at = at + r * BPS;
-        let p = _mm_unpacklo_epi8(load4(buf, at), zero);
-        let sum = _mm_add_epi16(p, v);
-        store4(buf, at, _mm_packus_epi16(sum, sum));
+        let p = if both { load8(buf, at) } else { load4(buf, at) };
+        let sum = _mm_add_epi16(_mm_unpacklo_epi8(p, zero), v);
+        let px = _mm_packus_epi16(sum, sum);
+        if both {
+            store8(buf, at, px);
+        } else {
+            store4(buf, at, px);
+        }
     }
 }
 
