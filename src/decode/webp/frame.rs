@@ -239,7 +239,7 @@ impl<'a> Decoder<'a> {
                 }
             }
             Some(mode) => {
-                predict::block(&mut self.yw, BPS + 1, 16, mode, mb_y > 0, mb_x > 0);
+                predict::block::<16>(&mut self.yw, BPS + 1, mode, mb_y > 0, mb_x > 0);
                 for n in (0..16).step_by(2) {
                     let at = (1 + 4 * (n / 4)) * BPS + 1 + 4 * (n % 4);
                     add_residual2(c, n, &mut self.yw, at);
@@ -247,7 +247,7 @@ impl<'a> Decoder<'a> {
             }
         }
         for (w, first) in [(&mut self.uw, 16), (&mut self.vw, 20)] {
-            predict::block(w, BPS + 1, 8, m.chroma, mb_y > 0, mb_x > 0);
+            predict::block::<8>(w, BPS + 1, m.chroma, mb_y > 0, mb_x > 0);
             for n in [0, 2] {
                 add_residual2(c, first + n, w, (1 + 2 * n) * BPS + 1);
             }
