@@ -14,6 +14,7 @@
 //! here from the `eXIf` chunk wherever it is: the PNG specification (third edition) allows it
 //! after the image data, where the `png` crate has not read it when the header is probed.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use image::metadata::Orientation;
@@ -21,6 +22,7 @@ use image::{
     ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader,
 };
 
+use super::{gif_palette, ico_entries, png_trns};
 use crate::decode::color::{Model, Profile, Raster, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
@@ -114,9 +116,24 @@ impl FormatDecoder for ImageRs {
 
 /// The `image` crate's decoder for `bytes`, format guessed from the bytes.
 fn open(bytes: &[u8]) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), DecodeError> {
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| DecodeError::Corrupt(format!("cannot read the header: {e}")))?;
+    open_as(bytes, None)
+}
+
+/// The `image` crate's decoder for `bytes` in `format`, or the format guessed from the bytes
+/// (`None`): TGA has no magic bytes for `image` to guess from (`formats/tga.rs` tells it).
+pub(crate) fn open_as(
+    bytes: &[u8],
+    format: Option<ImageFormat>,
+) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), DecodeError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    match format {
+        Some(format) => reader.set_format(format),
+        None => {
+            reader = reader
+                .with_guessed_format()
+                .map_err(|e| DecodeError::Corrupt(format!("cannot read the header: {e}")))?;
+        }
+    }
     let Some(format) = reader.format() else {
         return Err(DecodeError::Unsupported("not a known image format".into()));
     };
@@ -126,7 +143,27 @@ fn open(bytes: &[u8]) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), Decod
 
 /// Full-size decode to upright RGBA8, or RGBA16 when the samples have 16 bits.
 pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Raster, DecodeError> {
-    let (format, mut decoder) = open(bytes)?;
+    decode_as(bytes, limits, None)
+}
+
+/// [`decode`] in `format` (`None`: guessed from the bytes).
+pub(crate) fn decode_as(
+    bytes: &[u8],
+    limits: &Limits,
+    format: Option<ImageFormat>,
+) -> Result<Raster, DecodeError> {
+    // What the reference decoders read and `image`'s format crates refuse: a GIF without a
+    // colour table (`gif_palette.rs`), a low-depth gray PNG's tRNS value out of range
+    // (`png_trns.rs`), an icon directory wrong about its images' sizes (`ico_entries.rs`).
+    // Each copies the file only when it applies.
+    let repaired = match format.or_else(|| image::guess_format(bytes).ok()) {
+        Some(ImageFormat::Gif) => gif_palette::with_default(bytes),
+        Some(ImageFormat::Png) => png_trns::masked(bytes),
+        Some(ImageFormat::Ico) => ico_entries::matched(bytes),
+        _ => Cow::Borrowed(bytes),
+    };
+    let bytes = &*repaired;
+    let (format, mut decoder) = open_as(bytes, format)?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
     // Backstop for decoders' own allocations: nothing bigger than the pixel limit allows.
