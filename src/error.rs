@@ -311,11 +311,13 @@ pub enum Limit {
         /// The configured limit in bytes.
         limit: u64,
     },
-    /// The image header declares more pixels than [`Config::max_pixels`](crate::Config::max_pixels).
+    /// The image header declares more pixels than [`Config::max_pixels`](crate::Config::max_pixels),
+    /// or its decoder would decode more (a GIF frame larger than its screen, a TIFF's tiles
+    /// with their padding).
     Pixels {
-        /// Declared width.
+        /// Declared width (or the width of what would be decoded).
         width: u32,
-        /// Declared height.
+        /// Declared height (or the height of what would be decoded).
         height: u32,
         /// The configured limit in pixels.
         limit: u64,
@@ -338,13 +340,14 @@ pub enum Limit {
         /// The configured limit.
         limit: u32,
     },
-    /// An animation's frames together (canvas width x height x frames) have more pixels
-    /// than [`Config::max_pixels`](crate::Config::max_pixels) (refused before any frame is
-    /// decoded).
+    /// An animation's frames together (frames x the larger of the canvas and the largest
+    /// frame) have more pixels than [`Config::max_pixels`](crate::Config::max_pixels)
+    /// (refused before any frame is decoded).
     AnimationPixels {
-        /// Canvas width.
+        /// Width of the canvas, or of the largest frame when that is larger (a GIF frame may
+        /// be larger than its canvas).
         width: u32,
-        /// Canvas height.
+        /// Height of the same.
         height: u32,
         /// Number of frames.
         frames: u64,

@@ -56,13 +56,16 @@ pub struct Config {
     /// [`Error::TooLarge`] as soon as it crosses the limit. Default 64 MiB.
     pub max_download_bytes: u64,
     /// Largest image, in pixels, that is decoded. An image whose header declares more is refused
-    /// with [`Error::TooLarge`] before any pixel buffer is allocated. Default 100 megapixels.
+    /// with [`Error::TooLarge`] before any pixel buffer is allocated; so is one whose decoder
+    /// would decode more than this whatever the header says (a GIF frame larger than its
+    /// screen, a TIFF's tiles with their padding). Default 100 megapixels.
     pub max_pixels: u64,
     /// Most frames an animation loaded with [`Request::animated`](crate::Request::animated)
     /// may have; one with more is refused with [`Error::TooLarge`] before any frame is
-    /// decoded. The frames together (canvas width x height x frames) must also be within
-    /// [`max_pixels`](Self::max_pixels), which is what bounds their memory; this bounds the
-    /// work per frame of a tiny canvas with a great many frames. Must be at least 1. Default
+    /// decoded. The frames together (frames x the larger of the canvas and the largest
+    /// frame: a GIF frame may be larger than its canvas) must also be within
+    /// [`max_pixels`](Self::max_pixels), which is what bounds their memory and work; this
+    /// bounds the work per frame of a tiny canvas with a great many frames. Must be at least 1. Default
     /// 1000 (40 seconds at 25 frames a second).
     pub max_animation_frames: u32,
     /// Memory all decodes of this loader may hold at once, in bytes, across every worker.

@@ -12,7 +12,10 @@
 //! Formats: `formats/jpeg.rs` (full size through zune-jpeg; thumbnails through the reduced
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
 //! (PNG, GIF, BMP, ICO, TIFF, QOI, PNM through the `image` crate), `formats/tga.rs` (TGA,
-//! told by a plausible header and tried last, decoded by `image`). `preview.rs`
+//! told by a plausible header and tried last, decoded by `image`). Where a decoder allocates
+//! more than the stored size says, its container is read first, cost in proportion to the
+//! bytes: `gif_walk` (a GIF's frames, which may be larger than its screen) and `tiff_chunks`
+//! (a TIFF's chunks, whose JPEGs are checked like JPEG files). `preview.rs`
 //! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
 //! Animations (every frame of a GIF, APNG or animated WebP, when the variant asks for them):
 //! `animation.rs`, through the same steps with the frame count and the pixels of all frames
@@ -21,15 +24,18 @@
 mod animation;
 mod budget;
 pub(crate) mod color;
+mod error;
 mod exif;
 mod fit;
 mod formats;
+mod gif_walk;
 mod jpeg;
 pub(crate) mod preview;
 mod resize;
 mod target;
 #[cfg(test)]
 mod test_util;
+mod tiff_chunks;
 mod user;
 mod webp;
 
@@ -44,7 +50,6 @@ use image::RgbaImage;
 use image::metadata::Orientation;
 
 use crate::color::ColorTarget;
-use crate::error::{Cause, Error, Limit};
 use crate::loaded::Pixels;
 use crate::request::{Size, Variant};
 use color::{Colors, Outcome, Profile, Raster};
@@ -53,119 +58,15 @@ pub(crate) use target::Target;
 /// Limits a decode runs under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    /// Largest width x height accepted, checked against the header; for an animation, the
-    /// canvas times the number of frames.
+    /// Largest width x height accepted, checked against the header and what the decoder
+    /// really decodes; for an animation, against its frames together.
     pub(crate) max_pixels: u64,
     /// Most frames an animation may have.
     pub(crate) max_animation_frames: u32,
 }
 
 pub(crate) use budget::{Budget, Reservation};
-
-/// Why bytes did not become pixels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DecodeError {
-    /// The decoder panicked (a decoder bug on hostile data; contained here).
-    Panicked,
-    /// The job stopped wanting the result while the decode waited for memory.
-    Stopped,
-    /// The decode needs more memory than the whole decode budget.
-    OverBudget { needed: u64, budget: u64 },
-    /// Not an image format this build decodes.
-    Unsupported(String),
-    /// The header declares more pixels than allowed.
-    TooLarge { width: u32, height: u32 },
-    /// An animation has more frames than allowed.
-    TooManyFrames { frames: u64 },
-    /// An animation's frames together have more pixels than allowed.
-    FramesTooLarge {
-        width: u32,
-        height: u32,
-        frames: u64,
-    },
-    /// A known format, but corrupt or truncated.
-    Corrupt(String),
-    /// A decoding library's own error, kept as the source: unsupported data if `unsupported`,
-    /// corrupt data otherwise.
-    Library {
-        unsupported: bool,
-        message: String,
-        source: Cause,
-    },
-}
-
-impl DecodeError {
-    /// The public error for this failure while loading `url`.
-    pub(crate) fn into_error(self, url: &str, limits: &Limits) -> Error {
-        let url = url.to_string();
-        match self {
-            DecodeError::Unsupported(message) => Error::UnsupportedFormat {
-                url,
-                message,
-                source: None,
-            },
-            DecodeError::TooLarge { width, height } => Error::TooLarge {
-                url,
-                limit: Limit::Pixels {
-                    width,
-                    height,
-                    limit: limits.max_pixels,
-                },
-            },
-            DecodeError::TooManyFrames { frames } => Error::TooLarge {
-                url,
-                limit: Limit::Frames {
-                    frames,
-                    limit: limits.max_animation_frames,
-                },
-            },
-            DecodeError::FramesTooLarge {
-                width,
-                height,
-                frames,
-            } => Error::TooLarge {
-                url,
-                limit: Limit::AnimationPixels {
-                    width,
-                    height,
-                    frames,
-                    limit: limits.max_pixels,
-                },
-            },
-            DecodeError::Corrupt(message) => Error::Decode {
-                url,
-                message,
-                source: None,
-            },
-            DecodeError::Library {
-                unsupported: true,
-                message,
-                source,
-            } => Error::UnsupportedFormat {
-                url,
-                message,
-                source: Some(source),
-            },
-            DecodeError::Library {
-                message, source, ..
-            } => Error::Decode {
-                url,
-                message,
-                source: Some(source),
-            },
-            DecodeError::Panicked => Error::Decode {
-                url,
-                message: "the decoder failed on this data (it panicked)".into(),
-                source: None,
-            },
-            DecodeError::Stopped => Error::Shutdown { url },
-            DecodeError::OverBudget { needed, budget } => Error::TooLarge {
-                url,
-                limit: Limit::DecodeMemory { needed, budget },
-            },
-        }
-    }
-}
+pub(crate) use error::DecodeError;
 
 /// How a decode made its image (which path ran), for the counters in `Stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +124,33 @@ pub(crate) struct Probe {
     /// Bytes of the decoder's own output buffer at full size (its native pixel format), and
     /// of any whole-image state it keeps while decoding.
     pub(crate) native_bytes: u64,
+    /// Bytes the decoder holds beside its output only while it decodes, gone before the
+    /// conversion to RGBA8: a GIF frame's own buffers, `tiff`'s copy of the image and its
+    /// largest JPEG chunk. 0 for most formats.
+    pub(crate) scratch_bytes: u64,
+    /// The size of what the decoder really decodes when that is not the stored size: a GIF's
+    /// first frame (which may be larger than its screen), a TIFF's chunks with their padding.
+    /// The registry checks it against the pixel limit as well. `(width, height)` otherwise.
+    pub(crate) decoded: (u32, u32),
+}
+
+impl Probe {
+    /// A probe whose decoder decodes exactly the stored size.
+    pub(crate) fn sized(
+        width: u32,
+        height: u32,
+        orientation: Orientation,
+        native_bytes: u64,
+    ) -> Probe {
+        Probe {
+            width,
+            height,
+            orientation,
+            native_bytes,
+            scratch_bytes: 0,
+            decoded: (width, height),
+        }
+    }
 }
 
 /// One image format (or family of formats).
@@ -280,13 +208,14 @@ pub(crate) trait FormatDecoder: Send + Sync {
 const SNIFF_BYTES: usize = 1024;
 
 /// The peak memory of a full-size decode to upright RGBA8 followed by a resize to `target`:
-/// the largest of the decoder's buffer plus its conversion to RGBA8, an orientation copy,
-/// and the resize (source, its premultiplied copy, the intermediate pass and the output),
-/// plus an eighth for the decoder's own state.
+/// the largest of the decoder's buffer with its scratch while it decodes, the buffer plus its
+/// conversion to RGBA8, an orientation copy, and the resize (source, its premultiplied copy,
+/// the intermediate pass and the output), plus an eighth for the decoder's own state.
 pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
     let (w, h) = (u64::from(probe.width), u64::from(probe.height));
     let rgba = w * h * 4;
     let convert = probe.native_bytes + if probe.native_bytes == rgba { 0 } else { rgba };
+    let decode = probe.native_bytes.saturating_add(probe.scratch_bytes);
     let orient = if probe.orientation == Orientation::NoTransforms {
         0
     } else {
@@ -304,7 +233,7 @@ pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
         let (ow, oh, uh) = (u64::from(ow), u64::from(oh), u64::from(upright.1));
         2 * rgba + ow * uh * 4 + ow * oh * 4
     };
-    let peak = convert.max(orient).max(resize);
+    let peak = convert.max(decode).max(orient).max(resize);
     peak + peak / 8 + (64 << 10)
 }
 
@@ -397,6 +326,7 @@ impl Decoders {
             };
             let probe = format.probe(bytes)?;
             check_pixels(probe.width, probe.height, limits)?;
+            check_pixels(probe.decoded.0, probe.decoded.1, limits)?;
             let target = Target::of(variant.size);
             let original = variant.size == Size::Original;
             // Colour management off: the file's colour information is not even read.

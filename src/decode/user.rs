@@ -155,12 +155,12 @@ impl FormatDecoder for UserFormat {
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         let (width, height) = self.0.dimensions(bytes).map_err(|e| self.error(e))?;
-        Ok(Probe {
+        Ok(Probe::sized(
             width,
             height,
-            orientation: Orientation::NoTransforms,
-            native_bytes: u64::from(width) * u64::from(height) * 4,
-        })
+            Orientation::NoTransforms,
+            u64::from(width) * u64::from(height) * 4,
+        ))
     }
 
     fn peak_bytes(&self, _bytes: &[u8], probe: &Probe, target: Target) -> u64 {

@@ -8,6 +8,7 @@ mod support;
 mod alloc;
 mod growth;
 mod hostile;
+mod hostile_formats;
 mod threads;
 mod webp;
 

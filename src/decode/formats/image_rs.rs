@@ -3,10 +3,12 @@
 //!
 //! Owns: one full-size decode to upright RGBA8 (RGBA16 for 16-bit samples, so that a profile
 //! applies at their precision) with the `image` crate's own limits set from the header as a
-//! backstop, the header probe, and the colour information: PNG's colour chunks through
-//! `color::read`, every other format's ICC profile through the `image` crate's decoder (WebP
-//! `ICCP`, TIFF, GIF's ICC application extension). Must not touch: resizing or converting
-//! colours (the registry does both), any other format's decoder, or animations
+//! backstop, the header probe, which for GIF and TIFF reads what the decoder will really
+//! decode (a GIF's first frame, a TIFF's chunks: `gif_walk`, `tiff_chunks`) so the pixel limit
+//! and the budget count that, not the header, and the colour information: PNG's colour chunks
+//! through `color::read`, every other format's ICC profile through the `image` crate's decoder
+//! (WebP `ICCP`, TIFF, GIF's ICC application extension). Must not touch: resizing or
+//! converting colours (the registry does both), any other format's decoder, or animations
 //! (`decode/animation.rs` reads and decodes the frames of GIF, APNG and WebP; this format only
 //! says where they are).
 //!
@@ -26,7 +28,7 @@ use super::{gif_palette, ico_entries, png_trns};
 use crate::decode::color::{Model, Profile, Raster, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
-    full_peak,
+    full_peak, gif_walk, tiff_chunks,
 };
 use crate::error::Cause;
 
@@ -42,15 +44,25 @@ impl FormatDecoder for ImageRs {
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
-        let (_, mut decoder) = open(bytes)?;
+        // Before `image` opens a TIFF: `tiff` trusts the directory's declared sizes.
+        let tiff = match image::guess_format(bytes) {
+            Ok(ImageFormat::Tiff) => Some(tiff_chunks::preflight(bytes)?),
+            _ => None,
+        };
+        let (format, mut decoder) = open(bytes)?;
         let (width, height) = decoder.dimensions();
         let orientation = orientation(bytes, decoder.as_mut());
-        Ok(Probe {
-            width,
-            height,
-            orientation,
-            native_bytes: decoder.total_bytes(),
-        })
+        let mut probe = Probe::sized(width, height, orientation, decoder.total_bytes());
+        if let Some(chunks) = tiff {
+            // Its chunks with their padding, a copy of the image in its own samples, and
+            // each JPEG chunk decoded into a buffer of its own (`tiff_chunks`).
+            probe.decoded = chunks.decoded;
+            probe.scratch_bytes = chunks.extra_bytes;
+        }
+        match format {
+            ImageFormat::Gif => gif_probe(bytes, probe),
+            _ => Ok(probe),
+        }
     }
 
     /// The full-size decode and resize, plus for 16-bit samples their RGBA16 form and its
@@ -217,6 +229,25 @@ pub(crate) fn png_exif(bytes: &[u8]) -> Option<&[u8]> {
             _ => at = end.checked_add(4)?,
         }
     }
+}
+
+/// A GIF's still image is its first frame, decoded at the frame's own size and then clipped to
+/// the screen (`gif_walk` says why): the frame is what is decoded. Unless it fills whole rows
+/// of the screen, `image` decodes it into an RGBA buffer of its own before composing it, and
+/// the `gif` crate keeps the frame's palette indices (a byte a pixel) either way.
+fn gif_probe(bytes: &[u8], mut probe: Probe) -> Result<Probe, DecodeError> {
+    let (_, first) = gif_walk::first_frame(bytes)
+        .map_err(|e| DecodeError::Corrupt(format!("{:?}: {e}", ImageFormat::Gif)))?;
+    if let Some(frame) = first {
+        probe.decoded = (frame.width, frame.height);
+        let own = if frame.spans_rows_of(probe.width, probe.height) {
+            0
+        } else {
+            4 * frame.pixels()
+        };
+        probe.scratch_bytes = own + frame.pixels();
+    }
+    Ok(probe)
 }
 
 fn map_error(format: ImageFormat, e: ImageError) -> DecodeError {

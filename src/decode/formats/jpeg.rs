@@ -90,12 +90,12 @@ impl FormatDecoder for Jpeg {
         // zune-jpeg writes RGBA straight into the output; a progressive file also keeps every
         // coefficient (2 bytes per sample, 3 components at most counted at full resolution).
         let per_pixel = if info.progressive { 4 + 6 } else { 4 };
-        Ok(Probe {
-            width: info.width,
-            height: info.height,
-            orientation: exif.orientation,
-            native_bytes: pixels * per_pixel,
-        })
+        Ok(Probe::sized(
+            info.width,
+            info.height,
+            exif.orientation,
+            pixels * per_pixel,
+        ))
     }
 
     fn peak_bytes(&self, bytes: &[u8], probe: &Probe, target: Target) -> u64 {

@@ -174,12 +174,12 @@ impl FormatDecoder for Jxl {
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         let (width, height) = dimensions(bytes)?;
-        Ok(Probe {
+        Ok(Probe::sized(
             width,
             height,
-            orientation: image::metadata::Orientation::NoTransforms,
-            native_bytes: u64::from(width) * u64::from(height) * TRACKED_BYTES_PER_PIXEL,
-        })
+            image::metadata::Orientation::NoTransforms,
+            u64::from(width) * u64::from(height) * TRACKED_BYTES_PER_PIXEL,
+        ))
     }
 
     /// What the allocation tracker lets jxl-oxide hold, plus the samples, the RGBA image and

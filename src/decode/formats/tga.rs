@@ -213,12 +213,18 @@ impl FormatDecoder for Tga {
         // `image`'s header read: refuses what its decoder cannot decode (1-bit, indices
         // wider than their entries) before any pixel buffer.
         let (_, decoder) = image_rs::open_as(&bytes, Some(ImageFormat::Tga))?;
-        Ok(Probe {
-            width: header.width,
-            height: header.height,
-            orientation: image::metadata::Orientation::NoTransforms,
-            native_bytes: decoder.total_bytes(),
-        })
+        let mut probe = Probe::sized(
+            header.width,
+            header.height,
+            image::metadata::Orientation::NoTransforms,
+            decoder.total_bytes(),
+        );
+        // `image` copies the stored indices or 16-bit pixels before expanding them.
+        if header.mapped() || matches!(header.depth, 15 | 16) && !header.gray() {
+            probe.scratch_bytes =
+                u64::from(header.width) * u64::from(header.height) * header.pixel_bytes() as u64;
+        }
+        Ok(probe)
     }
 
     fn decode(

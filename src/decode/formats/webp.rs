@@ -172,23 +172,23 @@ impl FormatDecoder for WebP {
         let c = container(bytes)?;
         if let Some((w, h)) = animated(&c) {
             // Its still image is the first frame, composed on the canvas (`first_frame`).
-            return Ok(Probe {
-                width: w,
-                height: h,
-                orientation: orientation(bytes, &c),
-                native_bytes: u64::from(w) * u64::from(h) * 4,
-            });
+            return Ok(Probe::sized(
+                w,
+                h,
+                orientation(bytes, &c),
+                u64::from(w) * u64::from(h) * 4,
+            ));
         }
         let Some((l, c)) = lossy(bytes)? else {
             return ImageRs.probe(bytes);
         };
         let (w, h) = (l.info.width, l.info.height);
-        Ok(Probe {
-            width: w,
-            height: h,
-            orientation: orientation(bytes, &c),
-            native_bytes: u64::from(w) * u64::from(h) * 4,
-        })
+        Ok(Probe::sized(
+            w,
+            h,
+            orientation(bytes, &c),
+            u64::from(w) * u64::from(h) * 4,
+        ))
     }
 
     fn peak_bytes(&self, bytes: &[u8], probe: &Probe, target: Target) -> u64 {
