@@ -49,9 +49,11 @@ impl FormatDecoder for ImageRs {
             Ok(ImageFormat::Tiff) => Some(tiff_chunks::preflight(bytes)?),
             _ => None,
         };
-        let (format, mut decoder) = open(bytes)?;
+        // The repaired copy (`repaired`), so that the probe accepts what the decode will.
+        let fixed = repaired(bytes, None);
+        let (format, mut decoder) = open(&fixed)?;
         let (width, height) = decoder.dimensions();
-        let orientation = orientation(bytes, decoder.as_mut());
+        let orientation = orientation(&fixed, decoder.as_mut());
         let mut probe = Probe::sized(width, height, orientation, decoder.total_bytes());
         if let Some(chunks) = tiff {
             // Its chunks with their padding, a copy of the image in its own samples, and
@@ -97,7 +99,8 @@ impl FormatDecoder for ImageRs {
             Ok(ImageFormat::WebP | ImageFormat::Tiff | ImageFormat::Gif | ImageFormat::Jpeg) => {}
             _ => return Profile::Unspecified,
         }
-        let Ok((_, mut decoder)) = open(bytes) else {
+        let fixed = repaired(bytes, None);
+        let Ok((_, mut decoder)) = open(&fixed) else {
             return Profile::Unspecified;
         };
         let model = if matches!(
@@ -164,16 +167,7 @@ pub(crate) fn decode_as(
     limits: &Limits,
     format: Option<ImageFormat>,
 ) -> Result<Raster, DecodeError> {
-    // What the reference decoders read and `image`'s format crates refuse: a GIF without a
-    // colour table (`gif_palette.rs`), a low-depth gray PNG's tRNS value out of range
-    // (`png_trns.rs`), an icon directory wrong about its images' sizes (`ico_entries.rs`).
-    // Each copies the file only when it applies.
-    let repaired = match format.or_else(|| image::guess_format(bytes).ok()) {
-        Some(ImageFormat::Gif) => gif_palette::with_default(bytes),
-        Some(ImageFormat::Png) => png_trns::masked(bytes),
-        Some(ImageFormat::Ico) => ico_entries::matched(bytes),
-        _ => Cow::Borrowed(bytes),
-    };
+    let repaired = repaired(bytes, format);
     let bytes = &*repaired;
     let (format, mut decoder) = open_as(bytes, format)?;
     let (width, height) = decoder.dimensions();
@@ -200,6 +194,20 @@ pub(crate) fn decode_as(
     let mut rgba = DynamicImage::ImageRgba8(image.into_rgba8());
     rgba.apply_orientation(orientation);
     Ok(Raster::Rgba8(rgba.into_rgba8()))
+}
+
+/// `bytes` as the `image` crate can read what the reference decoders read and its format
+/// crates refuse: a GIF without a colour table (`gif_palette.rs`), a low-depth gray PNG's
+/// tRNS value out of range (`png_trns.rs`), an icon directory wrong about its images' sizes
+/// (`ico_entries.rs`). Each copies the file only when it applies. The probe, the profile and
+/// the decode all read this copy, so that none refuses what another accepts.
+fn repaired(bytes: &[u8], format: Option<ImageFormat>) -> Cow<'_, [u8]> {
+    match format.or_else(|| image::guess_format(bytes).ok()) {
+        Some(ImageFormat::Gif) => gif_palette::with_default(bytes),
+        Some(ImageFormat::Png) => png_trns::masked(bytes),
+        Some(ImageFormat::Ico) => ico_entries::matched(bytes),
+        _ => Cow::Borrowed(bytes),
+    }
 }
 
 /// How `bytes` are turned upright: a PNG's `eXIf` chunk, or what the decoder reads.
