@@ -156,7 +156,7 @@ fn check_planar_tiles(
         .find_tag_unsigned::<u16>(Tag::SamplesPerPixel)
         .map_err(corrupt)?
         .unwrap_or(1);
-    if planar && samples > 1 && height % tile_height.max(1) != 0 {
+    if planar && samples > 1 && !height.is_multiple_of(tile_height.max(1)) {
         return Err(DecodeError::Unsupported(format!(
             "TIFF: {samples} separate planes in tiles cut by the bottom edge ({height} rows in \
              tiles of {tile_height}; the tiff crate cannot decode them)"

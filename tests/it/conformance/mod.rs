@@ -179,10 +179,12 @@ fn gif_without_any_colour_table_decodes_as_gray() {
         // The encoder wants a table: one of 256 entries, cut out of the file after.
         let table = vec![9u8; 768];
         let mut encoder = gif::Encoder::new(&mut gif, w, h, &table).unwrap();
-        let mut frame = gif::Frame::default();
-        frame.width = w;
-        frame.height = h;
-        frame.buffer = std::borrow::Cow::Borrowed(&indices);
+        let frame = gif::Frame {
+            width: w,
+            height: h,
+            buffer: std::borrow::Cow::Borrowed(&indices),
+            ..gif::Frame::default()
+        };
         encoder.write_frame(&frame).unwrap();
     }
     assert_eq!(gif[10] & 0x87, 0x87, "a global table of 256 entries");
