@@ -270,6 +270,8 @@ impl Decoders {
         })));
         #[cfg(not(feature = "svg"))]
         let _ = svg_system_fonts;
+        // Before `image`: the RLE BMPs its decoder refuses (`formats/bmp.rs`).
+        formats.push(Arc::new(formats::bmp::BmpRle));
         formats.push(Arc::new(formats::image_rs::ImageRs));
         // Last: TGA has no magic bytes, only a header that must be plausible.
         formats.push(Arc::new(formats::tga::Tga));

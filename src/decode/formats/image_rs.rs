@@ -24,7 +24,7 @@ use image::{
     ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader,
 };
 
-use super::{gif_palette, ico_entries, png_trns};
+use super::{bmp, gif_palette, ico_entries, png_trns};
 use crate::decode::color::{Model, Profile, Raster, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
@@ -86,10 +86,7 @@ impl FormatDecoder for ImageRs {
         _target: Target,
         limits: &Limits,
     ) -> Result<Output, DecodeError> {
-        Ok(Output {
-            image: decode(bytes, limits)?,
-            path: DecodePath::FullDecode,
-        })
+        full_output(bytes, limits, None)
     }
 
     fn profile(&self, bytes: &[u8]) -> Profile {
@@ -156,6 +153,18 @@ pub(crate) fn open_as(
     Ok((format, Box::new(decoder)))
 }
 
+/// [`decode_as`] as a decoder's [`Output`]: the full-size decode, no reduced path.
+pub(crate) fn full_output(
+    bytes: &[u8],
+    limits: &Limits,
+    format: Option<ImageFormat>,
+) -> Result<Output, DecodeError> {
+    Ok(Output {
+        image: decode_as(bytes, limits, format)?,
+        path: DecodePath::FullDecode,
+    })
+}
+
 /// Full-size decode to upright RGBA8, or RGBA16 when the samples have 16 bits.
 pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Raster, DecodeError> {
     decode_as(bytes, limits, None)
@@ -199,13 +208,15 @@ pub(crate) fn decode_as(
 /// `bytes` as the `image` crate can read what the reference decoders read and its format
 /// crates refuse: a GIF without a colour table (`gif_palette.rs`), a low-depth gray PNG's
 /// tRNS value out of range (`png_trns.rs`), an icon directory wrong about its images' sizes
-/// (`ico_entries.rs`). Each copies the file only when it applies. The probe, the profile and
+/// (`ico_entries.rs`), a BMP header with a plane count other than 1 or of OS/2 2.x
+/// (`bmp.rs`). Each copies the file only when it applies. The probe, the profile and
 /// the decode all read this copy, so that none refuses what another accepts.
 fn repaired(bytes: &[u8], format: Option<ImageFormat>) -> Cow<'_, [u8]> {
     match format.or_else(|| image::guess_format(bytes).ok()) {
         Some(ImageFormat::Gif) => gif_palette::with_default(bytes),
         Some(ImageFormat::Png) => png_trns::masked(bytes),
         Some(ImageFormat::Ico) => ico_entries::matched(bytes),
+        Some(ImageFormat::Bmp) => bmp::repaired(bytes),
         _ => Cow::Borrowed(bytes),
     }
 }

@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use image::ImageFormat;
 
 use crate::decode::formats::image_rs;
-use crate::decode::{DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target};
+use crate::decode::{DecodeError, FormatDecoder, Limits, Output, Probe, Target};
 
 /// The header's length: id length, colour-map type, image type, colour-map spec (5 bytes),
 /// x/y origin, width, height, pixel depth, descriptor.
@@ -227,18 +227,16 @@ impl FormatDecoder for Tga {
         Ok(probe)
     }
 
+    /// Checked again (the probe's repaired copy is not kept), then `image`'s TGA decoder.
     fn decode(
         &self,
-        bytes: &[u8],
-        _probe: &Probe,
-        _target: Target,
+        file: &[u8],
+        _: &Probe,
+        _: Target,
         limits: &Limits,
     ) -> Result<Output, DecodeError> {
-        let (_, bytes) = Tga::checked(bytes)?;
-        Ok(Output {
-            image: image_rs::decode_as(&bytes, limits, Some(ImageFormat::Tga))?,
-            path: DecodePath::FullDecode,
-        })
+        let (_, bytes) = Tga::checked(file)?;
+        image_rs::full_output(&bytes, limits, Some(ImageFormat::Tga))
     }
 }
 
