@@ -17,49 +17,30 @@ pub enum Small {
     Qoi,
 }
 
-/// A header field: offset, width in bytes, big-endian.
-type Field = (usize, usize, bool);
+/// Header fields: their offsets, their widths in bytes, and whether they are big-endian.
+type Fields = (&'static [usize], &'static [usize], bool);
 
 impl Small {
     /// The fields that size or steer a decode.
-    fn fields(self) -> &'static [Field] {
+    fn fields(self) -> Fields {
         match self {
             // Pixel offset, header size, width, height, planes, depth, compression, colours.
-            Small::Bmp => &[
-                (10, 4, false),
-                (14, 4, false),
-                (18, 4, false),
-                (22, 4, false),
-                (26, 2, false),
-                (28, 2, false),
-                (30, 4, false),
-                (46, 4, false),
-            ],
+            Small::Bmp => (
+                &[10, 14, 18, 22, 26, 28, 30, 46],
+                &[4, 4, 4, 4, 2, 2, 4, 4],
+                false,
+            ),
             // Id length, colour-map type, image type, map start, map length, map depth,
             // width, height, depth, descriptor.
-            Small::Tga => &[
-                (0, 1, false),
-                (1, 1, false),
-                (2, 1, false),
-                (3, 2, false),
-                (5, 2, false),
-                (7, 1, false),
-                (12, 2, false),
-                (14, 2, false),
-                (16, 1, false),
-                (17, 1, false),
-            ],
+            Small::Tga => (
+                &[0, 1, 2, 3, 5, 7, 12, 14, 16, 17],
+                &[1, 1, 1, 2, 2, 1, 2, 2, 1, 1],
+                false,
+            ),
             // Image count, then the first entry: width, height, depth, size, offset.
-            Small::Ico => &[
-                (4, 2, false),
-                (6, 1, false),
-                (7, 1, false),
-                (12, 2, false),
-                (14, 4, false),
-                (18, 4, false),
-            ],
+            Small::Ico => (&[4, 6, 7, 12, 14, 18], &[2, 1, 1, 2, 4, 4], false),
             // Width, height, channels, colour space.
-            Small::Qoi => &[(4, 4, true), (8, 4, true), (12, 1, false), (13, 1, false)],
+            Small::Qoi => (&[4, 8, 12, 13], &[4, 4, 1, 1], true),
         }
     }
 
@@ -115,8 +96,9 @@ impl Small {
     /// One mutation of `bytes`: a header field set to a lying value, or a mutation that
     /// knows no format.
     pub fn mutate(self, bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
-        let fields = self.fields();
-        let (at, len, big) = fields[rng.below(fields.len())];
+        let (offsets, widths, big) = self.fields();
+        let i = rng.below(offsets.len());
+        let (at, len) = (offsets[i], widths[i]);
         if rng.below(5) < 2 || bytes.len() < at + len {
             return mutate_bytes(bytes, rng);
         }
