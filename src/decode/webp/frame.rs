@@ -234,7 +234,7 @@ impl<'a> Decoder<'a> {
                 }
                 for n in 0..16 {
                     let at = (1 + 4 * (n / 4)) * BPS + 1 + 4 * (n % 4);
-                    predict::sub_block(&mut self.yw, at, m.sub[n]);
+                    sub_block(&mut self.yw, at, m.sub[n]);
                     add_residual(c, n, &mut self.yw, at);
                 }
             }
@@ -316,6 +316,19 @@ impl<'a> Decoder<'a> {
             self.v.copy_within(8 * uvs..(8 + e) * uvs, 0);
         }
     }
+}
+
+/// The 4x4 sub-block prediction: SSE2 on x86_64 (`sse2::predict`, the same pixels),
+/// `predict::sub_block` elsewhere.
+#[inline]
+fn sub_block(buf: &mut [u8], at: usize, mode: u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86_64; the function reads and writes through slices only.
+    unsafe {
+        super::sse2::predict::sub_block(buf, at, mode)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    predict::sub_block(buf, at, mode)
 }
 
 /// Adds block `n`'s inverse transform at `at`.

@@ -16,7 +16,7 @@
 //! pointers: memory is only read and written through bounds-checked slice indexing, and the
 //! vectors are made from and turned into byte arrays with `bytemuck` (no pointer casts). The
 //! only `unsafe` is at the entry points (`filter::macroblock`, `transform::add_idct` and
-//! `add_idct2`, `predict::sub_block`), calling a function that needs SSE2 on a target that
+//! `add_idct2`, `frame::sub_block`), calling a function that needs SSE2 on a target that
 //! always has it, and in `filter`'s `Lanes` methods, which call this file's loads and stores
 //! for the same reason.
 

@@ -3,7 +3,7 @@
 //! `LD4`, `VR4`, `VL4` and `RD4` do the same), and each mode's rows read out of those
 //! averages as 32-bit words.
 //!
-//! Owns: the vector form of `predict::scalar_sub_block`. Must not touch: any value the
+//! Owns: the vector form of `predict::sub_block`. Must not touch: any value the
 //! scalar version does not compute: `_mm_avg_epu8` rounds up, and
 //! `avg(avg(a, c) - ((a ^ c) & 1), b)` is exactly `(a + 2 b + c + 2) >> 2` (the first average
 //! minus the carry is `(a + c) >> 1`; halving again cannot reach the next integer); the test
@@ -131,7 +131,7 @@ fn diagonal(mode: u8, a2: &[u8; 16], a3: &[u8; 16], a2v: __m128i, a3v: __m128i, 
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::predict::scalar_sub_block;
+    use super::super::super::predict::sub_block as scalar_sub_block;
     use super::*;
 
     #[test]
