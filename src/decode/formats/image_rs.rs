@@ -12,6 +12,9 @@
 //! (`decode/animation.rs` reads and decodes the frames of GIF, APNG and WebP; this format only
 //! says where they are).
 //!
+//! TIFF palette, 2/4-bit gray and YCbCr images, which `image` refuses, go to
+//! `tiff_colors` from the probe and the decode.
+//!
 //! Orientation: the `image` crate's (the EXIF of TIFF and the others), except PNG's, read
 //! here from the `eXIf` chunk wherever it is: the PNG specification (third edition) allows it
 //! after the image data, where the `png` crate has not read it when the header is probed.
@@ -24,11 +27,11 @@ use image::{
     ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader,
 };
 
-use super::{bmp, gif_palette, ico_entries, png_trns};
+use super::{bmp, gif_palette, ico_entries, png_trns, tiff_colors};
 use crate::decode::color::{Model, Profile, Raster, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
-    full_peak, gif_walk, tiff_chunks,
+    full_peak, gif_walk,
 };
 use crate::error::Cause;
 
@@ -46,9 +49,15 @@ impl FormatDecoder for ImageRs {
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         // Before `image` opens a TIFF: `tiff` trusts the directory's declared sizes.
         let tiff = match image::guess_format(bytes) {
-            Ok(ImageFormat::Tiff) => Some(tiff_chunks::preflight(bytes)?),
+            Ok(ImageFormat::Tiff) => Some(tiff_colors::preflight(bytes)?),
             _ => None,
         };
+        if let Some(chunks) = tiff
+            && tiff_colors::model(bytes).is_some()
+        {
+            // Palette, low-depth gray, YCbCr: samples `image` refuses (`tiff_colors`).
+            return tiff_colors::probe(bytes, chunks);
+        }
         // The repaired copy (`repaired`), so that the probe accepts what the decode will.
         let fixed = repaired(bytes, None);
         let (format, mut decoder) = open(&fixed)?;
@@ -178,6 +187,12 @@ pub(crate) fn decode_as(
 ) -> Result<Raster, DecodeError> {
     let repaired = repaired(bytes, format);
     let bytes = &*repaired;
+    if format.is_none() && image::guess_format(bytes).ok() == Some(ImageFormat::Tiff) {
+        // The probe ran `tiff_chunks::preflight` on these bytes before the decode.
+        if let Some(model) = tiff_colors::model(bytes) {
+            return tiff_colors::decode(bytes, model, limits);
+        }
+    }
     let (format, mut decoder) = open_as(bytes, format)?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
