@@ -43,6 +43,10 @@ pub(crate) enum Kind {
     Gif,
     Apng,
     WebP,
+    /// Animated AVIF: counted and decoded by its own format (`formats/avif/frames.rs`),
+    /// through [`FormatDecoder::frames`](super::FormatDecoder::frames).
+    #[cfg(feature = "avif")]
+    Avif,
 }
 
 /// What an animation's container says, before any frame is decoded.
@@ -215,6 +219,12 @@ pub(crate) fn decode(
             let mut d = WebPDecoder::new(cursor).map_err(library)?;
             d.set_limits(image_limits).map_err(library)?;
             (d.loop_count(), d.into_frames())
+        }
+        #[cfg(feature = "avif")]
+        Kind::Avif => {
+            return Err(DecodeError::Unsupported(
+                "AVIF frames are decoded by the AVIF decoder".into(),
+            ));
         }
     };
     let loop_count = match loop_count {

@@ -11,11 +11,13 @@
 //!
 //! Formats: `formats/jpeg.rs` (full size through zune-jpeg; thumbnails through the reduced
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
-//! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate). `preview.rs`
+//! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate), and with their
+//! features `formats/jxl.rs`, `formats/svg.rs` and `formats/avif.rs` (rav1d). `preview.rs`
 //! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
 //! Animations (every frame of a GIF, APNG or animated WebP, when the variant asks for them):
 //! `animation.rs`, through the same steps with the frame count and the pixels of all frames
-//! checked before any frame is decoded.
+//! checked before any frame is decoded; an animated AVIF's frames through the same steps and
+//! checks, decoded by its own format ([`FormatDecoder::frames`]).
 
 mod animation;
 mod budget;
@@ -313,6 +315,32 @@ pub(crate) trait FormatDecoder: Send + Sync {
         let _ = (bytes, limits);
         Ok(None)
     }
+
+    /// The most memory decoding every frame of `info` for `target` holds (reserved before
+    /// [`frames`](Self::frames) runs). The default: the `image` crate's frame decoders
+    /// ([`animation::peak_bytes`]).
+    fn frames_peak_bytes(&self, bytes: &[u8], info: &animation::Info, target: Target) -> u64 {
+        let _ = bytes;
+        animation::peak_bytes(info, target)
+    }
+
+    /// Decodes every frame of the animation `info` (which the registry has checked against
+    /// the limits), each turned upright and passed through `finish` (the registry's resize)
+    /// as it comes; `target` lets a format make each frame small itself. The default: the
+    /// `image` crate's frame iterators ([`animation::decode`]), with `orientation` from the
+    /// container.
+    fn frames(
+        &self,
+        bytes: &[u8],
+        info: &animation::Info,
+        orientation: Orientation,
+        target: Target,
+        limits: &Limits,
+        finish: &mut dyn FnMut(RgbaImage) -> Result<RgbaImage, DecodeError>,
+    ) -> Result<Pixels, DecodeError> {
+        let _ = target;
+        animation::decode(bytes, info, orientation, limits, finish)
+    }
 }
 
 /// How much of a body the formats see to recognise themselves (an SVG's prolog can be long).
@@ -360,8 +388,8 @@ impl Decoders {
         Decoders::new(&[], false)
     }
 
-    /// `user`'s decoders (tried first, in order), then the built-in formats: JPEG, JPEG XL
-    /// and SVG when built with their features, then everything the `image` crate reads.
+    /// `user`'s decoders (tried first, in order), then the built-in formats: JPEG, JPEG XL,
+    /// AVIF and SVG when built with their features, then everything the `image` crate reads.
     /// `svg_system_fonts` lets SVG text use the system's fonts (feature `svg-text`).
     pub(crate) fn new(user: &[Arc<dyn Decoder>], svg_system_fonts: bool) -> Self {
         let mut formats: Vec<Arc<dyn FormatDecoder>> = user
@@ -371,6 +399,9 @@ impl Decoders {
         formats.push(Arc::new(formats::jpeg::Jpeg));
         #[cfg(feature = "jxl")]
         formats.push(Arc::new(formats::jxl::Jxl));
+        // Before `image`, which recognises AVIF but is built without a decoder for it.
+        #[cfg(feature = "avif")]
+        formats.push(Arc::new(formats::avif::Avif));
         #[cfg(feature = "svg")]
         formats.push(Arc::new(formats::svg::Svg(SvgOptions {
             load_system_fonts: svg_system_fonts,
@@ -436,10 +467,11 @@ impl Decoders {
                 && let Some(info) = format.animation(bytes, limits)?
             {
                 animation::check(&info, limits)?;
-                let _reservation = self.reserve(animation::peak_bytes(&info, target), stop)?;
-                let pixels = animation::decode(bytes, &info, probe.orientation, limits, |f| {
-                    target.finish(f)
-                })?;
+                let peak = format.frames_peak_bytes(bytes, &info, target);
+                let _reservation = self.reserve(peak, stop)?;
+                let mut finish = |f| target.finish(f);
+                let pixels =
+                    format.frames(bytes, &info, probe.orientation, target, limits, &mut finish)?;
                 let path = if original {
                     DecodePath::Original
                 } else {
