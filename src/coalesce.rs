@@ -78,7 +78,7 @@ pub(crate) struct Caller {
 pub(crate) struct JobSpec {
     pub(crate) url: Url,
     pub(crate) raw: Arc<str>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<crate::headers::Header>,
 }
 
 /// The part of a task its running worker reads without the map's lock.

@@ -48,6 +48,7 @@ const SMALL: Variant = Variant {
         height: 64,
     },
     animated: false,
+    color: crate::color::ColorTarget::Srgb,
     chain: None,
 };
 

@@ -52,7 +52,9 @@ impl Eq for Cause {}
 /// Everything that can go wrong while loading an image.
 ///
 /// Every variant that concerns a load names the URL it was loading, so a message read in a log
-/// says what failed and for which image. Errors are `Clone` because one failed download is
+/// says what failed and for which image. That URL is shown, never kept: its userinfo
+/// (`user:password@`) is replaced by `<redacted>`, and a URL longer than 1 KiB (a `data:` URL
+/// of a megabyte) is cut there, saying how long it was. Errors are `Clone` because one failed download is
 /// reported to every caller that was waiting for it. Where a lower layer failed (the
 /// operating system, the HTTP client, a decoder), its error is the
 /// [`source`](std::error::Error::source):
@@ -309,11 +311,13 @@ pub enum Limit {
         /// The configured limit in bytes.
         limit: u64,
     },
-    /// The image header declares more pixels than [`Config::max_pixels`](crate::Config::max_pixels).
+    /// The image header declares more pixels than [`Config::max_pixels`](crate::Config::max_pixels),
+    /// or its decoder would decode more (a GIF frame larger than its screen, a TIFF's tiles
+    /// with their padding).
     Pixels {
-        /// Declared width.
+        /// Declared width (or the width of what would be decoded).
         width: u32,
-        /// Declared height.
+        /// Declared height (or the height of what would be decoded).
         height: u32,
         /// The configured limit in pixels.
         limit: u64,
@@ -336,13 +340,14 @@ pub enum Limit {
         /// The configured limit.
         limit: u32,
     },
-    /// An animation's frames together (canvas width x height x frames) have more pixels
-    /// than [`Config::max_pixels`](crate::Config::max_pixels) (refused before any frame is
-    /// decoded).
+    /// An animation's frames together (frames x the larger of the canvas and the largest
+    /// frame) have more pixels than [`Config::max_pixels`](crate::Config::max_pixels)
+    /// (refused before any frame is decoded).
     AnimationPixels {
-        /// Canvas width.
+        /// Width of the canvas, or of the largest frame when that is larger (a GIF frame may
+        /// be larger than its canvas).
         width: u32,
-        /// Canvas height.
+        /// Height of the same.
         height: u32,
         /// Number of frames.
         frames: u64,
@@ -390,7 +395,8 @@ impl fmt::Display for Limit {
 }
 
 impl Error {
-    /// The URL this error is about, if it concerns a load.
+    /// The URL this error is about, if it concerns a load, as errors show it (without
+    /// userinfo, at most 1 KiB; see [`Error`]).
     pub fn url(&self) -> Option<&str> {
         match self {
             Error::InvalidUrl { url, .. }
@@ -415,8 +421,10 @@ impl Error {
         }
     }
 
-    /// The same error about `url` instead (each caller of a shared download sees its own URL).
+    /// The same error about `url` instead (each caller of a shared download sees its own URL),
+    /// as errors show it.
     pub(crate) fn with_url(mut self, url: &str) -> Error {
+        let url = &crate::url_text::shown(url);
         match &mut self {
             Error::InvalidUrl { url: u, .. }
             | Error::InvalidRequest { url: u, .. }
@@ -437,7 +445,7 @@ impl Error {
             | Error::TooManyPending { url: u, .. }
             | Error::Shutdown { url: u } => {
                 if u != url {
-                    *u = url.to_string();
+                    url.clone_into(u);
                 }
             }
             Error::Config(_) | Error::DiskCache { .. } => {}

@@ -14,6 +14,7 @@
 
 mod cache;
 mod coalesce;
+mod color;
 mod config;
 mod decode;
 #[cfg(feature = "egui")]
@@ -32,8 +33,10 @@ mod queue;
 mod request;
 mod stats;
 mod upload;
+mod url_text;
 mod variant;
 
+pub use crate::color::{ColorTarget, IccProfile};
 pub use crate::config::{
     Config, DEFAULT_USER_AGENT, DiskCacheConfig, KeyFilter, TlsConfig, TlsRoots,
 };

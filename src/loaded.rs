@@ -202,7 +202,7 @@ impl LoadedImage {
 impl fmt::Debug for LoadedImage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoadedImage")
-            .field("url", &self.url)
+            .field("url", &crate::url_text::shown(&self.url))
             .field("width", &self.width())
             .field("height", &self.height())
             .field("frames", &self.frames().map(<[Frame]>::len))

@@ -30,7 +30,8 @@ macro_rules! stats {
 }
 
 stats! {
-    /// Calls to `load` (and `load_blocking`).
+    /// Calls to `load` (and `load_blocking`), counted as each call has been admitted (a
+    /// memory hit's completion closure runs before its load is counted).
     loads,
     /// HTTP requests sent (one per download, however many callers share it).
     network_requests,
@@ -92,10 +93,25 @@ stats! {
     thumbnails_dc_only,
     /// Scaled images made from a JPEG's embedded Exif thumbnail.
     thumbnails_exif,
+    /// Scaled images decoded from a lossy WebP averaged down in YUV as its rows were
+    /// decoded (loop filter and chroma upsampling skipped), then resized; no full-size
+    /// pixels existed.
+    thumbnails_webp_reduced,
     /// Scaled images made from a full-size decode, resized if larger than asked: formats
-    /// other than JPEG, JPEGs the reduced decoder does not handle, targets over half the
-    /// image's size, and images that already fit.
+    /// other than JPEG and lossy WebP, lossy WebPs with alpha, JPEGs the reduced decoder does
+    /// not handle, targets over half the image's size (over a quarter for WebP), and images
+    /// that already fit.
     thumbnails_full_decode,
+    /// Decodes whose pixels were converted from the colour space their file declares (an ICC
+    /// profile, PNG `cICP` or `gAMA`/`cHRM`, JPEG XL's colour encoding) to the loader's or
+    /// request's [`ColorTarget`](crate::ColorTarget). An sRGB declaration bound for sRGB (or a
+    /// profile that changes no sample by more than 1) needs nothing and is not counted, nor
+    /// is the conversion of untagged images to a target other than sRGB.
+    color_profiles_applied,
+    /// Decodes whose colour information could not be used: a malformed, inconsistent or
+    /// over-8-MiB profile, or one of a kind that cannot apply (HDR transfer functions, a CMYK
+    /// profile on RGB pixels). The image is delivered as stored (CMYK by the plain formula).
+    color_profiles_ignored,
     /// Previews decoded from progressive JPEGs still downloading (`Request::preview`): one
     /// per download and stage, whatever the number of its callers.
     previews,

@@ -19,7 +19,7 @@ git -C "$work/src-before" checkout -q --detach "$rev"
 
 # Two builds of one program: the package as it is, and a copy pointed at the earlier tree.
 mkdir -p "$work/before"
-sed "s#^webimage = { path = \"../..\" }#webimage = { path = \"$work/src-before\" }#; s#^path = \"src/main.rs\"#path = \"$here/src/main.rs\"#" \
+sed "s#^webimage = { path = \"../..\"#webimage = { path = \"$work/src-before\"#; s#^path = \"src/main.rs\"#path = \"$here/src/main.rs\"#" \
     "$here/Cargo.toml" > "$work/before/Cargo.toml"
 export CARGO_TARGET_DIR="$work/target"
 cargo build --release --quiet --manifest-path "$here/Cargo.toml"
@@ -29,6 +29,13 @@ cp "$CARGO_TARGET_DIR/release/before-after-bench" "$work/before-bin"
 
 photo="$work/photo-12mp.jpg"
 [ -f "$photo" ] || "$work/after-bin" gen "$photo"
+formats="$work/formats"
+[ -f "$formats/drawing.svg" ] || "$work/after-bin" gen-formats "$formats"
+# A JPEG-compressed tiled TIFF (the chunk preflight's heaviest ordinary case) needs libvips.
+if command -v vips >/dev/null && [ ! -f "$formats/jpeg-tiles.tif" ]; then
+    vips tiffsave "$formats/photo.png" "$formats/jpeg-tiles.tif" \
+        --compression jpeg --tile --tile-width 256 --tile-height 256 --rgbjpeg
+fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run() { # name, args...
@@ -48,6 +55,11 @@ run "memory hit x 100000" hit 100000
 run "coalesce 1000 loads of one URL" coalesce 1000
 run "thumbnail 256 of 12 MP JPEG x 10" thumb 10 "$photo"
 run "full decode of 12 MP JPEG x 3" full 3 "$photo"
+run "full decode of 3 MP PNG x 3" full 3 "$formats/photo.png"
+run "full decode of 0.5 MP GIF x 5" full 5 "$formats/photo.gif"
+run "full decode of 3 MP TIFF x 3" full 3 "$formats/photo.tif"
+[ -f "$formats/jpeg-tiles.tif" ] && run "full decode of 3 MP JPEG TIFF x 3" full 3 "$formats/jpeg-tiles.tif"
+run "thumbnail 256 of an SVG x 50" thumb 50 "$formats/drawing.svg"
 
 if command -v valgrind >/dev/null; then
     echo "instructions (callgrind, whole process)"
@@ -55,10 +67,15 @@ if command -v valgrind >/dev/null; then
         valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 \
             | awk '/Collected :/ {print $4}'
     }
-    for w in "hit 100000" "coalesce 1000" "thumb 3 $photo" "full 1 $photo"; do
+    tiles=""
+    [ -f "$formats/jpeg-tiles.tif" ] && tiles="full 1 $formats/jpeg-tiles.tif"
+    for w in "hit 100000" "coalesce 1000" "thumb 3 $photo" "full 1 $photo" \
+        "full 1 $formats/photo.png" "full 1 $formats/photo.gif" "full 1 $formats/photo.tif" \
+        ${tiles:+"$tiles"} "thumb 10 $formats/drawing.svg"; do
         # shellcheck disable=SC2086
         b=$(count "$work/before-bin" $w); a=$(count "$work/after-bin" $w)
-        awk -v n="$w" -v b="$b" -v a="$a" -v p="$photo" 'BEGIN { sub(p, "photo", n);
+        awk -v n="$w" -v b="$b" -v a="$a" -v p="$photo" -v f="$formats/" \
+            'BEGIN { sub(p, "photo", n); sub(f, "", n);
             printf "%-34s before %14d   after %14d   after/before %.3f\n", n, b, a, a / b }'
     done
 fi

@@ -119,6 +119,48 @@ fn has_freshness_information(meta: &EntryMeta) -> bool {
     directives || pragma || meta.header("expires").is_some()
 }
 
+/// The names a stored response's `Vary` lists, lower case (`*` included as is).
+fn vary_names(response_headers: &[(String, Vec<u8>)]) -> impl Iterator<Item = String> + '_ {
+    response_headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("vary"))
+        .flat_map(|(_, v)| {
+            String::from_utf8_lossy(v)
+                .split(',')
+                .map(|n| n.trim().to_ascii_lowercase())
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+        })
+}
+
+/// The policy of `meta` and the request sending `headers`, as http-cache-semantics sees them.
+fn policy_and_request(
+    meta: &EntryMeta,
+    headers: &[(String, String)],
+) -> Option<(CachePolicy, Request<()>)> {
+    let current: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
+        .collect();
+    Some((policy(meta)?, request(&meta.url, &current)?))
+}
+
+/// Whether the response in `meta` was stored for a request like one sending `headers`: equal
+/// values (digests, for credentials) for every header its `Vary` names, and no `Vary: *`.
+/// An entry that does not match is another request's, for every cache policy.
+pub(crate) fn vary_matches(meta: &EntryMeta, headers: &[(String, String)]) -> bool {
+    if vary_names(&meta.response_headers).next().is_none() {
+        return true;
+    }
+    let Some((policy, current)) = policy_and_request(meta, headers) else {
+        return false;
+    };
+    !matches!(
+        policy.before_request(&current, SystemTime::now()),
+        BeforeRequest::Stale { matches: false, .. }
+    )
+}
+
 /// Whether `meta` may be served at `now`, without revalidation, to a request sending
 /// `headers` (compared with the stored request for the headers the response's `Vary` names).
 pub(crate) fn freshness(
@@ -126,11 +168,7 @@ pub(crate) fn freshness(
     headers: &[(String, String)],
     now: SystemTime,
 ) -> Freshness {
-    let current: Vec<(String, Vec<u8>)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
-        .collect();
-    let (Some(policy), Some(current)) = (policy(meta), request(&meta.url, &current)) else {
+    let Some((policy, current)) = policy_and_request(meta, headers) else {
         return Freshness::Stale;
     };
     if !has_freshness_information(meta) {
@@ -147,8 +185,10 @@ pub(crate) fn freshness(
 }
 
 /// Whether the response in `meta` may be written to disk (`no-store`, uncacheable status...).
+/// A response with `Vary: *` is not: it matches no later request.
 pub(crate) fn storable(meta: &EntryMeta) -> bool {
-    policy(meta).is_some_and(|policy| policy.is_storable())
+    !vary_names(&meta.response_headers).any(|n| n == "*")
+        && policy(meta).is_some_and(|policy| policy.is_storable())
 }
 
 /// The conditional headers that revalidate `meta`: `If-None-Match` from its `ETag`,
@@ -302,6 +342,16 @@ mod tests {
         assert_eq!(freshness(&m, &sent, now), Freshness::Fresh);
         let other = vec![("Accept".to_string(), "image/png".to_string())];
         assert_eq!(freshness(&m, &other, now), Freshness::Stale);
+        // Whatever the freshness, Vary alone says whose entry it is.
+        assert!(vary_matches(&m, &sent) && !vary_matches(&m, &other));
+        h.insert("cache-control", HeaderValue::from_static("max-age=0"));
+        let stale = entry_meta("k", "http://h/a", &sent, 200, &h, now);
+        assert!(vary_matches(&stale, &sent) && !vary_matches(&stale, &other));
+        assert!(vary_matches(&meta(&[("etag", "\"x\"")], 0), &other));
+        h.insert("vary", HeaderValue::from_static("Accept, *"));
+        let star = entry_meta("k", "http://h/a", &sent, 200, &h, now);
+        assert!(!vary_matches(&star, &sent), "Vary: * matches nothing");
+        assert!(!storable(&star) && storable(&stale));
     }
 
     #[test]

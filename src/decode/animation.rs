@@ -2,8 +2,8 @@
 //!
 //! Owns: reading an animation's container without decoding a frame ([`probe`]: how many
 //! frames, the canvas, the largest frame rectangle), the limits on them ([`check`]: the frame
-//! count against `max_animation_frames`, canvas x frames against `max_pixels`, like imgproxy
-//! counts an animation's resolution), the memory a decode of all frames holds
+//! count against `max_animation_frames`, frames x the larger of the canvas and the largest
+//! frame against `max_pixels`, like imgproxy counts an animation's resolution), the memory a decode of all frames holds
 //! ([`peak_bytes`]), and the decode itself ([`decode`]): the `image` crate's frame iterators
 //! (which compose each frame over the canvas and apply the previous frame's disposal), each
 //! frame turned upright and made the target's size as it comes, so a thumbnail of an
@@ -11,11 +11,17 @@
 //! images (the formats), the budget (the registry reserves [`peak_bytes`] before
 //! [`decode`]), or sizes and resizing (the registry passes its own `finish` step).
 //!
-//! Counting. GIF: the `gif` crate walks the blocks with frame decoding skipped (no LZW, cost
-//! in proportion to the bytes), stopping one past the frame limit. APNG: the `acTL` chunk's
-//! declared frame count, read with the header (`png`); the decode never yields more. WebP:
-//! the `ANMF` chunks `image-webp` lists when it opens the file. A file with fewer than two
+//! Counting. GIF: `gif_walk` reads the frame descriptors with the data skipped (no LZW, cost
+//! in proportion to the bytes), stopping one past the frame limit, and reports the largest
+//! frame, which may be larger than the canvas. APNG: the `acTL` chunk's declared frame count,
+//! read with the header (`png`); the decode never yields more, and `png` refuses a frame
+//! outside the canvas. WebP: the `ANMF` chunks the container parser (`webp::riff`) finds
+//! (frames within the canvas). A file with fewer than two
 //! frames is not an animation here and decodes as a still image.
+//!
+//! WebP frames are not decoded through `image`: `webp::anim` composes them with this crate's
+//! VP8 decoder (lossy frames; lossless ones through `image-webp`) the way libwebp's animation
+//! decoder does, so the canvases match libwebp's (Pillow's, browsers') exactly.
 //!
 //! Not frame by frame: 16-bit APNG (the `image` crate composes 8-bit frames only), which
 //! loads as its still first frame.
@@ -26,11 +32,10 @@ use std::time::Duration;
 
 use image::codecs::gif::GifDecoder;
 use image::codecs::png::PngDecoder;
-use image::codecs::webp::WebPDecoder;
 use image::metadata::Orientation;
 use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageError, RgbaImage};
 
-use super::{DecodeError, Limits, Target};
+use super::{DecodeError, Limits, Target, gif_walk, webp};
 use crate::error::Cause;
 use crate::loaded::{Animation, Frame, LoopCount, Pixels};
 
@@ -82,31 +87,14 @@ pub(crate) fn probe(bytes: &[u8], limits: &Limits) -> Result<Option<Info>, Decod
 }
 
 fn gif_info(bytes: &[u8], limits: &Limits) -> Result<Option<Info>, DecodeError> {
-    let mut options = gif::DecodeOptions::new();
-    options.skip_frame_decoding(true);
-    let mut decoder = options
-        .read_info(Cursor::new(bytes))
+    let walk = gif_walk::walk(bytes, u64::from(limits.max_animation_frames))
         .map_err(|e| corrupt(Kind::Gif, e))?;
-    let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
-    let mut frames = 0u64;
-    let mut largest = (0, 0);
-    // A frame that does not read whole ends the count: the decode stops before it too.
-    while let Ok(Some(frame)) = decoder.read_next_frame() {
-        frames += 1;
-        let (w, h) = (u32::from(frame.width), u32::from(frame.height));
-        if u64::from(w) * u64::from(h) > u64::from(largest.0) * u64::from(largest.1) {
-            largest = (w, h);
-        }
-        if frames > u64::from(limits.max_animation_frames) {
-            break;
-        }
-    }
     Ok(Some(Info {
         kind: Kind::Gif,
-        frames,
-        width,
-        height,
-        largest,
+        frames: walk.frames,
+        width: walk.screen.0,
+        height: walk.screen.1,
+        largest: walk.largest,
     }))
 }
 
@@ -131,43 +119,56 @@ fn apng_info(bytes: &[u8]) -> Result<Option<Info>, DecodeError> {
 }
 
 fn webp_info(bytes: &[u8]) -> Result<Option<Info>, DecodeError> {
-    let decoder =
-        image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Kind::WebP, e))?;
-    if !decoder.is_animated() {
+    let c = webp::parse(bytes).map_err(|_| corrupt(Kind::WebP, "not a RIFF WebP file"))?;
+    let Some(e) = c.extended.filter(|e| e.animated) else {
         return Ok(None);
-    }
-    let (width, height) = decoder.dimensions();
+    };
+    let largest = c
+        .frames
+        .iter()
+        .map(|f| (f.width, f.height))
+        .max_by_key(|&(w, h)| u64::from(w) * u64::from(h))
+        .unwrap_or((0, 0));
     Ok(Some(Info {
         kind: Kind::WebP,
-        frames: u64::from(decoder.num_frames()),
-        width,
-        height,
-        largest: (width, height),
+        frames: c.frames.len() as u64,
+        width: e.width,
+        height: e.height,
+        largest,
     }))
 }
 
-/// Refuses an animation over the limits, from its container alone.
+/// Refuses an animation over the limits, from its container alone: more frames than allowed,
+/// or more pixels than allowed in frames x the larger of the canvas and the largest frame
+/// (every frame is decoded at its own size and composed on the whole canvas, so that is the
+/// work of the decode; a GIF frame may be larger than its canvas).
 pub(crate) fn check(info: &Info, limits: &Limits) -> Result<(), DecodeError> {
     if info.frames > u64::from(limits.max_animation_frames) {
         return Err(DecodeError::TooManyFrames {
             frames: info.frames,
         });
     }
-    let canvas = u64::from(info.width) * u64::from(info.height);
-    if canvas.saturating_mul(info.frames) > limits.max_pixels {
+    let canvas = (info.width, info.height);
+    let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+    let (width, height) = if area(info.largest) > area(canvas) {
+        info.largest
+    } else {
+        canvas
+    };
+    if area((width, height)).saturating_mul(info.frames) > limits.max_pixels {
         return Err(DecodeError::FramesTooLarge {
-            width: info.width,
-            height: info.height,
+            width,
+            height,
             frames: info.frames,
         });
     }
-    let (w, h) = info.largest;
-    super::check_pixels(w, h, limits)
+    Ok(())
 }
 
 /// The most memory a decode of every frame for `target` holds: every output frame, the
 /// decoder's canvases (the composed frame, the state kept for disposal, the previous frame
-/// for APNG), the largest raw frame, and the orientation and resize of one frame.
+/// for APNG), the largest raw frame (RGBA, and for GIF the `gif` crate's buffer of palette
+/// indices, one byte a pixel), and the orientation and resize of one frame.
 pub(crate) fn peak_bytes(info: &Info, target: Target) -> u64 {
     let (w, h) = (info.width, info.height);
     let canvas = u64::from(w) * u64::from(h) * 4;
@@ -177,7 +178,7 @@ pub(crate) fn peak_bytes(info: &Info, target: Target) -> u64 {
         .map(|(ow, oh)| u64::from(ow) * u64::from(oh) * 4)
         .max()
         .unwrap_or(0);
-    let raw = u64::from(info.largest.0) * u64::from(info.largest.1) * 4;
+    let raw = u64::from(info.largest.0) * u64::from(info.largest.1) * 5;
     let frames = info.frames.saturating_mul(out);
     frames
         .saturating_add(4 * canvas + raw)
@@ -200,6 +201,38 @@ pub(crate) fn decode(
         message: format!("{kind:?} animation: {e}"),
         source: Cause::new(e),
     };
+    let count = usize::try_from(info.frames).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut push = |image: RgbaImage, delay: Duration| -> Result<(), DecodeError> {
+        let image = if orientation == Orientation::NoTransforms {
+            image
+        } else {
+            let mut upright = DynamicImage::ImageRgba8(image);
+            upright.apply_orientation(orientation);
+            upright.into_rgba8()
+        };
+        out.push(Frame {
+            image: Arc::new(finish(image)?),
+            delay,
+        });
+        Ok(())
+    };
+    if kind == Kind::WebP {
+        let c = webp::parse(bytes).map_err(|_| corrupt(kind, "not a RIFF WebP file"))?;
+        let loop_count = match c.anim {
+            Some((_, n)) => std::num::NonZeroU32::new(u32::from(n))
+                .map_or(LoopCount::Infinite, LoopCount::Finite),
+            None => LoopCount::Infinite,
+        };
+        webp::anim::compose(bytes, &c, (info.width, info.height), count, |canvas| {
+            let image = RgbaImage::from_raw(info.width, info.height, canvas.rgba.to_vec())
+                .ok_or_else(|| corrupt(kind, "canvas of the wrong size"))?;
+            push(image, Duration::from_millis(u64::from(canvas.duration_ms)))
+        })?;
+        let animation =
+            Animation::new(out, loop_count).ok_or_else(|| corrupt(kind, "no frame decodes"))?;
+        return Ok(Pixels::Animated(Arc::new(animation)));
+    }
     let mut image_limits = image::Limits::default();
     image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16));
     let cursor = Cursor::new(bytes);
@@ -215,11 +248,7 @@ pub(crate) fn decode(
             let d = d.apng().map_err(library)?;
             (d.loop_count(), d.into_frames())
         }
-        Kind::WebP => {
-            let mut d = WebPDecoder::new(cursor).map_err(library)?;
-            d.set_limits(image_limits).map_err(library)?;
-            (d.loop_count(), d.into_frames())
-        }
+        Kind::WebP => return Err(corrupt(kind, "composed by webp::anim")),
         #[cfg(feature = "avif")]
         Kind::Avif => {
             return Err(DecodeError::Unsupported(
@@ -231,21 +260,10 @@ pub(crate) fn decode(
         image::metadata::LoopCount::Infinite => LoopCount::Infinite,
         image::metadata::LoopCount::Finite(n) => LoopCount::Finite(n),
     };
-    let mut out = Vec::new();
-    let count = usize::try_from(info.frames).unwrap_or(usize::MAX);
     for frame in frames.take(count) {
         let frame = frame.map_err(library)?;
         let delay = Duration::from(frame.delay());
-        let mut image = frame.into_buffer();
-        if orientation != Orientation::NoTransforms {
-            let mut upright = DynamicImage::ImageRgba8(image);
-            upright.apply_orientation(orientation);
-            image = upright.into_rgba8();
-        }
-        out.push(Frame {
-            image: Arc::new(finish(image)?),
-            delay,
-        });
+        push(frame.into_buffer(), delay)?;
     }
     let animation =
         Animation::new(out, loop_count).ok_or_else(|| corrupt(kind, "no frame decodes"))?;

@@ -12,7 +12,10 @@
 //! Formats: `formats/jpeg.rs` (full size through zune-jpeg; thumbnails through the reduced
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
 //! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate), and with their
-//! features `formats/jxl.rs`, `formats/svg.rs` and `formats/avif.rs` (rav1d). `preview.rs`
+//! features `formats/jxl.rs`, `formats/svg.rs` and `formats/avif.rs` (rav1d). Where a
+//! decoder allocates more than the stored size says, its container is read first, cost in
+//! proportion to the bytes: `gif_walk` (a GIF's frames, which may be larger than its
+//! screen) and `tiff_chunks` (a TIFF's chunks, whose JPEGs are checked like JPEG files). `preview.rs`
 //! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
 //! Animations (every frame of a GIF, APNG or animated WebP, when the variant asks for them):
 //! `animation.rs`, through the same steps with the frame count and the pixels of all frames
@@ -21,15 +24,21 @@
 
 mod animation;
 mod budget;
+pub(crate) mod color;
+mod error;
 mod exif;
 mod fit;
 mod formats;
+mod gif_walk;
 mod jpeg;
 pub(crate) mod preview;
 mod resize;
+mod target;
 #[cfg(test)]
 mod test_util;
+mod tiff_chunks;
 mod user;
+mod webp;
 
 #[cfg(feature = "svg")]
 use formats::svg::SvgOptions;
@@ -41,126 +50,24 @@ use std::sync::Arc;
 use image::RgbaImage;
 use image::metadata::Orientation;
 
-use crate::error::{Cause, Error, Limit};
+use crate::color::ColorTarget;
 use crate::loaded::Pixels;
 use crate::request::{Size, Variant};
+use color::{Colors, Outcome, Profile, Raster};
+pub(crate) use target::Target;
 
 /// Limits a decode runs under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    /// Largest width x height accepted, checked against the header; for an animation, the
-    /// canvas times the number of frames.
+    /// Largest width x height accepted, checked against the header and what the decoder
+    /// really decodes; for an animation, against its frames together.
     pub(crate) max_pixels: u64,
     /// Most frames an animation may have.
     pub(crate) max_animation_frames: u32,
 }
 
 pub(crate) use budget::{Budget, Reservation};
-
-/// Why bytes did not become pixels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DecodeError {
-    /// The decoder panicked (a decoder bug on hostile data; contained here).
-    Panicked,
-    /// The job stopped wanting the result while the decode waited for memory.
-    Stopped,
-    /// The decode needs more memory than the whole decode budget.
-    OverBudget { needed: u64, budget: u64 },
-    /// Not an image format this build decodes.
-    Unsupported(String),
-    /// The header declares more pixels than allowed.
-    TooLarge { width: u32, height: u32 },
-    /// An animation has more frames than allowed.
-    TooManyFrames { frames: u64 },
-    /// An animation's frames together have more pixels than allowed.
-    FramesTooLarge {
-        width: u32,
-        height: u32,
-        frames: u64,
-    },
-    /// A known format, but corrupt or truncated.
-    Corrupt(String),
-    /// A decoding library's own error, kept as the source: unsupported data if `unsupported`,
-    /// corrupt data otherwise.
-    Library {
-        unsupported: bool,
-        message: String,
-        source: Cause,
-    },
-}
-
-impl DecodeError {
-    /// The public error for this failure while loading `url`.
-    pub(crate) fn into_error(self, url: &str, limits: &Limits) -> Error {
-        let url = url.to_string();
-        match self {
-            DecodeError::Unsupported(message) => Error::UnsupportedFormat {
-                url,
-                message,
-                source: None,
-            },
-            DecodeError::TooLarge { width, height } => Error::TooLarge {
-                url,
-                limit: Limit::Pixels {
-                    width,
-                    height,
-                    limit: limits.max_pixels,
-                },
-            },
-            DecodeError::TooManyFrames { frames } => Error::TooLarge {
-                url,
-                limit: Limit::Frames {
-                    frames,
-                    limit: limits.max_animation_frames,
-                },
-            },
-            DecodeError::FramesTooLarge {
-                width,
-                height,
-                frames,
-            } => Error::TooLarge {
-                url,
-                limit: Limit::AnimationPixels {
-                    width,
-                    height,
-                    frames,
-                    limit: limits.max_pixels,
-                },
-            },
-            DecodeError::Corrupt(message) => Error::Decode {
-                url,
-                message,
-                source: None,
-            },
-            DecodeError::Library {
-                unsupported: true,
-                message,
-                source,
-            } => Error::UnsupportedFormat {
-                url,
-                message,
-                source: Some(source),
-            },
-            DecodeError::Library {
-                message, source, ..
-            } => Error::Decode {
-                url,
-                message,
-                source: Some(source),
-            },
-            DecodeError::Panicked => Error::Decode {
-                url,
-                message: "the decoder failed on this data (it panicked)".into(),
-                source: None,
-            },
-            DecodeError::Stopped => Error::Shutdown { url },
-            DecodeError::OverBudget { needed, budget } => Error::TooLarge {
-                url,
-                limit: Limit::DecodeMemory { needed, budget },
-            },
-        }
-    }
-}
+pub(crate) use error::DecodeError;
 
 /// How a decode made its image (which path ran), for the counters in `Stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,90 +82,35 @@ pub(crate) enum DecodePath {
     DcOnly,
     /// Scaled: the JPEG's embedded Exif thumbnail, resized.
     ExifThumbnail,
+    /// Scaled: a lossy WebP averaged down in YUV as it was decoded, then resized.
+    YuvReduced,
 }
 
-/// A decoded image and the path that made it (what a format decoder returns).
+/// A decoded image and the path that made it (what a format decoder returns): upright pixels
+/// in the colour space of the file's [`Profile`], which the registry converts.
 #[derive(Debug)]
 pub(crate) struct Output {
-    pub(crate) image: RgbaImage,
+    pub(crate) image: Raster,
     pub(crate) path: DecodePath,
 }
 
-/// What the registry returns: a still image or every frame of an animation, and the path
-/// that made it.
+impl Output {
+    /// RGBA8 pixels (gray expanded) made by `path`.
+    pub(crate) fn new(image: RgbaImage, path: DecodePath) -> Output {
+        Output {
+            image: Raster::Rgba8(image),
+            path,
+        }
+    }
+}
+
+/// What the registry returns: a still image or every frame of an animation, the path that
+/// made it, and what colour management did.
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub(crate) pixels: Pixels,
     pub(crate) path: DecodePath,
-}
-
-/// The size a decode produces, given the image's upright size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    /// The image's own size.
-    Full,
-    /// Fit inside this box (width, height), never upscaled.
-    Box(u32, u32),
-    /// At most this many pixels.
-    Pixels(u64),
-    /// Exactly this box (width, height): scaled to cover it, the centre cropped.
-    Cover(u32, u32),
-}
-
-impl Target {
-    /// The target of a decode size.
-    pub(crate) fn of(size: Size) -> Target {
-        match size {
-            Size::Original => Target::Full,
-            Size::ScaledDown { max_pixels } => Target::Pixels(max_pixels),
-            Size::Thumbnail { width, height } => Target::Box(width, height),
-            Size::Cover { width, height } => Target::Cover(width, height),
-        }
-    }
-
-    /// Output size for an upright `width` x `height` image.
-    pub(crate) fn size_for(self, width: u32, height: u32) -> (u32, u32) {
-        match self {
-            Target::Full => (width, height),
-            Target::Box(w, h) => fit::fit_box(width, height, w, h),
-            Target::Pixels(max) => fit::fit_pixels(width, height, max),
-            Target::Cover(w, h) => (w, h),
-        }
-    }
-
-    /// The size a raster decoder should make the whole upright `width` x `height` image:
-    /// the output size, except for a cover, where it is the image scaled to cover the box
-    /// (aspect kept; the registry crops the centre), or its own size if covering the box
-    /// would scale it up (the registry scales it up after the decode).
-    pub(crate) fn decode_size(self, width: u32, height: u32) -> (u32, u32) {
-        match self {
-            Target::Cover(w, h) => {
-                let (cw, ch) = fit::cover_size(width, height, w, h);
-                if cw > width || ch > height {
-                    (width, height)
-                } else {
-                    (cw, ch)
-                }
-            }
-            _ => self.size_for(width, height),
-        }
-    }
-
-    /// `image` made exactly the size of this target (from whatever larger or differently
-    /// shaped image a decoder returned): resized, or for a cover, centre-cropped and resized.
-    fn finish(self, image: RgbaImage) -> Result<RgbaImage, DecodeError> {
-        let (width, height) = image.dimensions();
-        let size = self.size_for(width, height);
-        if size == (width, height) {
-            return Ok(image);
-        }
-        match self {
-            Target::Cover(w, h) => {
-                resize::rgba_crop(&image, fit::cover_crop(width, height, w, h), size)
-            }
-            _ => resize::rgba(image, size),
-        }
-    }
+    pub(crate) color: Outcome,
 }
 
 /// What a decoder's header read found.
@@ -273,6 +125,33 @@ pub(crate) struct Probe {
     /// Bytes of the decoder's own output buffer at full size (its native pixel format), and
     /// of any whole-image state it keeps while decoding.
     pub(crate) native_bytes: u64,
+    /// Bytes the decoder holds beside its output only while it decodes, gone before the
+    /// conversion to RGBA8: a GIF frame's own buffers, `tiff`'s copy of the image and its
+    /// largest JPEG chunk. 0 for most formats.
+    pub(crate) scratch_bytes: u64,
+    /// The size of what the decoder really decodes when that is not the stored size: a GIF's
+    /// first frame (which may be larger than its screen), a TIFF's chunks with their padding.
+    /// The registry checks it against the pixel limit as well. `(width, height)` otherwise.
+    pub(crate) decoded: (u32, u32),
+}
+
+impl Probe {
+    /// A probe whose decoder decodes exactly the stored size.
+    pub(crate) fn sized(
+        width: u32,
+        height: u32,
+        orientation: Orientation,
+        native_bytes: u64,
+    ) -> Probe {
+        Probe {
+            width,
+            height,
+            orientation,
+            native_bytes,
+            scratch_bytes: 0,
+            decoded: (width, height),
+        }
+    }
 }
 
 /// One image format (or family of formats).
@@ -341,19 +220,29 @@ pub(crate) trait FormatDecoder: Send + Sync {
         let _ = target;
         animation::decode(bytes, info, orientation, limits, finish)
     }
+
+    /// What `bytes` say about the colour space of the pixels [`decode`](Self::decode)
+    /// returns (an ICC profile, CICP code points, PNG gamma and chromaticities), read from the
+    /// headers; the registry converts the pixels from it. Never an error: colour information
+    /// that cannot be used is [`Profile::Invalid`]. The default: nothing (sRGB).
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        let _ = bytes;
+        Profile::Unspecified
+    }
 }
 
 /// How much of a body the formats see to recognise themselves (an SVG's prolog can be long).
 const SNIFF_BYTES: usize = 1024;
 
 /// The peak memory of a full-size decode to upright RGBA8 followed by a resize to `target`:
-/// the largest of the decoder's buffer plus its conversion to RGBA8, an orientation copy,
-/// and the resize (source, its premultiplied copy, the intermediate pass and the output),
-/// plus an eighth for the decoder's own state.
+/// the largest of the decoder's buffer with its scratch while it decodes, the buffer plus its
+/// conversion to RGBA8, an orientation copy, and the resize (source, its premultiplied copy,
+/// the intermediate pass and the output), plus an eighth for the decoder's own state.
 pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
     let (w, h) = (u64::from(probe.width), u64::from(probe.height));
     let rgba = w * h * 4;
     let convert = probe.native_bytes + if probe.native_bytes == rgba { 0 } else { rgba };
+    let decode = probe.native_bytes.saturating_add(probe.scratch_bytes);
     let orient = if probe.orientation == Orientation::NoTransforms {
         0
     } else {
@@ -371,7 +260,7 @@ pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
         let (ow, oh, uh) = (u64::from(ow), u64::from(oh), u64::from(upright.1));
         2 * rgba + ow * uh * 4 + ow * oh * 4
     };
-    let peak = convert.max(orient).max(resize);
+    let peak = convert.max(decode).max(orient).max(resize);
     peak + peak / 8 + (64 << 10)
 }
 
@@ -380,6 +269,7 @@ pub(crate) fn full_peak(probe: &Probe, target: Target) -> u64 {
 pub(crate) struct Decoders {
     formats: Vec<Arc<dyn FormatDecoder>>,
     budget: Option<Arc<Budget>>,
+    colors: Arc<Colors>,
 }
 
 impl Decoders {
@@ -397,6 +287,7 @@ impl Decoders {
             .map(|d| Arc::new(user::UserFormat(d.clone())) as Arc<dyn FormatDecoder>)
             .collect();
         formats.push(Arc::new(formats::jpeg::Jpeg));
+        formats.push(Arc::new(formats::webp::WebP));
         #[cfg(feature = "jxl")]
         formats.push(Arc::new(formats::jxl::Jxl));
         // Before `image`, which recognises AVIF but is built without a decoder for it.
@@ -412,6 +303,7 @@ impl Decoders {
         Decoders {
             formats,
             budget: None,
+            colors: Arc::default(),
         }
     }
 
@@ -444,9 +336,9 @@ impl Decoders {
             })
     }
 
-    /// Decodes `bytes` into the requested variant's size, every frame of an animation if it
-    /// asks for them (its processors are not the decode's business). `stop` is asked while
-    /// the decode waits for memory whether the result is still wanted.
+    /// Decodes `bytes` into the requested variant's size and colour space, every frame of an
+    /// animation if it asks for them (its processors are not the decode's business). `stop` is
+    /// asked while the decode waits for memory whether the result is still wanted.
     pub(crate) fn decode(
         &self,
         bytes: &[u8],
@@ -461,15 +353,24 @@ impl Decoders {
             };
             let probe = format.probe(bytes)?;
             check_pixels(probe.width, probe.height, limits)?;
+            check_pixels(probe.decoded.0, probe.decoded.1, limits)?;
             let target = Target::of(variant.size);
             let original = variant.size == Size::Original;
+            // Colour management off: the file's colour information is not even read.
+            let profile = if variant.color == ColorTarget::AsStored {
+                Profile::Unspecified
+            } else {
+                format.profile(bytes)
+            };
+            let color_bytes = color::peak_bytes(&profile);
             if variant.animated
                 && let Some(info) = format.animation(bytes, limits)?
             {
                 animation::check(&info, limits)?;
-                let peak = format.frames_peak_bytes(bytes, &info, target);
+                let peak = format.frames_peak_bytes(bytes, &info, target) + color_bytes;
                 let _reservation = self.reserve(peak, stop)?;
-                let mut finish = |f| target.finish(f);
+                let frames = self.colors.frames(&profile, &variant.color);
+                let mut finish = |f| frames.convert(target.finish(f)?);
                 let pixels =
                     format.frames(bytes, &info, probe.orientation, target, limits, &mut finish)?;
                 let path = if original {
@@ -477,11 +378,21 @@ impl Decoders {
                 } else {
                     DecodePath::FullDecode
                 };
-                return Ok(Decoded { pixels, path });
+                let color = frames.outcome();
+                return Ok(Decoded {
+                    pixels,
+                    path,
+                    color,
+                });
             }
-            let _reservation = self.reserve(format.peak_bytes(bytes, &probe, target), stop)?;
+            let peak = format.peak_bytes(bytes, &probe, target) + color_bytes;
+            let _reservation = self.reserve(peak, stop)?;
             let output = format.decode(bytes, &probe, target, limits)?;
-            let image = target.finish(output.image)?;
+            let (image, color) =
+                self.colors
+                    .deliver(output.image, &profile, &variant.color, |image| {
+                        target.finish(image)
+                    })?;
             let path = if original {
                 DecodePath::Original
             } else {
@@ -490,6 +401,7 @@ impl Decoders {
             Ok(Decoded {
                 pixels: Pixels::still(image),
                 path,
+                color,
             })
         };
         match catch_unwind(AssertUnwindSafe(run)) {

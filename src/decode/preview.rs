@@ -21,6 +21,7 @@ use image::RgbaImage;
 use super::formats::jpeg::Header as JpegHeader;
 use super::jpeg::{Reach, ScanTracker};
 use super::{DecodeError, Target, fit, resize};
+use crate::color::ColorTarget;
 use crate::request::{Size, Variant};
 
 /// A progressive JPEG's header, read from the bytes before its first scan.
@@ -40,13 +41,16 @@ impl Header {
     }
 
     /// The variant whose decode is every preview's base: the picture at 1/8 of its size
-    /// (rounded up), upright. Decoding it reads the DC scans alone.
-    pub(crate) fn base_variant(&self) -> Variant {
+    /// (rounded up), upright, in colour space `color`. Decoding it reads the DC scans alone.
+    pub(crate) fn base_variant(&self, color: &ColorTarget) -> Variant {
         let (w, h) = self.upright();
-        Variant::of(Size::Thumbnail {
-            width: w.div_ceil(8).max(1),
-            height: h.div_ceil(8).max(1),
-        })
+        Variant {
+            color: color.clone(),
+            ..Variant::of(Size::Thumbnail {
+                width: w.div_ceil(8).max(1),
+                height: h.div_ceil(8).max(1),
+            })
+        }
     }
 }
 

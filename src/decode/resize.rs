@@ -66,6 +66,20 @@ pub(super) fn rgb_crop(
     run(&src, size, to, PixelType::U8x3, false, Some(crop))
 }
 
+/// Packed four-channel samples with no alpha (CMYK inks), or their `crop`, resized to `to`
+/// (returned as is if there is nothing to do).
+pub(super) fn inks(
+    src: Vec<u8>,
+    size: (u32, u32),
+    crop: Option<Crop>,
+    to: (u32, u32),
+) -> Result<Vec<u8>, DecodeError> {
+    if size == to && crop.is_none() {
+        return Ok(src);
+    }
+    run(&src, size, to, PixelType::U8x4, false, crop)
+}
+
 /// `crop` of an RGBA8 image, resized to `to`. A crop of whole pixels already of that size is
 /// a plain copy.
 pub(super) fn rgba_crop(

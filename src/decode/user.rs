@@ -2,8 +2,9 @@
 //!
 //! Owns: [`Decoder`], [`DecoderError`], and the adapter that runs a user's decoder through the
 //! same registry steps as the built-in formats (sniff, header size against the pixel limit
-//! before anything is allocated, a reservation from the decode budget, decode, resize, panic
-//! containment). Must not touch: the built-in formats or the pipeline.
+//! before anything is allocated, a reservation from the decode budget, decode, resize, the
+//! colour conversion from the profile it hands over, panic containment). Must not touch: the
+//! built-in formats or the pipeline.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use image::RgbaImage;
 use image::metadata::Orientation;
 
+use super::color::{Model, Profile, read};
 use super::{DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target};
 
 /// An image format the loader can decode, added with
@@ -97,6 +99,16 @@ pub trait Decoder: Send + Sync + 'static {
     /// small cheaply (a vector format, scaled decoding) should return exactly `size`; any
     /// other may return the full image, and the loader resizes it.
     fn decode(&self, bytes: &[u8], size: (u32, u32)) -> Result<RgbaImage, DecoderError>;
+
+    /// The ICC profile embedded in `bytes`, if the format carries one: the loader converts
+    /// the pixels [`decode`](Self::decode) returns from it to the loader's or request's
+    /// [`ColorTarget`](crate::ColorTarget), as it does for the built-in formats (an RGB
+    /// profile, or a gray one for gray images; one that cannot be used is ignored and
+    /// counted). The default, `None`, takes the pixels to be sRGB.
+    fn icc_profile(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        let _ = bytes;
+        None
+    }
 }
 
 /// Why a [`Decoder`] could not decode.
@@ -143,17 +155,24 @@ impl FormatDecoder for UserFormat {
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         let (width, height) = self.0.dimensions(bytes).map_err(|e| self.error(e))?;
-        Ok(Probe {
+        Ok(Probe::sized(
             width,
             height,
-            orientation: Orientation::NoTransforms,
-            native_bytes: u64::from(width) * u64::from(height) * 4,
-        })
+            Orientation::NoTransforms,
+            u64::from(width) * u64::from(height) * 4,
+        ))
     }
 
     fn peak_bytes(&self, _bytes: &[u8], probe: &Probe, target: Target) -> u64 {
         let dims = (probe.width, probe.height);
         self.0.peak_bytes(dims, target.decode_size(dims.0, dims.1))
+    }
+
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        let icc = self.0.icc_profile(bytes);
+        // The profile's own header says whether it is for gray images (bytes 16..20).
+        let gray = icc.as_ref().and_then(|p| p.get(16..20)) == Some(b"GRAY");
+        read::icc(icc, if gray { Model::Gray } else { Model::Rgb })
     }
 
     fn decode(
@@ -177,9 +196,6 @@ impl FormatDecoder for UserFormat {
                 probe.height
             )));
         }
-        Ok(Output {
-            image,
-            path: DecodePath::FullDecode,
-        })
+        Ok(Output::new(image, DecodePath::FullDecode))
     }
 }

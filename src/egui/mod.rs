@@ -161,7 +161,10 @@ impl WebImageLoader {
         size: (u32, u32),
     ) -> Arc<Mutex<Slot>> {
         let slot = Arc::new(Mutex::new(Slot::default()));
-        let request = Request::new(uri).thumbnail(size.0, size.1);
+        // egui textures are sRGB, whatever the loader's colour space.
+        let request = Request::new(uri)
+            .thumbnail(size.0, size.1)
+            .color(crate::ColorTarget::Srgb);
         let (done, wake) = (slot.clone(), ctx.clone());
         let token = self.loader.load(request, move |result| {
             let result = match result {

@@ -12,6 +12,7 @@ use super::{FetchError, Watch};
 use crate::Error;
 use crate::error::Limit;
 use crate::stats::Counters;
+use crate::url_text;
 
 /// Bytes read from the source per read call.
 const CHUNK: usize = 64 * 1024;
@@ -46,7 +47,7 @@ impl<'a> BodyLimits<'a> {
 
     fn too_large(&self) -> FetchError {
         Error::TooLarge {
-            url: self.raw.to_string(),
+            url: url_text::shown(self.raw),
             limit: Limit::DownloadBytes { limit: self.limit },
         }
         .into()

@@ -5,6 +5,7 @@
 
 use super::{BodyLimits, FetchError, Fetched, SchemeFetcher, Target};
 use crate::Error;
+use crate::url_text;
 
 /// The `data` scheme.
 pub(super) struct Data;
@@ -12,7 +13,7 @@ pub(super) struct Data;
 impl SchemeFetcher for Data {
     fn fetch(&self, target: &Target<'_>, body: &BodyLimits<'_>) -> Result<Fetched, FetchError> {
         let invalid = |reason: String| Error::InvalidUrl {
-            url: target.raw.to_string(),
+            url: url_text::shown(target.raw),
             reason,
             source: None,
         };

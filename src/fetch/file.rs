@@ -11,6 +11,7 @@ use std::fs::OpenOptions;
 
 use super::{BodyLimits, FetchError, Fetched, SchemeFetcher, Target};
 use crate::error::{Cause, Error};
+use crate::url_text;
 
 /// The `file` scheme.
 pub(super) struct File;
@@ -19,12 +20,12 @@ impl SchemeFetcher for File {
     fn fetch(&self, target: &Target<'_>, body: &BodyLimits<'_>) -> Result<Fetched, FetchError> {
         let raw = target.raw;
         let io_error = |e: std::io::Error| Error::Io {
-            url: raw.to_string(),
+            url: url_text::shown(raw),
             message: e.to_string(),
             source: Some(Cause::new(e)),
         };
         let path = target.url.to_file_path().map_err(|()| Error::InvalidUrl {
-            url: raw.to_string(),
+            url: url_text::shown(raw),
             reason: "file URL does not name a local path".into(),
             source: None,
         })?;
@@ -45,7 +46,7 @@ impl SchemeFetcher for File {
                 "is not a regular file (a FIFO, device or socket)"
             };
             return Err(Error::Io {
-                url: raw.to_string(),
+                url: url_text::shown(raw),
                 message: kind.into(),
                 source: None,
             }

@@ -4,9 +4,9 @@
 //! request; timeouts are idle timeouts plus one total deadline), the headers every request
 //! sends, conditional requests for revalidation, following redirects (only to `http`/`https`,
 //! never from `https` down to `http` unless allowed, credentials dropped when the origin
-//! changes), and mapping ureq's errors to [`Error`] with the original as the source. Must not
-//! touch: the disk cache (it returns the response headers; the pipeline decides what to
-//! store) or decoding.
+//! changes, userinfo in a `Location` ignored), and mapping ureq's errors to [`Error`] with
+//! the original as the source. Must not touch: the disk cache (it returns the response
+//! headers; the pipeline decides what to store) or decoding.
 
 use std::io;
 use std::time::SystemTime;
@@ -17,13 +17,15 @@ use super::resolve::BlockedAddress;
 use super::{BodyLimits, FetchError, Fetched, HttpResponse, SchemeFetcher, Target};
 use crate::config::Config;
 use crate::error::{Cause, Error};
-use crate::headers::is_credential_header;
+use crate::headers::{Header, HeaderRules};
 use crate::stats::Counters;
+use crate::url_text;
 
 /// The HTTP(S) fetcher.
 pub(super) struct Http {
     agent: ureq::Agent,
-    headers: Vec<(String, String)>,
+    headers: Vec<Header>,
+    rules: HeaderRules,
     user_agent: String,
     max_redirects: u32,
     allow_https_downgrade: bool,
@@ -55,7 +57,12 @@ impl Http {
         let proxy_hides_address = config.block_private_networks && agent_config.proxy().is_some();
         Ok(Http {
             agent: super::agent(agent_config, config.block_private_networks),
-            headers: config.headers.clone(),
+            headers: config
+                .headers
+                .iter()
+                .map(|(name, value)| Header::plain(name, value))
+                .collect(),
+            rules: config.header_rules(),
             user_agent: config.user_agent.clone(),
             max_redirects: config.max_redirects,
             allow_https_downgrade: config.allow_https_downgrade,
@@ -65,11 +72,8 @@ impl Http {
 
     /// The request headers a request sends (user agent first, then the configured headers,
     /// then the request's own), without conditional ones.
-    pub(super) fn sent_headers(
-        &self,
-        request_headers: &[(String, String)],
-    ) -> Vec<(String, String)> {
-        let mut sent = vec![("user-agent".to_string(), self.user_agent.clone())];
+    pub(super) fn sent_headers(&self, request_headers: &[Header]) -> Vec<Header> {
+        let mut sent = vec![Header::plain("user-agent", self.user_agent.as_str())];
         sent.extend(self.headers.iter().chain(request_headers).cloned());
         sent
     }
@@ -77,14 +81,18 @@ impl Http {
     /// Where a redirect from `from` to `location` goes, if it may be followed.
     fn redirect_target(&self, raw: &str, from: &Url, location: &str) -> Result<Url, Error> {
         let blocked = |reason: String| Error::Blocked {
-            url: raw.to_string(),
+            url: url_text::shown(raw),
             reason,
         };
-        let to = from.join(location).map_err(|e| Error::Network {
-            url: raw.to_string(),
+        let mut to = from.join(location).map_err(|e| Error::Network {
+            url: url_text::shown(raw),
             message: "the redirect's Location is not a URL".into(),
             source: Some(Cause::new(e)),
         })?;
+        // Credentials a server writes into a Location are not the caller's: never sent (and
+        // a relative Location never inherits any, since the URL we fetch has none).
+        let _ = to.set_username("");
+        let _ = to.set_password(None);
         match (from.scheme(), to.scheme()) {
             (_, "https") | ("http", "http") => Ok(to),
             ("https", "http") if self.allow_https_downgrade => Ok(to),
@@ -110,7 +118,7 @@ impl SchemeFetcher for Http {
         let raw = target.raw;
         if self.proxy_hides_address {
             return Err(Error::Blocked {
-                url: raw.to_string(),
+                url: url_text::shown(raw),
                 reason: "private networks are blocked, and the proxy configured in the \
                          environment (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) would connect for \
                          us where the address cannot be checked; unset it for this process"
@@ -124,7 +132,10 @@ impl SchemeFetcher for Http {
         let response = loop {
             let mut request = self.agent.get(url.as_str());
             // The agent sends the user agent itself.
-            for (name, value) in sent.iter().skip(1).chain(target.conditional) {
+            for header in sent.iter().skip(1) {
+                request = request.header(&header.name, &header.value);
+            }
+            for (name, value) in target.conditional {
                 request = request.header(name, value);
             }
             Counters::bump(&body.counters().network_requests);
@@ -140,7 +151,7 @@ impl SchemeFetcher for Http {
             };
             if hops == self.max_redirects {
                 return Err(Error::Network {
-                    url: raw.to_string(),
+                    url: url_text::shown(raw),
                     message: "too many redirects".into(),
                     source: None,
                 }
@@ -150,8 +161,9 @@ impl SchemeFetcher for Http {
             let next = self.redirect_target(raw, &url, location)?;
             if !same_origin(&url, &next) {
                 // Credentials were meant for the origin the caller named, not for wherever
-                // it sends us.
-                sent.retain(|(name, _)| !is_credential_header(name));
+                // it sends us: every header the rules call one (named, marked, unlisted, the
+                // userinfo's Basic header) goes.
+                sent.retain(|h| !self.rules.is_credential(h));
             }
             // Dropping the response closes its connection rather than reading a body nobody
             // wants.
@@ -169,7 +181,7 @@ impl SchemeFetcher for Http {
         }
         if !(200..300).contains(&meta.status) {
             return Err(Error::Http {
-                url: raw.to_string(),
+                url: url_text::shown(raw),
                 status: meta.status,
             }
             .into());
@@ -191,7 +203,7 @@ pub(crate) fn map_error(raw: &str, e: ureq::Error) -> Error {
     if let Some(tls) = super::tls_error(raw, &e) {
         return tls;
     }
-    let url = raw.to_string();
+    let url = url_text::shown(raw);
     match e {
         ureq::Error::Timeout(_) => Error::Timeout {
             url,
@@ -231,7 +243,7 @@ fn map_io(raw: &str, e: io::Error) -> Error {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
     ) {
         return Error::Timeout {
-            url: raw.to_string(),
+            url: url_text::shown(raw),
             source: Some(Cause::new(e)),
         };
     }
@@ -247,13 +259,13 @@ fn map_io(raw: &str, e: io::Error) -> Error {
             return map_error(raw, *inner);
         }
         return Error::Network {
-            url: raw.to_string(),
+            url: url_text::shown(raw),
             message: "connection failed".into(),
             source: None,
         };
     }
     Error::Network {
-        url: raw.to_string(),
+        url: url_text::shown(raw),
         message: e.to_string(),
         source: Some(Cause::new(e)),
     }

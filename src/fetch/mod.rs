@@ -32,7 +32,9 @@ use url::Url;
 
 use crate::Error;
 use crate::config::Config;
+use crate::headers::Header;
 use crate::stats::Counters;
+use crate::url_text;
 
 /// Why a fetch stopped before finishing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +87,9 @@ pub(crate) struct Target<'a> {
     pub(crate) url: &'a Url,
     /// The URL as the caller wrote it (for error messages).
     pub(crate) raw: &'a str,
-    /// Headers of the request that started the job.
-    pub(crate) headers: &'a [(String, String)],
+    /// Headers of the request that started the job (the userinfo's `Authorization` among
+    /// them; the URL itself has none).
+    pub(crate) headers: &'a [Header],
     /// Validators of a cached copy (`If-None-Match`, `If-Modified-Since`); when present, a
     /// `304` answer is [`Fetched::NotModified`].
     pub(crate) conditional: &'a [(String, String)],
@@ -98,8 +101,8 @@ pub(crate) struct HttpResponse {
     pub(crate) status: u16,
     pub(crate) headers: ureq::http::HeaderMap,
     pub(crate) received_at: SystemTime,
-    /// The request headers sent (for `Vary`), without the conditional ones.
-    pub(crate) sent: Vec<(String, String)>,
+    /// The request headers sent to the final hop (for `Vary`), without the conditional ones.
+    pub(crate) sent: Vec<Header>,
 }
 
 /// What a fetch produced.
@@ -174,10 +177,7 @@ impl Fetchers {
     /// The request headers an HTTP request sends (user agent, the configured headers, the
     /// request's own), without conditional ones: what a cached response's `Vary` is matched
     /// against.
-    pub(crate) fn sent_headers(
-        &self,
-        request_headers: &[(String, String)],
-    ) -> Vec<(String, String)> {
+    pub(crate) fn sent_headers(&self, request_headers: &[Header]) -> Vec<Header> {
         self.http.sent_headers(request_headers)
     }
 
@@ -193,7 +193,7 @@ impl Fetchers {
         }
         let Some(fetcher) = self.get(target.url.scheme()) else {
             return Err(Error::InvalidUrl {
-                url: target.raw.to_string(),
+                url: url_text::shown(target.raw),
                 reason: format!("unsupported scheme {:?}", target.url.scheme()),
                 source: None,
             }

@@ -11,6 +11,7 @@ use ureq::tls::{Certificate, PemItem, RootCerts};
 
 use crate::config::{TlsConfig, TlsRoots};
 use crate::error::{Cause, Error};
+use crate::url_text;
 
 /// ureq's TLS settings for `config`; an unusable PEM is a configuration error.
 pub(crate) fn ureq_tls(config: &TlsConfig) -> Result<ureq::tls::TlsConfig, Error> {
@@ -66,7 +67,7 @@ pub(crate) fn ureq_tls(config: &TlsConfig) -> Result<ureq::tls::TlsConfig, Error
 pub(crate) fn io_error(raw: &str, e: &io::Error) -> Option<Error> {
     let rustls = rustls_in(e)?;
     Some(Error::Tls {
-        url: raw.to_string(),
+        url: url_text::shown(raw),
         message: advice(&rustls),
         source: Some(Cause::new(rustls)),
     })
@@ -79,7 +80,7 @@ pub(crate) fn tls_error(raw: &str, e: &ureq::Error) -> Option<Error> {
         ureq::Error::Io(io) => return io_error(raw, io),
         ureq::Error::Tls(m) => {
             return Some(Error::Tls {
-                url: raw.to_string(),
+                url: url_text::shown(raw),
                 message: (*m).to_string(),
                 source: None,
             });
@@ -87,7 +88,7 @@ pub(crate) fn tls_error(raw: &str, e: &ureq::Error) -> Option<Error> {
         _ => return None,
     };
     Some(Error::Tls {
-        url: raw.to_string(),
+        url: url_text::shown(raw),
         message: advice(&rustls),
         source: Some(Cause::new(rustls)),
     })

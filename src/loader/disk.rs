@@ -9,13 +9,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::cache::disk::DiskStore;
-use crate::config::KeyFilter;
 use crate::error::{Cause, Error};
-use crate::key;
+use crate::pipeline::Pipeline;
 
 /// The disk cache of an [`ImageLoader`](crate::ImageLoader), from
 /// [`ImageLoader::disk_cache`](crate::ImageLoader::disk_cache). Every call goes through the
-/// cache's IO thread, after the writes already queued.
+/// cache's IO thread, after the writes already queued. A URL names the entry a load of it
+/// with no headers of its own would use: the loader's key filter, the credentials in its
+/// `Config::headers` and the URL's userinfo scope it, as they scope the load.
 ///
 /// ```no_run
 /// # let loader = webimage::ImageLoader::new(webimage::Config::default())?;
@@ -27,17 +28,18 @@ use crate::key;
 /// ```
 pub struct DiskCache<'a> {
     store: &'a DiskStore,
-    filter: Option<&'a KeyFilter>,
+    pipeline: &'a Pipeline,
 }
 
 impl<'a> DiskCache<'a> {
-    pub(crate) fn new(store: &'a DiskStore, filter: Option<&'a KeyFilter>) -> Self {
-        DiskCache { store, filter }
+    pub(crate) fn new(store: &'a DiskStore, pipeline: &'a Pipeline) -> Self {
+        DiskCache { store, pipeline }
     }
 
+    /// The entry's key: as a load of `url` with no headers of its own uses it (the key
+    /// filter, credentials in `Config::headers` and the URL's userinfo scope it).
     fn key(&self, url: &str) -> Result<String, Error> {
-        let (_, key) = key::resolve(url, self.filter)?;
-        Ok(key.as_str().to_string())
+        self.pipeline.disk_key(url)
     }
 
     fn io_error(&self, e: std::io::Error) -> Error {

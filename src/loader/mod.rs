@@ -160,7 +160,7 @@ impl ImageLoader {
     /// Do not call this from a completion closure (see [`load`](Self::load)).
     pub fn load_blocking(&self, request: impl Into<Request>) -> Result<LoadedImage, Error> {
         let request = request.into();
-        let url = request.url().to_string();
+        let url = crate::url_text::shown(request.url());
         let (tx, rx) = crossbeam_channel::bounded(1);
         let _token = self.load(request, move |result| {
             let _ = tx.send(result);
@@ -223,10 +223,7 @@ impl ImageLoader {
     /// The disk cache, if [`Config::disk_cache`] is on.
     pub fn disk_cache(&self) -> Option<DiskCache<'_>> {
         let store = self.pipeline.disk()?;
-        Some(DiskCache::new(
-            store,
-            self.pipeline.config().cache_key.as_ref(),
-        ))
+        Some(DiskCache::new(store, &self.pipeline))
     }
 
     /// Why the disk cache [`Config::disk_cache`] asked for is not used, if it was refused:

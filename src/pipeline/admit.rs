@@ -1,8 +1,10 @@
 //! Admission: from a caller's request to an answer now, or a place in a task.
 //!
 //! Owns: the order of checks on the caller's thread: the request's own validity, the
-//! memory-cache fast path (by the raw URL first, no parse, no allocation), URL parsing and the
-//! scheme check against the fetch registry, the memory cache by key, then, under the in-flight
+//! memory-cache fast path (by the raw URL first, no parse, for a request with no headers of
+//! its own; no allocation either when the loader's keys are plain), URL parsing and the scheme check against the
+//! fetch registry, the key's scope (credentials, the URL's userinfo, the request's own
+//! headers), the memory cache by key, then, under the in-flight
 //! lock, joining a task or deciding that a new one is answered at once (closing, a result
 //! stored a moment ago, the failed-URL list) or started; a caller that joins a download which
 //! has shown previews is handed the latest one here, after the lock is released. Must not
@@ -15,11 +17,13 @@ use std::sync::atomic::Ordering;
 use super::{BytesCallback, Pipeline, Token};
 use crate::coalesce::{Admission, Callback, Caller, Decoded, JobSpec, Subscriber};
 use crate::error::Error;
-use crate::key::{self, Key, TaskKey};
+use crate::headers::Header;
+use crate::key::{self, Key, Resolved, Scope, TaskKey};
 use crate::listener::Listener;
 use crate::loaded::{LoadedImage, Source};
 use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
+use crate::url_text;
 
 /// A parsed request, ready to join or start a task.
 struct Submission {
@@ -28,7 +32,7 @@ struct Submission {
     raw: Arc<str>,
     policy: CachePolicy,
     priority: Priority,
-    headers: Vec<(String, String)>,
+    headers: Vec<Header>,
     retry_failed: bool,
     store: Store,
     progress: Option<ProgressFn>,
@@ -49,31 +53,40 @@ where
         Err(reason) => {
             let url: Arc<str> = request.url.into();
             let error = Error::InvalidRequest {
-                url: url.to_string(),
+                url: url_text::shown(&url),
                 reason,
             };
             p.complete(completion, url, Err(error), Source::Network);
             return Token::finished();
         }
     };
-    // Fast path for a hit: without a key filter or credentials, a URL that is already in
-    // normal form is its own key, so look it up before parsing (parsing a normal form gives
-    // it back).
+    // Fast path for a hit: without a key filter or headers of the request's own, a URL that
+    // is already in normal form is its own key (with the scope of the loader's credentials,
+    // if any), so look it up before parsing (parsing a normal form gives it back). A URL with
+    // userinfo is never a key (keys hold none): it misses here and is scoped below.
     if policy.reads_memory()
-        && p.config.cache_key.is_none()
-        && !p.config_has_credentials
-        && !request
-            .headers
-            .iter()
-            .any(|(n, _)| crate::headers::is_credential_header(n))
-        && let Some((key, pixels)) = p.memory.get(&request.url, &variant)
+        && request.headers.is_empty()
+        && let Some(suffix) = &p.fast_suffix
     {
-        Counters::bump(&p.counters.memory_hits);
-        p.complete(completion, key.text(), Ok(pixels), Source::Memory);
-        return Token::finished();
+        let hit = if suffix.is_empty() {
+            p.memory.get(&request.url, &variant)
+        } else {
+            p.memory.get(&format!("{}{suffix}", request.url), &variant)
+        };
+        if let Some((key, pixels)) = hit {
+            Counters::bump(&p.counters.memory_hits);
+            // A plain key is the URL itself, shared without a copy.
+            let url = if suffix.is_empty() {
+                key.text()
+            } else {
+                request.url.as_str().into()
+            };
+            p.complete(completion, url, Ok(pixels), Source::Memory);
+            return Token::finished();
+        }
     }
     let raw: Arc<str> = request.url.as_str().into();
-    let (url, key) = match parse(p, &raw, &request.headers) {
+    let parsed = match parse(p, &raw, &request.headers) {
         Ok(parsed) => parsed,
         Err(e) => {
             let result = p.remember_invalid(&raw, e);
@@ -82,31 +95,23 @@ where
         }
     };
     if policy.reads_memory()
-        && let Some((_, pixels)) = p.memory.get(key.as_str(), &variant)
+        && let Some((_, pixels)) = p.memory.get(parsed.key.as_str(), &variant)
     {
         Counters::bump(&p.counters.memory_hits);
         p.complete(completion, raw, Ok(pixels), Source::Memory);
         return Token::finished();
     }
-    submit(
-        p,
-        Submission::new(
-            request,
-            key,
-            url,
-            raw,
-            Callback::Image(variant, Box::new(completion)),
-        ),
-    )
+    let callback = Callback::Image(variant, Box::new(completion));
+    submit(p, Submission::new(request, parsed, raw, callback))
 }
 
 /// See [`Pipeline::fetch`].
 pub(super) fn fetch(p: &Arc<Pipeline>, request: Request, completion: BytesCallback) -> Token {
     let raw: Arc<str> = request.url.as_str().into();
     match parse(p, &raw, &request.headers) {
-        Ok((url, key)) => submit(
+        Ok(parsed) => submit(
             p,
-            Submission::new(request, key, url, raw, Callback::Bytes(completion)),
+            Submission::new(request, parsed, raw, Callback::Bytes(completion)),
         ),
         Err(e) => {
             p.complete_fetch(completion, &raw, Err(e));
@@ -115,41 +120,78 @@ pub(super) fn fetch(p: &Arc<Pipeline>, request: Request, completion: BytesCallba
     }
 }
 
+/// A parsed request URL and its scoped key.
+pub(super) struct Parsed {
+    /// The URL to fetch, without userinfo.
+    pub(super) url: url::Url,
+    /// The key, scoped.
+    pub(super) key: Key,
+    /// The URL's userinfo as the `Authorization` header to send with the request's own, unless
+    /// the request or the configuration sends one of its own.
+    pub(super) userinfo: Option<Header>,
+}
+
 /// Parses `raw`, checks that this loader fetches its scheme and that the scheme policy allows
-/// it, and computes its key, scoped to the credentials the request (with `headers`) sends.
-pub(super) fn parse(
-    p: &Pipeline,
-    raw: &str,
-    headers: &[(String, String)],
-) -> Result<(url::Url, Key), Error> {
-    let (url, key) = key::resolve(raw, p.config.cache_key.as_ref())?;
-    let scheme = url.scheme();
+/// it, and computes its key, scoped to what the request (with `headers`) sends.
+pub(super) fn parse(p: &Pipeline, raw: &str, headers: &[Header]) -> Result<Parsed, Error> {
+    let resolved = key::parse(raw, p.config.cache_key.as_ref())?;
+    let scheme = resolved.url.scheme();
     if !p.fetchers.supports(scheme) {
         return Err(Error::InvalidUrl {
-            url: raw.to_string(),
+            url: url_text::shown(raw),
             reason: format!("unsupported scheme {scheme:?}"),
             source: None,
         });
     }
     if !p.config.allowed_schemes.iter().any(|s| s == scheme) {
         return Err(Error::Blocked {
-            url: raw.to_string(),
+            url: url_text::shown(raw),
             reason: format!("the {scheme}: scheme is not in Config::allowed_schemes"),
         });
     }
-    let scope = key::credential_scope(p.config.headers.iter().chain(headers), &p.scope_secret);
-    Ok((url, key.scoped(scope.as_deref())))
+    Ok(p.scoped(resolved, headers))
+}
+
+impl Pipeline {
+    /// `resolved` with its key scoped to a request sending `Config::headers`, `headers` and
+    /// the URL's userinfo.
+    pub(super) fn scoped(&self, resolved: Resolved, headers: &[Header]) -> Parsed {
+        // An explicit Authorization wins over the URL's userinfo (as in curl and ureq).
+        let userinfo = resolved.userinfo.filter(|_| {
+            !self
+                .config_headers
+                .iter()
+                .chain(headers)
+                .any(|h| h.is("authorization"))
+        });
+        let (rules, secret) = (&self.rules, &self.scope_secret);
+        let scope = match &userinfo {
+            None => Scope::of(&self.config_headers, headers, rules, secret),
+            Some(basic) => {
+                let mut own = headers.to_vec();
+                own.push(basic.clone());
+                Scope::of(&self.config_headers, &own, rules, secret)
+            }
+        };
+        Parsed {
+            url: resolved.url,
+            key: resolved.key.scoped(&scope),
+            userinfo,
+        }
+    }
 }
 
 impl Submission {
-    fn new(request: Request, key: Key, url: url::Url, raw: Arc<str>, callback: Callback) -> Self {
+    fn new(request: Request, parsed: Parsed, raw: Arc<str>, callback: Callback) -> Self {
+        let mut headers = request.headers;
+        headers.extend(parsed.userinfo);
         Submission {
-            key,
-            url,
+            key: parsed.key,
+            url: parsed.url,
             raw,
             policy: request.cache_policy,
             priority: request.priority,
-            headers: request.headers,
+            headers,
             retry_failed: request.retry_failed,
             store: request.store,
             progress: request.progress,
@@ -233,7 +275,7 @@ impl Pipeline {
     ) -> Option<Decoded> {
         if self.closing.load(Ordering::SeqCst) {
             return Some(Err(Error::Shutdown {
-                url: raw.to_string(),
+                url: url_text::shown(raw),
             }));
         }
         if policy.reads_memory()
@@ -246,7 +288,7 @@ impl Pipeline {
         if !retry_failed && let Some(reason) = self.failed.reason(&key.failed_key(raw)) {
             Counters::bump(&self.counters.failed_before);
             return Some(Err(Error::FailedBefore {
-                url: raw.to_string(),
+                url: url_text::shown(raw),
                 reason,
             }));
         }
@@ -263,7 +305,7 @@ impl Pipeline {
         if let Some(reason) = self.failed.reason(&key) {
             Counters::bump(&self.counters.failed_before);
             return Err(Error::FailedBefore {
-                url: raw.to_string(),
+                url: url_text::shown(raw),
                 reason,
             });
         }

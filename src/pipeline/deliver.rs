@@ -15,12 +15,13 @@ use crate::coalesce::{Callback, Decoded, Subscriber};
 use crate::error::Error;
 use crate::loaded::{LoadedImage, Source};
 use crate::stats::Counters;
+use crate::url_text;
 
 impl Pipeline {
     /// Fails callers with `Err(Shutdown)`.
     pub(super) fn shut_down_callers(&self, subscribers: Vec<Subscriber>) {
         for subscriber in subscribers {
-            let url = subscriber.url.to_string();
+            let url = url_text::shown(&subscriber.url);
             self.deliver(subscriber, Err(Error::Shutdown { url }), Source::Network);
         }
     }
@@ -46,7 +47,7 @@ impl Pipeline {
         match subscriber.callback {
             Callback::Bytes(f) => self.complete_fetch(f, &subscriber.url, Ok(source)),
             Callback::Image(_, f) => {
-                let url = subscriber.url.to_string();
+                let url = url_text::shown(&subscriber.url);
                 let error = Error::Internal {
                     url,
                     message: "no decode was scheduled".into(),

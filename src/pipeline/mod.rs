@@ -35,6 +35,8 @@ use crate::config::Config;
 use crate::decode::{self, Decoders};
 use crate::error::{Cause, Error};
 use crate::fetch::Fetchers;
+use crate::headers::{Header, HeaderRules};
+use crate::key::Scope;
 use crate::loaded::{LoadedImage, Source};
 use crate::queue::JobQueue;
 use crate::queue::pool::Pool;
@@ -62,8 +64,16 @@ pub(crate) struct Pipeline {
     /// Keys the digests of credentials in cache keys: the disk cache directory's own secret,
     /// or a random one for this loader without a disk cache.
     scope_secret: [u8; 32],
-    /// Whether `Config::headers` carries credentials (then no request is unscoped).
-    config_has_credentials: bool,
+    /// Which request headers are credentials (`Config::credential_headers`,
+    /// `Config::shared_headers`).
+    rules: HeaderRules,
+    /// `Config::headers`, as the requests send them (for the scope of every key).
+    config_headers: Vec<Header>,
+    /// The memory-cache fast path: what a request with no headers of its own appends to its
+    /// URL, when that is in normal form, to get its key. Empty when keys are plain, the scope
+    /// of the credentials among `Config::headers` otherwise; `None` with a key filter (no
+    /// URL is its own key then).
+    fast_suffix: Option<String>,
 }
 
 /// The worker threads of a running pipeline; joined by [`Pipeline::shut_down`].
@@ -109,13 +119,21 @@ impl Pipeline {
                 secret
             }
         };
-        let config_has_credentials = config
+        let rules = config.header_rules();
+        let config_headers: Vec<Header> = config
             .headers
             .iter()
-            .any(|(n, _)| crate::headers::is_credential_header(n));
+            .map(|(name, value)| Header::plain(name, value))
+            .collect();
+        let fast_suffix = config
+            .cache_key
+            .is_none()
+            .then(|| Scope::of(&config_headers, &[], &rules, &scope_secret).suffix());
         let pipeline = Arc::new(Pipeline {
             scope_secret,
-            config_has_credentials,
+            rules,
+            config_headers,
+            fast_suffix,
             limits: decode::Limits {
                 max_pixels: config.max_pixels,
                 max_animation_frames: config.max_animation_frames,
@@ -157,8 +175,12 @@ impl Pipeline {
     where
         F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
     {
+        let token = admit::load(self, request, completion);
+        // Counted once admitted, not before: an atomic between building the request and
+        // handing it over made the compiler copy the whole request (152 bytes) on every load;
+        // counting after keeps a memory hit as cheap as it was (benches/before_after, `hit`).
         Counters::bump(&self.counters.loads);
-        admit::load(self, request, completion)
+        token
     }
 
     /// [`load`](Self::load) for the prefetcher: the same path, not counted in `Stats::loads`.
@@ -180,24 +202,25 @@ impl Pipeline {
     /// memory cache (`decoded`), or its bytes are in the disk cache (otherwise). An unusable
     /// URL is not cached.
     pub(crate) fn is_cached(&self, request: &Request, decoded: bool) -> bool {
-        let Ok((_, key)) = admit::parse(self, request.url(), &request.headers) else {
+        let Ok(parsed) = admit::parse(self, request.url(), &request.headers) else {
             return false;
         };
         if decoded {
             let Ok(variant) = self.variant_of(request) else {
                 return false;
             };
-            self.memory.get(key.as_str(), &variant).is_some()
+            self.memory.get(parsed.key.as_str(), &variant).is_some()
         } else {
-            self.disk.as_ref().is_some_and(|d| d.contains(key.as_str()))
+            let key = parsed.key.disk_key();
+            self.disk.as_ref().is_some_and(|d| d.contains(key))
         }
     }
 
     /// The image for `request` if it is in the memory cache.
     pub(crate) fn cached(&self, request: &Request) -> Option<LoadedImage> {
         let variant = self.variant_of(request).ok()?;
-        let (_, key) = admit::parse(self, request.url(), &request.headers).ok()?;
-        let (_, pixels) = self.memory.get(key.as_str(), &variant)?;
+        let parsed = admit::parse(self, request.url(), &request.headers).ok()?;
+        let (_, pixels) = self.memory.get(parsed.key.as_str(), &variant)?;
         Some(LoadedImage::new(
             pixels,
             Source::Memory,
@@ -205,9 +228,16 @@ impl Pipeline {
         ))
     }
 
+    /// The disk cache's key for `url` as a load of it with no headers of its own would use it
+    /// (this loader's key filter, `Config::headers` and the URL's userinfo scope it).
+    pub(crate) fn disk_key(&self, url: &str) -> Result<String, Error> {
+        let resolved = crate::key::parse(url, self.config.cache_key.as_ref())?;
+        Ok(self.scoped(resolved, &[]).key.disk_key().to_string())
+    }
+
     /// The decode variant `request` asks for under this loader's configuration.
     fn variant_of(&self, request: &Request) -> Result<Variant, String> {
-        request.variant(self.config.scale_down_pixels)
+        request.variant(self.config.scale_down_pixels, &self.config.color)
     }
 
     /// The configuration.

@@ -1,8 +1,10 @@
 //! Where a job's bytes come from: the disk cache, a revalidation with the server, or a
 //! download; and writing downloads to the disk cache.
 //!
-//! Owns: the cache policy's rules for the disk cache and the network (fresh or stale entries,
-//! conditional requests, serving stale copies when the origin is unreachable, RFC 9111 4.2.4)
+//! Owns: the cache policy's rules for the disk cache and the network (an entry whose `Vary`
+//! does not match the request is a miss for every policy, never served nor revalidated; fresh
+//! or stale entries, conditional requests, serving stale copies when the origin is
+//! unreachable, RFC 9111 4.2.4)
 //! and the decision to write a response to disk (storable, some caller wants disk, and the
 //! body was not cut short for an early-stopped thumbnail: a partial body is never an entry).
 //! Must not touch: decoding, the memory cache, or callers; it reports progress and asks
@@ -22,6 +24,7 @@ use crate::loaded::Source;
 use crate::queue::Job;
 use crate::request::CachePolicy;
 use crate::stats::Counters;
+use crate::url_text;
 
 /// A job's bytes and where they came from.
 pub(super) struct Obtained {
@@ -40,25 +43,31 @@ pub(super) fn obtain(
         .disk
         .as_ref()
         .filter(|_| cache_policy.reads_disk() && shared.fetchers.cached_on_disk(&spec.url));
-    let cached = disk.and_then(|disk| disk.read(job.key.key.as_str()));
+    let cached = disk.and_then(|disk| disk.read(job.key.key.disk_key()));
     if let Some(cached) = cached {
-        let serve = match cache_policy {
-            CachePolicy::CacheOnly | CachePolicy::AcceptStale => true,
-            CachePolicy::UseCache => {
-                let sent = shared.fetchers.sent_headers(&spec.headers);
-                let sent = key::digest_credentials(&sent, &shared.scope_secret);
-                policy::freshness(&cached.meta, &sent, SystemTime::now()) == Freshness::Fresh
+        // The headers this request sends, credentials as digests: what the entry's `Vary` is
+        // matched against. An entry stored for other values of a header it varies on is
+        // another request's: a miss, whatever the policy (its validators are not ours
+        // either), and the download replaces it.
+        let sent = shared.fetchers.sent_headers(&spec.headers);
+        let sent = key::digest_credentials(&sent, &shared.rules, &shared.scope_secret);
+        if policy::vary_matches(&cached.meta, &sent) {
+            let serve = match cache_policy {
+                CachePolicy::CacheOnly | CachePolicy::AcceptStale => true,
+                CachePolicy::UseCache => {
+                    policy::freshness(&cached.meta, &sent, SystemTime::now()) == Freshness::Fresh
+                }
+                CachePolicy::Revalidate | CachePolicy::Reload => false,
+            };
+            if serve {
+                return Ok(from_disk(shared, watch, cached.body));
             }
-            CachePolicy::Revalidate | CachePolicy::Reload => false,
-        };
-        if serve {
-            return Ok(from_disk(shared, watch, cached.body));
+            return revalidate(shared, job, spec, watch, cached);
         }
-        return revalidate(shared, job, spec, watch, cached);
     }
     if cache_policy == CachePolicy::CacheOnly {
         return Err(Error::NotCached {
-            url: spec.raw.to_string(),
+            url: url_text::shown(&spec.raw),
         }
         .into());
     }
@@ -99,7 +108,7 @@ fn revalidate(
             if let Some(disk) = &shared.disk
                 && shared.inflight.store(job).disk()
             {
-                disk.write(job.key.key.as_str(), cached.body.clone(), meta);
+                disk.write(job.key.key.disk_key(), cached.body.clone(), meta);
             }
             Ok(from_disk(shared, watch, cached.body))
         }
@@ -114,7 +123,7 @@ fn revalidate(
             if e.is_permanent()
                 && let Some(disk) = &shared.disk
             {
-                disk.remove(job.key.key.as_str());
+                disk.remove(job.key.key.disk_key());
             }
             Err(FetchError::Failed(e))
         }
@@ -167,14 +176,16 @@ fn download(
         if let Some(disk) = &shared.disk
             && !validators.is_empty()
         {
-            disk.remove(job.key.key.as_str());
+            disk.remove(job.key.key.disk_key());
         }
     } else if let (Some(disk), Some(response)) = (&shared.disk, response) {
-        let key = job.key.key.as_str();
+        let key = job.key.key.disk_key();
+        // The URL without userinfo (the request's URL never has any), and the headers sent
+        // with every credential as a digest: nothing secret reaches the entry file.
         let meta = policy::entry_meta(
             key,
-            &spec.raw,
-            &key::digest_credentials(&response.sent, &shared.scope_secret),
+            spec.url.as_str(),
+            &key::digest_credentials(&response.sent, &shared.rules, &shared.scope_secret),
             response.status,
             &response.headers,
             response.received_at,

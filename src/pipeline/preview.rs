@@ -154,10 +154,12 @@ impl Previewer {
         }
         let shared = at.shared;
         // `stop` is asked only while waiting for memory: never wait.
-        let decoded =
-            shared
-                .decoders
-                .decode(prefix, &header.base_variant(), &shared.limits, &|| true);
+        let decoded = shared.decoders.decode(
+            prefix,
+            &header.base_variant(&shared.config.color),
+            &shared.limits,
+            &|| true,
+        );
         let base = match decoded {
             Ok(output) => output.pixels.first().clone(),
             Err(DecodeError::Stopped) => return,

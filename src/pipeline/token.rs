@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::key::TaskKey;
 use crate::loaded::Source;
 use crate::stats::Counters;
+use crate::url_text;
 
 /// A handle to one call of [`ImageLoader::load`](crate::ImageLoader::load), used to cancel it.
 ///
@@ -74,7 +75,7 @@ impl Token {
             listener.quiesce();
         }
         let subscriber = cancelled.subscriber;
-        let url = subscriber.url.to_string();
+        let url = url_text::shown(&subscriber.url);
         shared.deliver(subscriber, Err(Error::Cancelled { url }), Source::Network);
         true
     }

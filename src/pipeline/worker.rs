@@ -21,6 +21,7 @@ use super::obtain::{self, Obtained};
 use super::preview::{At, Previewer};
 use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded, JobSpec};
+use crate::decode::color::Outcome;
 use crate::decode::{DecodeError, DecodePath};
 use crate::error::Error;
 use crate::fetch::{FetchError, Stop, Watch};
@@ -29,6 +30,7 @@ use crate::process::{self, Chain, ProcessError};
 use crate::queue::Job;
 use crate::request::Variant;
 use crate::stats::Counters;
+use crate::url_text;
 
 /// The worker's view of its task while fetching and decoding.
 struct JobWatch<'a> {
@@ -79,7 +81,7 @@ pub(super) fn run(shared: &Pipeline, job: Job) {
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic".into());
         let error = Error::Internal {
-            url: job.key.key.as_str().to_string(),
+            url: url_text::shown(job.key.key.disk_key()),
             message,
         };
         // Not a permanent error: the URL it would be remembered under does not matter.
@@ -211,6 +213,7 @@ impl Running<'_> {
         let result: Decoded = decoded
             .map(|output| {
                 count_path(shared, output.path);
+                count_color(shared, output.color);
                 output.pixels
             })
             .map_err(|e| {
@@ -228,7 +231,7 @@ impl Running<'_> {
                 if self.source == Source::Disk
                     && let Some(disk) = &shared.disk
                 {
-                    disk.remove(key.as_str());
+                    disk.remove(key.disk_key());
                 }
             }
             Err(_) => {}
@@ -263,7 +266,7 @@ impl Running<'_> {
     /// a wait for memory that gave up while the task was still wanted.
     fn stopped(&self, stop: Option<Stop>) {
         let (shared, raw) = (self.shared, &self.spec.raw);
-        let url = raw.to_string();
+        let url = url_text::shown(raw);
         match stop {
             Some(Stop::Abandoned) => Counters::bump(&shared.counters.jobs_abandoned),
             Some(Stop::Shutdown) => fail(shared, self.job, raw, Error::Shutdown { url }),
@@ -291,7 +294,7 @@ fn obtain_or_end(
         }
         Err(FetchError::Stopped(Stop::Shutdown)) => {
             let error = Error::Shutdown {
-                url: spec.raw.to_string(),
+                url: url_text::shown(&spec.raw),
             };
             fail(shared, job, &spec.raw, error);
             None
@@ -312,8 +315,19 @@ fn count_path(shared: &Pipeline, path: DecodePath) {
         DecodePath::DctScaled => &c.thumbnails_dct_scaled,
         DecodePath::DcOnly => &c.thumbnails_dc_only,
         DecodePath::ExifThumbnail => &c.thumbnails_exif,
+        DecodePath::YuvReduced => &c.thumbnails_webp_reduced,
     };
     Counters::bump(counter);
+}
+
+/// Counts what colour management did to a decode.
+fn count_color(shared: &Pipeline, outcome: Outcome) {
+    let c = &shared.counters;
+    match outcome {
+        Outcome::None => {}
+        Outcome::Applied => Counters::bump(&c.color_profiles_applied),
+        Outcome::Ignored => Counters::bump(&c.color_profiles_ignored),
+    }
 }
 
 /// The whole task failed: every caller gets `error`; permanent failures are remembered first,

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Recompress;
-use super::item::{RedactedHeaders, is_credential};
 use crate::config::DEFAULT_USER_AGENT;
+use crate::headers::{HeaderRules, Redacted};
 
 /// How an [`Uploader`](crate::Uploader) runs. Start from `UploadConfig::default()`.
 ///
 /// Its `Debug` output shows credential header values (`Authorization`, `Proxy-Authorization`,
-/// `Cookie`, and the names in [`sensitive_headers`](Self::sensitive_headers)) as `<redacted>`:
+/// `Cookie`, and the names in [`credential_headers`](Self::credential_headers)) as
+/// `<redacted>`:
 ///
 /// ```
 /// let config = webimage::UploadConfig {
@@ -45,12 +46,15 @@ pub struct UploadConfig {
     /// [`Uploader::retry_failed`](crate::Uploader::retry_failed)) is sent with the headers of
     /// the uploader retrying it, so this is where credentials belong.
     pub headers: Vec<(String, String)>,
-    /// Names of headers (compared without regard to case) whose values are secrets, beyond
-    /// `Authorization`, `Proxy-Authorization` and `Cookie`, which always are. An item's header
-    /// with one of these names is sent but never written to the journal, and `Debug` output of
-    /// this config shows `<redacted>` for it. (To mark one item's header, use
-    /// [`UploadItem::sensitive_header`](crate::UploadItem::sensitive_header).) Default empty.
-    pub sensitive_headers: Vec<String>,
+    /// Names of headers (compared without regard to case) that carry credentials, beyond
+    /// `Authorization`, `Proxy-Authorization` and `Cookie`, which always do: the same notion as
+    /// the loader's [`Config::credential_headers`](crate::Config::credential_headers). An
+    /// item's header with one of these names is sent but never written to the journal, and
+    /// `Debug` output of this config shows `<redacted>` for it. (To mark one item's header,
+    /// use [`UploadItem::credential_header`](crate::UploadItem::credential_header).) Unlike
+    /// the loader, an uploader journals headers on no list, so that a retry sends the same
+    /// request: it has no cache to share. Default empty. (Formerly `sensitive_headers`.)
+    pub credential_headers: Vec<String>,
     /// Re-encode images as JPEG before sending. Default `None`: bytes are sent unchanged.
     pub recompress: Option<Recompress>,
     /// Directory of the journal of failed uploads (created if missing, owner-only on Unix).
@@ -83,7 +87,7 @@ impl Default for UploadConfig {
             tls: crate::TlsConfig::default(),
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
-            sensitive_headers: Vec::new(),
+            credential_headers: Vec::new(),
             recompress: None,
             journal_dir: None,
             journal_permanent_failures: false,
@@ -95,17 +99,16 @@ impl Default for UploadConfig {
     }
 }
 
+impl UploadConfig {
+    /// Which headers are credentials for this uploader.
+    pub(crate) fn header_rules(&self) -> HeaderRules {
+        HeaderRules::uploads(&self.credential_headers)
+    }
+}
+
 impl fmt::Debug for UploadConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers = RedactedHeaders(
-            self.headers
-                .iter()
-                .map(|(name, value)| {
-                    let secret = is_credential(name, &self.sensitive_headers);
-                    (name.as_str(), value.as_str(), secret)
-                })
-                .collect(),
-        );
+        let headers = Redacted::pairs(&self.headers, &self.header_rules());
         f.debug_struct("UploadConfig")
             .field("max_concurrent", &self.max_concurrent)
             .field("timeout", &self.timeout)
@@ -113,7 +116,7 @@ impl fmt::Debug for UploadConfig {
             .field("tls", &self.tls)
             .field("user_agent", &self.user_agent)
             .field("headers", &headers)
-            .field("sensitive_headers", &self.sensitive_headers)
+            .field("credential_headers", &self.credential_headers)
             .field("recompress", &self.recompress)
             .field("journal_dir", &self.journal_dir)
             .field(

@@ -57,7 +57,7 @@ impl Failure {
         let transient = status >= 500 || status == 408 || status == 429;
         Failure::Failed {
             error: Error::Http {
-                url: target.to_string(),
+                url: crate::url_text::shown(target),
                 status,
             },
             retry: transient,
@@ -103,7 +103,7 @@ pub(super) fn check_target(spec: &ItemSpec) -> Result<(), Failure> {
         Err(e) => e.to_string(),
     };
     let error = Error::InvalidUrl {
-        url: spec.target.clone(),
+        url: crate::url_text::shown(&spec.target),
         reason,
         source: None,
     };
@@ -115,7 +115,7 @@ pub(super) fn check_target(spec: &ItemSpec) -> Result<(), Failure> {
 pub(super) fn out_of_time(spec: &ItemSpec) -> Failure {
     Failure::Failed {
         error: Error::Timeout {
-            url: spec.target.clone(),
+            url: crate::url_text::shown(&spec.target),
             source: None,
         },
         response: None,

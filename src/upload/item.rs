@@ -1,12 +1,17 @@
 //! What one upload is: source, target, method, headers.
 //!
-//! Owns: [`UploadItem`] and its builder, the plain-data part of it that the journal keeps, and
-//! the rule for which headers are credentials (never journaled, redacted in `Debug`). Must not
-//! touch: the network or the disk.
+//! Owns: [`UploadItem`] and its builder, the plain-data part of it that the journal keeps,
+//! and turning a target's userinfo into the credential it is (`crate::headers` says which
+//! headers are credentials: never journaled, redacted in `Debug`). Must not touch: the network
+//! or the disk.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub(crate) use crate::headers::Header;
+use crate::headers::{HeaderRules, Redacted};
+use crate::url_text;
 
 /// Where the bytes of an upload come from.
 #[derive(Clone, PartialEq, Eq)]
@@ -75,60 +80,6 @@ impl From<&str> for UploadSource {
     }
 }
 
-/// What `Debug` output shows instead of a credential's value.
-pub(crate) const REDACTED: &str = "<redacted>";
-
-/// Whether a header named `name` holds a credential: `Authorization`, `Proxy-Authorization`,
-/// `Cookie` (`crate::headers`), or one of `extra` (the uploader's [`UploadConfig::sensitive_headers`](crate::UploadConfig::sensitive_headers)).
-pub(crate) fn is_credential(name: &str, extra: &[String]) -> bool {
-    let name = name.trim();
-    crate::headers::is_credential_header(name)
-        || extra.iter().any(|c| c.trim().eq_ignore_ascii_case(name))
-}
-
-/// Headers for `Debug` output, from `(name, value, secret)`: a list of `(name, value)` pairs
-/// (as `Request` and `Config` show theirs), secret values shown as `<redacted>`.
-pub(crate) struct RedactedHeaders<'a>(pub(crate) Vec<(&'a str, &'a str, bool)>);
-
-impl fmt::Debug for RedactedHeaders<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(
-                self.0
-                    .iter()
-                    .map(|&(name, value, secret)| (name, if secret { REDACTED } else { value })),
-            )
-            .finish()
-    }
-}
-
-/// One request header of an item.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Header {
-    pub(crate) name: String,
-    pub(crate) value: String,
-    /// Marked secret with [`UploadItem::sensitive_header`].
-    pub(crate) sensitive: bool,
-}
-
-impl Header {
-    /// Whether the value is a secret: marked so, or a credential by name.
-    pub(crate) fn is_secret(&self, extra: &[String]) -> bool {
-        self.sensitive || is_credential(&self.name, extra)
-    }
-}
-
-impl fmt::Debug for Header {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = if self.is_secret(&[]) {
-            REDACTED
-        } else {
-            &self.value
-        };
-        fmt::Debug::fmt(&(&self.name, value), f)
-    }
-}
-
 /// How the bytes are sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -139,6 +90,24 @@ pub(crate) enum Method {
         field: String,
         fields: Vec<(String, String)>,
     },
+}
+
+impl ItemSpec {
+    /// Takes the userinfo out of the target: it becomes an `Authorization: Basic` header marked
+    /// a credential, unless the item or `config_headers` sends an `Authorization` already (which
+    /// wins, as it always did). Done once, when the item is queued, so that the target
+    /// journaled, shown in errors and sent never holds a password.
+    pub(crate) fn take_userinfo(&mut self, config_headers: &[(String, String)]) {
+        let Some((target, basic)) = crate::key::split_userinfo(&self.target) else {
+            return;
+        };
+        self.target = target;
+        let explicit = config_headers.iter().any(|(n, _)| basic.is(n))
+            || self.headers.iter().any(|h| h.is(&basic.name));
+        if !explicit {
+            self.headers.push(basic);
+        }
+    }
 }
 
 /// The plain-data description of an upload (what the journal keeps).
@@ -221,38 +190,43 @@ impl UploadItem {
 
     /// Adds a request header.
     ///
-    /// `Authorization`, `Proxy-Authorization` and `Cookie` are credentials: they are sent, but
-    /// never written to the journal (a retry from the journal sends the uploader's current
-    /// [`UploadConfig::headers`](crate::UploadConfig::headers) instead), and `Debug` output
-    /// shows `<redacted>` for them. Use [`sensitive_header`](Self::sensitive_header) for other
-    /// secrets (an API key header, say).
+    /// `Authorization`, `Proxy-Authorization`, `Cookie` and the names in
+    /// [`UploadConfig::credential_headers`](crate::UploadConfig::credential_headers) are
+    /// credentials: they are sent, but never written to the journal (a retry from the journal
+    /// sends the uploader's current [`UploadConfig::headers`](crate::UploadConfig::headers)
+    /// instead), and `Debug` output shows `<redacted>` for them. Other headers are journaled,
+    /// so that a retry sends the same request; use
+    /// [`credential_header`](Self::credential_header) for any other secret (an API key
+    /// header, say). Userinfo in the target URL (`https://user:password@host/`) is a
+    /// credential too: sent as `Authorization: Basic` (unless the item or the configuration
+    /// sends an `Authorization` of its own), never journaled, never shown.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.spec.headers.push(Header {
-            name: name.into(),
-            value: value.into(),
-            sensitive: false,
-        });
+        self.spec.headers.push(Header::plain(name, value));
         self
     }
 
-    /// Adds a request header whose value is a secret, treated like `Authorization`: sent, never
-    /// written to the journal, `<redacted>` in `Debug` output. (Like `http`'s
-    /// `HeaderValue::set_sensitive`.)
+    /// Adds a request header whose value is a credential, treated like `Authorization`: sent,
+    /// never written to the journal, `<redacted>` in `Debug` output. (Like `http`'s
+    /// `HeaderValue::set_sensitive`; the loader's
+    /// [`Request::credential_header`](crate::Request::credential_header) is the same mark.)
     ///
     /// ```
     /// let item = webimage::UploadItem::put("https://api.example/a.jpg", "a.jpg")
-    ///     .sensitive_header("X-Api-Key", "s3cr3t");
+    ///     .credential_header("X-Api-Key", "s3cr3t");
     /// assert!(!format!("{item:?}").contains("s3cr3t"));
     /// ```
     #[must_use]
-    pub fn sensitive_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.spec.headers.push(Header {
-            name: name.into(),
-            value: value.into(),
-            sensitive: true,
-        });
+    pub fn credential_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.spec.headers.push(Header::credential(name, value));
         self
+    }
+
+    /// The former name of [`credential_header`](Self::credential_header).
+    #[deprecated(since = "0.1.0", note = "renamed `credential_header`, as on `Request`")]
+    #[must_use]
+    pub fn sensitive_header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.credential_header(name, value)
     }
 
     /// Marks the item as an original: when recompression is on, it is never re-encoded at the
@@ -289,17 +263,6 @@ impl UploadItem {
     }
 }
 
-impl UploadItem {
-    fn headers_for_debug(&self) -> RedactedHeaders<'_> {
-        let h = &self.spec.headers;
-        RedactedHeaders(
-            h.iter()
-                .map(|h| (h.name.as_str(), h.value.as_str(), h.is_secret(&[])))
-                .collect(),
-        )
-    }
-}
-
 /// Credential header values are shown as `<redacted>`:
 ///
 /// ```
@@ -310,11 +273,13 @@ impl UploadItem {
 /// ```
 impl fmt::Debug for UploadItem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The uploader's own credential names are not at hand: the built-in ones and marks.
+        let rules = HeaderRules::uploads(&[]);
         f.debug_struct("UploadItem")
-            .field("target", &self.spec.target)
+            .field("target", &url_text::shown(&self.spec.target))
             .field("method", &self.spec.method)
             .field("source", &self.spec.source)
-            .field("headers", &self.headers_for_debug())
+            .field("headers", &Redacted::marked(&self.spec.headers, &rules))
             .field("original", &self.spec.original)
             .finish_non_exhaustive()
     }

@@ -7,8 +7,8 @@
 //! bytes sources are saved beside their record.
 //!
 //! No secrets at rest: a record never holds a credential header's value (`Authorization`,
-//! `Proxy-Authorization`, `Cookie`, the uploader's `sensitive_headers`, headers marked
-//! sensitive), only its name, so a retry can say what it sends from the current configuration
+//! `Proxy-Authorization`, `Cookie`, the uploader's `credential_headers`, headers marked
+//! credentials, the target's userinfo, which is withheld as `Authorization`), only its name, so a retry can say what it sends from the current configuration
 //! instead. On Unix every file is created 0600 (temporary files too, before the rename) and a
 //! directory the journal creates is 0700. Opening a journal written by an older version
 //! rewrites records that hold credentials without them and narrows file modes to 0600.
@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::item::{Header, ItemSpec, Method, UploadSource, is_credential};
+use super::item::{Header, ItemSpec, Method, UploadSource};
+use crate::headers::HeaderRules;
+use crate::url_text;
 
 const MAGIC: &str = "webimage-upload-journal 1";
 
@@ -92,8 +94,8 @@ impl Record {
 pub(crate) struct Journal {
     dir: PathBuf,
     serial: AtomicU64,
-    /// Header names the uploader treats as credentials, beyond the built-in ones.
-    sensitive: Vec<String>,
+    /// Which headers the uploader treats as credentials.
+    rules: HeaderRules,
     /// Held while a record is written or removed, so a record dropped by the caller is not
     /// written back by a retry finishing at the same moment.
     lock: Mutex<()>,
@@ -154,14 +156,14 @@ fn make_private(path: &Path) -> io::Result<()> {
 }
 
 impl Journal {
-    /// Opens (creating it if missing) the journal in `dir`; `sensitive` are extra credential
-    /// header names. Records of older versions that hold credentials are rewritten without them.
-    pub(crate) fn open(dir: &Path, sensitive: &[String]) -> io::Result<Journal> {
+    /// Opens (creating it if missing) the journal in `dir`; `rules` say which headers are
+    /// credentials. Records of older versions that hold credentials are rewritten without them.
+    pub(crate) fn open(dir: &Path, rules: HeaderRules) -> io::Result<Journal> {
         create_private_dir(dir)?;
         let journal = Journal {
             dir: dir.to_path_buf(),
             serial: AtomicU64::new(0),
-            sensitive: sensitive.to_vec(),
+            rules,
             lock: Mutex::new(()),
         };
         journal.scrub()?;
@@ -203,11 +205,24 @@ impl Journal {
         let mut out = String::with_capacity(text.len());
         for line in text.lines() {
             let mut parts = line.split('\t');
-            if parts.next() == Some("header")
+            let kind = parts.next();
+            if kind == Some("header")
                 && let Some(name) = parts.next().map(unescape)
-                && is_credential(&name, &self.sensitive)
+                && self.rules.is_credential_name(&name)
             {
                 out.push_str(&format!("withheld\t{}\n", escape(&name)));
+                changed = true;
+                continue;
+            }
+            if kind == Some("target")
+                && let Some(target) = parts.next().map(unescape)
+                && url_text::has_userinfo(&target)
+            {
+                let target = url_text::without_userinfo(&target);
+                out.push_str(&format!(
+                    "target\t{}\nwithheld\tAuthorization\n",
+                    escape(&target)
+                ));
                 changed = true;
                 continue;
             }
@@ -251,7 +266,10 @@ impl Journal {
             Some(id) => id.clone(),
             None => self.new_id(),
         };
-        let mut text = format!("{MAGIC}\ntarget\t{}\n", escape(&spec.target));
+        // The target has no userinfo once queued (`ItemSpec::take_userinfo`); one the URL
+        // parser refused still must not reach the disk.
+        let target = url_text::without_userinfo(&spec.target);
+        let mut text = format!("{MAGIC}\ntarget\t{}\n", escape(&target));
         match &spec.method {
             Method::Put => text.push_str("method\tput\n"),
             Method::Form { field, fields } => {
@@ -263,7 +281,7 @@ impl Journal {
         }
         let mut withheld: Vec<&str> = Vec::new();
         for h in &spec.headers {
-            if h.is_secret(&self.sensitive) {
+            if self.rules.is_credential(h) {
                 if !withheld.iter().any(|w| w.eq_ignore_ascii_case(&h.name)) {
                     withheld.push(&h.name);
                 }
@@ -378,14 +396,10 @@ impl Journal {
                     let (name, value) = (a?, b?);
                     // A record of an older version, not yet scrubbed: never send its credential
                     // (the current configuration's headers are sent instead).
-                    if is_credential(&name, &self.sensitive) {
+                    if self.rules.is_credential_name(&name) {
                         withheld.push(name);
                     } else {
-                        headers.push(Header {
-                            name,
-                            value,
-                            sensitive: false,
-                        });
+                        headers.push(Header::plain(name, value));
                     }
                 }
                 "withheld" => withheld.push(a?),

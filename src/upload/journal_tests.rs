@@ -6,11 +6,11 @@
 
 use super::*;
 
-fn header(name: &str, value: &str, sensitive: bool) -> Header {
+fn header(name: &str, value: &str, credential: bool) -> Header {
     Header {
         name: name.into(),
         value: value.into(),
-        sensitive,
+        credential,
     }
 }
 
@@ -44,7 +44,7 @@ fn temp(name: &str) -> PathBuf {
 #[test]
 fn records_round_trip_and_survive_odd_text() {
     let dir = temp("journal");
-    let journal = Journal::open(&dir, &[]).unwrap();
+    let journal = Journal::open(&dir, HeaderRules::uploads(&[])).unwrap();
     let spec = spec();
     let id = journal
         .record(None, &spec, 3, "HTTP status 503", false)

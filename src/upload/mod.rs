@@ -153,7 +153,7 @@ impl UploadToken {
             return false;
         };
         let error = Error::Cancelled {
-            url: slot.target.clone(),
+            url: crate::url_text::shown(&slot.target),
         };
         let error = UploadError::new(error, &slot.target, &slot.source_name, 0);
         call(completion, Err(error));
@@ -219,7 +219,7 @@ impl Uploader {
             }
         }
         let journal = match &config.journal_dir {
-            Some(dir) => Some(Journal::open(dir, &config.sensitive_headers).map_err(|e| {
+            Some(dir) => Some(Journal::open(dir, config.header_rules()).map_err(|e| {
                 Error::Config(format!(
                     "cannot use journal directory {}: {e}",
                     dir.display()
@@ -293,6 +293,7 @@ impl Uploader {
     {
         let mut spec = item.spec;
         spec.recompress = self.shared.config.recompress;
+        spec.take_userinfo(&self.shared.config.headers);
         self.push(spec, item.progress, Box::new(done), None, 0)
     }
 
@@ -349,8 +350,8 @@ impl Uploader {
     ///
     /// **Credentials come from this uploader**, not from the journal: the journal never keeps
     /// the values of `Authorization`, `Proxy-Authorization`, `Cookie`, the
-    /// [`sensitive_headers`](UploadConfig::sensitive_headers) or headers added with
-    /// [`UploadItem::sensitive_header`]; a retried item is sent with this uploader's
+    /// [`credential_headers`](UploadConfig::credential_headers), headers added with
+    /// [`UploadItem::credential_header`] or a target's userinfo; a retried item is sent with this uploader's
     /// [`UploadConfig::headers`] (so an expired token is replaced by the current one simply by
     /// configuring it). [`JournalEntry::withheld_headers`] names what was withheld.
     ///

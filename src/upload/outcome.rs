@@ -29,7 +29,7 @@ pub struct UploadError {
     /// What went wrong (`Http`, `Network`, `Timeout`, `Io` for an unreadable file, `Decode` or
     /// `UnsupportedFormat` for an image that cannot be recompressed, `Cancelled`, `Shutdown`).
     pub error: Error,
-    /// The target URL.
+    /// The target URL, as errors show URLs (without userinfo, at most 1 KiB).
     pub target: String,
     /// The source as messages name it: the file's path, or a bytes source's name and size.
     pub source_name: String,
@@ -50,7 +50,7 @@ impl UploadError {
     pub(crate) fn new(error: Error, target: &str, source_name: &str, attempts: u32) -> Self {
         UploadError {
             error,
-            target: target.to_string(),
+            target: crate::url_text::shown(target),
             source_name: source_name.to_string(),
             response: None,
             attempts,

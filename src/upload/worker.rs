@@ -49,7 +49,7 @@ pub(super) fn run(shared: &Shared) {
             if let Some(completion) = taken {
                 shared.counters.failed.fetch_add(1, Ordering::Relaxed);
                 let error = Error::Internal {
-                    url: target.clone(),
+                    url: crate::url_text::shown(&target),
                     message: "the upload panicked".into(),
                 };
                 call(
@@ -391,7 +391,7 @@ struct Ended {
 impl Ended {
     /// Stopped by shutdown: worth sending again in a later run.
     fn shutdown(spec: &ItemSpec) -> Ended {
-        let url = spec.target.clone();
+        let url = crate::url_text::shown(&spec.target);
         Ended {
             error: Error::Shutdown { url },
             response: None,

@@ -19,7 +19,9 @@ mod cli_journal;
 #[cfg(feature = "cli")]
 mod cli_options;
 mod coalescing;
+mod color;
 mod corpus;
+mod credentials;
 mod decode;
 mod decoders;
 mod disk_cache;
@@ -48,3 +50,6 @@ mod upload;
 mod upload_journal;
 mod upload_journal_policy;
 mod upload_memory;
+mod userinfo;
+mod vary;
+mod webp;

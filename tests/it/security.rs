@@ -201,24 +201,11 @@ fn an_expired_signature_does_not_block_a_freshly_signed_url() {
     );
 }
 
-/// A route whose image depends on the `Authorization` header: user `alice` gets a 10x10
-/// image, `bob` 20x20, nobody else 30x30, with `Vary: Authorization`, private, fresh for an
-/// hour. `gate`, if given, holds every answer until opened.
-fn per_user_route(server: &Server, path: &str, gate: Option<Gate>) {
-    server.route_fn(path, move |req| {
-        let side = match req.header("authorization") {
-            Some("Bearer alice") => 10,
-            Some("Bearer bob") => 20,
-            _ => 30,
-        };
-        let mut route = Route::ok(png(side, side, side))
-            .header("Vary", "Authorization")
-            .header("Cache-Control", "private, max-age=3600");
-        if let Some(gate) = &gate {
-            route = route.hold(gate);
-        }
-        route
-    });
+/// `Authorization: Bearer alice` gets a 10x10 image, `bob` 20x20, nobody else 30x30, with
+/// `Vary: Authorization` (see `support::per_user_route`).
+fn per_user(server: &Server, path: &str, gate: Option<Gate>) {
+    const SIDES: &[(&str, u32)] = &[("Bearer alice", 10), ("Bearer bob", 20)];
+    per_user_route(server, path, "authorization", SIDES, gate);
 }
 
 fn as_user(url: &str, user: Option<&str>) -> Request {
@@ -232,7 +219,7 @@ fn as_user(url: &str, user: Option<&str>) -> Request {
 fn each_user_gets_their_own_image_concurrently() {
     let server = Server::start();
     let gate = Gate::new();
-    per_user_route(&server, "/me.png", Some(gate.clone()));
+    per_user(&server, "/me.png", Some(gate.clone()));
     let loader = Arc::new(loader_with(|c| c.max_workers = 4));
     let url = server.url("/me.png");
     let mut handles = Vec::new();
@@ -262,7 +249,7 @@ fn each_user_gets_their_own_image_concurrently() {
 #[test]
 fn each_user_gets_their_own_image_from_memory_and_from_a_second_loaders_disk_cache() {
     let server = Server::start();
-    per_user_route(&server, "/me.png", None);
+    per_user(&server, "/me.png", None);
     let dir = TempDir::new("per-user");
     let url = server.url("/me.png");
     {
@@ -314,7 +301,7 @@ fn each_user_gets_their_own_image_from_memory_and_from_a_second_loaders_disk_cac
 fn no_credential_reaches_the_disk_and_the_cache_is_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let server = Server::start();
-    per_user_route(&server, "/me.png", None);
+    per_user(&server, "/me.png", None);
     let dir = TempDir::new("no-secrets");
     let root = dir.path().join("cache");
     let loader = ImageLoader::new(disk_config(1, &root)).unwrap();

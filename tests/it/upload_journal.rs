@@ -69,14 +69,14 @@ fn the_journal_holds_no_credential_and_is_owner_only() {
     server.route("/up", Route::status(503));
     let up = uploader(&journal, |c| {
         c.headers = vec![("Authorization".into(), "Bearer cfg-token-1".into())];
-        c.sensitive_headers = vec!["X-Secret".into()];
+        c.credential_headers = vec!["X-Secret".into()];
     });
     let item = UploadItem::form(server.url("/up"), "photo", bytes("a.jpg"))
         .header("authorization", "Bearer item-token-2")
         .header("Cookie", "session=cookie-token-3")
         .header("Proxy-Authorization", "Basic proxy-token-4")
         .header("X-Secret", "named-token-5")
-        .sensitive_header("X-Api-Key", "marked-token-6")
+        .credential_header("X-Api-Key", "marked-token-6")
         .header("x-amz-acl", "private");
     let results = Results::default();
     up.enqueue(item, record(&results));
@@ -181,7 +181,7 @@ fn debug_output_holds_no_credential() {
     let item = UploadItem::put("https://h/a", "a.jpg")
         .header("AUTHORIZATION", "Bearer tok-1")
         .header("cookie", "tok-2")
-        .sensitive_header("X-Api-Key", "tok-3")
+        .credential_header("X-Api-Key", "tok-3")
         .header("x-amz-acl", "private");
     let shown = format!("{item:?}");
     assert!(!shown.contains("tok-"), "{shown}");
@@ -197,7 +197,7 @@ fn debug_output_holds_no_credential() {
             ("X-Key".into(), "tok-6".into()),
             ("Accept".into(), "text/plain".into()),
         ],
-        sensitive_headers: vec!["x-key".into()],
+        credential_headers: vec!["x-key".into()],
         ..Default::default()
     };
     let shown = format!("{config:?}");

@@ -1,19 +1,20 @@
 //! Issue 9 through the loader: hostile JPEGs (scan bombs, tiny files declaring huge images, a
-//! photo claiming to be 45 times taller than its data) and a mutation fuzz. Memory is the
-//! heap peak from the counting allocator (`alloc.rs`), which sees every allocation of this
-//! process, exactly: cost must follow the bytes received and the size asked for, never the
-//! size a header claims.
+//! photo claiming to be 45 times taller than its data) and a mutation fuzz; issue 18: the
+//! same fuzz over GIFs, TIFFs and SVGs embedding rasters (the shapes of `hostile_formats.rs`
+//! and real files). Memory is the heap peak from the counting allocator (`alloc.rs`), which
+//! sees every allocation of this process, exactly: cost must follow the bytes received and
+//! the size asked for, never the size a header claims.
 
 use std::time::{Duration, Instant};
 
 use crate::alloc::peak_during;
-use crate::support::hostile::{self, Rng};
+use crate::support::hostile::{self, Chunks, GifFrame, Rng, Tiff};
 use crate::support::photo::{self, Jpeg};
 use crate::support::*;
 use webimage::{Error, ImageLoader, Request};
 
 /// Loads `bytes` from a file with `request` applied, measuring time and heap peak.
-fn measure(
+pub(crate) fn measure(
     loader: &ImageLoader,
     dir: &TempDir,
     name: &str,
@@ -146,25 +147,34 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
     seeds
 }
 
+/// How many cases a fuzz runs, and its seed: a bounded run by default (`default` cases, seed
+/// 2026); `WEBIMAGE_FUZZ_CASES=20000` (and `WEBIMAGE_FUZZ_SEED`) for a long one.
+fn fuzz_run(default: usize) -> (usize, u64) {
+    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+    (
+        var("WEBIMAGE_FUZZ_CASES").map_or(default, |n: u64| n as usize),
+        var("WEBIMAGE_FUZZ_SEED").unwrap_or(2026),
+    )
+}
+
+/// A fuzz's loader: one worker, nothing cached or remembered between cases, `budget` bytes
+/// of decode memory.
+fn fuzz_loader(budget: u64) -> ImageLoader {
+    ImageLoader::new(webimage::Config {
+        memory_cache_bytes: 0,
+        remember_failed_urls: false,
+        decode_memory_bytes: budget,
+        ..config(1)
+    })
+    .unwrap()
+}
+
 #[test]
 fn mutated_jpegs_stay_within_time_and_memory_bounds() {
     let _serial = crate::serial();
-    // A bounded run here; `WEBIMAGE_FUZZ_CASES=20000` (and `WEBIMAGE_FUZZ_SEED`) for a long one.
-    let cases: usize = std::env::var("WEBIMAGE_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(240);
-    let seed: u64 = std::env::var("WEBIMAGE_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2026);
+    let (cases, seed) = fuzz_run(240);
     let dir = TempDir::new("fuzz");
-    let loader = ImageLoader::new(webimage::Config {
-        memory_cache_bytes: 0,
-        remember_failed_urls: false,
-        ..config(1)
-    })
-    .unwrap();
+    let loader = fuzz_loader(webimage::Config::default().decode_memory_bytes);
     let seeds = seeds();
     let mut rng = Rng::new(seed);
     let (mut ok, mut errors) = (0, 0);
@@ -203,6 +213,162 @@ fn mutated_jpegs_stay_within_time_and_memory_bounds() {
         assert!(took < Duration::from_secs(5), "{what}: took {took:?}");
     }
     eprintln!("fuzz: {cases} cases, {ok} decoded, {errors} errors, slowest {slowest:?}");
+    assert_eq!(loader.stats().decoder_panics, 0);
+    assert!(ok > 0 && errors > 0, "{ok} decoded, {errors} errors");
+}
+
+/// Which mutator a format-fuzz seed takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Gif,
+    Tiff,
+    /// A raster (GIF, PNG or JPEG), mutated and then drawn by an SVG.
+    Svg,
+}
+
+/// The format fuzz's inputs: the corpus GIFs and TIFFs, and generated hostile shapes (frames
+/// larger than or outside their screen, an animation, JPEG tiles and strips, tiles sharing
+/// bytes), and rasters for SVGs to embed.
+fn format_seeds() -> Vec<(String, Vec<u8>, Shape)> {
+    let mut seeds = Vec::new();
+    for (dir, shape) in [("gif", Shape::Gif), ("tiff", Shape::Tiff)] {
+        let mut files: Vec<_> = std::fs::read_dir(corpus(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for path in files {
+            seeds.push((
+                path.display().to_string(),
+                std::fs::read(&path).unwrap(),
+                shape,
+            ));
+        }
+    }
+    let frame = |left, top, width, height| GifFrame {
+        left,
+        top,
+        width,
+        height,
+    };
+    let gifs = [
+        (
+            "frame > screen",
+            hostile::gif(1, 1, &[frame(0, 0, 900, 700)]),
+        ),
+        (
+            "frame outside",
+            hostile::gif(50, 50, &[frame(40, 30, 300, 200)]),
+        ),
+        (
+            "animation",
+            hostile::gif(
+                64,
+                48,
+                &[
+                    frame(0, 0, 64, 48),
+                    frame(8, 8, 200, 100),
+                    frame(0, 0, 16, 16),
+                ],
+            ),
+        ),
+    ];
+    for (name, bytes) in gifs {
+        seeds.push((name.to_string(), bytes.clone(), Shape::Gif));
+        seeds.push((format!("SVG of {name}"), bytes, Shape::Svg));
+    }
+    let tiffs = [
+        (
+            "JPEG tiles",
+            Tiff::jpeg_flat(300, 200, Chunks::Tiles(64, 64)).bytes(),
+        ),
+        (
+            "JPEG strips",
+            Tiff::jpeg_flat(300, 200, Chunks::Strips(32)).bytes(),
+        ),
+        (
+            "shared tiles",
+            Tiff::jpeg_shared(
+                128,
+                128,
+                Chunks::Tiles(16, 16),
+                hostile::flat_jpeg(16, 16, 3),
+            )
+            .bytes(),
+        ),
+    ];
+    for (name, bytes) in tiffs {
+        seeds.push((name.to_string(), bytes, Shape::Tiff));
+    }
+    seeds.push(("SVG of a PNG".into(), png(120, 80, 4), Shape::Svg));
+    let picture = photo::photo(160, 120, 2);
+    seeds.push((
+        "SVG of a JPEG".into(),
+        photo::jpeg(&picture, Jpeg::PROGRESSIVE, None),
+        Shape::Svg,
+    ));
+    seeds
+}
+
+#[test]
+fn mutated_gifs_tiffs_and_svgs_stay_within_the_decode_budget() {
+    let _serial = crate::serial();
+    let (cases, seed) = fuzz_run(240);
+    let dir = TempDir::new("fuzz-formats");
+    // A budget well under what the hostile shapes would take if their headers were believed.
+    let budget = 64 << 20;
+    let loader = fuzz_loader(budget);
+    let seeds = format_seeds();
+    let mut rng = Rng::new(seed);
+    let (mut ok, mut errors) = (0, 0);
+    let mut slowest = Duration::ZERO;
+    for case in 0..cases {
+        let (name, original, shape) = &seeds[case % seeds.len()];
+        let mutate = |bytes: &[u8], rng: &mut Rng| match shape {
+            Shape::Gif => hostile::mutate_gif(bytes, rng),
+            Shape::Tiff => hostile::mutate_tiff(bytes, rng),
+            Shape::Svg if bytes.starts_with(b"GIF") => hostile::mutate_gif(bytes, rng),
+            Shape::Svg => hostile::mutate(bytes, rng),
+        };
+        let mut bytes = mutate(original, &mut rng);
+        if rng.below(4) == 0 {
+            bytes = mutate(&bytes, &mut rng);
+        }
+        if *shape == Shape::Svg {
+            let draws = [1, 2, 20, 300][rng.below(4)];
+            let size = [16, 256, 1024][rng.below(3)];
+            bytes = hostile::svg_drawing(&bytes, draws, size).into_bytes();
+        }
+        let how = rng.below(3);
+        let (result, took, peak) = measure(&loader, &dir, "fuzz", &bytes, |r| match how {
+            0 => r,
+            1 => r.thumbnail(64, 64),
+            _ => r.animated(true),
+        });
+        let what = format!(
+            "case {case} (seed {seed}) from {name}, {} bytes",
+            bytes.len()
+        );
+        match &result {
+            Ok(_) => ok += 1,
+            Err(
+                Error::Decode { .. } | Error::UnsupportedFormat { .. } | Error::TooLarge { .. },
+            ) => errors += 1,
+            Err(other) => panic!("{what}: unexpected {other:?}"),
+        }
+        // Every decode reserves what it will really allocate from the budget, so nothing
+        // holds more than the budget, the file and its copies (an SVG's text, the
+        // embedded data it decodes) and a little of the loader's own.
+        let bound = budget as usize + 4 * bytes.len() + (2 << 20);
+        if peak > bound {
+            // Kept for a rerun outside the fuzz (the test's own directory goes with it).
+            let kept = std::env::temp_dir().join(format!("webimage-fuzz-{seed}-{case}"));
+            std::fs::write(&kept, &bytes).unwrap();
+            panic!("{what}: peak {peak} bytes > {bound} ({result:?}); input in {kept:?}");
+        }
+        slowest = slowest.max(took);
+    }
+    eprintln!("format fuzz: {cases} cases, {ok} decoded, {errors} errors, slowest {slowest:?}");
     assert_eq!(loader.stats().decoder_panics, 0);
     assert!(ok > 0 && errors > 0, "{ok} decoded, {errors} errors");
 }

@@ -8,7 +8,9 @@ mod support;
 mod alloc;
 mod growth;
 mod hostile;
+mod hostile_formats;
 mod threads;
+mod webp;
 
 use std::sync::{Mutex, MutexGuard};
 

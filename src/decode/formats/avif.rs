@@ -39,6 +39,7 @@ mod picture;
 mod track;
 mod yuv;
 
+use crate::decode::color::Profile;
 use image::RgbaImage;
 use image::metadata::Orientation;
 
@@ -59,7 +60,10 @@ const STATE_BASE: u64 = 4 << 20;
 
 /// Whether `head` starts an AVIF file: an `ftyp` box with the `avif` or `avis` brand.
 pub(crate) fn sniff(head: &[u8]) -> bool {
-    let Some(size) = head.get(..4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]])) else {
+    let Some(size) = head
+        .get(..4)
+        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    else {
         return false;
     };
     if head.get(4..8) != Some(b"ftyp") {
@@ -152,7 +156,10 @@ fn shown(file: File<'_>) -> Result<Shown<'_>, DecodeError> {
 
 /// The AV1 sequence header of `coded` (from `av1C`, else from the first tile's data), checked
 /// against the declared tile size and the pixel limit.
-fn check_sequence(coded: &Coded<'_>, limits: Option<&Limits>) -> Result<av1::Sequence, DecodeError> {
+fn check_sequence(
+    coded: &Coded<'_>,
+    limits: Option<&Limits>,
+) -> Result<av1::Sequence, DecodeError> {
     let seq = av1::sequence(coded.config)
         .or_else(|_| av1::sequence(&coded.tiles[0]))
         .map_err(picture::av1_error)?;
@@ -173,7 +180,10 @@ fn check_sequence(coded: &Coded<'_>, limits: Option<&Limits>) -> Result<av1::Seq
 /// rounded up to 128) at `depth` bits in `layout`.
 fn picture_bytes(width: u32, height: u32, depth: u8, layout: av1::Layout) -> u64 {
     let bps = if depth > 8 { 2 } else { 1 };
-    let (w, h) = (u64::from(width.div_ceil(128) * 128), u64::from(height.div_ceil(128) * 128));
+    let (w, h) = (
+        u64::from(width.div_ceil(128) * 128),
+        u64::from(height.div_ceil(128) * 128),
+    );
     let luma = w * h * bps + 64;
     let (sx, sy) = layout.shifts();
     let chroma = if layout == av1::Layout::I400 {
@@ -189,9 +199,8 @@ fn picture_bytes(width: u32, height: u32, depth: u8, layout: av1::Layout) -> u64
 fn coded_bytes(coded: &Coded<'_>, seq: &av1::Sequence) -> u64 {
     let (tw, th) = (coded.tile_width, coded.tile_height);
     let pixels = u64::from(tw) * u64::from(th);
-    let mut total = picture_bytes(tw, th, seq.depth, seq.layout)
-        + pixels * STATE_PER_PIXEL
-        + STATE_BASE;
+    let mut total =
+        picture_bytes(tw, th, seq.depth, seq.layout) + pixels * STATE_PER_PIXEL + STATE_BASE;
     if coded.tiles.len() > 1 {
         total += picture_bytes(coded.width, coded.height, seq.depth, seq.layout);
     }
@@ -246,9 +255,8 @@ fn matrix(
         (None, Some(s)) => (u16::from(s.matrix), s.full_range),
         (None, None) => (2, false),
     };
-    let model = Model::of(mc).ok_or_else(|| {
-        DecodeError::Unsupported(format!("AVIF with matrix coefficients {mc}"))
-    })?;
+    let model = Model::of(mc)
+        .ok_or_else(|| DecodeError::Unsupported(format!("AVIF with matrix coefficients {mc}")))?;
     Ok(Matrix::new(model, depth, full_range, gray))
 }
 
@@ -343,14 +351,18 @@ impl FormatDecoder for Avif {
                     height,
                     orientation: orientation(still.rotation, still.mirror),
                     native_bytes: coded_bytes(&still.color, &seq),
+                    scratch_bytes: 0,
+                    // rav1d decodes the coded size (before `clap`), which `check_sequence`
+                    // has matched against the sequence header.
+                    decoded: (still.color.width, still.color.height),
                 })
             }
-            Shown::FirstFrame(track) => Ok(Probe {
-                width: track.width,
-                height: track.height,
-                orientation: Orientation::NoTransforms,
-                native_bytes: frames::decoder_bytes(&track),
-            }),
+            Shown::FirstFrame(track) => Ok(Probe::sized(
+                track.width,
+                track.height,
+                Orientation::NoTransforms,
+                frames::decoder_bytes(&track),
+            )),
         }
     }
 
@@ -375,10 +387,16 @@ impl FormatDecoder for Avif {
             Shown::Item(still) => decode_still(&still, probe, target, limits)?,
             Shown::FirstFrame(track) => frames::first(bytes, &track, target, limits)?,
         };
-        Ok(Output {
-            image,
-            path: DecodePath::FullDecode,
-        })
+        Ok(Output::new(image, DecodePath::FullDecode))
+    }
+
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        let nclx = match parse(bytes).and_then(shown) {
+            Ok(Shown::Item(still)) => still.nclx,
+            Ok(Shown::FirstFrame(track)) => track.nclx,
+            Err(_) => None,
+        };
+        nclx.map_or(Profile::Unspecified, rgb_profile)
     }
 
     fn animation(
@@ -420,5 +438,27 @@ impl FormatDecoder for Avif {
             .track
             .ok_or_else(|| corrupt("the animation is gone"))?;
         frames::all(bytes, &track, info, target, limits, finish)
+    }
+}
+
+/// The colour space of the RGB this module makes from a picture described by `nclx`: its
+/// primaries and transfer as CICP for the colour-management step, with the matrix already
+/// applied (identity, full range). Unspecified (2) primaries or transfer are taken as sRGB's,
+/// as browsers and libavif do.
+fn rgb_profile(nclx: meta::Nclx) -> Profile {
+    let primaries = if nclx.primaries == 2 {
+        1
+    } else {
+        nclx.primaries
+    };
+    let transfer = if nclx.transfer == 2 {
+        13
+    } else {
+        nclx.transfer
+    };
+    match (u8::try_from(primaries), u8::try_from(transfer)) {
+        (Ok(1), Ok(13)) => Profile::Srgb,
+        (Ok(p), Ok(t)) => Profile::Cicp([p, t, 0, 1]),
+        _ => Profile::Invalid("nclx code points out of range"),
     }
 }

@@ -1,18 +1,32 @@
 //! Every format but JPEG's fast paths, through the `image` crate: PNG (and APNG's first
 //! frame), GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA, and JPEGs the JPEG decoder hands over.
 //!
-//! Owns: one full-size decode to upright RGBA8 with the `image` crate's own limits set from
-//! the header as a backstop, and the header probe. Must not touch: resizing (the registry
-//! does it), any other format's decoder, or animations (`decode/animation.rs` reads and
-//! decodes the frames of GIF, APNG and WebP; this format only says where they are).
+//! Owns: one full-size decode to upright RGBA8 (RGBA16 for 16-bit samples, so that a profile
+//! applies at their precision) with the `image` crate's own limits set from the header as a
+//! backstop, the header probe, which for GIF and TIFF reads what the decoder will really
+//! decode (a GIF's first frame, a TIFF's chunks: `gif_walk`, `tiff_chunks`) so the pixel limit
+//! and the budget count that, not the header, and the colour information: PNG's colour chunks
+//! through `color::read`, every other format's ICC profile through the `image` crate's decoder
+//! (WebP `ICCP`, TIFF, GIF's ICC application extension). Must not touch: resizing or
+//! converting colours (the registry does both), any other format's decoder, or animations
+//! (`decode/animation.rs` reads and decodes the frames of GIF, APNG and WebP; this format only
+//! says where they are).
+//!
+//! Orientation: the `image` crate's (the EXIF of TIFF and the others), except PNG's, read
+//! here from the `eXIf` chunk wherever it is: the PNG specification (third edition) allows it
+//! after the image data, where the `png` crate has not read it when the header is probed.
 
 use std::io::Cursor;
 
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbaImage};
+use image::{
+    ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader,
+};
 
+use crate::decode::color::{Model, Profile, Raster, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
+    full_peak, gif_walk, tiff_chunks,
 };
 use crate::error::Cause;
 
@@ -28,15 +42,37 @@ impl FormatDecoder for ImageRs {
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
-        let (_, mut decoder) = open(bytes)?;
+        // Before `image` opens a TIFF: `tiff` trusts the directory's declared sizes.
+        let tiff = match image::guess_format(bytes) {
+            Ok(ImageFormat::Tiff) => Some(tiff_chunks::preflight(bytes)?),
+            _ => None,
+        };
+        let (format, mut decoder) = open(bytes)?;
         let (width, height) = decoder.dimensions();
-        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-        Ok(Probe {
-            width,
-            height,
-            orientation,
-            native_bytes: decoder.total_bytes(),
-        })
+        let orientation = orientation(bytes, decoder.as_mut());
+        let mut probe = Probe::sized(width, height, orientation, decoder.total_bytes());
+        if let Some(chunks) = tiff {
+            // Its chunks with their padding, a copy of the image in its own samples, and
+            // each JPEG chunk decoded into a buffer of its own (`tiff_chunks`).
+            probe.decoded = chunks.decoded;
+            probe.scratch_bytes = chunks.extra_bytes;
+        }
+        match format {
+            ImageFormat::Gif => gif_probe(bytes, probe),
+            _ => Ok(probe),
+        }
+    }
+
+    /// The full-size decode and resize, plus for 16-bit samples their RGBA16 form and its
+    /// orientation copy (16 bytes per pixel), which exist before the narrowing to RGBA8.
+    fn peak_bytes(&self, _bytes: &[u8], probe: &Probe, target: Target) -> u64 {
+        let pixels = u64::from(probe.width) * u64::from(probe.height);
+        let deep = if probe.native_bytes >= pixels * 6 {
+            pixels * 16
+        } else {
+            0
+        };
+        full_peak(probe, target) + deep
     }
 
     fn decode(
@@ -50,6 +86,33 @@ impl FormatDecoder for ImageRs {
             image: decode(bytes, limits)?,
             path: DecodePath::FullDecode,
         })
+    }
+
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        match image::guess_format(bytes) {
+            Ok(ImageFormat::Png) => return read::png(bytes),
+            // The formats here that carry ICC profiles; BMP, ICO, QOI, PNM and TGA: none read.
+            Ok(ImageFormat::WebP | ImageFormat::Tiff | ImageFormat::Gif | ImageFormat::Jpeg) => {}
+            _ => return Profile::Unspecified,
+        }
+        let Ok((_, mut decoder)) = open(bytes) else {
+            return Profile::Unspecified;
+        };
+        let model = if matches!(
+            decoder.original_color_type(),
+            ExtendedColorType::Cmyk8 | ExtendedColorType::Cmyk16
+        ) {
+            // `image` turns CMYK into RGB itself: such a profile cannot apply to the result.
+            Model::Cmyk
+        } else if decoder.color_type().has_color() {
+            Model::Rgb
+        } else {
+            Model::Gray
+        };
+        match decoder.icc_profile() {
+            Ok(icc) => read::icc(icc, model),
+            Err(_) => Profile::Invalid("unreadable ICC profile"),
+        }
     }
 
     fn animation(
@@ -73,8 +136,8 @@ fn open(bytes: &[u8]) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), Decod
     Ok((format, Box::new(decoder)))
 }
 
-/// Full-size decode to upright RGBA8.
-pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeError> {
+/// Full-size decode to upright RGBA8, or RGBA16 when the samples have 16 bits.
+pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Raster, DecodeError> {
     let (format, mut decoder) = open(bytes)?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
@@ -86,12 +149,68 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbaImage, DecodeE
     decoder
         .set_limits(image_limits)
         .map_err(|e| map_error(format, e))?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let orientation = orientation(bytes, decoder.as_mut());
     let image = DynamicImage::from_decoder(decoder).map_err(|e| map_error(format, e))?;
+    if matches!(
+        image.color(),
+        ColorType::L16 | ColorType::La16 | ColorType::Rgb16 | ColorType::Rgba16
+    ) {
+        let mut deep = DynamicImage::ImageRgba16(image.into_rgba16());
+        deep.apply_orientation(orientation);
+        return Ok(Raster::Rgba16(deep.into_rgba16()));
+    }
     // Convert first (free when already RGBA8), then rotate the smaller buffer.
     let mut rgba = DynamicImage::ImageRgba8(image.into_rgba8());
     rgba.apply_orientation(orientation);
-    Ok(rgba.into_rgba8())
+    Ok(Raster::Rgba8(rgba.into_rgba8()))
+}
+
+/// How `bytes` are turned upright: a PNG's `eXIf` chunk, or what the decoder reads.
+fn orientation(bytes: &[u8], decoder: &mut dyn ImageDecoder) -> Orientation {
+    if bytes.starts_with(PNG_SIGNATURE) {
+        return png_exif(bytes)
+            .and_then(Orientation::from_exif_chunk)
+            .unwrap_or(Orientation::NoTransforms);
+    }
+    decoder.orientation().unwrap_or(Orientation::NoTransforms)
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The payload of a PNG's first `eXIf` chunk, anywhere before `IEND`: a walk over the
+/// chunk headers (cost in proportion to the number of chunks, never past the bytes).
+pub(crate) fn png_exif(bytes: &[u8]) -> Option<&[u8]> {
+    let mut at = PNG_SIGNATURE.len();
+    loop {
+        let head = bytes.get(at..at.checked_add(8)?)?;
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let start = at + 8;
+        let end = start.checked_add(len)?;
+        match &head[4..8] {
+            b"eXIf" => return bytes.get(start..end),
+            b"IEND" => return None,
+            _ => at = end.checked_add(4)?,
+        }
+    }
+}
+
+/// A GIF's still image is its first frame, decoded at the frame's own size and then clipped to
+/// the screen (`gif_walk` says why): the frame is what is decoded. Unless it fills whole rows
+/// of the screen, `image` decodes it into an RGBA buffer of its own before composing it, and
+/// the `gif` crate keeps the frame's palette indices (a byte a pixel) either way.
+fn gif_probe(bytes: &[u8], mut probe: Probe) -> Result<Probe, DecodeError> {
+    let (_, first) = gif_walk::first_frame(bytes)
+        .map_err(|e| DecodeError::Corrupt(format!("{:?}: {e}", ImageFormat::Gif)))?;
+    if let Some(frame) = first {
+        probe.decoded = (frame.width, frame.height);
+        let own = if frame.spans_rows_of(probe.width, probe.height) {
+            0
+        } else {
+            4 * frame.pixels()
+        };
+        probe.scratch_bytes = own + frame.pixels();
+    }
+    Ok(probe)
 }
 
 fn map_error(format: ImageFormat, e: ImageError) -> DecodeError {

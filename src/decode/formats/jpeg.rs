@@ -4,12 +4,12 @@
 //! Owns: choosing the path for one JPEG decode (the [`Plan`], from the header alone, so the
 //! memory it needs is known before anything is allocated), and each path's peak memory.
 //! Must not touch: the cache, the network, or the reduced decoder's internals
-//! (`decode/jpeg/`). Full size: a colour JPEG (YCbCr or RGB) goes straight to RGBA8 through
-//! zune-jpeg, the decoder `image` itself uses; going through `image` would cost a copy of the
-//! input, two header parses, a full-size RGB8 buffer and a copy of it into RGBA8, while asking
-//! zune-jpeg for RGBA writes the final buffer once. Any file it does not take (grayscale,
-//! CMYK, headers zune rejects, a failed decode) goes to `image_rs`, which gives the same
-//! results and errors as `image`. Scaled, which path runs, in order:
+//! (`decode/jpeg/`). Full size (`full.rs`): a colour JPEG (YCbCr or RGB) goes straight to RGBA8
+//! through zune-jpeg, the decoder `image` itself uses; going through `image` would cost a copy
+//! of the input, two header parses, a full-size RGB8 buffer and a copy of it into RGBA8, while
+//! asking zune-jpeg for RGBA writes the final buffer once. Any file it does not take
+//! (grayscale, CMYK without a profile, headers zune rejects, a failed decode) goes to
+//! `image_rs`, which gives the same results and errors as `image`. Scaled, which path runs:
 //!
 //! 1. **JPEG with an embedded Exif thumbnail** (IFD1) at least as large as the target, with the
 //!    main image's aspect ratio within 1% (cameras that pad 160x120 thumbnails with black bars
@@ -36,6 +36,13 @@
 //! reads only the cover's crop (`fit::cover_crop`, turned to stored orientation and scaled to
 //! the reduced image), so no image larger than the box is made after the reduced decode.
 //!
+//! Colour: [`FormatDecoder::profile`] assembles the APP2 ICC profile (every chunk, in sequence
+//! order); the registry converts the RGB output from it, after the resize. A CMYK or YCCK
+//! file that carries a profile is decoded to its inks instead (full size through zune-jpeg,
+//! scaled through the reduced decoder, resized as four channels), for the registry to convert
+//! through that profile; the embedded Exif thumbnail (RGB, not the profile's CMYK) is then
+//! not used. Without a profile, CMYK becomes RGB by the plain formula, as before.
+//!
 //! Fallback decision: the path is chosen from the headers. When the reduced decoder then fails
 //! on the data (corrupt entropy-coded data), the thumbnail fails with a decode error; it never
 //! falls back to a full-size decode (a damaged embedded Exif thumbnail falls back to the main
@@ -43,18 +50,17 @@
 //! memory and time of the full image they claim to be (zune-jpeg may still load such a file
 //! at full size, leniently: a full-size load asks for that cost).
 
+mod full;
+
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbaImage};
-use zune_core::bytestream::ZCursor;
-use zune_core::colorspace::ColorSpace;
-use zune_core::options::DecoderOptions;
 
 use super::image_rs;
+use crate::decode::color::{MAX_PROFILE_BYTES, Model, Profile, Raster};
 use crate::decode::exif::{self, Exif};
 use crate::decode::fit::{self, Crop};
 use crate::decode::{
-    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, check_pixels, full_peak,
-    jpeg, resize,
+    DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, full_peak, jpeg, resize,
 };
 
 /// Headroom for a decoder's own tables and row buffers, on top of the pixel buffers counted.
@@ -85,12 +91,12 @@ impl FormatDecoder for Jpeg {
         // zune-jpeg writes RGBA straight into the output; a progressive file also keeps every
         // coefficient (2 bytes per sample, 3 components at most counted at full resolution).
         let per_pixel = if info.progressive { 4 + 6 } else { 4 };
-        Ok(Probe {
-            width: info.width,
-            height: info.height,
-            orientation: exif.orientation,
-            native_bytes: pixels * per_pixel,
-        })
+        Ok(Probe::sized(
+            info.width,
+            info.height,
+            exif.orientation,
+            pixels * per_pixel,
+        ))
     }
 
     fn peak_bytes(&self, bytes: &[u8], probe: &Probe, target: Target) -> u64 {
@@ -110,15 +116,40 @@ impl FormatDecoder for Jpeg {
         if let Some(scaled) = plan(bytes, target) {
             return scaled.run(bytes);
         }
-        let image = match full_rgba(bytes, limits) {
-            Some(result) => result?,
-            None => image_rs::decode(bytes, limits)?,
+        let image = match full::rgba(bytes, limits) {
+            Some(result) => Raster::Rgba8(result?),
+            None => match full::cmyk(bytes, limits) {
+                Some(result) => Raster::Cmyk8(result?),
+                None => image_rs::decode(bytes, limits)?,
+            },
         };
         Ok(Output {
             image,
             path: DecodePath::FullDecode,
         })
     }
+
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        let Ok(info) = jpeg::read_info(bytes) else {
+            return Profile::Unspecified;
+        };
+        let model = match info.components {
+            1 => Model::Gray,
+            4 => Model::Cmyk,
+            _ => Model::Rgb,
+        };
+        match jpeg::icc_profile(bytes, &info, MAX_PROFILE_BYTES) {
+            Ok(None) => Profile::Unspecified,
+            Ok(Some(bytes)) => Profile::Icc { bytes, model },
+            Err(why) => Profile::Invalid(why),
+        }
+    }
+}
+
+/// Whether the file is CMYK or YCCK with an ICC profile: then its inks are decoded, for the
+/// profile to convert.
+fn inks(info: &jpeg::JpegInfo) -> bool {
+    matches!(info.color, jpeg::ColorSpace::Cmyk | jpeg::ColorSpace::Ycck) && !info.icc.is_empty()
 }
 
 /// The Exif block's orientation and thumbnail position (defaults when absent or unreadable).
@@ -142,6 +173,8 @@ struct Scaled {
     crop: Option<Crop>,
     denom: u8,
     exif: Option<ExifThumb>,
+    /// Decode to CMYK inks for the file's profile ([`inks`]).
+    inks: bool,
 }
 
 /// An embedded Exif thumbnail that qualifies: where it lies in the file, its header, and the
@@ -168,8 +201,10 @@ fn plan(bytes: &[u8], target: Target) -> Option<Scaled> {
         stored_scaled,
         denom,
     } = scale(&info, exif.orientation, target)?;
+    let inks = inks(&info);
     Some(Scaled {
-        exif: embedded_thumbnail(bytes, &info, &exif, stored_scaled),
+        exif: embedded_thumbnail(bytes, &info, &exif, stored_scaled).filter(|_| !inks),
+        inks,
         info,
         orientation: exif.orientation,
         stored_to,
@@ -319,9 +354,15 @@ impl Scaled {
             None => (w * h * 16, h),
         };
         let (ow, oh) = (u64::from(self.stored_to.0), u64::from(self.stored_to.1));
-        let resize = ow * sh * 3 + ow * oh * 3;
+        // Inks: four channels, and the reduced image's fourth one.
+        let (channels, inks) = if self.inks {
+            (4, w.div_ceil(u64::from(denom.unwrap_or(1))) * sh)
+        } else {
+            (3, 0)
+        };
+        let resize = ow * sh * channels + ow * oh * channels;
         let rgba = ow * oh * 4;
-        decode.saturating_add(resize + 2 * rgba + SLACK)
+        decode.saturating_add(resize + 2 * rgba + inks + SLACK)
     }
 
     /// Decodes along the plan.
@@ -345,7 +386,12 @@ impl Scaled {
                 DecodePath::ExifThumbnail,
             );
         }
-        let reduced = jpeg::decode_reduced(bytes, self.denom).map_err(|e| match e {
+        let decode = if self.inks {
+            jpeg::decode_reduced_cmyk
+        } else {
+            jpeg::decode_reduced
+        };
+        let reduced = decode(bytes, self.denom).map_err(|e| match e {
             jpeg::JpegError::Unsupported(m) => DecodeError::Unsupported(m),
             jpeg::JpegError::Corrupt(m) => DecodeError::Corrupt(m),
         })?;
@@ -357,6 +403,7 @@ impl Scaled {
         let rgb = Rgb {
             size: (reduced.width, reduced.height),
             pixels: reduced.rgb,
+            inks: self.inks,
         };
         let d = f64::from(self.denom);
         let crop = self.crop.map(|c| c.scaled(1.0 / d, 1.0 / d));
@@ -373,6 +420,7 @@ fn exif_rgb(thumb: &[u8], denom: Option<u8>) -> Option<Rgb> {
             Some(Rgb {
                 size: (r.width, r.height),
                 pixels: r.rgb,
+                inks: false,
             })
         }
         None => {
@@ -382,20 +430,22 @@ fn exif_rgb(thumb: &[u8], denom: Option<u8>) -> Option<Rgb> {
             Some(Rgb {
                 size: img.dimensions(),
                 pixels: img.into_raw(),
+                inks: false,
             })
         }
     }
 }
 
-/// Packed RGB8 pixels in stored orientation.
-struct Rgb {
-    size: (u32, u32),
-    pixels: Vec<u8>,
+/// Packed RGB8 pixels in stored orientation, or CMYK8 inks as Adobe stores them.
+pub(super) struct Rgb {
+    pub(super) size: (u32, u32),
+    pub(super) pixels: Vec<u8>,
+    pub(super) inks: bool,
 }
 
-/// Resizes stored-orientation RGB (for a cover, only its `crop`, in its own pixels) to
-/// `stored_to`, then makes it upright RGBA.
-fn finish(
+/// Resizes stored-orientation RGB or inks (for a cover, only its `crop`, in its own pixels) to
+/// `stored_to`, then makes it upright: RGBA, or inks in an RGBA-sized buffer (WebP's too).
+pub(super) fn finish(
     rgb: Rgb,
     (stored_to, crop): ((u32, u32), Option<Crop>),
     orientation: Orientation,
@@ -413,55 +463,38 @@ fn finish(
                 width,
                 height,
             };
-            resize::rgb_crop(rgb.pixels, rgb.size, inside, stored_to)?
+            if rgb.inks {
+                resize::inks(rgb.pixels, rgb.size, Some(inside), stored_to)?
+            } else {
+                resize::rgb_crop(rgb.pixels, rgb.size, inside, stored_to)?
+            }
         }
+        None if rgb.inks => resize::inks(rgb.pixels, rgb.size, None, stored_to)?,
         None => resize::rgb(rgb.pixels, rgb.size, stored_to)?,
     };
-    let mut rgba = Vec::with_capacity(pixels.len() / 3 * 4);
-    for p in pixels.chunks_exact(3) {
-        rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
-    }
+    let rgba = if rgb.inks {
+        pixels
+    } else {
+        let mut rgba = Vec::with_capacity(pixels.len() / 3 * 4);
+        for p in pixels.chunks_exact(3) {
+            rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
+        }
+        rgba
+    };
     let image = RgbaImage::from_raw(stored_to.0, stored_to.1, rgba)
         .ok_or_else(|| DecodeError::Corrupt("reduced image has the wrong size".into()))?;
-    let mut image = DynamicImage::ImageRgba8(image);
-    image.apply_orientation(orientation);
-    Ok(Output {
-        image: image.into_rgba8(),
-        path,
-    })
+    let image = turn_upright(image, orientation);
+    let image = if rgb.inks {
+        Raster::Cmyk8(image)
+    } else {
+        Raster::Rgba8(image)
+    };
+    Ok(Output { image, path })
 }
 
-/// Decodes a colour JPEG to upright RGBA8 with zune-jpeg; `None` to leave the file to `image_rs`.
-fn full_rgba(bytes: &[u8], limits: &Limits) -> Option<Result<RgbaImage, DecodeError>> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let options = DecoderOptions::default()
-        .set_strict_mode(false)
-        .set_max_width(usize::MAX)
-        .set_max_height(usize::MAX)
-        .jpeg_set_out_colorspace(ColorSpace::RGBA);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode_headers().ok()?;
-    if !matches!(
-        decoder.input_colorspace()?,
-        ColorSpace::YCbCr | ColorSpace::RGB
-    ) {
-        return None;
-    }
-    let (width, height) = decoder.dimensions()?;
-    let (width, height) = (u32::try_from(width).ok()?, u32::try_from(height).ok()?);
-    if let Err(e) = check_pixels(width, height, limits) {
-        return Some(Err(e));
-    }
-    let orientation = decoder
-        .exif()
-        .and_then(|exif| Orientation::from_exif_chunk(exif))
-        .unwrap_or(Orientation::NoTransforms);
-    let mut pixels = vec![0u8; decoder.output_buffer_size()?];
-    decoder.decode_into(&mut pixels).ok()?;
-    let image = RgbaImage::from_raw(width, height, pixels)?;
+/// `image` turned upright.
+fn turn_upright(image: RgbaImage, orientation: Orientation) -> RgbaImage {
     let mut image = DynamicImage::ImageRgba8(image);
     image.apply_orientation(orientation);
-    Some(Ok(image.into_rgba8()))
+    image.into_rgba8()
 }

@@ -22,13 +22,16 @@
 //! decode; they are bounded by the header size checked against `max_pixels` first and by an
 //! allocation tracker given to jxl-oxide.
 //!
-//! Colour. Pixels come out in the image's colour space as jxl-oxide renders it without a CMS
-//! (sRGB for the usual XYB-encoded files); an embedded ICC profile is not applied, as for the
-//! other formats. Animations give their first frame.
+//! Colour. Pixels come out in the colour space jxl-oxide renders without a CMS: the image's
+//! own encoding (sRGB for most XYB files, Display P3 or others when the file says so; an
+//! embedded ICC profile's space for non-XYB files). [`FormatDecoder::profile`] hands that
+//! space over (`rendered_icc`), and the registry converts from it like any other format's.
+//! Animations give their first frame.
 
 use image::RgbaImage;
 use jxl_oxide::{AllocTracker, InitializeResult, JxlImage, JxlThreadPool, PixelFormat};
 
+use crate::decode::color::{Model, Profile, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, fit, resize,
 };
@@ -171,12 +174,12 @@ impl FormatDecoder for Jxl {
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         let (width, height) = dimensions(bytes)?;
-        Ok(Probe {
+        Ok(Probe::sized(
             width,
             height,
-            orientation: image::metadata::Orientation::NoTransforms,
-            native_bytes: u64::from(width) * u64::from(height) * TRACKED_BYTES_PER_PIXEL,
-        })
+            image::metadata::Orientation::NoTransforms,
+            u64::from(width) * u64::from(height) * TRACKED_BYTES_PER_PIXEL,
+        ))
     }
 
     /// What the allocation tracker lets jxl-oxide hold, plus the samples, the RGBA image and
@@ -201,9 +204,23 @@ impl FormatDecoder for Jxl {
             _ => Some(target.decode_size(probe.width, probe.height)),
         };
         let image = decode(bytes, size, limits.max_pixels)?;
-        Ok(Output {
-            image,
-            path: DecodePath::FullDecode,
-        })
+        Ok(Output::new(image, DecodePath::FullDecode))
+    }
+
+    /// The colour encoding jxl-oxide renders in, from the header: sRGB, or its ICC profile.
+    fn profile(&self, bytes: &[u8]) -> Profile {
+        let Ok((image, _)) = header(bytes, None) else {
+            return Profile::Unspecified;
+        };
+        // CICP: primaries, transfer, matrix, full range.
+        if image.rendered_cicp() == Some([1, 13, 0, 1]) {
+            return Profile::Srgb;
+        }
+        let model = match image.pixel_format() {
+            PixelFormat::Gray | PixelFormat::Graya => Model::Gray,
+            PixelFormat::Cmyk | PixelFormat::Cmyka => Model::Cmyk,
+            PixelFormat::Rgb | PixelFormat::Rgba => Model::Rgb,
+        };
+        read::icc(Some(image.rendered_icc()), model)
     }
 }

@@ -11,3 +11,4 @@ pub(super) mod jpeg;
 pub(super) mod jxl;
 #[cfg(feature = "svg")]
 pub(crate) mod svg;
+pub(super) mod webp;

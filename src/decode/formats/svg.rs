@@ -14,23 +14,26 @@
 //!
 //! Security. usvg's default image resolver reads any local file an `<image href>` names; it is
 //! replaced: strings (paths, `file:` and `http:` URLs) resolve to nothing, and `data:` URIs
-//! are accepted only for PNG, JPEG, GIF and WebP whose header size is within `max_pixels`
-//! and [`MAX_EMBEDDED_PIXELS`] (nested SVG documents are refused). System fonts load only with
+//! are accepted only for PNG, JPEG, GIF and WebP whose real decode size (a GIF's first frame,
+//! not its screen) is within `max_pixels` and [`MAX_EMBEDDED_PIXELS`] (nested SVG documents
+//! are refused; see `embedded`). Each draw of an embedded image is a decode of it, and the
+//! render budget counts it so; the parse budget counts every copy of its bytes usvg makes. System fonts load only with
 //! [`SvgOptions::load_system_fonts`] (once per process, and only with the `svg-text` feature);
 //! without fonts, text draws nothing.
 
 mod cost;
+mod embedded;
 mod xml;
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 #[cfg(feature = "svg-text")]
 use std::sync::{Arc, OnceLock};
 
 use image::RgbaImage;
 use resvg::tiny_skia;
+use resvg::usvg;
 #[cfg(feature = "svg-text")]
 use resvg::usvg::fontdb;
-use resvg::usvg::{self, ImageHrefResolver, ImageKind};
 
 use crate::decode::{DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, fit};
 
@@ -170,7 +173,7 @@ fn parse(bytes: &[u8], opts: &SvgOptions, max_embedded: u64) -> Result<usvg::Tre
     #[cfg_attr(not(feature = "svg-text"), allow(unused_mut))]
     let mut options = usvg::Options {
         resources_dir: None,
-        image_href_resolver: resolver(max_embedded),
+        image_href_resolver: embedded::resolver(max_embedded),
         ..Default::default()
     };
     #[cfg(feature = "svg-text")]
@@ -188,31 +191,6 @@ fn parse(bytes: &[u8], opts: &SvgOptions, max_embedded: u64) -> Result<usvg::Tre
         }
         other => DecodeError::Corrupt(format!("SVG: {other}")),
     })
-}
-
-/// Never follows a path or URL; accepts embedded raster images within `max_pixels`.
-fn resolver(max_pixels: u64) -> ImageHrefResolver<'static> {
-    ImageHrefResolver {
-        resolve_data: Box::new(move |_mime, data, _opts| {
-            // The bytes decide the format, not the declared MIME type.
-            let reader = image::ImageReader::new(Cursor::new(data.as_slice()))
-                .with_guessed_format()
-                .ok()?;
-            let format = reader.format()?;
-            let (w, h) = reader.into_dimensions().ok()?;
-            if u64::from(w) * u64::from(h) > max_pixels {
-                return None;
-            }
-            match format {
-                image::ImageFormat::Png => Some(ImageKind::PNG(data)),
-                image::ImageFormat::Jpeg => Some(ImageKind::JPEG(data)),
-                image::ImageFormat::Gif => Some(ImageKind::GIF(data)),
-                image::ImageFormat::WebP => Some(ImageKind::WEBP(data)),
-                _ => None,
-            }
-        }),
-        resolve_string: Box::new(|_href, _opts| None),
-    }
 }
 
 /// The system's fonts, loaded on first use and shared by every later render.
@@ -243,12 +221,12 @@ impl FormatDecoder for Svg {
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         let (width, height) = dimensions(bytes, &self.0)?;
-        Ok(Probe {
+        Ok(Probe::sized(
             width,
             height,
-            orientation: image::metadata::Orientation::NoTransforms,
-            native_bytes: u64::from(width) * u64::from(height) * 4,
-        })
+            image::metadata::Orientation::NoTransforms,
+            u64::from(width) * u64::from(height) * 4,
+        ))
     }
 
     /// The canvas at the size rendered, the render's layers (capped by the render budget at
@@ -268,10 +246,7 @@ impl FormatDecoder for Svg {
     ) -> Result<Output, DecodeError> {
         let size = render_size(probe, target);
         let image = decode(bytes, Some(size), limits.max_pixels, &self.0)?;
-        Ok(Output {
-            image,
-            path: DecodePath::FullDecode,
-        })
+        Ok(Output::new(image, DecodePath::FullDecode))
     }
 }
 

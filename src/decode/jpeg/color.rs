@@ -15,9 +15,11 @@
 //! * CMYK (Adobe, stored inverted: 255 = no ink) -> RGB multiplies each
 //!   channel by K, and YCCK is first converted YCbCr -> "RGB" = inverted
 //!   CMY and then the same way, both with zune-jpeg's rounding
-//!   (`x * k / 255`), so thumbnails match the full-size decode.
+//!   (`x * k / 255`), so thumbnails match the full-size decode;
+//! * or, for a file whose ICC profile will convert them, CMYK and YCCK to
+//!   their inks as Adobe stores them (`to_pixels` with `inks`).
 //!
-//! Must not touch: entropy decoding, IDCTs.
+//! Must not touch: entropy decoding, IDCTs, colour profiles.
 
 use super::JpegError;
 
@@ -271,16 +273,19 @@ fn upsample_row(p: &Plane, y: usize, out_h: usize, out: &mut [u8], colsum: &mut 
     }
 }
 
-/// Upsamples and converts the planes to packed RGB8 of `out_w x out_h`.
-pub(super) fn to_rgb(
+/// Upsamples and converts the planes to packed RGB8 of `out_w x out_h`; with `inks`, a CMYK
+/// or YCCK frame to packed CMYK8 as Adobe stores CMYK (255 = no ink) instead, for a colour
+/// profile to convert (a YCCK frame's YCbCr decodes to its CMY inks).
+pub(super) fn to_pixels(
     planes: &[Plane],
     transform: Transform,
-    out_w: usize,
-    out_h: usize,
+    (out_w, out_h): (usize, usize),
+    inks: bool,
 ) -> Result<Vec<u8>, JpegError> {
+    let channels = if inks { 4 } else { 3 };
     let n = out_w
         .checked_mul(out_h)
-        .and_then(|n| n.checked_mul(3))
+        .and_then(|n| n.checked_mul(channels))
         .ok_or_else(|| JpegError::Unsupported("image too large".into()))?;
     let needed = match transform {
         Transform::Gray => 1,
@@ -290,36 +295,36 @@ pub(super) fn to_rgb(
     if planes.len() < needed {
         return Err(JpegError::Corrupt("missing component".into()));
     }
-    let mut rgb = vec![0u8; n];
+    let mut out = vec![0u8; n];
     let mut colsum = Vec::new();
     let mut rows = vec![vec![0u8; out_w]; needed];
+    let mut ycc = vec![0u8; out_w * 3];
     let taps: Vec<Option<Vec<Taps>>> = planes.iter().map(|p| generic_taps(p, out_w)).collect();
-    for (y, dst) in rgb.chunks_exact_mut(out_w * 3).enumerate() {
+    for (y, dst) in out.chunks_exact_mut(out_w * channels).enumerate() {
         for ((p, row), hx) in planes.iter().zip(rows.iter_mut()).zip(&taps) {
             match hx {
                 Some(hx) => resample_row_generic(p, y, out_h, hx, row, &mut colsum),
                 None => upsample_row(p, y, out_h, row, &mut colsum),
             }
         }
-        match (transform, &rows[..]) {
-            (Transform::Gray, [g, ..]) => {
+        match (inks, transform, &rows[..]) {
+            (false, Transform::Gray, [g, ..]) => {
                 for (d, &g) in dst.chunks_exact_mut(3).zip(g) {
                     d.copy_from_slice(&[g, g, g]);
                 }
             }
-            (Transform::Rgb, [r, g, b, ..]) => {
+            (false, Transform::Rgb, [r, g, b, ..]) => {
                 for (((d, &r), &g), &b) in dst.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
                     d.copy_from_slice(&[r, g, b]);
                 }
             }
-            (Transform::YCbCr, [y, cb, cr, ..]) => ycc_row(y, cb, cr, dst),
-            (Transform::Cmyk, [c, m, y, k]) => {
-                for ((((d, &c), &m), &y), &k) in dst.chunks_exact_mut(3).zip(c).zip(m).zip(y).zip(k)
-                {
+            (false, Transform::YCbCr, [y, cb, cr, ..]) => ycc_row(y, cb, cr, dst),
+            (false, Transform::Cmyk, [c, m, y, k]) => {
+                each4(dst, 3, [c, m, y, k], |d, [c, m, y, k]| {
                     d.copy_from_slice(&[mul_k(c, k), mul_k(m, k), mul_k(y, k)]);
-                }
+                })
             }
-            (Transform::Ycck, [y, cb, cr, k]) => {
+            (false, Transform::Ycck, [y, cb, cr, k]) => {
                 ycc_row(y, cb, cr, dst);
                 for (d, &k) in dst.chunks_exact_mut(3).zip(k) {
                     for v in d.iter_mut() {
@@ -327,10 +332,47 @@ pub(super) fn to_rgb(
                     }
                 }
             }
+            (true, Transform::Cmyk, [c, m, y, k]) => {
+                each4(dst, 4, [c, m, y, k], |d, inks| d.copy_from_slice(&inks));
+            }
+            (true, Transform::Ycck, [y, cb, cr, k]) => {
+                ycc_row(y, cb, cr, &mut ycc);
+                for ((d, v), &k) in dst.chunks_exact_mut(4).zip(ycc.chunks_exact(3)).zip(k) {
+                    d.copy_from_slice(&[255 - v[0], 255 - v[1], 255 - v[2], k]);
+                }
+            }
+            (true, _, _) => {
+                return Err(JpegError::Unsupported(
+                    "CMYK output of a 1- or 3-component JPEG".into(),
+                ));
+            }
             _ => return Err(JpegError::Corrupt("missing component".into())),
         }
     }
-    Ok(rgb)
+    Ok(out)
+}
+
+/// Calls `f` with each output pixel of `dst` (`channels` samples) and the four component
+/// samples it is made from.
+fn each4(
+    dst: &mut [u8],
+    channels: usize,
+    [a, b, c, d]: [&Vec<u8>; 4],
+    f: impl Fn(&mut [u8], [u8; 4]),
+) {
+    for ((((p, &a), &b), &c), &d) in dst.chunks_exact_mut(channels).zip(a).zip(b).zip(c).zip(d) {
+        f(p, [a, b, c, d]);
+    }
+}
+
+/// Packed YCCK (as a full-size decoder hands over the components) to packed CMYK as Adobe
+/// stores it, in place: the YCbCr of the CMY inks through libjpeg's YCbCr -> RGB, K as is.
+pub(crate) fn ycck_to_cmyk(pixels: &mut [u8]) {
+    let mut rgb = [0u8; 3];
+    for p in pixels.chunks_exact_mut(4) {
+        ycc_row(&[p[0]], &[p[1]], &[p[2]], &mut rgb);
+        p[..3].copy_from_slice(&[255 - rgb[0], 255 - rgb[1], 255 - rgb[2]]);
+    }
 }
 
 /// `x * k / 255`, rounded as zune-jpeg does (Blinn's 8-bit multiply).
@@ -358,120 +400,4 @@ fn ycc_row(y: &[u8], cb: &[u8], cr: &[u8], dst: &mut [u8]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn h2v1_matches_libjpeg() {
-        let p = Plane {
-            data: vec![10, 50, 90],
-            stride: 3,
-            rows: 1,
-            h: Ratio::new(2, 1),
-            v: Ratio::new(1, 1),
-        };
-        let mut out = vec![0u8; 6];
-        upsample_row(&p, 0, 1, &mut out, &mut Vec::new());
-        // libjpeg: 10, (30+50+2)>>2=20, (150+10+1)>>2=40, (150+90+2)>>2=60,
-        // (270+50+1)>>2=80, 90
-        assert_eq!(out, [10, 20, 40, 60, 80, 90]);
-    }
-
-    #[test]
-    fn h2v2_flat_stays_flat() {
-        let p = Plane {
-            data: vec![77; 4],
-            stride: 2,
-            rows: 2,
-            h: Ratio::new(2, 1),
-            v: Ratio::new(2, 1),
-        };
-        let mut out = vec![0u8; 3];
-        for y in 0..3 {
-            upsample_row(&p, y, 3, &mut out, &mut Vec::new());
-            assert_eq!(out, [77, 77, 77]);
-        }
-    }
-
-    #[test]
-    fn generic_ratio_two_matches_fancy_weights_and_flat_stays_flat() {
-        // 3x: centred taps, the middle sample of each triple is exact.
-        let p = Plane {
-            data: vec![0, 90, 180],
-            stride: 3,
-            rows: 1,
-            h: Ratio::new(3, 1),
-            v: Ratio::new(1, 1),
-        };
-        let mut out = vec![0u8; 9];
-        upsample_row(&p, 0, 1, &mut out, &mut Vec::new());
-        assert_eq!(out, [0, 0, 30, 60, 90, 120, 150, 180, 180]);
-        // 3:2 and 4x vertically on a flat plane stay flat.
-        for (h, v) in [
-            (Ratio::new(3, 2), Ratio::new(4, 1)),
-            (Ratio::new(4, 3), Ratio::new(3, 2)),
-        ] {
-            let p = Plane {
-                data: vec![77; 12],
-                stride: 4,
-                rows: 3,
-                h,
-                v,
-            };
-            let mut out = vec![0u8; 5];
-            for y in 0..4 {
-                upsample_row(&p, y, 4, &mut out, &mut Vec::new());
-                assert_eq!(out, [77; 5]);
-            }
-        }
-        assert_eq!(Ratio::new(8, 4), Ratio::new(2, 1));
-    }
-
-    #[test]
-    fn cmyk_and_ycck_multiply_by_k() {
-        assert_eq!(
-            (
-                mul_k(255, 255),
-                mul_k(0, 255),
-                mul_k(255, 0),
-                mul_k(200, 128)
-            ),
-            (255, 0, 0, 100)
-        );
-        let planes: Vec<Plane> = [255u8, 0, 128, 255]
-            .iter()
-            .map(|&v| Plane {
-                data: vec![v],
-                stride: 1,
-                rows: 1,
-                h: Ratio::new(1, 1),
-                v: Ratio::new(1, 1),
-            })
-            .collect();
-        assert_eq!(
-            to_rgb(&planes, Transform::Cmyk, 1, 1).unwrap(),
-            [255, 0, 128]
-        );
-        // YCCK: Y 255 / neutral chroma is white "RGB", i.e. no ink: black.
-        let ycck: Vec<Plane> = [255u8, 128, 128, 255]
-            .iter()
-            .map(|&v| Plane {
-                data: vec![v],
-                stride: 1,
-                rows: 1,
-                h: Ratio::new(1, 1),
-                v: Ratio::new(1, 1),
-            })
-            .collect();
-        assert_eq!(to_rgb(&ycck, Transform::Ycck, 1, 1).unwrap(), [0, 0, 0]);
-        assert!(to_rgb(&ycck[..3], Transform::Ycck, 1, 1).is_err());
-    }
-
-    #[test]
-    fn ycc_gray_and_red() {
-        let mut d = [0u8; 6];
-        ycc_row(&[128, 76], &[128, 85], &[128, 255], &mut d);
-        assert_eq!(&d[..3], &[128, 128, 128]);
-        assert!(d[3] > 250 && d[4] < 5 && d[5] < 5, "{d:?}");
-    }
-}
+mod tests;

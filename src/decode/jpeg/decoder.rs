@@ -264,8 +264,9 @@ impl<'a> Decoder<'a> {
         )
     }
 
-    /// Converts what was decoded into the RGB output.
-    pub(super) fn finish(&mut self) -> Result<Reduced, JpegError> {
+    /// Converts what was decoded into the RGB output; with `inks`, a CMYK or YCCK frame into
+    /// packed CMYK as Adobe stores it instead (for a colour profile to convert).
+    pub(super) fn finish(&mut self, inks: bool) -> Result<Reduced, JpegError> {
         let frame = self
             .frame
             .as_ref()
@@ -294,7 +295,7 @@ impl<'a> Decoder<'a> {
                 return Err(JpegError::Unsupported("2-component JPEG".into()));
             }
         };
-        let rgb = color::to_rgb(&self.planes, transform, out_w, out_h)?;
+        let rgb = color::to_pixels(&self.planes, transform, (out_w, out_h), inks)?;
         Ok(Reduced {
             width: out_w as u32,
             height: out_h as u32,

@@ -4,7 +4,7 @@
 //! skipping entropy-coded segments to the next marker, and parsing SOF, SOS,
 //! DQT, DRI, APP0 (JFIF) and APP14 (Adobe) payloads into plain structures,
 //! and recognising APP1 Exif payloads (whose TIFF contents `super::super::exif`
-//! parses).
+//! parses; APP2 ICC chunks are `super::icc`'s).
 //! DHT payloads are handed to [`super::huffman`].
 //!
 //! Must not touch: entropy-coded data beyond finding where it ends.

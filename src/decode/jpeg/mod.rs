@@ -65,13 +65,15 @@
 //! (CMYK, sampling), `tests_bounds` (scan bombs), `tests_fuzz` (memory
 //! estimate, preflight, mutation fuzz), with `test_encoder`; `partial` follows a file
 //! still downloading (where its DC scans end, for previews). [`read_info`]
-//! also reports where the APP1 Exif block is; `super::exif` parses it.
+//! also reports where the APP1 Exif block is (`super::exif` parses it) and
+//! where the APP2 ICC profile's chunks are ([`icc_profile`] assembles them).
 
 mod baseline;
 mod bits;
 mod color;
 mod decoder;
 mod huffman;
+mod icc;
 mod idct;
 mod layout;
 mod limits;
@@ -95,6 +97,7 @@ use std::fmt;
 use decoder::Decoder;
 use markers::{Frame, Parser};
 
+pub(crate) use color::ycck_to_cmyk;
 pub(crate) use limits::{estimate_peak, preflight};
 pub(crate) use partial::{Reach, ScanTracker};
 
@@ -168,6 +171,8 @@ pub(crate) struct JpegInfo {
     /// Where in `data` the TIFF block of the last APP1 Exif segment before
     /// the first scan lies (the bytes after `Exif\0\0`), if there is one.
     pub(crate) exif: Option<std::ops::Range<usize>>,
+    /// The APP2 `ICC_PROFILE` segments before the first scan, in file order.
+    pub(crate) icc: Vec<icc::IccChunk>,
 }
 
 /// A decoded reduced-size image.
@@ -232,6 +237,7 @@ fn read_header(data: &[u8]) -> Result<Header, JpegError> {
     let mut p = Parser::new(data)?;
     let mut cm = ColorMarkers::default();
     let mut exif = None;
+    let mut icc_chunks = Vec::new();
     let mut frame: Option<(Frame, u8)> = None;
     let mut hierarchical = false;
     let mut first_scan = None;
@@ -268,6 +274,10 @@ fn read_header(data: &[u8]) -> Result<Header, JpegError> {
                     exif = Some(start + markers::EXIF_HEADER.len()..p.pos);
                 }
             }
+            0xE2 => {
+                let payload = p.segment()?;
+                icc_chunks.extend(icc::icc_chunk(payload, p.pos - payload.len()));
+            }
             0xEE => {
                 if let Some(t) = markers::adobe_transform(p.segment()?) {
                     cm.adobe = Some(t);
@@ -295,6 +305,7 @@ fn read_header(data: &[u8]) -> Result<Header, JpegError> {
         color: color_space(&f, cm),
         unsupported,
         exif,
+        icc: icc_chunks,
     };
     Ok(Header {
         info,
@@ -364,6 +375,37 @@ pub(crate) fn decode_reduced(data: &[u8], denom: u8) -> Result<Reduced, JpegErro
     decode_with_stats(data, denom).map(|(r, _)| r)
 }
 
+/// [`decode_reduced`] of a CMYK or YCCK frame to its inks instead of RGB:
+/// [`Reduced::rgb`] holds packed CMYK8 as Adobe stores it (255 = no ink),
+/// for the file's colour profile to convert. A 1- or 3-component frame is
+/// [`JpegError::Unsupported`].
+pub(crate) fn decode_reduced_cmyk(data: &[u8], denom: u8) -> Result<Reduced, JpegError> {
+    let bs = block_size(denom)?;
+    let mut d = Decoder::new(data, bs);
+    d.run().and_then(|()| d.finish(true))
+}
+
+/// The assembled APP2 ICC profile (`None`: the file has none); an error if
+/// its chunks are inconsistent (counts that differ, a sequence number
+/// missing, repeated or out of range) or add up to more than `max` bytes.
+pub(crate) fn icc_profile(
+    data: &[u8],
+    info: &JpegInfo,
+    max: usize,
+) -> Result<Option<Vec<u8>>, &'static str> {
+    icc::assemble_icc(data, &info.icc, max)
+}
+
+/// Output pixels per block side for `1/denom`.
+fn block_size(denom: u8) -> Result<usize, JpegError> {
+    match denom {
+        2 => Ok(4),
+        4 => Ok(2),
+        8 => Ok(1),
+        _ => Err(JpegError::Unsupported(format!("scale 1/{denom}"))),
+    }
+}
+
 /// What a decode did with the scans, for tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DecodeStats {
@@ -391,16 +433,11 @@ pub(crate) fn decode_with_stats(
 /// [`decode_reduced`] that reports what it did even when it fails, e.g. the
 /// work units spent before a file was refused.
 pub(crate) fn decode_counted(data: &[u8], denom: u8) -> (Result<Reduced, JpegError>, DecodeStats) {
-    let bs = match denom {
-        2 => 4,
-        4 => 2,
-        8 => 1,
-        _ => {
-            let e = JpegError::Unsupported(format!("scale 1/{denom}"));
-            return (Err(e), DecodeStats::default());
-        }
+    let bs = match block_size(denom) {
+        Ok(bs) => bs,
+        Err(e) => return (Err(e), DecodeStats::default()),
     };
     let mut d = Decoder::new(data, bs);
-    let r = d.run().and_then(|()| d.finish());
+    let r = d.run().and_then(|()| d.finish(false));
     (r, d.stats)
 }

@@ -16,7 +16,6 @@ use super::*;
 use crate::decode::test_util::counting;
 use jpeg_encoder::SamplingFactor;
 
-
 /// Files of every layout the decoder handles, real and generated.
 fn layout_samples() -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = [

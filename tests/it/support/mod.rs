@@ -2,8 +2,10 @@
 //! paths. Each test binary uses the parts it needs.
 #![allow(dead_code, unused_imports)]
 
+pub mod color;
 pub mod hostile;
 pub mod photo;
+pub mod pillow;
 pub mod server;
 pub mod tls;
 
@@ -237,4 +239,62 @@ pub fn rss() -> u64 {
 /// This process's peak resident size since the last [`reset_peak_rss`], in bytes.
 pub fn peak_rss() -> u64 {
     proc_status_bytes("VmHWM:")
+}
+
+/// Every file under `root`, recursively.
+pub fn files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Every file under `root` that contains `needle`.
+pub fn files_containing(root: &std::path::Path, needle: &str) -> Vec<String> {
+    files(root)
+        .into_iter()
+        .filter(|path| {
+            let bytes = std::fs::read(path).unwrap();
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+        .map(|path| path.display().to_string())
+        .collect()
+}
+
+/// `bytes` in standard base64 (`data:` URLs, `Authorization: Basic`).
+pub fn base64(bytes: impl AsRef<[u8]>) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A route whose image depends on the value of request header `header`: each `(value, side)`
+/// of `sides` gets a `side` x `side` PNG, any other value (or none) 30x30; `Vary: <header>`,
+/// private, fresh for an hour. `gate`, if given, holds every answer until opened.
+pub fn per_user_route(
+    server: &Server,
+    path: &str,
+    header: &'static str,
+    sides: &'static [(&'static str, u32)],
+    gate: Option<Gate>,
+) {
+    server.route_fn(path, move |req| {
+        let value = req.header(header);
+        let side = sides
+            .iter()
+            .find(|(v, _)| Some(*v) == value)
+            .map_or(30, |&(_, side)| side);
+        let mut route = Route::ok(png(side, side, side))
+            .header("Vary", header)
+            .header("Cache-Control", "private, max-age=3600");
+        if let Some(gate) = &gate {
+            route = route.hold(gate);
+        }
+        route
+    });
 }

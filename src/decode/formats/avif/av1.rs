@@ -35,8 +35,7 @@ use rav1d::include::dav1d::dav1d::{
     DAV1D_INLOOPFILTER_ALL, DAV1D_INLOOPFILTER_NONE, Dav1dContext, Dav1dSettings,
 };
 use rav1d::include::dav1d::headers::{
-    DAV1D_PIXEL_LAYOUT_I400, DAV1D_PIXEL_LAYOUT_I420, DAV1D_PIXEL_LAYOUT_I422,
-    Dav1dSequenceHeader,
+    DAV1D_PIXEL_LAYOUT_I400, DAV1D_PIXEL_LAYOUT_I420, DAV1D_PIXEL_LAYOUT_I422, Dav1dSequenceHeader,
 };
 use rav1d::include::dav1d::picture::Dav1dPicture;
 use rav1d::src::lib::{
@@ -140,7 +139,11 @@ impl std::fmt::Display for Av1Error {
 impl std::error::Error for Av1Error {}
 
 fn check(code: c_int) -> Result<(), Av1Error> {
-    if code == 0 { Ok(()) } else { Err(Av1Error(code)) }
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(Av1Error(code))
+    }
 }
 
 fn again(code: c_int) -> bool {
@@ -355,11 +358,9 @@ impl Picture<'_> {
         let (w, h) = (self.width(), self.height());
         let (width, height, stride) = match index {
             0 => (w, h, self.pic.stride[0]),
-            1 | 2 if self.layout() != Layout::I400 => (
-                (w + sx) >> sx,
-                (h + sy) >> sy,
-                self.pic.stride[1],
-            ),
+            1 | 2 if self.layout() != Layout::I400 => {
+                ((w + sx) >> sx, (h + sy) >> sy, self.pic.stride[1])
+            }
             _ => return None,
         };
         let ptr = self.pic.data[index]?;

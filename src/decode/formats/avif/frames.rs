@@ -54,7 +54,9 @@ pub(super) fn still_peak(track: &Track<'_>, target: Target) -> u64 {
 /// every output frame.
 pub(super) fn peak(track: &Track<'_>, info: &animation::Info, target: Target) -> u64 {
     let (ow, oh) = target.size_for(track.width, track.height);
-    let outputs = info.frames.saturating_mul(u64::from(ow) * u64::from(oh) * 4);
+    let outputs = info
+        .frames
+        .saturating_mul(u64::from(ow) * u64::from(oh) * 4);
     still_peak(track, target).saturating_add(outputs)
 }
 
@@ -93,11 +95,20 @@ fn each(
         width: f64::from(track.width),
         height: f64::from(track.height),
     };
-    for sample in track.color.samples(bytes).take(usize::try_from(limit).unwrap_or(usize::MAX)) {
+    for sample in track
+        .color
+        .samples(bytes)
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+    {
         let (data, delay) = sample.map_err(corrupt)?;
         let pic = picture::frame(&mut color, data, size)?;
         let planes = picture::planes(&pic)?;
-        let m = matrix(track.nclx, pic.sequence(), planes.depth, planes.uv.is_none())?;
+        let m = matrix(
+            track.nclx,
+            pic.sequence(),
+            planes.depth,
+            planes.uv.is_none(),
+        )?;
         let alpha_data = match &mut alpha_samples {
             Some(s) => match s.next() {
                 Some(a) => Some(a.map_err(corrupt)?.0),

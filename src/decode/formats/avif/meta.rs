@@ -247,8 +247,12 @@ impl<'a> Meta<'a> {
         });
         match size {
             Some((w, h)) if w > 0 && h > 0 => Ok((w, h)),
-            Some(_) => Err(Refusal::Corrupt(format!("item {item} is 0 pixels wide or high"))),
-            None => Err(Refusal::Corrupt(format!("item {item} has no size ('ispe')"))),
+            Some(_) => Err(Refusal::Corrupt(format!(
+                "item {item} is 0 pixels wide or high"
+            ))),
+            None => Err(Refusal::Corrupt(format!(
+                "item {item} has no size ('ispe')"
+            ))),
         }
     }
 
@@ -280,7 +284,9 @@ impl<'a> Meta<'a> {
                 "AVIF whose image is an item of type '{}'",
                 fourcc(*kind)
             ))),
-            None => Err(Refusal::Corrupt(format!("item {id} is not described ('iinf')"))),
+            None => Err(Refusal::Corrupt(format!(
+                "item {id} is not described ('iinf')"
+            ))),
         }
     }
 
@@ -358,7 +364,9 @@ fn clean_aperture(c: [u32; 8], width: u32, height: u32) -> Option<Crop> {
         // i128: the products of two 32-bit values do not fit an i64 with room to add.
         let num = 2 * i128::from(off_n) + i128::from(size - crop) * i128::from(off_d);
         let den = 2 * i128::from(off_d);
-        (num % den == 0).then(|| i64::try_from(num / den).ok()).flatten()
+        (num % den == 0)
+            .then(|| i64::try_from(num / den).ok())
+            .flatten()
     };
     let x = edge(xn, xd, i64::from(width), cw)?;
     let y = edge(yn, yd, i64::from(height), ch)?;
@@ -594,7 +602,11 @@ fn read_iloc<'a>(
         let source = match method {
             0 => file,
             1 => idat,
-            _ => return Err(format!("item {id} is built from other items ('iloc' method 2)")),
+            _ => {
+                return Err(format!(
+                    "item {id} is built from other items ('iloc' method 2)"
+                ));
+            }
         };
         let mut slices = Vec::with_capacity(usize::from(extents).min(r.left()));
         for _ in 0..extents {

@@ -105,10 +105,17 @@ fn film_grain_is_applied_at_full_size_only() {
     assert!(diff < 1.0, "MAD {diff:.3} against libavif (with grain)");
     // The thumbnail skips the grain: it is close to libavif's image resized, but not equal
     // to a resize of the grainy full decode.
-    let thumb = load(&bytes, Size::Thumbnail { width: 60, height: 60 }, false)
-        .unwrap()
-        .pixels
-        .into_first();
+    let thumb = load(
+        &bytes,
+        Size::Thumbnail {
+            width: 60,
+            height: 60,
+        },
+        false,
+    )
+    .unwrap()
+    .pixels
+    .into_first();
     let resized = resize::rgba(want, thumb.dimensions()).unwrap();
     let diff = mad(&thumb, &resized);
     assert!(diff < 3.0, "thumbnail MAD {diff:.3}");
@@ -181,8 +188,14 @@ fn thumbnails_match_libavif_resized() {
     for (name, want) in names {
         let bytes = read(&name);
         for size in [
-            Size::Thumbnail { width: 64, height: 64 },
-            Size::Cover { width: 50, height: 50 },
+            Size::Thumbnail {
+                width: 64,
+                height: 64,
+            },
+            Size::Cover {
+                width: 50,
+                height: 50,
+            },
         ] {
             let thumb = load(&bytes, size, false).unwrap().pixels.into_first();
             let target = Target::of(size);
@@ -219,13 +232,26 @@ fn animation_decodes_every_frame_with_its_delay() {
     };
     assert_eq!(a.loop_count(), crate::loaded::LoopCount::Infinite);
     // Thumbnails of every frame; a still request shows the primary item.
-    let small = load(&bytes, Size::Thumbnail { width: 40, height: 40 }, true).unwrap();
+    let small = load(
+        &bytes,
+        Size::Thumbnail {
+            width: 40,
+            height: 40,
+        },
+        true,
+    )
+    .unwrap();
     let small = small.pixels.frames().unwrap().to_vec();
     assert_eq!(small.len(), 5);
     assert!(small.iter().all(|f| f.image.dimensions() == (40, 30)));
     let still = load(&bytes, Size::Original, false).unwrap().pixels;
     assert!(still.frames().is_none());
-    assert!(mad(still.first(), &image::imageops::crop_imm(&strip, 0, 0, 160, 120).to_image()) < 1.0);
+    assert!(
+        mad(
+            still.first(),
+            &image::imageops::crop_imm(&strip, 0, 0, 160, 120).to_image()
+        ) < 1.0
+    );
 }
 
 #[test]
@@ -244,7 +270,10 @@ fn frame_limits_refuse_before_decoding() {
         ..LIMITS
     };
     let r = Decoders::builtin().decode(&bytes, &variant, &small, &|| false);
-    assert!(matches!(r, Err(DecodeError::FramesTooLarge { frames: 5, .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(DecodeError::FramesTooLarge { frames: 5, .. })),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -268,8 +297,19 @@ fn a_header_that_lies_is_refused_from_the_headers() {
         max_pixels: 1000,
         ..LIMITS
     };
-    let r = Decoders::builtin().decode(&read("photo-8bit.avif"), &Variant::of(Size::Original), &tight, &|| false);
-    assert_eq!(r.unwrap_err(), DecodeError::TooLarge { width: 240, height: 160 });
+    let r = Decoders::builtin().decode(
+        &read("photo-8bit.avif"),
+        &Variant::of(Size::Original),
+        &tight,
+        &|| false,
+    );
+    assert_eq!(
+        r.unwrap_err(),
+        DecodeError::TooLarge {
+            width: 240,
+            height: 160
+        }
+    );
 }
 
 #[test]
@@ -285,7 +325,10 @@ fn truncated_files_are_refused_before_decoding() {
     for len in [0, 20, 100, 400, whole.len() - 1] {
         let r = load(&whole[..len], Size::Original, false);
         assert!(
-            matches!(r, Err(DecodeError::Corrupt(_) | DecodeError::Unsupported(_))),
+            matches!(
+                r,
+                Err(DecodeError::Corrupt(_) | DecodeError::Unsupported(_))
+            ),
             "{len}: {r:?}"
         );
     }
@@ -294,14 +337,28 @@ fn truncated_files_are_refused_before_decoding() {
 #[test]
 fn the_reservation_covers_the_real_peak() {
     let mut files: Vec<String> = STILLS.iter().map(|n| format!("{n}.avif")).collect();
-    files.extend(["cropped.avif", "rotated-mirrored.avif", "film-grain.avif", "flat-4096.avif"].map(String::from));
+    files.extend(
+        [
+            "cropped.avif",
+            "rotated-mirrored.avif",
+            "film-grain.avif",
+            "flat-4096.avif",
+        ]
+        .map(String::from),
+    );
     for name in files {
         let bytes = read(&name);
         let probe = Avif.probe(&bytes).unwrap();
         for size in [
             Size::Original,
-            Size::Thumbnail { width: 256, height: 256 },
-            Size::Cover { width: 100, height: 60 },
+            Size::Thumbnail {
+                width: 256,
+                height: 256,
+            },
+            Size::Cover {
+                width: 100,
+                height: 60,
+            },
         ] {
             let target = Target::of(size);
             let estimate = Avif.peak_bytes(&bytes, &probe, target);
@@ -317,10 +374,19 @@ fn the_reservation_covers_the_real_peak() {
     let Some(info) = Avif.animation(&bytes, &LIMITS).unwrap() else {
         panic!("not an animation")
     };
-    for size in [Size::Original, Size::Thumbnail { width: 50, height: 50 }] {
+    for size in [
+        Size::Original,
+        Size::Thumbnail {
+            width: 50,
+            height: 50,
+        },
+    ] {
         let estimate = Avif.frames_peak_bytes(&bytes, &info, Target::of(size));
         let (r, peak) = counting::peak_during(|| load(&bytes, size, true));
         r.unwrap();
-        assert!(peak as u64 <= estimate, "animation {size:?}: {peak} > {estimate}");
+        assert!(
+            peak as u64 <= estimate,
+            "animation {size:?}: {peak} > {estimate}"
+        );
     }
 }

@@ -109,7 +109,9 @@ pub(crate) fn read(moov: BoxRef<'_>) -> Result<Option<Track<'_>>, Bad> {
         Some((segment, true)) => match color.duration {
             None => Plays::Forever,
             Some(_) if segment == 0 => Plays::Forever,
-            Some(total) => Plays::Times(u32::try_from(total.div_ceil(segment).max(1)).unwrap_or(u32::MAX)),
+            Some(total) => {
+                Plays::Times(u32::try_from(total.div_ceil(segment).max(1)).unwrap_or(u32::MAX))
+            }
         },
     };
     Ok(Some(Track {
@@ -382,7 +384,12 @@ impl<'a> Samples<'a> {
 
     /// Samples per chunk for `chunk`, moving along the `stsc` entries.
     fn per_chunk(&mut self, chunk: u32) -> Option<u32> {
-        let entry = |i: usize| Some((be32(self.t.chunks_to_samples, i * 3)?, be32(self.t.chunks_to_samples, i * 3 + 1)?));
+        let entry = |i: usize| {
+            Some((
+                be32(self.t.chunks_to_samples, i * 3)?,
+                be32(self.t.chunks_to_samples, i * 3 + 1)?,
+            ))
+        };
         while let Some((first, _)) = entry(self.stsc + 1) {
             if first > chunk {
                 break;
@@ -414,7 +421,9 @@ impl<'a> Samples<'a> {
         let bad = |what: &str| format!("animation sample {index}: {what}");
         while self.left_in_chunk == 0 {
             self.chunk += 1;
-            let n = self.per_chunk(self.chunk).ok_or_else(|| bad("no chunk holds it"))?;
+            let n = self
+                .per_chunk(self.chunk)
+                .ok_or_else(|| bad("no chunk holds it"))?;
             self.left_in_chunk = n;
             self.at = self
                 .chunk_offset(self.chunk)

@@ -158,11 +158,7 @@ impl Matrix {
                 let gu = bu * kb / kg;
                 let gv = rv * kr / kg;
                 (
-                    [
-                        [cy, 0.0, rv * c],
-                        [cy, -gu * c, -gv * c],
-                        [cy, bu * c, 0.0],
-                    ],
+                    [[cy, 0.0, rv * c], [cy, -gu * c, -gv * c], [cy, bu * c, 0.0]],
                     center,
                 )
             }
@@ -180,7 +176,9 @@ impl Matrix {
         let round = 1 << (SHIFT - 1);
         for (((px, &y), &u), &v) in rgba.chunks_exact_mut(4).zip(y).zip(u).zip(v) {
             let (y, u, v) = (y - self.y_off, u - self.uv_off, v - self.uv_off);
-            let ch = |k: [i32; 3]| ((k[0] * y + k[1] * u + k[2] * v + round) >> SHIFT).clamp(0, 255) as u8;
+            let ch = |k: [i32; 3]| {
+                ((k[0] * y + k[1] * u + k[2] * v + round) >> SHIFT).clamp(0, 255) as u8
+            };
             px[0] = ch(r);
             px[1] = ch(g);
             px[2] = ch(b);
@@ -435,7 +433,10 @@ mod tests {
             let mut px = [0u8; 8];
             let c = 128 * s * 16;
             m.row(&[16 * s, 235 * s], &[c, c], &[c, c], &mut px);
-            assert_eq!((&px[..3], &px[4..7]), (&[0, 0, 0][..], &[255, 255, 255][..]));
+            assert_eq!(
+                (&px[..3], &px[4..7]),
+                (&[0, 0, 0][..], &[255, 255, 255][..])
+            );
         }
         // Identity (GBR) puts the planes in their places.
         let m = Matrix::new(Model::Identity, 8, true, false);
@@ -489,9 +490,15 @@ mod tests {
     fn a_small_conversion_matches_a_full_one_resized() {
         // A smooth 10-bit gradient, 4:2:0.
         let (w, h) = (64u32, 48u32);
-        let y: Vec<u16> = (0..w * h).map(|i| (64 + (i % w) * 12 + (i / w) * 3) as u16).collect();
-        let u: Vec<u16> = (0..w * h / 4).map(|i| (300 + (i % 32) * 10) as u16).collect();
-        let v: Vec<u16> = (0..w * h / 4).map(|i| (700 - (i / 32) * 8) as u16).collect();
+        let y: Vec<u16> = (0..w * h)
+            .map(|i| (64 + (i % w) * 12 + (i / w) * 3) as u16)
+            .collect();
+        let u: Vec<u16> = (0..w * h / 4)
+            .map(|i| (300 + (i % 32) * 10) as u16)
+            .collect();
+        let v: Vec<u16> = (0..w * h / 4)
+            .map(|i| (700 - (i / 32) * 8) as u16)
+            .collect();
         let planes = Planes {
             y: view(Samples::U16(&y), w, h),
             uv: Some((

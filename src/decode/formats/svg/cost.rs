@@ -15,7 +15,9 @@
 //!   measured: five box passes each way plus linearRGB conversions; any primitive 30; a
 //!   morphology `2(2rx+1)(2ry+1)`, a convolution twice its kernel, a turbulence 60 per octave);
 //! - clip paths and masks allocate one or two layer-sized buffers each and render their content;
-//! - an embedded raster image is decoded at its own size each time it is drawn.
+//! - an embedded raster image is decoded at its real size (`embedded`: a GIF's first frame,
+//!   not its header) each time it is drawn (every `<use>` of it is a draw), at a per-pixel
+//!   cost and memory measured per format.
 //!
 //! Limits: [`MAX_NODES`] node visits; work at most `max(2^29, 32 x canvas)` units (the floor
 //! is under a second on one core); layer memory at most
@@ -23,6 +25,7 @@
 
 use resvg::usvg::{self, Group, Node, Paint, Rect, Transform, Tree};
 
+use super::embedded;
 use crate::decode::DecodeError;
 
 /// Most nodes the renderer may visit (patterns count once per use).
@@ -128,15 +131,30 @@ impl Walker {
                 Ok(())
             }
             Node::Image(image) => {
-                let size = image.size();
-                let native = (f64::from(size.width()) * f64::from(size.height())) as u64;
-                // Decoded at its own size (RGBA plus the decoder's buffer) each time it is drawn.
-                self.fits(native.saturating_mul(8))?;
-                self.add_work(native.saturating_mul(4) + self.area(image.abs_bounding_box()))?;
-                if let usvg::ImageKind::SVG(tree) = image.kind() {
-                    self.group_children(tree.root())?;
+                let kind = image.kind();
+                if let usvg::ImageKind::SVG(tree) = kind {
+                    return self.group_children(tree.root());
                 }
-                Ok(())
+                // Decoded at its real size each time it is drawn, and drawn scaled from that
+                // size: a GIF whose frame is larger than its header covers more than its box.
+                let size = image.size();
+                let (sw, sh) = (f64::from(size.width()), f64::from(size.height()));
+                let (rw, rh) = embedded::decoded_size(kind)
+                    .map_or((sw, sh), |(w, h)| (f64::from(w), f64::from(h)));
+                let native = (rw * rh).min(u64::MAX as f64 / 64.0) as u64;
+                let (per_pixel, bytes) = embedded::draw_cost(kind);
+                if self.live.saturating_add(native.saturating_mul(bytes)) > self.max_bytes {
+                    return Err(over("an embedded image needs too much memory to draw"));
+                }
+                let b = image.abs_bounding_box();
+                let drawn = Rect::from_xywh(
+                    b.x(),
+                    b.y(),
+                    b.width() * (rw / sw.max(1e-6)) as f32,
+                    b.height() * (rh / sh.max(1e-6)) as f32,
+                )
+                .unwrap_or(b);
+                self.add_work(native.saturating_mul(per_pixel) + self.area(drawn))
             }
             Node::Text(text) => self.group_children(text.flattened()),
         }

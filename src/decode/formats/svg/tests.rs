@@ -3,7 +3,7 @@
 //!
 //! Owns: these tests. Must not touch: the decoder's code.
 
-use std::io::Write;
+use std::io::{Cursor, Write};
 
 use super::*;
 use crate::decode::test_util::mad;
@@ -177,21 +177,8 @@ fn files_and_urls_are_never_read() {
 }
 
 fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in bytes.chunks(3) {
-        let n = u32::from(c[0]) << 16
-            | u32::from(*c.get(1).unwrap_or(&0)) << 8
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                s.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[test]
@@ -213,6 +200,24 @@ fn embedded_images_are_drawn_within_the_pixel_limit() {
     // Nested SVG documents are refused.
     let inner = format!("data:image/svg+xml;base64,{}", base64(ICON.as_bytes()));
     let img = decode(image_svg(&inner).as_bytes(), None, u64::MAX, &opts()).unwrap();
+    assert!(img.pixels().all(|p| p.0[3] == 0));
+}
+
+#[test]
+fn an_embedded_gif_is_sized_by_its_first_frame_not_its_screen() {
+    // A 64x64 red GIF whose screen is patched to say 1x1: resvg draws the frame at 64x64.
+    let mut gif = Vec::new();
+    let frame = image::Frame::new(RgbaImage::from_pixel(64, 64, image::Rgba([255, 0, 0, 255])));
+    image::codecs::gif::GifEncoder::new(&mut gif)
+        .encode_frames([frame])
+        .unwrap();
+    gif[6..10].copy_from_slice(&[1, 0, 1, 0]);
+    let uri = format!("data:image/gif;base64,{}", base64(&gif));
+    // Within a limit of 4096 pixels it is drawn; under it, refused by its frame (the screen
+    // alone would pass any limit).
+    let img = decode(image_svg(&uri).as_bytes(), None, 4096, &opts()).unwrap();
+    assert_eq!(img.get_pixel(4, 4).0, [255, 0, 0, 255]);
+    let img = decode(image_svg(&uri).as_bytes(), None, 4095, &opts()).unwrap();
     assert!(img.pixels().all(|p| p.0[3] == 0));
 }
 

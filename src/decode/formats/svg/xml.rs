@@ -14,7 +14,10 @@
 //!   and resvg's recursion: [`parse`] sets a node limit and a much lower nesting limit.
 //! - usvg copies content per reference (`<use>`, `feImage`, and clip paths, masks, filters and
 //!   patterns in object-bounding-box units are converted once per element using them; markers
-//!   once per vertex): [`expanded_nodes`] bounds the copies before usvg makes them.
+//!   once per vertex): [`expanded`] bounds the copies before usvg makes them.
+//! - usvg decodes an `<image>`'s `data:` URI again for every copy of the element and keeps
+//!   each decoded copy in the tree: a 1 MB image used 300 times held 300 MB. [`expanded`]
+//!   counts the URI bytes of every copy too, within [`MAX_EMBEDDED_BYTES`].
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -34,6 +37,9 @@ const MAX_XML_NODES: u32 = 75_000;
 const MAX_DEPTH: usize = 128;
 /// Most elements usvg may make once references are copied (`<use>`, markers, ...).
 const MAX_EXPANDED_NODES: u64 = 100_000;
+/// Most bytes of `data:` URIs in `<image>` elements once references are copied (twice the
+/// largest text: a document that is one large embedded photo, used twice).
+const MAX_EMBEDDED_BYTES: u64 = 2 * MAX_TEXT_BYTES as u64;
 /// Longest chain of references followed while estimating copies.
 const MAX_REFERENCE_CHAIN: u32 = 32;
 
@@ -83,9 +89,15 @@ pub(super) fn parse(text: &str) -> Result<Document<'_>, DecodeError> {
         e => DecodeError::Corrupt(format!("SVG: malformed XML: {e}")),
     })?;
     check_depth(&doc)?;
-    if expanded_nodes(&doc)? > MAX_EXPANDED_NODES {
+    let copies = expanded(&doc)?;
+    if copies.elements > MAX_EXPANDED_NODES {
         return Err(too_costly(
             "more than 100000 elements once references are copied",
+        ));
+    }
+    if copies.data_bytes > MAX_EMBEDDED_BYTES {
+        return Err(too_costly(
+            "more than 16 MiB of embedded images once references are copied",
         ));
     }
     Ok(doc)
@@ -196,14 +208,38 @@ fn check_depth(doc: &Document) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// An upper estimate of the elements usvg makes once references are copied.
+/// What a document becomes once usvg has copied its references: elements, and bytes of
+/// `data:` URIs on `<image>` elements (each copy decodes its own).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Copies {
+    pub(super) elements: u64,
+    pub(super) data_bytes: u64,
+}
+
+impl Copies {
+    fn add(&mut self, other: Copies, times: u64) {
+        self.elements = self
+            .elements
+            .saturating_add(other.elements.saturating_mul(times));
+        self.data_bytes = self
+            .data_bytes
+            .saturating_add(other.data_bytes.saturating_mul(times));
+    }
+
+    fn over(&self) -> bool {
+        self.elements > MAX_EXPANDED_NODES || self.data_bytes > MAX_EMBEDDED_BYTES
+    }
+}
+
+/// An upper estimate of what usvg makes once references are copied.
 ///
 /// Each element counts 1 plus its children, plus for each reference it holds the size of the
 /// referenced element: `href="#id"` on `<use>` and `<feImage>`, and every `url(#id)` in an
 /// attribute (`style` included), once per shape below it for inherited properties, and once per
 /// vertex for markers. CSS in `<style>` elements may apply to every element: each element
-/// counts the 8 largest targets the style sheets reference. A gradient counts 1.
-pub(super) fn expanded_nodes(doc: &Document) -> Result<u64, DecodeError> {
+/// counts the 8 largest targets the style sheets reference. A gradient counts 1. An `<image>`
+/// also counts the bytes of its `data:` URI.
+pub(super) fn expanded(doc: &Document) -> Result<Copies, DecodeError> {
     let ids: HashMap<&str, NodeId> = doc
         .descendants()
         .filter_map(|n| n.attribute("id").map(|id| (id, n.id())))
@@ -225,14 +261,20 @@ pub(super) fn expanded_nodes(doc: &Document) -> Result<u64, DecodeError> {
         // An element takes at most one value per property, and at most 8 properties take a
         // url (fill, stroke, clip-path, mask, filter, marker-start/mid/end): each element
         // costs at most the 8 largest targets.
-        let mut sizes = css_refs
+        let sizes = css_refs
             .into_iter()
             .map(|id| estimator.target_size(id, 0))
-            .collect::<Result<Vec<u64>, DecodeError>>()?;
-        sizes.sort_unstable_by(|a, b| b.cmp(a));
-        let per_element = sizes.iter().take(8).fold(0u64, |a, &b| a.saturating_add(b));
+            .collect::<Result<Vec<Copies>, DecodeError>>()?;
+        let top8 = |mut v: Vec<u64>| {
+            v.sort_unstable_by_key(|&n| std::cmp::Reverse(n));
+            v.iter().take(8).fold(0u64, |a, &b| a.saturating_add(b))
+        };
+        let largest = Copies {
+            elements: top8(sizes.iter().map(|c| c.elements).collect()),
+            data_bytes: top8(sizes.iter().map(|c| c.data_bytes).collect()),
+        };
         let elements = doc.descendants().filter(Node::is_element).count() as u64;
-        total = total.saturating_add(per_element.saturating_mul(elements));
+        total.add(largest, elements);
     }
     Ok(total)
 }
@@ -242,28 +284,31 @@ struct Estimator<'a, 'input> {
     doc: &'a Document<'input>,
     ids: HashMap<&'a str, NodeId>,
     /// `None` while being computed (a reference cycle counts 0: usvg drops those).
-    memo: HashMap<NodeId, Option<u64>>,
+    memo: HashMap<NodeId, Option<Copies>>,
 }
 
 impl<'a> Estimator<'a, '_> {
-    fn target_size(&mut self, id: &str, chain: u32) -> Result<u64, DecodeError> {
+    fn target_size(&mut self, id: &str, chain: u32) -> Result<Copies, DecodeError> {
         let Some(&target) = self.ids.get(id) else {
-            return Ok(0);
+            return Ok(Copies::default());
         };
         match self.memo.get(&target) {
             Some(Some(n)) => return Ok(*n),
-            Some(None) => return Ok(0),
+            Some(None) => return Ok(Copies::default()),
             None => {}
         }
         if chain >= MAX_REFERENCE_CHAIN {
             return Err(too_costly("references chained more than 32 deep"));
         }
         let Some(node) = self.doc.get_node(target) else {
-            return Ok(0);
+            return Ok(Copies::default());
         };
         // A gradient becomes one paint, not nodes (its stops are not elements of the tree).
         if matches!(node.tag_name().name(), "linearGradient" | "radialGradient") {
-            return Ok(1);
+            return Ok(Copies {
+                elements: 1,
+                data_bytes: 0,
+            });
         }
         self.memo.insert(target, None);
         let n = self.size(node, chain + 1)?;
@@ -271,22 +316,27 @@ impl<'a> Estimator<'a, '_> {
         Ok(n)
     }
 
-    /// Elements `node`'s subtree becomes, with references copied (iterative over the subtree).
-    fn size(&mut self, node: Node<'a, '_>, chain: u32) -> Result<u64, DecodeError> {
-        let mut total: u64 = 0;
+    /// What `node`'s subtree becomes, with references copied (iterative over the subtree).
+    fn size(&mut self, node: Node<'a, '_>, chain: u32) -> Result<Copies, DecodeError> {
+        let mut total = Copies::default();
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {
             if !n.is_element() {
                 continue;
             }
-            total = total.saturating_add(1);
+            total.elements = total.elements.saturating_add(1);
+            let tag = n.tag_name().name();
             let shapes_below = || n.descendants().filter(Node::is_element).count() as u64;
             for attr in n.attributes() {
                 let name = attr.name();
                 let value = attr.value();
-                if name == "href" && matches!(n.tag_name().name(), "use" | "feImage") {
+                if name == "href" && tag == "image" && value.trim_start().starts_with("data:") {
+                    total.data_bytes = total.data_bytes.saturating_add(value.len() as u64);
+                }
+                if name == "href" && matches!(tag, "use" | "feImage") {
                     if let Some(id) = value.trim().strip_prefix('#') {
-                        total = total.saturating_add(self.target_size(id, chain)?);
+                        let target = self.target_size(id, chain)?;
+                        total.add(target, 1);
                     }
                     continue;
                 }
@@ -299,10 +349,10 @@ impl<'a> Estimator<'a, '_> {
                     } else {
                         1
                     };
-                    total = total.saturating_add(each.saturating_mul(times));
+                    total.add(each, times);
                 }
             }
-            if total > MAX_EXPANDED_NODES {
+            if total.over() {
                 return Ok(total);
             }
             stack.extend(n.children());

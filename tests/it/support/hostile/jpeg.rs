@@ -1,5 +1,7 @@
-//! Hostile JPEGs built from bytes: the scan bombs and corrupt headers of issue 9, a real photo
-//! that claims to be far taller than its data, and a mutator for fuzzing.
+//! Hostile JPEGs: the scan bombs and corrupt headers of issue 9, a real photo that claims to
+//! be far taller than its data, flat JPEGs of any size, and the JPEG mutator.
+
+use super::{Rng, mutate_with};
 
 /// Writes a marker segment.
 fn segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
@@ -106,61 +108,34 @@ pub fn with_height(mut jpeg: Vec<u8>, height: u16) -> Vec<u8> {
     jpeg
 }
 
-/// A deterministic pseudo-random generator for mutations.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+/// A JPEG of `width` x `height` with `comps` components whose every block is flat mid-grey,
+/// coded in two bits (DC difference 0, end of block): about `width * height * comps / 256`
+/// bytes, so a 16384x16384 colour JPEG takes 3 MB. A valid file: it passes the data-size rule
+/// (at least one bit per block) and decodes to grey in any decoder.
+pub fn flat_jpeg(width: u16, height: u16, comps: u8) -> Vec<u8> {
+    let mut out = header(width, height, comps, false, 0);
+    sos(&mut out, comps, 0, 63);
+    let blocks = u64::from(width.div_ceil(8)) * u64::from(height.div_ceil(8)) * u64::from(comps);
+    // Zero bits are the one-code tables' codes; two bits per block.
+    out.resize(out.len() + blocks.div_ceil(4) as usize, 0);
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
 }
 
-/// One mutation of `jpeg`: flipped bytes, a cut, a copied or dropped range, or a frame header
-/// that declares other dimensions.
+/// One mutation of `jpeg`: [`mutate_bytes`], or a frame header that declares other
+/// dimensions.
 pub fn mutate(jpeg: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let op = rng.below(5);
+    if op < 4 {
+        return mutate_with(jpeg, op, rng);
+    }
     let mut out = jpeg.to_vec();
-    let len = out.len().max(1);
-    match rng.below(5) {
-        0 => {
-            for _ in 0..1 + rng.below(8) {
-                let i = rng.below(len);
-                if let Some(b) = out.get_mut(i) {
-                    *b ^= 1 << rng.below(8);
-                }
-            }
-        }
-        1 => out.truncate(rng.below(len)),
-        2 => {
-            let (a, n) = (rng.below(len), 1 + rng.below(64));
-            let piece: Vec<u8> = out.iter().skip(a).take(n).copied().collect();
-            let at = rng.below(len);
-            out.splice(at..at, piece);
-        }
-        3 => {
-            let a = rng.below(len);
-            let b = (a + 1 + rng.below(256)).min(out.len());
-            out.drain(a..b);
-        }
-        _ => {
-            if let Some(sof) = (0..out.len().saturating_sub(8))
-                .find(|&i| out[i] == 0xFF && matches!(out[i + 1], 0xC0..=0xC2))
-            {
-                let field = sof + 5 + 2 * rng.below(2);
-                let value = [1u16, 8, 255, 4096, 20000, 65535][rng.below(6)];
-                out[field..field + 2].copy_from_slice(&value.to_be_bytes());
-            }
-        }
+    if let Some(sof) = (0..out.len().saturating_sub(8))
+        .find(|&i| out[i] == 0xFF && matches!(out[i + 1], 0xC0..=0xC2))
+    {
+        let field = sof + 5 + 2 * rng.below(2);
+        let value = [1u16, 8, 255, 4096, 20000, 65535][rng.below(6)];
+        out[field..field + 2].copy_from_slice(&value.to_be_bytes());
     }
     out
 }

@@ -11,6 +11,10 @@ use std::time::Duration;
 use url::Url;
 
 use crate::Error;
+use crate::headers::{HeaderRules, Redacted};
+
+mod tls;
+pub use tls::{TlsConfig, TlsRoots};
 
 /// The default `User-Agent`: `webimage/<crate version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("webimage/", env!("CARGO_PKG_VERSION"));
@@ -52,13 +56,16 @@ pub struct Config {
     /// [`Error::TooLarge`] as soon as it crosses the limit. Default 64 MiB.
     pub max_download_bytes: u64,
     /// Largest image, in pixels, that is decoded. An image whose header declares more is refused
-    /// with [`Error::TooLarge`] before any pixel buffer is allocated. Default 100 megapixels.
+    /// with [`Error::TooLarge`] before any pixel buffer is allocated; so is one whose decoder
+    /// would decode more than this whatever the header says (a GIF frame larger than its
+    /// screen, a TIFF's tiles with their padding). Default 100 megapixels.
     pub max_pixels: u64,
     /// Most frames an animation loaded with [`Request::animated`](crate::Request::animated)
     /// may have; one with more is refused with [`Error::TooLarge`] before any frame is
-    /// decoded. The frames together (canvas width x height x frames) must also be within
-    /// [`max_pixels`](Self::max_pixels), which is what bounds their memory; this bounds the
-    /// work per frame of a tiny canvas with a great many frames. Must be at least 1. Default
+    /// decoded. The frames together (frames x the larger of the canvas and the largest
+    /// frame: a GIF frame may be larger than its canvas) must also be within
+    /// [`max_pixels`](Self::max_pixels), which is what bounds their memory and work; this
+    /// bounds the work per frame of a tiny canvas with a great many frames. Must be at least 1. Default
     /// 1000 (40 seconds at 25 frames a second).
     pub max_animation_frames: u32,
     /// Memory all decodes of this loader may hold at once, in bytes, across every worker.
@@ -110,11 +117,38 @@ pub struct Config {
     pub block_private_networks: bool,
     /// `User-Agent` header sent with every request. Default [`DEFAULT_USER_AGENT`].
     pub user_agent: String,
-    /// Headers sent with every request (before the request's own headers). Credential headers
-    /// here (`Authorization`, `Cookie`, `Proxy-Authorization`) scope every cache like a
-    /// request's own do (see [`Request::header`](crate::Request::header)); `Debug` output
-    /// redacts their values.
+    /// Headers sent with every request (before the request's own headers). Credentials among
+    /// them (see [`credential_headers`](Self::credential_headers)) scope every cache like a
+    /// request's own do (see [`Request::header`](crate::Request::header)), are dropped when a
+    /// redirect changes the origin, are never written to disk, and `Debug` output redacts
+    /// their values.
     pub headers: Vec<(String, String)>,
+    /// Names of request headers (compared without regard to case) that carry credentials,
+    /// beyond `Authorization`, `Cookie` and `Proxy-Authorization`, which always do. A
+    /// credential (named here, or added with
+    /// [`Request::credential_header`](crate::Request::credential_header), or the userinfo of a
+    /// URL such as `http://user:password@host/`) scopes the request: a keyed digest of its
+    /// value becomes part of the key, so the memory cache, coalescing, the disk cache and the
+    /// failed-URL list only hand a response to requests that send the same value. It is
+    /// dropped when a redirect changes the origin, never written to disk (`Vary` on it is
+    /// matched by digest) and `<redacted>` in `Debug` output.
+    ///
+    /// A header on neither this list nor [`shared_headers`](Self::shared_headers) (and not
+    /// one of the known-harmless ones listed there) is treated as a credential too: a header
+    /// nobody vouched for may select per-user content, so it is safe by default; declare it
+    /// shared to let requests with different values of it share the disk cache. Naming a
+    /// header here wins over the shared lists. Default empty.
+    pub credential_headers: Vec<String>,
+    /// Names of request headers (compared without regard to case) whose values are no secret
+    /// and the same for every user, beyond the known-harmless `Accept`, `Accept-Encoding`,
+    /// `Accept-Language`, `Cache-Control`, `DNT`, `DPR`, `Pragma`, `Save-Data`, `User-Agent`,
+    /// `Viewport-Width` and `Width`. A shared header does not scope the disk cache (a
+    /// response's `Vary` decides, as in any HTTP cache), follows redirects, is stored in
+    /// clear when a response varies on it, and is shown in `Debug` output. The memory cache and
+    /// coalescing still share a response only between requests whose own headers are the same,
+    /// shared ones included. Every other header is a credential (see
+    /// [`credential_headers`](Self::credential_headers)). Default empty.
+    pub shared_headers: Vec<String>,
     /// Maps a URL to its cache key, e.g. to drop signing tokens that change on every request.
     /// Requests whose keys are equal share one download and one cache entry. `None` uses the
     /// URL as given.
@@ -150,6 +184,12 @@ pub struct Config {
     /// size against [`max_pixels`](Self::max_pixels), the decode budget, resizing, the
     /// caches. Default none.
     pub decoders: Vec<Arc<dyn crate::Decoder>>,
+    /// The colour space decoded pixels are delivered in: each image is converted from the
+    /// colour information its file carries (ICC profile, CICP, PNG gamma), perceptual intent.
+    /// [`ColorTarget::AsStored`](crate::ColorTarget::AsStored) turns colour management off;
+    /// [`Request::color`](crate::Request::color) overrides it per request. Default
+    /// [`ColorTarget::Srgb`](crate::ColorTarget::Srgb).
+    pub color: crate::ColorTarget,
     /// Let SVG `<text>` use the system's fonts (loaded once per process, on first use).
     /// Default `false`: no font file is ever opened and text draws nothing. Needs the
     /// `svg-text` feature; otherwise it has no effect.
@@ -180,6 +220,8 @@ impl Default for Config {
             block_private_networks: false,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             headers: Vec::new(),
+            credential_headers: Vec::new(),
+            shared_headers: Vec::new(),
             cache_key: None,
             max_pending: 100_000,
             remember_failed_urls: true,
@@ -187,6 +229,7 @@ impl Default for Config {
             max_failed_url_bytes: 4 << 20,
             disk_cache: Some(DiskCacheConfig::default()),
             decoders: Vec::new(),
+            color: crate::ColorTarget::Srgb,
             svg_system_fonts: false,
         }
     }
@@ -211,7 +254,12 @@ impl fmt::Debug for Config {
             .field("allowed_schemes", &self.allowed_schemes)
             .field("block_private_networks", &self.block_private_networks)
             .field("user_agent", &self.user_agent)
-            .field("headers", &crate::headers::Redacted(&self.headers))
+            .field(
+                "headers",
+                &Redacted::pairs(&self.headers, &self.header_rules()),
+            )
+            .field("credential_headers", &self.credential_headers)
+            .field("shared_headers", &self.shared_headers)
             .field("cache_key", &self.cache_key)
             .field("max_pending", &self.max_pending)
             .field("remember_failed_urls", &self.remember_failed_urls)
@@ -222,12 +270,18 @@ impl fmt::Debug for Config {
                 "decoders",
                 &self.decoders.iter().map(|d| d.name()).collect::<Vec<_>>(),
             )
+            .field("color", &self.color)
             .field("svg_system_fonts", &self.svg_system_fonts)
             .finish()
     }
 }
 
 impl Config {
+    /// Which request headers are credentials under this configuration.
+    pub(crate) fn header_rules(&self) -> HeaderRules {
+        HeaderRules::downloads(&self.credential_headers, &self.shared_headers)
+    }
+
     /// Checks the settings that would make a loader unusable.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.max_workers == 0 {
@@ -278,56 +332,6 @@ impl Config {
             ));
         }
         Ok(())
-    }
-}
-
-/// Where HTTPS certificates are trusted from ([`Config::tls`],
-/// [`UploadConfig::tls`](crate::UploadConfig::tls)).
-///
-/// ```no_run
-/// // A service whose images live behind a company CA, on top of the usual public roots:
-/// let tls = webimage::TlsConfig::default().with_pem_file("/etc/my-company/ca.pem")?;
-/// let config = webimage::Config { tls, ..Default::default() };
-/// # drop(config);
-/// # Ok::<(), webimage::Error>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TlsConfig {
-    /// The base set of trusted roots. Default [`TlsRoots::Bundled`].
-    pub roots: TlsRoots,
-    /// Root certificates (PEM, one or several per entry) trusted in addition to
-    /// [`roots`](Self::roots): a private or self-signed CA. A certificate used directly as a
-    /// server's own (not issued by a CA) is refused by TLS verification: issue the server a
-    /// certificate from that CA instead. Checked by `ImageLoader::new`.
-    pub extra_roots_pem: Vec<Vec<u8>>,
-}
-
-/// The base set of roots a [`TlsConfig`] trusts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TlsRoots {
-    /// Mozilla's root certificates, built into the program: the same everywhere, whatever the
-    /// machine trusts. The default.
-    #[default]
-    Bundled,
-    /// The operating system's trust store, as browsers use it (Windows and macOS through their
-    /// own verifiers; on Linux the distribution's CA bundle, or `SSL_CERT_FILE` /
-    /// `SSL_CERT_DIR` when set). Picks up company CAs installed on the machine.
-    Platform,
-}
-
-impl TlsConfig {
-    /// This configuration, also trusting the root certificates in the PEM file at `path`.
-    pub fn with_pem_file(mut self, path: impl AsRef<Path>) -> Result<TlsConfig, Error> {
-        let path = path.as_ref();
-        let pem = std::fs::read(path).map_err(|e| {
-            Error::Config(format!(
-                "cannot read the certificate file {}: {e}",
-                path.display()
-            ))
-        })?;
-        self.extra_roots_pem.push(pem);
-        Ok(self)
     }
 }
 

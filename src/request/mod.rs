@@ -1,117 +1,20 @@
 //! What one caller asks for.
 //!
-//! Owns: [`Request`] and its builder methods, [`Priority`], [`Store`], [`CachePolicy`], and
-//! mapping a request to its [`Variant`] (defined in `variant.rs`). Must not touch: the queue
+//! Owns: [`Request`] and its builder methods, and mapping a request to its [`Variant`]
+//! (defined in `variant.rs`); the plain enums it carries live in `policy.rs`. Must not touch: the queue
 //! or the caches; the loader reads a request once and keeps only what the job needs.
 
 use std::fmt;
 use std::sync::Arc;
 
+use crate::color::ColorTarget;
+use crate::headers::{Header, HeaderRules, Redacted};
 use crate::process::{Chain, Processor};
+use crate::url_text;
 pub(crate) use crate::variant::{Size, Variant};
 
-/// How urgently a load should start. Higher priorities start first; within one priority the
-/// queue order ([`Config::lifo`](crate::Config::lifo)) decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Priority {
-    /// Work that can wait, such as prefetching.
-    Low,
-    /// The default.
-    #[default]
-    Normal,
-    /// Work the user is waiting for right now.
-    High,
-}
-
-/// Where a loaded image is stored for later loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Store {
-    /// Nowhere.
-    None,
-    /// Decoded pixels in the memory cache only.
-    Memory,
-    /// Downloaded bytes in the disk cache only.
-    Disk,
-    /// Both (the default).
-    #[default]
-    Both,
-}
-
-impl Store {
-    pub(crate) fn memory(self) -> bool {
-        matches!(self, Store::Memory | Store::Both)
-    }
-
-    pub(crate) fn disk(self) -> bool {
-        matches!(self, Store::Disk | Store::Both)
-    }
-
-    /// Stores wherever either asks for (callers sharing a download share its storage).
-    pub(crate) fn union(self, other: Store) -> Store {
-        match (self.memory() || other.memory(), self.disk() || other.disk()) {
-            (true, true) => Store::Both,
-            (true, false) => Store::Memory,
-            (false, true) => Store::Disk,
-            (false, false) => Store::None,
-        }
-    }
-}
-
-/// How a request uses the caches: one choice per request, in place of separate flags with
-/// hidden precedence. Callers share a download only when their policies are equal, so a
-/// cache-only caller never triggers a download and a reloading caller never gets an answer
-/// that was not fetched for it.
-///
-/// | policy | memory cache | disk cache | network |
-/// | --- | --- | --- | --- |
-/// | [`UseCache`](Self::UseCache) | read | read if fresh; stale entries revalidated | on a miss |
-/// | [`AcceptStale`](Self::AcceptStale) | read | read, even if stale, never revalidated | on a miss |
-/// | [`CacheOnly`](Self::CacheOnly) | read | read, even if stale | never: [`Error::NotCached`](crate::Error::NotCached) on a miss |
-/// | [`Revalidate`](Self::Revalidate) | skipped | entry revalidated even if fresh (`304` keeps it, `200` replaces it) | always (conditional when cached) |
-/// | [`Reload`](Self::Reload) | skipped | skipped | always |
-///
-/// Every policy writes its result where [`Request::store`] says (default both caches);
-/// `Cache-Control: no-store` responses are never written to disk.
-///
-/// ```
-/// use webimage::{CachePolicy, Request};
-/// let offline = Request::new("https://example.com/a.jpg").cache_policy(CachePolicy::CacheOnly);
-/// # drop(offline);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum CachePolicy {
-    /// Memory, then the disk cache if the entry is fresh (a stale one is revalidated with the
-    /// server first), then the network. The default.
-    #[default]
-    UseCache,
-    /// Memory, then the disk cache even if the entry is stale (no revalidation), then the
-    /// network on a miss.
-    AcceptStale,
-    /// Memory, then the disk cache even if stale; never the network. A miss fails with
-    /// [`Error::NotCached`](crate::Error::NotCached).
-    CacheOnly,
-    /// Skip the memory cache and ask the server whether the disk entry is still current even
-    /// if it is fresh (`If-None-Match` / `If-Modified-Since` from the stored validators):
-    /// `304` serves the cached bytes, `200` replaces them. Downloads on a disk miss.
-    Revalidate,
-    /// Skip both caches and download.
-    Reload,
-}
-
-impl CachePolicy {
-    /// Whether a memory-cache hit answers a request with this policy.
-    pub(crate) fn reads_memory(self) -> bool {
-        matches!(
-            self,
-            CachePolicy::UseCache | CachePolicy::AcceptStale | CachePolicy::CacheOnly
-        )
-    }
-
-    /// Whether the disk cache is read (a `Reload` skips it).
-    pub(crate) fn reads_disk(self) -> bool {
-        self != CachePolicy::Reload
-    }
-}
+mod policy;
+pub use policy::{CachePolicy, Priority, Store};
 
 /// A progress callback: bytes received so far and the total if the server announced it.
 pub(crate) type ProgressFn = Box<dyn FnMut(u64, Option<u64>) + Send>;
@@ -144,7 +47,7 @@ pub struct Request {
     pub(crate) url: String,
     pub(crate) priority: Priority,
     pub(crate) retry_failed: bool,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<Header>,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) preview: Option<PreviewFn>,
     pub(crate) partial_download: bool,
@@ -152,6 +55,8 @@ pub struct Request {
     boxed: Option<Size>,
     scale_down: ScaleDown,
     animated: bool,
+    /// This request's colour space; `None`: the loader's.
+    color: Option<ColorTarget>,
     chain: Option<Chain>,
     pub(crate) cache_policy: CachePolicy,
     pub(crate) store: Store,
@@ -171,6 +76,7 @@ impl Request {
             boxed: None,
             scale_down: ScaleDown::FromConfig,
             animated: false,
+            color: None,
             chain: None,
             cache_policy: CachePolicy::UseCache,
             store: Store::Both,
@@ -271,6 +177,22 @@ impl Request {
         self
     }
 
+    /// Overrides [`Config::color`](crate::Config::color) for this request: the colour space its
+    /// pixels are delivered in (an app with windows on an sRGB and a wide-gamut display, say).
+    /// Each space is its own memory-cache entry; loads of one URL in different spaces share
+    /// one download. Previews while downloading stay in the loader's space.
+    ///
+    /// ```
+    /// use webimage::{ColorTarget, Request};
+    /// let wide = Request::new("https://example.com/photo.jpg").color(ColorTarget::DisplayP3);
+    /// # drop(wide);
+    /// ```
+    #[must_use]
+    pub fn color(mut self, target: ColorTarget) -> Self {
+        self.color = Some(target);
+        self
+    }
+
     /// Overrides [`Config::scale_down_pixels`](crate::Config::scale_down_pixels) for this
     /// full-size load: `Some(n)` scales an image with more than `n` pixels down to at most `n`
     /// (aspect kept), `None` loads it at full size whatever the configuration says. Each cap
@@ -282,9 +204,13 @@ impl Request {
         self
     }
 
-    /// The variant this request asks for, given the loader's scale-down cap; an error
-    /// message if the request is malformed. Allocates nothing.
-    pub(crate) fn variant(&self, config_cap: Option<u64>) -> Result<Variant, String> {
+    /// The variant this request asks for, given the loader's scale-down cap and colour space;
+    /// an error message if the request is malformed. Allocates nothing.
+    pub(crate) fn variant(
+        &self,
+        config_cap: Option<u64>,
+        config_color: &ColorTarget,
+    ) -> Result<Variant, String> {
         let size = match self.boxed {
             Some(Size::Thumbnail { width, height }) if width == 0 || height == 0 => {
                 return Err(format!("thumbnail box {width}x{height} has a zero side"));
@@ -308,6 +234,7 @@ impl Request {
         Ok(Variant {
             size,
             animated: self.animated,
+            color: self.color.as_ref().unwrap_or(config_color).clone(),
             chain: self.chain.clone(),
         })
     }
@@ -344,16 +271,36 @@ impl Request {
     }
 
     /// Adds a header to the HTTP request. When several callers share one download, the headers
-    /// of the caller that started it are sent.
+    /// of the caller that started it are sent; callers only share a download (or a
+    /// memory-cache entry) when their own headers are the same.
     ///
-    /// Credential headers (`Authorization`, `Cookie`, `Proxy-Authorization`) scope the
-    /// request: a keyed digest of their values becomes part of its key, so it shares a
-    /// download, a memory-cache entry, a disk-cache entry and a failed-URL entry only with
-    /// requests that send the same credentials, and never receives an image fetched with other
-    /// credentials or none. Their values are never written to disk and `Debug` redacts them.
+    /// Credential headers (`Authorization`, `Cookie`, `Proxy-Authorization`, the names in
+    /// [`Config::credential_headers`](crate::Config::credential_headers), and any header that
+    /// is not known to be harmless: see [`Config::shared_headers`](crate::Config::shared_headers))
+    /// scope the request: a keyed digest of their values becomes part of its key, so it
+    /// shares a download, a memory-cache entry, a disk-cache entry and a failed-URL entry only
+    /// with requests that send the same credentials, and never receives an image fetched with
+    /// other credentials or none. They are dropped when a redirect changes the origin, their
+    /// values are never written to disk, and `Debug` redacts them. Use
+    /// [`credential_header`](Self::credential_header) to mark any other header as one.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push(Header::plain(name, value));
+        self
+    }
+
+    /// Adds a header whose value is a credential for this request, whatever its name (an
+    /// `Accept-Language` that identifies a user, say): treated like `Authorization` in every
+    /// way [`header`](Self::header) describes.
+    ///
+    /// ```
+    /// let request = webimage::Request::new("https://example.com/me.png")
+    ///     .credential_header("X-Tenant", "acme-7f3e");
+    /// assert!(!format!("{request:?}").contains("acme-7f3e"));
+    /// ```
+    #[must_use]
+    pub fn credential_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push(Header::credential(name, value));
         self
     }
 
@@ -432,16 +379,22 @@ impl Request {
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
-            .field("url", &self.url)
+            .field("url", &url_text::shown(&self.url))
             .field("priority", &self.priority)
             .field("retry_failed", &self.retry_failed)
-            .field("headers", &crate::headers::Redacted(&self.headers))
+            // The loader's configuration is not at hand: the default rules, under which only
+            // the known-harmless headers are shown.
+            .field(
+                "headers",
+                &Redacted::marked(&self.headers, &HeaderRules::downloads(&[], &[])),
+            )
             .field("progress", &self.progress.is_some())
             .field("preview", &self.preview.is_some())
             .field("partial_download", &self.partial_download)
             .field("size", &self.boxed)
             .field("scale_down", &self.scale_down)
             .field("animated", &self.animated)
+            .field("color", &self.color)
             .field("processors", &self.chain)
             .field("cache_policy", &self.cache_policy)
             .field("store", &self.store)

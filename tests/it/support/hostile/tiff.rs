@@ -1,0 +1,202 @@
+//! Hostile TIFFs: built from their parts, so chunks may be JPEGs of any size or point at the
+//! same bytes, and the TIFF mutator.
+
+use super::{Rng, declared, flat_jpeg, mutate_bytes};
+
+/// How a generated TIFF cuts its image into chunks.
+#[derive(Debug, Clone, Copy)]
+pub enum Chunks {
+    /// Tiles of this width and height.
+    Tiles(u32, u32),
+    /// Strips of this many rows.
+    Strips(u32),
+}
+
+/// A little-endian TIFF, built from its parts: chunk `i`'s data is `pieces[order[i]]`, so
+/// several chunks may point at the same bytes.
+#[derive(Debug, Clone)]
+pub struct Tiff {
+    pub width: u32,
+    pub height: u32,
+    /// 1 (grey) or 3 (RGB) samples of 8 bits.
+    pub samples: u16,
+    /// 1 none, 5 LZW, 7 JPEG, 8 deflate.
+    pub compression: u16,
+    pub chunks: Chunks,
+    pub pieces: Vec<Vec<u8>>,
+    pub order: Vec<usize>,
+    pub jpeg_tables: Option<Vec<u8>>,
+}
+
+impl Tiff {
+    /// Chunks across and down.
+    pub fn grid(width: u32, height: u32, chunks: Chunks) -> (u32, u32) {
+        match chunks {
+            Chunks::Tiles(w, h) => (width.div_ceil(w), height.div_ceil(h)),
+            Chunks::Strips(rows) => (1, height.div_ceil(rows)),
+        }
+    }
+
+    /// A JPEG-compressed TIFF whose chunks all point at one `piece`.
+    pub fn jpeg_shared(width: u32, height: u32, chunks: Chunks, piece: Vec<u8>) -> Tiff {
+        let (across, down) = Tiff::grid(width, height, chunks);
+        Tiff {
+            width,
+            height,
+            samples: 3,
+            compression: 7,
+            chunks,
+            pieces: vec![piece],
+            order: vec![0; (across * down) as usize],
+            jpeg_tables: None,
+        }
+    }
+
+    /// A JPEG-compressed TIFF whose every chunk is a flat JPEG of its own, the chunk's size.
+    pub fn jpeg_flat(width: u32, height: u32, chunks: Chunks) -> Tiff {
+        let (across, down) = Tiff::grid(width, height, chunks);
+        let (cw, ch) = match chunks {
+            Chunks::Tiles(w, h) => (w, h),
+            Chunks::Strips(rows) => (width, rows),
+        };
+        let n = (across * down) as usize;
+        Tiff {
+            pieces: (0..n).map(|_| flat_jpeg(cw as u16, ch as u16, 3)).collect(),
+            order: (0..n).collect(),
+            ..Tiff::jpeg_shared(width, height, chunks, Vec::new())
+        }
+    }
+
+    /// The file.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut out = b"II*\0\0\0\0\0".to_vec();
+        let mut at = Vec::new();
+        for piece in &self.pieces {
+            at.push(out.len() as u32);
+            out.extend_from_slice(piece);
+            if out.len() % 2 == 1 {
+                out.push(0);
+            }
+        }
+        let offsets: Vec<u32> = self.order.iter().map(|&i| at[i]).collect();
+        let counts: Vec<u32> = self
+            .order
+            .iter()
+            .map(|&i| self.pieces[i].len() as u32)
+            .collect();
+        let photometric = if self.samples == 1 { 1 } else { 2 };
+        // (tag, type, values): type 3 SHORT, 4 LONG, 7 UNDEFINED (one byte each).
+        let mut entries: Vec<(u16, u16, Vec<u32>)> = vec![
+            (256, 4, vec![self.width]),
+            (257, 4, vec![self.height]),
+            (258, 3, vec![8; usize::from(self.samples)]),
+            (259, 3, vec![u32::from(self.compression)]),
+            (262, 3, vec![photometric]),
+            (277, 3, vec![u32::from(self.samples)]),
+        ];
+        match self.chunks {
+            Chunks::Tiles(w, h) => entries.extend([
+                (322, 4, vec![w]),
+                (323, 4, vec![h]),
+                (324, 4, offsets),
+                (325, 4, counts),
+            ]),
+            Chunks::Strips(rows) => {
+                entries.extend([(273, 4, offsets), (278, 4, vec![rows]), (279, 4, counts)])
+            }
+        }
+        if let Some(tables) = &self.jpeg_tables {
+            entries.push((347, 7, tables.iter().map(|&b| u32::from(b)).collect()));
+        }
+        entries.sort_by_key(|e| e.0);
+        // Values that do not fit in an entry's four bytes go before the directory.
+        let mut inline = Vec::new();
+        for (tag, kind, values) in &entries {
+            let mut data = Vec::new();
+            for &v in values {
+                match kind {
+                    3 => data.extend_from_slice(&(v as u16).to_le_bytes()),
+                    4 => data.extend_from_slice(&v.to_le_bytes()),
+                    _ => data.push(v as u8),
+                }
+            }
+            if data.len() > 4 {
+                let offset = out.len() as u32;
+                out.extend_from_slice(&data);
+                if out.len() % 2 == 1 {
+                    out.push(0);
+                }
+                data = offset.to_le_bytes().to_vec();
+            }
+            data.resize(4, 0);
+            inline.push((*tag, *kind, values.len() as u32, data));
+        }
+        let ifd = out.len() as u32;
+        out[4..8].copy_from_slice(&ifd.to_le_bytes());
+        out.extend_from_slice(&(inline.len() as u16).to_le_bytes());
+        for (tag, kind, count, data) in inline {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&kind.to_le_bytes());
+            out.extend_from_slice(&count.to_le_bytes());
+            out.extend_from_slice(&data);
+        }
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out
+    }
+}
+
+/// One mutation of a TIFF: [`mutate_bytes`], or an entry of its first directory given
+/// another value (a size, a count, an offset pointing elsewhere).
+pub fn mutate_tiff(tiff: &[u8], rng: &mut Rng) -> Vec<u8> {
+    if rng.below(5) < 3 || tiff.len() < 16 {
+        return mutate_bytes(tiff, rng);
+    }
+    let mut out = tiff.to_vec();
+    let big = out.starts_with(b"MM");
+    let u16_at = |b: &[u8], i: usize| {
+        let v = [b[i], b[i + 1]];
+        if big {
+            u16::from_be_bytes(v)
+        } else {
+            u16::from_le_bytes(v)
+        }
+    };
+    let u32_at = |b: &[u8], i: usize| {
+        let v = [b[i], b[i + 1], b[i + 2], b[i + 3]];
+        if big {
+            u32::from_be_bytes(v)
+        } else {
+            u32::from_le_bytes(v)
+        }
+    };
+    let ifd = u32_at(&out, 4) as usize;
+    if ifd + 2 > out.len() {
+        return mutate_bytes(tiff, rng);
+    }
+    let entries = usize::from(u16_at(&out, ifd)).min((out.len() - ifd - 2) / 12);
+    if entries == 0 {
+        return mutate_bytes(tiff, rng);
+    }
+    let entry = ifd + 2 + 12 * rng.below(entries);
+    // The count (4 bytes at +4) or the value (+8), as a short or a long.
+    let at = entry + 4 + 4 * rng.below(2);
+    let len = out.len() as u32;
+    let value = match rng.below(4) {
+        0 => u32::from(declared(rng)),
+        1 => u32_at(&out, ifd + 2 + 12 * rng.below(entries) + 8),
+        2 => rng.below(len as usize) as u32,
+        _ => [0, 1, 7, 8, 16, 1 << 16, 1 << 31, u32::MAX][rng.below(8)],
+    };
+    let bytes = if big {
+        value.to_be_bytes()
+    } else {
+        value.to_le_bytes()
+    };
+    if rng.below(2) == 0 {
+        out[at..at + 4].copy_from_slice(&bytes);
+    } else {
+        let short = if big { &bytes[2..] } else { &bytes[..2] };
+        out[at..at + 2].copy_from_slice(short);
+    }
+    out
+}
