@@ -30,15 +30,15 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
-use rav1d::include::dav1d::data::Dav1dData;
-use rav1d::include::dav1d::dav1d::{
+use re_rav1d::include::dav1d::data::Dav1dData;
+use re_rav1d::include::dav1d::dav1d::{
     DAV1D_INLOOPFILTER_ALL, DAV1D_INLOOPFILTER_NONE, Dav1dContext, Dav1dSettings,
 };
-use rav1d::include::dav1d::headers::{
+use re_rav1d::include::dav1d::headers::{
     DAV1D_PIXEL_LAYOUT_I400, DAV1D_PIXEL_LAYOUT_I420, DAV1D_PIXEL_LAYOUT_I422, Dav1dSequenceHeader,
 };
-use rav1d::include::dav1d::picture::Dav1dPicture;
-use rav1d::src::lib::{
+use re_rav1d::include::dav1d::picture::Dav1dPicture;
+use re_rav1d::src::lib::{
     dav1d_close, dav1d_data_create, dav1d_data_unref, dav1d_default_settings, dav1d_get_picture,
     dav1d_open, dav1d_parse_sequence_header, dav1d_picture_unref, dav1d_send_data,
 };

@@ -1,4 +1,4 @@
-//! Hostile AVIF files against the container parser and rav1d's entry points: a bounded
+//! Hostile AVIF files against the container parser and re_rav1d's entry points: a bounded
 //! mutation fuzz of the corpus files (flipped bytes, cuts, copied and dropped ranges, and box
 //! fields set to extreme values) checking, per input, no panic (inside rav1d a panic would
 //! abort the process: its entry points are `extern "C"`), a typed error or a correct image,
@@ -96,7 +96,6 @@ fn settings() -> (usize, u64) {
 }
 
 #[test]
-#[ignore = "rav1d 1.1 aborts the process on damaged AV1 data (an unwrap in rav1d src/decode.rs:4997, inside an extern \"C\" entry point, so it cannot unwind): run with --ignored to reproduce; see docs/SECURITY.md, AVIF"]
 fn mutated_files_decode_or_fail_cleanly_within_the_estimate() {
     let (cases, seed) = settings();
     let seeds = seeds();
@@ -177,7 +176,6 @@ fn the_container_parser_survives_every_cut_and_flip() {
 }
 
 #[test]
-#[ignore = "rav1d 1.1 aborts the process on damaged AV1 data (an unwrap in rav1d src/decode.rs:4997, inside an extern \"C\" entry point, so it cannot unwind): run with --ignored to reproduce; see docs/SECURITY.md, AVIF"]
 fn rav1d_entry_points_take_damaged_obus() {
     let bytes = read("photo-10bit.avif");
     let still = match shown(parse(&bytes).unwrap()).unwrap() {
