@@ -2,8 +2,11 @@
 //! mutation fuzz of the corpus files (flipped bytes, cuts, copied and dropped ranges, and box
 //! fields set to extreme values) checking, per input, no panic (inside rav1d a panic would
 //! abort the process: its entry points are `extern "C"`), a typed error or a correct image,
-//! and the memory estimate as an upper bound of the real peak. `WEBIMAGE_AVIF_FUZZ=cases[,seed]`
-//! runs it longer.
+//! and the memory estimate as an upper bound of the real peak. The two decoding fuzzes run in
+//! a child process of this test binary ([`in_child`]): an abort inside the decoder (which
+//! `catch_unwind` cannot see) then fails the test instead of killing the whole suite. The
+//! default run is bounded for CI (48 whole-file cases and 40 OBU cases, about 25 s on one
+//! idle core of the debug build); `WEBIMAGE_AVIF_FUZZ=cases[,seed]` runs both longer.
 //!
 //! Owns: these tests and the AVIF mutator. Must not touch: the decoder's code.
 
@@ -90,12 +93,48 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
 fn settings() -> (usize, u64) {
     let spec = std::env::var("WEBIMAGE_AVIF_FUZZ").unwrap_or_default();
     let mut parts = spec.split(',');
-    let cases = parts.next().and_then(|v| v.parse().ok()).unwrap_or(160);
+    let cases = parts.next().and_then(|v| v.parse().ok()).unwrap_or(48);
     let seed = parts.next().and_then(|v| v.parse().ok()).unwrap_or(2026);
     (cases, seed)
 }
 
+/// Runs the `#[ignore]`d test `name` of this module in a child process of this test binary
+/// (the environment, so `WEBIMAGE_AVIF_FUZZ`, is inherited) and fails if the child does not
+/// exit successfully: a panic, or an abort that no `catch_unwind` could report.
+fn in_child(name: &str) {
+    let path = format!("decode::formats::avif::tests_fuzz::{name}");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            &path,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{path} in a child: {:?}\n{stdout}\n{stderr}",
+        out.status
+    );
+    eprint!("{stderr}");
+}
+
 #[test]
+fn mutated_files_decode_or_fail_cleanly_in_a_child_process() {
+    in_child("mutated_files_decode_or_fail_cleanly_within_the_estimate");
+}
+
+#[test]
+fn rav1d_entry_points_take_damaged_obus_in_a_child_process() {
+    in_child("rav1d_entry_points_take_damaged_obus");
+}
+
+#[test]
+#[ignore = "run in a child process by mutated_files_decode_or_fail_cleanly_in_a_child_process"]
 fn mutated_files_decode_or_fail_cleanly_within_the_estimate() {
     let (cases, seed) = settings();
     let seeds = seeds();
@@ -176,6 +215,7 @@ fn the_container_parser_survives_every_cut_and_flip() {
 }
 
 #[test]
+#[ignore = "run in a child process by rav1d_entry_points_take_damaged_obus_in_a_child_process"]
 fn rav1d_entry_points_take_damaged_obus() {
     let bytes = read("photo-10bit.avif");
     let still = match shown(parse(&bytes).unwrap()).unwrap() {
@@ -183,14 +223,20 @@ fn rav1d_entry_points_take_damaged_obus() {
         Shown::FirstFrame(_) => panic!("no item"),
     };
     let obus = still.color.tiles[0].to_vec();
-    let mut rng = Rng(7);
+    // The default seed (2026) gives this test's historical generator state, 7. Known gap:
+    // `WEBIMAGE_AVIF_FUZZ=48,4052` (state 2021) aborts the child: re_rav1d 0.1.3's
+    // `GetBits::pos` (src/getbits.rs:191) subtracts with overflow on a damaged OBU inside an
+    // `extern "C"` entry point. Debug builds (overflow checks on) abort; release builds wrap,
+    // what follows from the wrapped position is not yet verified. See docs/SECURITY.md.
+    let (cases, seed) = settings();
+    let mut rng = Rng(seed.wrapping_sub(2026) ^ 7);
     let settings = av1::Settings {
         grain: true,
         filters: true,
         max_frame_pixels: 240 * 160,
     };
     let mut decoded = 0;
-    for _ in 0..120 {
+    for _ in 0..cases * 5 / 6 {
         let m = mutate(&obus, &mut rng);
         let _ = av1::sequence(&m);
         let mut d = av1::Decoder::new(settings).unwrap();
@@ -200,6 +246,7 @@ fn rav1d_entry_points_take_damaged_obus() {
             assert!(picture::planes(&pic).is_ok());
         }
     }
+    eprintln!("avif OBU fuzz: {} cases, {decoded} decoded", cases * 5 / 6);
     assert!(decoded > 0);
     // Nothing, and garbage.
     assert!(av1::sequence(&[]).is_err());
