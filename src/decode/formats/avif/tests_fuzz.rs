@@ -172,7 +172,7 @@ fn mutated_files_decode_or_fail_cleanly_within_the_estimate() {
                     Some(info) if animated => Avif.frames_peak_bytes(&bytes, &info, target),
                     _ => Avif.peak_bytes(&bytes, &probe, target),
                 };
-                assert!(peak as u64 <= estimate, "{what}: peak {peak} > {estimate}");
+                assert!(peak <= estimate, "{what}: peak {peak} > {estimate}");
             }
             Err(
                 DecodeError::Corrupt(_)
