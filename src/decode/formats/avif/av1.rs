@@ -1,25 +1,27 @@
-//! AV1 through rav1d, behind a safe interface: the only `unsafe` code in the crate's decoders.
+//! AV1 through re_rav1d, behind a safe interface: the only `unsafe` code in the crate's decoders.
 //!
-//! Owns: opening a rav1d decoder with this crate's settings (one thread, no frame delay, no
+//! Owns: opening a re_rav1d decoder with this crate's settings (one thread, no frame delay, no
 //! logging, a frame size limit), feeding it the OBUs of one image or one sample, handing out
 //! the decoded planes as bounds-checked slices, reading a sequence header without decoding,
 //! and releasing every rav1d object exactly once. Must not touch: the container (the caller
 //! hands in OBUs), colour conversion or resizing.
 //!
-//! Why `unsafe`: rav1d 1.1's only public interface is dav1d's C API (`dav1d_*` functions
-//! taking raw pointers); its Rust-shaped functions are crate-private. Every call below passes
-//! pointers to values owned right here, checks the returned code, and follows the dav1d API
-//! contract: data created by `dav1d_data_create` (so rav1d owns the copy of the input, never
-//! a borrow of the caller's bytes), a picture unreferenced once, a context closed once.
-//! [`Picture`] borrows its [`Decoder`], so no picture outlives the context whose pool it came
-//! from. Plane slices are built from the picture's own pointer, stride and height, after
-//! checking that the stride covers the width (rav1d allocates `stride` x 128-aligned height
-//! bytes per plane, so `stride` x `height` is always inside the allocation).
+//! Why `unsafe`: this crate uses re_rav1d's dav1d C API (`dav1d_*` functions taking raw
+//! pointers), not its Rust API, which panics on reserved values in the bitstream (see
+//! docs/ARCHITECTURE.md, Decisions). Every call below passes pointers to values owned right
+//! here, checks the returned code, and follows the dav1d API contract: data created by
+//! `dav1d_data_create` (so rav1d owns the copy of the input, never a borrow of the caller's
+//! bytes), a picture unreferenced once, a context closed once. [`Picture`] borrows its
+//! [`Decoder`], so no picture outlives the context whose pool it came from. Plane slices are
+//! built from the picture's own pointer, stride and height, after checking that the stride
+//! covers the width (rav1d allocates `stride` x 128-aligned height bytes per plane, so
+//! `stride` x `height` is always inside the allocation).
 //!
 //! Panics: rav1d's entry points are `extern "C"`, so a panic inside rav1d cannot unwind into
-//! this crate's `catch_unwind`: it would abort the process. rav1d is a port of dav1d, which is
-//! fuzzed continuously; this crate fuzzes the entry points on its own files too
-//! (`avif/tests_fuzz.rs`, `tests/process/avif.rs`).
+//! this crate's `catch_unwind`: it aborts the process. rav1d is a port of dav1d, which is
+//! fuzzed continuously; this crate fuzzes the entry points on its own files too, in a child
+//! process (`avif/tests_fuzz.rs`), and checks OBU headers before the one entry point that
+//! reads them unchecked ([`sequence`], see `headers_fit`).
 //!
 //! Threads: `n_threads = 1` makes rav1d decode on the calling thread (it starts a worker per
 //! thread only when asked for more than one), `max_frame_delay = 1` returns each frame as soon
@@ -159,6 +161,9 @@ pub(crate) fn sequence(obus: &[u8]) -> Result<Sequence, Av1Error> {
     if obus.is_empty() {
         return Err(Av1Error(-libc::ENOENT));
     }
+    if !headers_fit(obus) {
+        return Err(Av1Error(-libc::EINVAL));
+    }
     let mut out = MaybeUninit::<Dav1dSequenceHeader>::uninit();
     // SAFETY: `ptr` is the start of `obus`, `obus.len()` bytes long and borrowed for the call;
     // `out` is valid to write a header to, and is read only if rav1d reports success (it
@@ -170,6 +175,58 @@ pub(crate) fn sequence(obus: &[u8]) -> Result<Sequence, Av1Error> {
     // SAFETY: success means rav1d wrote a complete header.
     let header = unsafe { out.assume_init() };
     Ok(Sequence::of(&header))
+}
+
+/// Whether every OBU header in `obus` (the header byte, the extension byte when flagged, the
+/// LEB128 size when flagged) lies inside `obus`, and every flagged size within what remains.
+///
+/// `dav1d_parse_sequence_header` needs this checked first: re_rav1d 0.1.3 reads the OBU
+/// header without checking for the end of the data before it parses a sequence header, so a
+/// cut header leaves its bit reader with a negative bit count, and `GetBits::pos`
+/// (src/getbits.rs:191, `index * 8 - bits_left as usize`) then subtracts with overflow as the
+/// sequence header parser starts: a panic where overflow checks are on (debug builds), which
+/// aborts the process because the entry point is `extern "C"`. With overflow checks off the
+/// subtraction wraps to the position dav1d's C code computes, which is only ever kept for a
+/// disabled debug log, and the parse ends in `EINVAL`. The decoder entry point
+/// (`dav1d_send_data`) checks the bit reader's error flag after the OBU header, so it needs
+/// no such check. This walk mirrors re_rav1d's loop (`rav1d_parse_sequence_header`, src/obu.rs)
+/// and refuses exactly the inputs where that loop would read a header past the end, plus
+/// sizes it would refuse anyway (over 8 LEB128 bytes, over `u32::MAX`, past the end).
+fn headers_fit(mut obus: &[u8]) -> bool {
+    while let Some(&first) = obus.first() {
+        let extension = first & 0b100 != 0;
+        let sized = first & 0b10 != 0;
+        let mut at = 1 + usize::from(extension);
+        if obus.len() < at {
+            return false;
+        }
+        let end = if sized {
+            let mut size = 0u64;
+            let mut bytes = 0;
+            loop {
+                let Some(&b) = obus.get(at) else {
+                    return false;
+                };
+                size |= u64::from(b & 0x7F) << (7 * bytes);
+                at += 1;
+                bytes += 1;
+                if b & 0x80 == 0 {
+                    break;
+                }
+                if bytes == 8 {
+                    return false;
+                }
+            }
+            match usize::try_from(size) {
+                Ok(size) if size <= u32::MAX as usize && size <= obus.len() - at => at + size,
+                _ => return false,
+            }
+        } else {
+            obus.len()
+        };
+        obus = &obus[end..];
+    }
+    true
 }
 
 /// What a decoder does besides decoding.

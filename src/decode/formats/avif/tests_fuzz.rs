@@ -223,11 +223,28 @@ fn rav1d_entry_points_take_damaged_obus() {
         Shown::FirstFrame(_) => panic!("no item"),
     };
     let obus = still.color.tiles[0].to_vec();
-    // The default seed (2026) gives this test's historical generator state, 7. Known gap:
-    // `WEBIMAGE_AVIF_FUZZ=48,4052` (state 2021) aborts the child: re_rav1d 0.1.3's
-    // `GetBits::pos` (src/getbits.rs:191) subtracts with overflow on a damaged OBU inside an
-    // `extern "C"` entry point. Debug builds (overflow checks on) abort; release builds wrap,
-    // what follows from the wrapped position is not yet verified. See docs/SECURITY.md.
+    // OBU headers cut short, each of them a sequence header: re_rav1d 0.1.3 reads such a header
+    // past its end and then computes `GetBits::pos` with a negative bit count (an overflow:
+    // debug builds abort inside the `extern "C"` entry point). Found by this fuzz at
+    // `WEBIMAGE_AVIF_FUZZ=48,4052`; `av1::sequence` now refuses them before rav1d sees them.
+    for cut in [
+        &[0x0C][..],   // extension flag, no extension byte
+        &[0x0E],       // extension and length flags, neither byte
+        &[0x0A],       // length flag, no length
+        &[0x0A, 0x80], // a length that continues past the end
+        &[0x0A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], // too long a length
+        &[0x12, 0x00, 0x0C], // a temporal delimiter, then a cut sequence header
+    ] {
+        assert!(av1::sequence(cut).is_err(), "{cut:02X?}");
+        let mut d = av1::Decoder::new(av1::Settings {
+            grain: true,
+            filters: true,
+            max_frame_pixels: 64 * 64,
+        })
+        .unwrap();
+        assert!(!matches!(d.decode(cut), Ok(Some(_))), "{cut:02X?}");
+    }
+    // The default seed (2026) gives this test's historical generator state, 7.
     let (cases, seed) = settings();
     let mut rng = Rng(seed.wrapping_sub(2026) ^ 7);
     let settings = av1::Settings {
