@@ -41,7 +41,9 @@ fn get_saves_avif_thumbnails_oriented_and_refuses_a_truncated_one() {
     assert!(!out.path().join("truncated.png").exists());
 
     // 240x160 into 64x64, and the 270-degree `irot` applied (160x240).
-    let photo = image::open(out.path().join("photo-8bit.png")).unwrap().to_rgba8();
+    let photo = image::open(out.path().join("photo-8bit.png"))
+        .unwrap()
+        .to_rgba8();
     let rotated = image::open(out.path().join("rotated-270.png")).unwrap();
     assert_eq!(photo.width(), 64);
     assert!((42..=43).contains(&photo.height()), "{}", photo.height());
