@@ -5,10 +5,15 @@
 
 #[cfg(feature = "avif")]
 pub(super) mod avif;
+pub(super) mod bmp;
+pub(super) mod gif_palette;
+mod ico_entries;
 pub(super) mod image_rs;
 pub(super) mod jpeg;
 #[cfg(feature = "jxl")]
 pub(super) mod jxl;
+mod png_trns;
 #[cfg(feature = "svg")]
 pub(crate) mod svg;
+pub(super) mod tga;
 pub(super) mod webp;
