@@ -9,6 +9,11 @@
 //! output exactly, alpha the size of the colour, no essential property this decoder does not
 //! know. Must not touch: AV1 data (`av1.rs`) or pixels.
 //!
+//! This file is over 500 lines because the `meta` box is one graph: items, their references
+//! and their properties are checked against each other (a grid's tiles, alpha's size, `ipma`
+//! links to `ipco`), and splitting the readers from the checks would pass the half-read
+//! tables between files.
+//!
 //! Cost follows the bytes: every table is read once, and each entry costs bytes of the file,
 //! so a file cannot make this module hold more than a small multiple of its own size.
 

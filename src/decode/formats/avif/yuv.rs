@@ -7,6 +7,9 @@
 //! orientation, or colour primaries and transfer (the pixels stay in the file's colour space,
 //! like every other format's; converting between spaces is the colour-management step's job).
 //!
+//! This file is over 500 lines because the full-size and the thumbnail paths share the
+//! matrix, the range handling and the alpha rules, and must stay pixel-for-pixel consistent.
+//!
 //! Full size ([`full`]): one output row at a time, from the luma row and two chroma rows
 //! interpolated with the bilinear weights 3/4, 1/4 in each direction (chroma sited at the
 //! centre of its luma samples, as libavif and libyuv take it), so no upsampled chroma plane
