@@ -49,6 +49,10 @@ pub(crate) enum Kind {
     Gif,
     Apng,
     WebP,
+    /// Animated AVIF: counted and decoded by its own format (`formats/avif/frames.rs`),
+    /// through [`FormatDecoder::frames`](super::FormatDecoder::frames).
+    #[cfg(feature = "avif")]
+    Avif,
 }
 
 /// What an animation's container says, before any frame is decoded.
@@ -251,6 +255,12 @@ pub(crate) fn decode(
             (d.loop_count(), d.into_frames())
         }
         Kind::WebP => return Err(corrupt(kind, "composed by webp::anim")),
+        #[cfg(feature = "avif")]
+        Kind::Avif => {
+            return Err(DecodeError::Unsupported(
+                "AVIF frames are decoded by the AVIF decoder".into(),
+            ));
+        }
     };
     let loop_count = match loop_count {
         image::metadata::LoopCount::Infinite => LoopCount::Infinite,

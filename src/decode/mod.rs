@@ -12,14 +12,16 @@
 //! Formats: `formats/jpeg.rs` (full size through zune-jpeg; thumbnails through the reduced
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
 //! (PNG, GIF, BMP, ICO, TIFF, QOI, PNM through the `image` crate), `formats/tga.rs` (TGA,
-//! told by a plausible header and tried last, decoded by `image`). Where a decoder allocates
-//! more than the stored size says, its container is read first, cost in proportion to the
-//! bytes: `gif_walk` (a GIF's frames, which may be larger than its screen) and `tiff_chunks`
-//! (a TIFF's chunks, whose JPEGs are checked like JPEG files). `preview.rs`
+//! told by a plausible header and tried last, decoded by `image`), and with their features
+//! `formats/jxl.rs`, `formats/svg.rs` and `formats/avif.rs` (re_rav1d). Where a decoder
+//! allocates more than the stored size says, its container is read first, cost in proportion
+//! to the bytes: `gif_walk` (a GIF's frames, which may be larger than its screen) and
+//! `tiff_chunks` (a TIFF's chunks, whose JPEGs are checked like JPEG files). `preview.rs`
 //! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
 //! Animations (every frame of a GIF, APNG or animated WebP, when the variant asks for them):
 //! `animation.rs`, through the same steps with the frame count and the pixels of all frames
-//! checked before any frame is decoded.
+//! checked before any frame is decoded; an animated AVIF's frames through the same steps and
+//! checks, decoded by its own format ([`FormatDecoder::frames`]).
 
 mod animation;
 mod budget;
@@ -194,6 +196,32 @@ pub(crate) trait FormatDecoder: Send + Sync {
         Ok(None)
     }
 
+    /// The most memory decoding every frame of `info` for `target` holds (reserved before
+    /// [`frames`](Self::frames) runs). The default: the `image` crate's frame decoders
+    /// ([`animation::peak_bytes`]).
+    fn frames_peak_bytes(&self, bytes: &[u8], info: &animation::Info, target: Target) -> u64 {
+        let _ = bytes;
+        animation::peak_bytes(info, target)
+    }
+
+    /// Decodes every frame of the animation `info` (which the registry has checked against
+    /// the limits), each turned upright and passed through `finish` (the registry's resize)
+    /// as it comes; `target` lets a format make each frame small itself. The default: the
+    /// `image` crate's frame iterators ([`animation::decode`]), with `orientation` from the
+    /// container.
+    fn frames(
+        &self,
+        bytes: &[u8],
+        info: &animation::Info,
+        orientation: Orientation,
+        target: Target,
+        limits: &Limits,
+        finish: &mut dyn FnMut(RgbaImage) -> Result<RgbaImage, DecodeError>,
+    ) -> Result<Pixels, DecodeError> {
+        let _ = target;
+        animation::decode(bytes, info, orientation, limits, finish)
+    }
+
     /// What `bytes` say about the colour space of the pixels [`decode`](Self::decode)
     /// returns (an ICC profile, CICP code points, PNG gamma and chromaticities), read from the
     /// headers; the registry converts the pixels from it. Never an error: colour information
@@ -251,9 +279,9 @@ impl Decoders {
         Decoders::new(&[], false)
     }
 
-    /// `user`'s decoders (tried first, in order), then the built-in formats: JPEG, JPEG XL
-    /// and SVG when built with their features, then everything the `image` crate reads, and
-    /// TGA last (told by a plausible header, not magic bytes).
+    /// `user`'s decoders (tried first, in order), then the built-in formats: JPEG, JPEG XL,
+    /// AVIF and SVG when built with their features, then everything the `image` crate reads,
+    /// and TGA last (told by a plausible header, not magic bytes).
     /// `svg_system_fonts` lets SVG text use the system's fonts (feature `svg-text`).
     pub(crate) fn new(user: &[Arc<dyn Decoder>], svg_system_fonts: bool) -> Self {
         let mut formats: Vec<Arc<dyn FormatDecoder>> = user
@@ -264,6 +292,9 @@ impl Decoders {
         formats.push(Arc::new(formats::webp::WebP));
         #[cfg(feature = "jxl")]
         formats.push(Arc::new(formats::jxl::Jxl));
+        // Before `image`, which recognises AVIF but is built without a decoder for it.
+        #[cfg(feature = "avif")]
+        formats.push(Arc::new(formats::avif::Avif));
         #[cfg(feature = "svg")]
         formats.push(Arc::new(formats::svg::Svg(SvgOptions {
             load_system_fonts: svg_system_fonts,
@@ -342,12 +373,12 @@ impl Decoders {
                 && let Some(info) = format.animation(bytes, limits)?
             {
                 animation::check(&info, limits)?;
-                let peak = animation::peak_bytes(&info, target) + color_bytes;
+                let peak = format.frames_peak_bytes(bytes, &info, target) + color_bytes;
                 let _reservation = self.reserve(peak, stop)?;
                 let frames = self.colors.frames(&profile, &variant.color);
-                let pixels = animation::decode(bytes, &info, probe.orientation, limits, |f| {
-                    frames.convert(target.finish(f)?)
-                })?;
+                let mut finish = |f| frames.convert(target.finish(f)?);
+                let pixels =
+                    format.frames(bytes, &info, probe.orientation, target, limits, &mut finish)?;
                 let path = if original {
                     DecodePath::Original
                 } else {

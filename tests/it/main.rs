@@ -14,6 +14,8 @@ mod cache_dir;
 mod cancel;
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(all(feature = "cli", feature = "avif"))]
+mod cli_avif;
 #[cfg(feature = "cli")]
 mod cli_journal;
 #[cfg(feature = "cli")]

@@ -3,6 +3,8 @@
 //! Owns: nothing but the list of files. Must not touch: the registry's order of steps (sniff,
 //! probe, limit, decode, resize), which `decode/mod.rs` owns.
 
+#[cfg(feature = "avif")]
+pub(super) mod avif;
 pub(super) mod bmp;
 pub(super) mod gif_palette;
 mod ico_entries;

@@ -6,79 +6,15 @@
 //! proportional to the file size. `WEBIMAGE_JPEG_FUZZ=cases[,seed]` runs it
 //! longer.
 //!
-//! Owns: these tests and the per-thread counting allocator of the library's unit-test
-//! binary. Must not touch: the decoder's code.
+//! Owns: these tests (the counting allocator is `decode/test_util.rs`'s). Must not touch:
+//! the decoder's code.
 
 use super::limits::{FIXED_BYTES, work_limit};
 use super::tests::{Kind, Rng, encode, photo_crop, read};
 use super::tests_bounds::frame_of_info;
 use super::*;
+use crate::decode::test_util::counting;
 use jpeg_encoder::SamplingFactor;
-
-/// A counting allocator for this test binary: per thread, so tests running
-/// in parallel do not see each other's allocations.
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    pub(super) struct Counting;
-
-    thread_local! {
-        static CURRENT: Cell<isize> = const { Cell::new(0) };
-        static PEAK: Cell<isize> = const { Cell::new(0) };
-    }
-
-    fn add(delta: isize) {
-        let _ = CURRENT.try_with(|c| {
-            let now = c.get() + delta;
-            c.set(now);
-            let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
-        });
-    }
-
-    // SAFETY: every call forwards to `System` unchanged; the counters are
-    // plain thread-local cells without destructors.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            let p = unsafe { System.alloc(layout) };
-            if !p.is_null() {
-                add(layout.size() as isize);
-            }
-            p
-        }
-        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            let p = unsafe { System.alloc_zeroed(layout) };
-            if !p.is_null() {
-                add(layout.size() as isize);
-            }
-            p
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            unsafe { System.dealloc(ptr, layout) };
-            add(-(layout.size() as isize));
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            let p = unsafe { System.realloc(ptr, layout, new_size) };
-            if !p.is_null() {
-                add(new_size as isize - layout.size() as isize);
-            }
-            p
-        }
-    }
-
-    /// Runs `f` and returns its result and the most bytes this thread had
-    /// allocated at once above the level when `f` started.
-    pub(super) fn peak_during<T>(f: impl FnOnce() -> T) -> (T, u64) {
-        let base = CURRENT.with(Cell::get);
-        PEAK.with(|p| p.set(base));
-        let r = f();
-        let peak = PEAK.with(Cell::get);
-        (r, (peak - base).max(0) as u64)
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// Files of every layout the decoder handles, real and generated.
 fn layout_samples() -> Vec<(String, Vec<u8>)> {
