@@ -27,20 +27,22 @@ use crate::decode::preview::Previews;
 use crate::key::TaskKey;
 pub(crate) use crate::listener::{Listener, Listeners, SubscriberId};
 use crate::loaded::{LoadedImage, Pixels, Source};
+use crate::metrics::{Arrival, Metrics};
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, Store, Variant};
+
+/// An image caller's completion closure: its result and its record.
+pub(crate) type ImageFn = Box<dyn FnOnce(Result<LoadedImage, Error>, &Metrics) + Send>;
 
 /// What a caller waits for, and its completion closure.
 pub(crate) enum Callback {
     /// A decoded image of this variant.
-    Image(Variant, Box<dyn FnOnce(Result<LoadedImage, Error>) + Send>),
-    /// Only the bytes, fetched and stored (prefetching): ready as soon as the task has them,
-    /// with no decode. Gets where the bytes came from.
+    Image(Variant, ImageFn),
+    /// Only the bytes (prefetching): ready once the task has them; gets their source.
     Bytes(Box<dyn FnOnce(Result<Source, Error>) + Send>),
 }
 
-/// The outcome of decoding (and processing) one variant, shared by every caller that asked
-/// for it.
+/// The outcome of decoding (and processing) one variant, shared by its callers.
 pub(crate) type Decoded = Result<Pixels, Error>;
 
 /// One caller waiting for a task.
@@ -51,9 +53,10 @@ pub(crate) struct Subscriber {
     pub(crate) callback: Callback,
     /// Its progress and preview closures, if any; retired before the completion runs.
     pub(crate) listener: Option<Arc<Listener>>,
-    /// Whether a body cut short (never stored on disk) is acceptable to this caller: it
-    /// does not want the disk cache, or it said so (`Request::partial_download`).
+    /// Whether a body cut short (never on disk) is acceptable: no disk wanted, or said so.
     pub(crate) partial_ok: bool,
+    /// When it arrived, and whether it joined a task (for its [`Metrics`]).
+    pub(crate) arrival: Arrival,
 }
 
 impl Subscriber {
@@ -89,8 +92,7 @@ pub(crate) struct Control {
 }
 
 impl Control {
-    /// Whether the last caller has cancelled (to be confirmed with
-    /// [`InFlight::confirm_abandon`], since a new caller may have joined since).
+    /// Whether the last caller has cancelled (to confirm: [`InFlight::confirm_abandon`]).
     pub(crate) fn is_abandoned(&self) -> bool {
         self.abandoned.load(Ordering::Acquire)
     }
@@ -152,8 +154,7 @@ pub(crate) struct Advance {
     pub(crate) ready: Vec<(Subscriber, Decoded)>,
     /// Callers that wanted only the bytes, taken out of the map (the task has its bytes).
     pub(crate) fetched: Vec<Subscriber>,
-    /// The next variant to make; `None` means the task is finished and gone from the map,
-    /// unless `refetch` is set.
+    /// The next variant to make; `None`: the task is done and gone (unless `refetch`).
     pub(crate) next: Option<Variant>,
     /// The body was cut short and a waiting caller needs the whole of it: the task stays in
     /// the map and the worker downloads again.
@@ -163,9 +164,9 @@ pub(crate) struct Advance {
 pub(crate) struct InFlight {
     tasks: Mutex<HashMap<TaskKey, Task>>,
     next_id: AtomicU64,
-    /// Callers in the map, over every task; changed only under the map's lock.
+    /// Callers in the map, over every task (changed only under the map's lock), and the
+    /// most it takes (`Config::max_pending`).
     callers: AtomicUsize,
-    /// Most callers the map takes (`Config::max_pending`).
     max_callers: usize,
 }
 
@@ -215,7 +216,7 @@ impl InFlight {
         check: impl FnOnce() -> Option<Decoded>,
     ) -> Admission {
         let Caller {
-            subscriber,
+            mut subscriber,
             priority,
             store,
         } = caller;
@@ -230,6 +231,7 @@ impl InFlight {
                 // It was being abandoned; it is wanted again.
                 task.control.abandoned.store(false, Ordering::Release);
             }
+            subscriber.arrival.joined = true;
             task.subscribers.push(subscriber);
             let latest = listener.and_then(|l| {
                 let latest = task.control.listeners.add(l.clone())?;

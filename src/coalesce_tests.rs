@@ -11,7 +11,7 @@ use crate::request::{CachePolicy, Size};
 
 fn caller(map: &InFlight, variant: Option<Variant>, partial_ok: bool) -> Caller {
     let callback = match variant {
-        Some(v) => Callback::Image(v, Box::new(|_| {})),
+        Some(v) => Callback::Image(v, Box::new(|_, _| {})),
         None => Callback::Bytes(Box::new(|_| {})),
     };
     Caller {
@@ -21,6 +21,7 @@ fn caller(map: &InFlight, variant: Option<Variant>, partial_ok: bool) -> Caller 
             callback,
             listener: None,
             partial_ok,
+            arrival: crate::metrics::Arrival::now(),
         },
         priority: Priority::Normal,
         store: Store::Both,

@@ -20,12 +20,14 @@ mod decode;
 #[cfg(feature = "egui")]
 pub mod egui;
 mod error;
+mod events;
 mod fetch;
 mod headers;
 mod key;
 mod listener;
 mod loaded;
 mod loader;
+mod metrics;
 mod pipeline;
 mod prefetch;
 mod process;
@@ -42,8 +44,12 @@ pub use crate::config::{
 };
 pub use crate::decode::{Decoder, DecoderError};
 pub use crate::error::{Cause, Error, Limit};
+pub use crate::events::EventListener;
 pub use crate::loaded::{Frame, LoadedImage, LoopCount, Source};
 pub use crate::loader::{DiskCache, ImageLoader};
+pub use crate::metrics::{
+    DecodeKind, DecodeMetrics, DiskOutcome, MemoryLookup, Metrics, NetworkMetrics,
+};
 pub use crate::pipeline::Token;
 pub use crate::prefetch::{Prefetch, PrefetchOptions, PrefetchProgress};
 pub use crate::process::{Blur, Circle, Grayscale, Processor, RoundedCorners};

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use image::RgbaImage;
 
+use crate::metrics::{Metrics, Recorded};
+
 /// Where a loaded image came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
@@ -145,15 +147,35 @@ pub struct LoadedImage {
     pixels: Pixels,
     source: Source,
     url: Arc<str>,
+    metrics: Recorded,
 }
 
 impl LoadedImage {
+    /// An image from `source`; its record is [`Metrics::MEMORY_HIT`] for a memory hit,
+    /// [`Metrics::EMPTY`] otherwise until [`with_metrics`](Self::with_metrics) sets it.
     pub(crate) fn new(pixels: Pixels, source: Source, url: Arc<str>) -> Self {
+        let metrics = match source {
+            Source::Memory => Recorded::Static(&Metrics::MEMORY_HIT),
+            _ => Recorded::Static(&Metrics::EMPTY),
+        };
         LoadedImage {
             pixels,
             source,
             url,
+            metrics,
         }
+    }
+
+    /// The same image with its load's record.
+    pub(crate) fn with_metrics(mut self, metrics: Recorded) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// What this load did and where its time went (see [`Metrics`]). A memory hit's record
+    /// is [`Metrics::MEMORY_HIT`]; a preview's is [`Metrics::EMPTY`].
+    pub fn metrics(&self) -> &Metrics {
+        self.metrics.get()
     }
 
     /// The decoded RGBA8 pixels, upright (EXIF orientation applied). For an animation, its

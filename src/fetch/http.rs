@@ -4,20 +4,23 @@
 //! request; timeouts are idle timeouts plus one total deadline), the headers every request
 //! sends, conditional requests for revalidation, following redirects (only to `http`/`https`,
 //! never from `https` down to `http` unless allowed, credentials dropped when the origin
-//! changes, userinfo in a `Location` ignored), and mapping ureq's errors to [`Error`] with
+//! changes, userinfo in a `Location` ignored), the fetch's figures for the per-load record
+//! (time to the final response's headers, body time, bytes, redirects, the set-up times
+//! `resolve.rs` took), and mapping ureq's errors to [`Error`] with
 //! the original as the source. Must not touch: the disk cache (it returns the response
 //! headers; the pipeline decides what to store) or decoding.
 
 use std::io;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use url::Url;
 
-use super::resolve::BlockedAddress;
+use super::resolve::{self, BlockedAddress};
 use super::{BodyLimits, FetchError, Fetched, HttpResponse, SchemeFetcher, Target};
 use crate::config::Config;
 use crate::error::{Cause, Error};
 use crate::headers::{Header, HeaderRules};
+use crate::metrics::NetworkMetrics;
 use crate::stats::Counters;
 use crate::url_text;
 
@@ -129,6 +132,8 @@ impl SchemeFetcher for Http {
         let mut sent = self.sent_headers(target.headers);
         let mut url = target.url.clone();
         let mut hops = 0;
+        resolve::take_setup(); // what an earlier fetch on this thread left
+        let started = Instant::now();
         let response = loop {
             let mut request = self.agent.get(url.as_str());
             // The agent sends the user agent itself.
@@ -170,6 +175,16 @@ impl SchemeFetcher for Http {
             drop(response);
             url = next;
         };
+        let (dns, connect) = resolve::take_setup();
+        let mut figures = NetworkMetrics {
+            dns,
+            connect,
+            first_byte: started.elapsed(),
+            redirects: hops,
+            status: Some(response.status().as_u16()),
+            requests: hops + 1,
+            ..NetworkMetrics::default()
+        };
         let meta = HttpResponse {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
@@ -177,9 +192,11 @@ impl SchemeFetcher for Http {
             sent,
         };
         if meta.status == 304 && !target.conditional.is_empty() {
+            body.watch().network(figures);
             return Ok(Fetched::NotModified(meta));
         }
         if !(200..300).contains(&meta.status) {
+            body.watch().network(figures);
             return Err(Error::Http {
                 url: url_text::shown(raw),
                 status: meta.status,
@@ -189,7 +206,11 @@ impl SchemeFetcher for Http {
         let declared = response.body().content_length();
         // Dropping the reader early (limit, cancel) closes the connection instead of draining it.
         let reader = response.into_body().into_reader();
+        let reading = Instant::now();
         let bytes = body.read(reader, declared, |e| map_io(raw, e))?;
+        figures.body = reading.elapsed();
+        figures.bytes = bytes.len() as u64;
+        body.watch().network(figures);
         Ok(Fetched::Body(bytes, Some(meta)))
     }
 

@@ -21,6 +21,7 @@ use crate::headers::Header;
 use crate::key::{self, Key, Resolved, Scope, TaskKey};
 use crate::listener::Listener;
 use crate::loaded::{LoadedImage, Source};
+use crate::metrics::{Arrival, Metrics, Recorded};
 use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
 use crate::url_text;
@@ -45,8 +46,11 @@ struct Submission {
 /// never boxes it; it is boxed only when the load joins or starts a task.
 pub(super) fn load<F>(p: &Arc<Pipeline>, request: Request, completion: F) -> Token
 where
-    F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
+    F: FnOnce(Result<LoadedImage, Error>, &Metrics) + Send + 'static,
 {
+    // Answers known at once carry a constant record: no timestamp, no allocation.
+    let nothing = || Recorded::Static(&Metrics::EMPTY);
+    let memory_hit = || Recorded::Static(&Metrics::MEMORY_HIT);
     let policy = request.cache_policy;
     let variant = match p.variant_of(&request) {
         Ok(variant) => variant,
@@ -56,7 +60,7 @@ where
                 url: url_text::shown(&url),
                 reason,
             };
-            p.complete(completion, url, Err(error), Source::Network);
+            p.complete(completion, url, Err(error), Source::Network, nothing());
             return Token::finished();
         }
     };
@@ -81,7 +85,7 @@ where
             } else {
                 request.url.as_str().into()
             };
-            p.complete(completion, url, Ok(pixels), Source::Memory);
+            p.complete(completion, url, Ok(pixels), Source::Memory, memory_hit());
             return Token::finished();
         }
     }
@@ -90,7 +94,7 @@ where
         Ok(parsed) => parsed,
         Err(e) => {
             let result = p.remember_invalid(&raw, e);
-            p.complete(completion, raw, result, Source::Network);
+            p.complete(completion, raw, result, Source::Network, nothing());
             return Token::finished();
         }
     };
@@ -98,7 +102,7 @@ where
         && let Some((_, pixels)) = p.memory.get(parsed.key.as_str(), &variant)
     {
         Counters::bump(&p.counters.memory_hits);
-        p.complete(completion, raw, Ok(pixels), Source::Memory);
+        p.complete(completion, raw, Ok(pixels), Source::Memory, memory_hit());
         return Token::finished();
     }
     let callback = Callback::Image(variant, Box::new(completion));
@@ -221,6 +225,7 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
             callback: s.callback,
             listener: Listener::new(id, s.progress, preview),
             partial_ok: s.partial_download || !s.store.disk(),
+            arrival: Arrival::now(),
         },
         priority: s.priority,
         store: s.store,
@@ -255,7 +260,7 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
         }
         Admission::Started(id) => Token::pending(p, task_key, id),
         Admission::Answered(subscriber, result) => {
-            p.deliver(subscriber, result, Source::Memory);
+            p.deliver(subscriber, result, Source::Memory, None);
             Token::finished()
         }
     }

@@ -15,17 +15,21 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use super::Pipeline;
 use super::obtain::{self, Obtained};
 use super::preview::{At, Previewer};
+use super::record::TaskRecord;
 use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded, JobSpec};
 use crate::decode::color::Outcome;
 use crate::decode::{DecodeError, DecodePath};
 use crate::error::Error;
+use crate::events;
 use crate::fetch::{FetchError, Stop, Watch};
 use crate::loaded::{Pixels, Source};
+use crate::metrics::{DecodeKind, DecodeMetrics, DiskOutcome, MemoryLookup, NetworkMetrics};
 use crate::process::{self, Chain, ProcessError};
 use crate::queue::Job;
 use crate::request::Variant;
@@ -38,6 +42,26 @@ struct JobWatch<'a> {
     job: &'a Job,
     control: &'a Control,
     previewer: RefCell<Previewer>,
+    /// What this job did, for its callers' records (this worker's alone).
+    record: RefCell<TaskRecord>,
+}
+
+impl JobWatch<'_> {
+    /// The record as it stands, previews brought up to date.
+    fn record(&self) -> std::cell::Ref<'_, TaskRecord> {
+        let (made, time) = self.previewer.borrow().figures();
+        let mut record = self.record.borrow_mut();
+        (record.previews, record.preview_time) = (made, time);
+        drop(record);
+        self.record.borrow()
+    }
+
+    /// Tells the event listener, if any, catching a panic in it.
+    fn event(&self, f: impl FnOnce(&dyn events::EventListener)) {
+        if events::call(self.shared.config.event_listener.as_deref(), f) {
+            Counters::bump(&self.shared.counters.callback_panics);
+        }
+    }
 }
 
 impl Watch for JobWatch<'_> {
@@ -68,6 +92,18 @@ impl Watch for JobWatch<'_> {
     fn cut_short(&self) -> bool {
         self.previewer.borrow().cut_short()
     }
+
+    fn network(&self, mut figures: NetworkMetrics) {
+        figures.cut_short = self.cut_short();
+        let mut record = self.record.borrow_mut();
+        // A second download (after a cut) adds its requests to the first one's.
+        figures.requests += record.network.map_or(0, |n| n.requests);
+        record.network = Some(figures);
+    }
+
+    fn disk(&self, outcome: DiskOutcome) {
+        self.record.borrow_mut().disk = outcome;
+    }
 }
 
 /// Runs one job. A panic anywhere in it (a bug, ours or a library's) fails the task with
@@ -85,7 +121,7 @@ pub(super) fn run(shared: &Pipeline, job: Job) {
             message,
         };
         // Not a permanent error: the URL it would be remembered under does not matter.
-        fail(shared, &job, job.key.key.as_str(), error);
+        fail(shared, &job, job.key.key.as_str(), error, None);
     }
 }
 
@@ -94,12 +130,19 @@ fn run_job(shared: &Pipeline, job: &Job) {
         return; // cancelled while queued, or drained at shutdown
     };
     let remote = shared.fetchers.cached_on_disk(&spec.url);
+    let memory = if job.key.policy.reads_memory() {
+        MemoryLookup::Miss
+    } else {
+        MemoryLookup::Skipped
+    };
     let watch = JobWatch {
         shared,
         job,
         control: &control,
         previewer: RefCell::new(Previewer::new(remote, remote && shared.disk.is_some())),
+        record: RefCell::new(TaskRecord::new(job.task, memory)),
     };
+    watch.event(|l| l.task_started(job.task, &url_text::shown(&spec.raw)));
     let Some(Obtained {
         mut bytes,
         mut source,
@@ -121,11 +164,14 @@ fn run_job(shared: &Pipeline, job: &Job) {
                 .then_some(&serves as &dyn Fn(&Variant) -> bool);
             shared.inflight.advance(job, produced.take(), cut_short)
         };
-        for subscriber in step.fetched {
-            shared.deliver_fetched(subscriber, source);
-        }
-        for (subscriber, result) in step.ready {
-            shared.deliver(subscriber, result, source);
+        if !(step.fetched.is_empty() && step.ready.is_empty()) {
+            let record = watch.record();
+            for subscriber in step.fetched {
+                shared.deliver_fetched(subscriber, source, &record);
+            }
+            for (subscriber, result) in step.ready {
+                shared.deliver(subscriber, result, source, Some(&record));
+            }
         }
         if step.refetch {
             // A caller joined the download cut short that needs the whole body: download again.
@@ -162,10 +208,20 @@ fn run_job(shared: &Pipeline, job: &Job) {
             }
         };
         let result = match (&variant.chain, base) {
-            (Some(chain), Ok(pixels)) => match this.process(chain, &pixels) {
-                Some(result) => result,
-                None => return,
-            },
+            (Some(chain), Ok(pixels)) => {
+                let started = Instant::now();
+                let Some(result) = this.process(chain, &pixels) else {
+                    return;
+                };
+                let mut record = watch.record.borrow_mut();
+                let decoded = variant.decoded();
+                let base = record.made.iter().find(|(v, _, _)| *v == decoded);
+                let decode = base.and_then(|(_, d, _)| *d);
+                record
+                    .made
+                    .push((variant.clone(), decode, Some(started.elapsed())));
+                result
+            }
             (_, base) => base,
         };
         // Every caller cancelled during the decode: store nothing.
@@ -202,9 +258,11 @@ impl Running<'_> {
         let (shared, raw) = (self.shared, &self.spec.raw);
         Counters::bump(&shared.counters.decodes);
         let stop = || self.watch.should_stop().is_some();
+        let started = Instant::now();
         let decoded = shared
             .decoders
             .decode(self.bytes, variant, &shared.limits, &stop);
+        let took = started.elapsed();
         // Stopped while waiting for decode memory: nobody wants it, or the loader is closing.
         if decoded.as_ref().is_err_and(|e| *e == DecodeError::Stopped) {
             self.stopped(self.watch.should_stop());
@@ -214,6 +272,16 @@ impl Running<'_> {
             .map(|output| {
                 count_path(shared, output.path);
                 count_color(shared, output.color);
+                let image = output.pixels.first();
+                let figures = DecodeMetrics {
+                    kind: kind(output.path),
+                    time: took.saturating_sub(output.budget_wait),
+                    budget_wait: output.budget_wait,
+                    size: (image.width(), image.height()),
+                };
+                self.watch.event(|l| l.decoded(self.job.task, &figures));
+                let made = (variant.clone(), Some(figures), None);
+                self.watch.record.borrow_mut().made.push(made);
                 output.pixels
             })
             .map_err(|e| {
@@ -269,10 +337,26 @@ impl Running<'_> {
         let url = url_text::shown(raw);
         match stop {
             Some(Stop::Abandoned) => Counters::bump(&shared.counters.jobs_abandoned),
-            Some(Stop::Shutdown) => fail(shared, self.job, raw, Error::Shutdown { url }),
+            Some(Stop::Shutdown) => {
+                let record = self.watch.record();
+                fail(
+                    shared,
+                    self.job,
+                    raw,
+                    Error::Shutdown { url },
+                    Some(&record),
+                )
+            }
             None => {
                 let message = "the decode stopped while the task was still wanted".into();
-                fail(shared, self.job, raw, Error::Internal { url, message })
+                let record = self.watch.record();
+                fail(
+                    shared,
+                    self.job,
+                    raw,
+                    Error::Internal { url, message },
+                    Some(&record),
+                )
             }
         }
     }
@@ -287,7 +371,11 @@ fn obtain_or_end(
     watch: &JobWatch<'_>,
 ) -> Option<Obtained> {
     match obtain::obtain(shared, job, spec, watch) {
-        Ok(obtained) => Some(obtained),
+        Ok(obtained) => {
+            let record = watch.record.borrow();
+            watch.event(|l| l.fetched(job.task, record.disk, record.network.as_ref()));
+            Some(obtained)
+        }
         Err(FetchError::Stopped(Stop::Abandoned)) => {
             Counters::bump(&shared.counters.jobs_abandoned);
             None
@@ -296,11 +384,11 @@ fn obtain_or_end(
             let error = Error::Shutdown {
                 url: url_text::shown(&spec.raw),
             };
-            fail(shared, job, &spec.raw, error);
+            fail(shared, job, &spec.raw, error, Some(&watch.record()));
             None
         }
         Err(FetchError::Failed(error)) => {
-            fail(shared, job, &spec.raw, error);
+            fail(shared, job, &spec.raw, error, Some(&watch.record()));
             None
         }
     }
@@ -320,6 +408,18 @@ fn count_path(shared: &Pipeline, path: DecodePath) {
     Counters::bump(counter);
 }
 
+/// The public name of a decode path.
+fn kind(path: DecodePath) -> DecodeKind {
+    match path {
+        DecodePath::Original => DecodeKind::Original,
+        DecodePath::FullDecode => DecodeKind::FullDecode,
+        DecodePath::DctScaled => DecodeKind::DctScaled,
+        DecodePath::DcOnly => DecodeKind::DcOnly,
+        DecodePath::ExifThumbnail => DecodeKind::ExifThumbnail,
+        DecodePath::YuvReduced => DecodeKind::WebpReduced,
+    }
+}
+
 /// Counts what colour management did to a decode.
 fn count_color(shared: &Pipeline, outcome: Outcome) {
     let c = &shared.counters;
@@ -332,7 +432,7 @@ fn count_color(shared: &Pipeline, outcome: Outcome) {
 
 /// The whole task failed: every caller gets `error`; permanent failures are remembered first,
 /// under `raw`, the URL that was fetched.
-fn fail(shared: &Pipeline, job: &Job, raw: &str, error: Error) {
+fn fail(shared: &Pipeline, job: &Job, raw: &str, error: Error, record: Option<&TaskRecord>) {
     let subscribers = shared.inflight.fail(job, || {
         if error.is_permanent() {
             shared
@@ -341,6 +441,6 @@ fn fail(shared: &Pipeline, job: &Job, raw: &str, error: Error) {
         }
     });
     for subscriber in subscribers {
-        shared.deliver(subscriber, Err(error.clone()), Source::Network);
+        shared.deliver(subscriber, Err(error.clone()), Source::Network, record);
     }
 }

@@ -37,6 +37,7 @@ mod gallery_window;
 mod http;
 mod layout;
 mod memory_cache;
+mod metrics;
 mod order;
 mod pool;
 mod prefetch;
