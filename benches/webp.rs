@@ -27,7 +27,8 @@
 //! to make the files, Python with Pillow and pyvips (`pip install Pillow pyvips`, Debian
 //! `libvips42`) for the anchors: a missing anchor is reported and skipped.
 //!
-//! `WEBIMAGE_BENCH_ONE=thumb|full FILE` decodes FILE once and exits (for callgrind).
+//! `WEBIMAGE_BENCH_ONE=thumb|full FILE [N]` decodes FILE once (or N times) and exits (for
+//! callgrind, or a whole-process timing).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -77,9 +78,15 @@ if mode == "thumb":
 fn main() {
     if let Ok(mode) = std::env::var("WEBIMAGE_BENCH_ONE") {
         let file = std::env::args().nth(1).expect("a file");
+        let times = std::env::args()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
         let l = loader();
         let size = (mode == "thumb").then_some(BOX);
-        std::hint::black_box(load(&l, Path::new(&file), size));
+        for _ in 0..times {
+            std::hint::black_box(load(&l, Path::new(&file), size));
+        }
         return;
     }
     let wanted: Vec<String> = std::env::args()

@@ -3,40 +3,33 @@
 //! Owns: reading one partition's bits, each with its probability, and noticing when a
 //! partition runs out. Must not touch: what the bits mean (`header`, `modes`, `residuals`).
 //!
-//! The value window is a `u64` refilled seven bytes at a time (one byte at a time near the
-//! end), so most bits cost a multiply, a compare and a shift. Past the end of its bytes the
-//! decoder reads zeros and sets [`BoolDecoder::eof`]; the frame decoder checks it after every
-//! macroblock and fails the decode, as libwebp does, so a truncated partition costs at most
-//! one macroblock's work past its data.
-
-/// For a range minus one `r` (0..=254): how far to shift the range back to 128..=255, and
-/// the shifted range minus one.
-static NORMALISE: [(u8, u8); 256] = {
-    let mut t = [(0u8, 0u8); 256];
-    let mut r = 0;
-    while r < 256 {
-        let mut v = r + 1;
-        let mut shift = 0;
-        while v < 128 {
-            v <<= 1;
-            shift += 1;
-        }
-        t[r] = (shift, (v - 1) as u8);
-        r += 1;
-    }
-    t
-};
+//! libwebp's formulation (its `VP8GetBit` with `BITS = 56`), so every bit costs the same
+//! few instructions and a partition decodes to exactly libwebp's bits, also on a damaged
+//! one: `value` holds up to 63 bits of the partition and is never shifted per bit; `bits`
+//! says where the current 8-bit window starts in it, and the range is renormalised with a
+//! count of leading zeros. The window is refilled seven bytes at a time (one byte at a time
+//! near the end). Past the end of its bytes the decoder reads zeros and sets
+//! [`BoolDecoder::eof`]; the frame decoder checks it after every macroblock and fails the
+//! decode, as libwebp does, so a truncated partition costs at most one macroblock's work
+//! past its data.
+//!
+//! Speed: the hot callers (`residuals`, `modes`) copy the decoder into a local for one
+//! macroblock (`Clone`) and write it back, and every method here is inlined into them, so
+//! its state stays in registers instead of making a trip through memory on every bit (a
+//! store and a dependent load on the critical path). The slow refill near the end takes and
+//! returns plain values for the same reason. The coefficient sign, a bit of probability 1/2
+//! whose outcome no branch can predict, is read without a branch ([`BoolDecoder::signed`]).
 
 /// One partition's boolean decoder.
+#[derive(Clone)]
 pub(super) struct BoolDecoder<'a> {
     data: &'a [u8],
     pos: usize,
-    /// The bits read but not yet consumed, left-aligned: the current 8-bit window is the top
-    /// byte, so the comparisons use constant shifts.
+    /// The bits read but not yet consumed: the current window is `value >> bits`.
     value: u64,
-    /// How many of `value`'s top bits are data (at least 8 between bits; refilled below).
-    avail: i32,
-    /// The range minus one (127..=254 between bits).
+    /// Where the window starts in `value`; negative when it needs a refill first.
+    bits: i32,
+    /// The range minus one: 127..=253 between bits (254 before the first).
     range: u32,
     eof: bool,
 }
@@ -48,11 +41,11 @@ impl<'a> BoolDecoder<'a> {
             data,
             pos: 0,
             value: 0,
-            avail: 0,
+            bits: -8,
             range: 254,
             eof: false,
         };
-        d.refill();
+        d.load();
         d
     }
 
@@ -61,63 +54,40 @@ impl<'a> BoolDecoder<'a> {
         self.eof
     }
 
-    /// Tops `value` up to at least 57 bits of data (`avail` is under 8 when called).
-    #[inline]
-    fn refill(&mut self) {
-        if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            // Seven new bytes just below the `avail` bits already there.
-            self.value |= (u64::from_be_bytes(word) >> 8) << (8 - self.avail);
+    /// Tops `value` up: seven bytes when eight are left, else one (`bits` is negative).
+    #[inline(always)]
+    fn load(&mut self) {
+        if let Some(chunk) = self.data.get(self.pos..).and_then(|s| s.first_chunk::<8>()) {
+            self.value = (u64::from_be_bytes(*chunk) >> 8) | (self.value << 56);
             self.pos += 7;
-            self.avail += 56;
+            self.bits += 56;
         } else {
-            self.refill_slow();
-        }
-    }
-
-    #[cold]
-    fn refill_slow(&mut self) {
-        while self.avail <= 56 {
-            let byte = match self.data.get(self.pos) {
-                Some(&b) => {
-                    self.pos += 1;
-                    b
-                }
-                None => {
-                    // Past the end: zeros, as libwebp reads, and the partition is marked.
-                    if self.avail >= 8 {
-                        return;
-                    }
-                    self.eof = true;
-                    0
-                }
-            };
-            self.value |= u64::from(byte) << (56 - self.avail);
-            self.avail += 8;
+            (self.pos, self.value, self.bits, self.eof) =
+                load_final(self.data, self.pos, self.value, self.bits, self.eof);
         }
     }
 
     /// One bit whose probability of being 0 is `prob / 256`.
     #[inline(always)]
     pub(super) fn bit(&mut self, prob: u8) -> bool {
-        if self.avail < 8 {
-            self.refill();
+        let range = self.range;
+        if self.bits < 0 {
+            self.load();
         }
-        let split = (self.range * u32::from(prob)) >> 8;
-        let window = (self.value >> 56) as u32;
-        let one = window > split;
-        let range = if one {
-            self.value -= u64::from(split + 1) << 56;
-            self.range - split - 1
+        let pos = self.bits as u32;
+        let split = (range * u32::from(prob)) >> 8;
+        let one = (self.value >> pos) as u32 > split;
+        // The new range (not minus one), 1..=254, and what leaves the value.
+        let (range, taken) = if one {
+            (range - split, split + 1)
         } else {
-            split
+            (split + 1, 0)
         };
-        // Renormalise: the range back to 128..=255 (stored minus one), from a table.
-        let (shift, renormalised) = NORMALISE[range as usize & 0xff];
-        self.range = u32::from(renormalised);
-        self.value <<= shift;
-        self.avail -= i32::from(shift);
+        self.value -= u64::from(taken) << pos;
+        // Renormalise: shift the range back to 128..=255.
+        let shift = (range | 1).leading_zeros() - 24;
+        self.range = (range << shift) - 1;
+        self.bits -= shift as i32;
         one
     }
 
@@ -139,10 +109,44 @@ impl<'a> BoolDecoder<'a> {
         if self.bit(128) { -magnitude } else { magnitude }
     }
 
-    /// `v` or `-v`, by one bit of probability 128 (a coefficient's sign).
+    /// `v` or `-v`, by one bit of probability 128 (a coefficient's sign), without a branch.
+    /// This is libwebp's `VP8GetSigned`: between bits the range minus one is 127..=253, so
+    /// halving it always needs exactly one shift to renormalise. (It is read only after a
+    /// coefficient's other bits, never first in a partition, where the range is 254.)
     #[inline(always)]
     pub(super) fn signed(&mut self, v: i32) -> i32 {
-        if self.bit(128) { -v } else { v }
+        if self.bits < 0 {
+            self.load();
+        }
+        let pos = self.bits as u32;
+        let split = self.range >> 1;
+        let window = (self.value >> pos) as u32;
+        // All ones when the bit is 1 (the window above the split), else zero.
+        let mask = (split.wrapping_sub(window) as i32) >> 31;
+        self.bits -= 1;
+        self.range = self.range.wrapping_add(mask as u32) | 1;
+        self.value -= u64::from((split + 1) & mask as u32) << pos;
+        (v ^ mask) - mask
+    }
+}
+
+/// The refill near the end of the data (libwebp's `VP8LoadFinalBytes`): one byte, or, past
+/// the end, eight zero bits once (and `eof`), then nothing more (the window stays put: the
+/// decode is failed after this macroblock anyway). Plain values in and out, so the caller's
+/// decoder can stay in registers.
+#[cold]
+#[inline(never)]
+fn load_final(
+    data: &[u8],
+    pos: usize,
+    value: u64,
+    bits: i32,
+    eof: bool,
+) -> (usize, u64, i32, bool) {
+    match data.get(pos) {
+        Some(&b) => (pos + 1, u64::from(b) | (value << 8), bits + 8, eof),
+        None if !eof => (pos, value << 8, bits + 8, true),
+        None => (pos, value, 0, true),
     }
 }
 
@@ -222,8 +226,13 @@ mod tests {
             rng
         };
         let symbols: Vec<(u8, bool)> = (0..20_000)
-            .map(|_| {
-                let prob = (next() % 255 + 1) as u8;
+            .map(|i| {
+                // A quarter at 1/2, as the coefficient signs are.
+                let prob = if i % 4 == 0 {
+                    128
+                } else {
+                    (next() % 255 + 1) as u8
+                };
                 // Bits follow their probability roughly, as real data does.
                 let bit = (next() % 256) >= u32::from(prob);
                 (prob, bit)
@@ -239,6 +248,19 @@ mod tests {
             assert_eq!(d.bit(p), b, "symbol {i}");
         }
         assert!(!d.eof());
+        // The branchless sign reads the same bits as `bit(128)`: every third symbol of
+        // probability 1/2 (never the first) read as a sign instead.
+        let mut d = BoolDecoder::new(&bytes);
+        let mut signs = 0;
+        for (i, &(p, b)) in symbols.iter().enumerate() {
+            if p == 128 && i > 0 && i % 3 == 0 {
+                assert_eq!(d.signed(5), if b { -5 } else { 5 }, "symbol {i}");
+                signs += 1;
+            } else {
+                assert_eq!(d.bit(p), b, "symbol {i}");
+            }
+        }
+        assert!(signs > 10, "{signs} signs read");
         // Literals and signed values.
         let mut e = Encoder::new();
         for bit in [true, false, true, true, false, false, true] {

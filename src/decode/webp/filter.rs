@@ -2,82 +2,105 @@
 //! filter, on macroblock edges and on the inner 4x4 edges, with each macroblock's strength
 //! from its segment and mode (section 15.1 and 9.6).
 //!
-//! Owns: the per-edge arithmetic and the strengths. Must not touch: prediction. In VP8 the
-//! filter runs after a whole row is reconstructed, and intra prediction reads the unfiltered
-//! pixels (`frame` keeps them apart), so a decode may skip the filter without changing any
-//! other pixel: the thumbnail path does, since its reduction makes the filter's few-pixel
-//! smoothing at block edges invisible (measured in the tests).
+//! Owns: the per-edge arithmetic (the strengths are `strength`'s). Must not touch:
+//! prediction. In VP8 the filter runs after a whole row is reconstructed, and intra
+//! prediction reads the unfiltered pixels (`frame` keeps them apart), so a decode may skip
+//! the filter without changing any other pixel: the thumbnail path does, since its reduction
+//! makes the filter's few-pixel smoothing at block edges invisible (measured in the tests).
 
-use super::header::{FilterHeader, Segments};
+use super::strength::{Mb, Strength};
 
-/// One macroblock's filter strength; `limit == 0` means no filtering.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Strength {
-    /// Edge limit of the inner edges (`2 * level + interior`); macroblock edges use `+ 4`.
-    pub(super) limit: i32,
-    pub(super) interior: i32,
-    pub(super) hev: i32,
-    /// Whether the inner edges are filtered (a `B_PRED` macroblock or one with coefficients).
-    pub(super) inner: bool,
-}
-
-/// The strengths of each segment, `[segment][is B_PRED]` (section 15.1 and libwebp's
-/// reading of it).
-pub(super) fn strengths(f: &FilterHeader, s: &Segments) -> [[Strength; 2]; 4] {
-    let mut out = [[Strength::default(); 2]; 4];
-    for (seg, row) in out.iter_mut().enumerate() {
-        let base = if !s.enabled {
-            f.level
-        } else if s.absolute {
-            s.filter[seg]
-        } else {
-            f.level + s.filter[seg]
-        };
-        for (i4x4, st) in row.iter_mut().enumerate() {
-            let mut level = base;
-            if let Some((reference, mode)) = f.deltas {
-                level += reference;
-                if i4x4 == 1 {
-                    level += mode;
-                }
-            }
-            let level = level.clamp(0, 63);
-            if level == 0 {
-                continue;
-            }
-            let mut interior = level;
-            if f.sharpness > 0 {
-                interior >>= if f.sharpness > 4 { 2 } else { 1 };
-                interior = interior.min(9 - f.sharpness);
-            }
-            let interior = interior.max(1);
-            *st = Strength {
-                limit: 2 * level + interior,
-                interior,
-                hev: if level >= 40 {
-                    2
-                } else if level >= 15 {
-                    1
-                } else {
-                    0
-                },
-                inner: i4x4 == 1,
-            };
-        }
+/// The loop filter of one macroblock (`left`, `top`: whether it has those neighbours), in
+/// the RFC's order: left edge, inner vertical edges, top edge, inner horizontal edges. SSE2
+/// on x86_64 (`sse2::filter`, the same pixels), this file's scalar code elsewhere.
+pub(super) fn macroblock(mb: Mb<'_>, st: &Strength, simple: bool, left: bool, top: bool) {
+    if st.limit == 0 {
+        return;
     }
-    out
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86_64; the function reads and writes through slices only.
+    unsafe {
+        super::sse2::filter::macroblock(mb, st, simple, left, top)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    scalar_macroblock(mb, st, simple, left, top)
 }
 
+/// [`macroblock`] in scalar code: the definition, used where SSE2 is not there and by the
+/// test that compares the two on x86_64 (so its helpers are dead code in x86_64 builds).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(super) fn scalar_macroblock(mb: Mb<'_>, st: &Strength, simple: bool, left: bool, top: bool) {
+    if st.limit == 0 {
+        return;
+    }
+    let Mb {
+        y,
+        u,
+        v,
+        y0,
+        uv0,
+        ys,
+        uvs,
+    } = mb;
+    let (edge, inner) = (st.limit + 4, st.limit);
+    if simple {
+        if left {
+            simple_edge(y, y0, 1, ys, edge);
+        }
+        if st.inner {
+            for i in [4, 8, 12] {
+                simple_edge(y, y0 + i, 1, ys, inner);
+            }
+        }
+        if top {
+            simple_edge(y, y0, ys, 1, edge);
+        }
+        if st.inner {
+            for i in [4, 8, 12] {
+                simple_edge(y, y0 + i * ys, ys, 1, inner);
+            }
+        }
+        return;
+    }
+    if left {
+        normal_edge(y, y0, 1, ys, 16, edge, st, true);
+        normal_edge(u, uv0, 1, uvs, 8, edge, st, true);
+        normal_edge(v, uv0, 1, uvs, 8, edge, st, true);
+    }
+    if st.inner {
+        for i in [4, 8, 12] {
+            normal_edge(y, y0 + i, 1, ys, 16, inner, st, false);
+        }
+        normal_edge(u, uv0 + 4, 1, uvs, 8, inner, st, false);
+        normal_edge(v, uv0 + 4, 1, uvs, 8, inner, st, false);
+    }
+    if top {
+        normal_edge(y, y0, ys, 1, 16, edge, st, true);
+        normal_edge(u, uv0, uvs, 1, 8, edge, st, true);
+        normal_edge(v, uv0, uvs, 1, 8, edge, st, true);
+    }
+    if st.inner {
+        for i in [4, 8, 12] {
+            normal_edge(y, y0 + i * ys, ys, 1, 16, inner, st, false);
+        }
+        normal_edge(u, uv0 + 4 * uvs, uvs, 1, 8, inner, st, false);
+        normal_edge(v, uv0 + 4 * uvs, uvs, 1, 8, inner, st, false);
+    }
+}
+
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn clip_s8(v: i32) -> i32 {
     v.clamp(-128, 127)
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn clip_u8(v: i32) -> u8 {
     v.clamp(0, 255) as u8
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 /// Changes p0 and q0 (the common adjustment with the outer taps).
 #[inline(always)]
 fn filter2(p: &mut [u8], at: usize, step: usize) {
@@ -89,6 +112,7 @@ fn filter2(p: &mut [u8], at: usize, step: usize) {
     p[at] = clip_u8(q0 - a1);
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn taps4(p: &[u8], at: usize, step: usize) -> (i32, i32, i32, i32) {
     (
@@ -99,6 +123,7 @@ fn taps4(p: &[u8], at: usize, step: usize) -> (i32, i32, i32, i32) {
     )
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 /// The edge-difference test both filters start with (`2 * |p0 - q0| + |p1 - q1| / 2 <=
 /// limit`, written as libwebp does).
 #[inline(always)]
@@ -107,9 +132,10 @@ fn needs(p: &[u8], at: usize, step: usize, limit2: i32) -> bool {
     4 * (p0 - q0).abs() + (p1 - q1).abs() <= limit2
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 /// The simple filter across one 16-pixel edge: `at` is the first q0, `across` the
 /// step over the edge, `along` the step along it.
-pub(super) fn simple_edge(p: &mut [u8], at: usize, across: usize, along: usize, limit: i32) {
+fn simple_edge(p: &mut [u8], at: usize, across: usize, along: usize, limit: i32) {
     let limit2 = 2 * limit + 1;
     for i in 0..16 {
         let q = at + i * along;
@@ -119,17 +145,19 @@ pub(super) fn simple_edge(p: &mut [u8], at: usize, across: usize, along: usize, 
     }
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 /// The eight taps across an edge (p3, p2, p1, p0, q0, q1, q2, q3) of up to 16 positions
 /// along it, one lane per position.
 type Taps = [[i16; 16]; 8];
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 /// The normal filter across one edge of `len` (16 or 8) positions: `at` is the first q0,
 /// `across` the step over the edge, `along` the step along it; `edge` for macroblock edges
 /// (the six-tap filter), inner edges otherwise. The arithmetic runs lane-wise over all
 /// positions at once (the compiler vectorises it), each lane then keeping the result of the
 /// filter its own tests choose, as the scalar definition does position by position.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn normal_edge(
+fn normal_edge(
     p: &mut [u8],
     at: usize,
     across: usize,
@@ -179,6 +207,7 @@ pub(super) fn normal_edge(
     }
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn lanes(f: impl Fn(usize) -> i16) -> [i16; 16] {
     let mut out = [0i16; 16];
@@ -188,6 +217,7 @@ fn lanes(f: impl Fn(usize) -> i16) -> [i16; 16] {
     out
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 /// The normal filter on every lane of `t` (libwebp's arithmetic: `needs_normal`,
 /// `high_variance`, `filter2`, `filter4`, `filter6` above, lane-wise). Returns whether any
 /// lane is filtered.
@@ -256,4 +286,74 @@ fn filter_lanes(t: &mut Taps, limit2: i16, st: &Strength, edge: bool) -> bool {
     }
     *t = out;
     true
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    /// The SSE2 filter changes exactly the pixels the scalar one does, to the same values:
+    /// random strengths, simple and normal, with and without neighbours, on pictures from
+    /// smooth (most edges filtered, every branch of the filters taken) to noise (few).
+    #[test]
+    fn sse2_filter_equals_the_scalar_one() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // Planes three macroblocks wide, with four rows above and below the middle one.
+        let (ys, uvs) = (48, 24);
+        let (y0, uv0) = (4 * ys + 16, 4 * uvs + 8);
+        let mut changed = 0;
+        for case in 0..3000 {
+            let spread = [2, 8, 40, 256][case % 4];
+            let base = (next() % 256) as i32;
+            let mut pixels = |n: usize| -> Vec<u8> {
+                (0..n)
+                    .map(|_| {
+                        (base + (next() % spread) as i32 - spread as i32 / 2).clamp(0, 255) as u8
+                    })
+                    .collect()
+            };
+            let (y, u, v) = (pixels(ys * 24), pixels(uvs * 16), pixels(uvs * 16));
+            let level = (next() % 64) as i32;
+            let interior = (next() % 63 + 1) as i32;
+            let st = Strength {
+                limit: 2 * level + interior,
+                interior,
+                hev: (next() % 3) as i32,
+                inner: next() % 4 != 0,
+            };
+            let (simple, left, top) = (next() % 3 == 0, next() % 4 != 0, next() % 4 != 0);
+            let run = |scalar: bool| {
+                let (mut y, mut u, mut v) = (y.clone(), u.clone(), v.clone());
+                let mb = Mb {
+                    y: &mut y,
+                    u: &mut u,
+                    v: &mut v,
+                    y0,
+                    uv0,
+                    ys,
+                    uvs,
+                };
+                if scalar {
+                    scalar_macroblock(mb, &st, simple, left, top);
+                } else {
+                    macroblock(mb, &st, simple, left, top);
+                }
+                (y, u, v)
+            };
+            let expected = run(true);
+            assert!(
+                expected == run(false),
+                "case {case}: {st:?} simple {simple}"
+            );
+            changed += usize::from(expected.0 != y);
+        }
+        // The cases filter something, so the comparison means something.
+        assert!(changed > 1000, "{changed} cases changed pixels");
+    }
 }

@@ -12,11 +12,12 @@
 //! height.
 
 use super::Vp8Error;
-use super::filter::{self, Strength};
+use super::filter;
 use super::header::{self, Header};
 use super::modes::{self, Modes};
 use super::predict::{self, BPS, DC};
 use super::residuals::{self, Coeffs, Context, Kind};
+use super::strength::{self, Mb, Strength};
 use super::transform;
 
 /// Decoded rows of the frame: luma rows `first..first + count` and the chroma rows they
@@ -81,7 +82,7 @@ impl<'a> Decoder<'a> {
         let (width, height) = (h.info.width as usize, h.info.height as usize);
         let (mb_w, mb_h) = (width.div_ceil(16), height.div_ceil(16));
         let strengths =
-            (filter && h.filter.level != 0).then(|| filter::strengths(&h.filter, &h.segments));
+            (filter && h.filter.level != 0).then(|| strength::strengths(&h.filter, &h.segments));
         let extra = match strengths {
             None => 0,
             Some(_) if h.filter.simple => 2,
@@ -270,62 +271,20 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// The loop filter of one macroblock of the current row, in the RFC's order: left edge,
-    /// inner vertical edges, top edge, inner horizontal edges.
+    /// The loop filter of one macroblock of the current row.
     fn filter_mb(&mut self, mb_x: usize, mb_y: usize) {
-        let st = self.row_strengths[mb_x];
-        if st.limit == 0 {
-            return;
-        }
         let (ys, uvs) = (self.mb_w * 16, self.mb_w * 8);
-        let y0 = self.extra * ys + mb_x * 16;
-        let uv0 = self.extra / 2 * uvs + mb_x * 8;
-        let (edge, inner) = (st.limit + 4, st.limit);
-        if self.h.filter.simple {
-            let y = &mut self.y;
-            if mb_x > 0 {
-                filter::simple_edge(y, y0, 1, ys, edge);
-            }
-            if st.inner {
-                for i in [4, 8, 12] {
-                    filter::simple_edge(y, y0 + i, 1, ys, inner);
-                }
-            }
-            if mb_y > 0 {
-                filter::simple_edge(y, y0, ys, 1, edge);
-            }
-            if st.inner {
-                for i in [4, 8, 12] {
-                    filter::simple_edge(y, y0 + i * ys, ys, 1, inner);
-                }
-            }
-            return;
-        }
-        let (y, u, v) = (&mut self.y, &mut self.u, &mut self.v);
-        if mb_x > 0 {
-            filter::normal_edge(y, y0, 1, ys, 16, edge, &st, true);
-            filter::normal_edge(u, uv0, 1, uvs, 8, edge, &st, true);
-            filter::normal_edge(v, uv0, 1, uvs, 8, edge, &st, true);
-        }
-        if st.inner {
-            for i in [4, 8, 12] {
-                filter::normal_edge(y, y0 + i, 1, ys, 16, inner, &st, false);
-            }
-            filter::normal_edge(u, uv0 + 4, 1, uvs, 8, inner, &st, false);
-            filter::normal_edge(v, uv0 + 4, 1, uvs, 8, inner, &st, false);
-        }
-        if mb_y > 0 {
-            filter::normal_edge(y, y0, ys, 1, 16, edge, &st, true);
-            filter::normal_edge(u, uv0, uvs, 1, 8, edge, &st, true);
-            filter::normal_edge(v, uv0, uvs, 1, 8, edge, &st, true);
-        }
-        if st.inner {
-            for i in [4, 8, 12] {
-                filter::normal_edge(y, y0 + i * ys, ys, 1, 16, inner, &st, false);
-            }
-            filter::normal_edge(u, uv0 + 4 * uvs, uvs, 1, 8, inner, &st, false);
-            filter::normal_edge(v, uv0 + 4 * uvs, uvs, 1, 8, inner, &st, false);
-        }
+        let mb = Mb {
+            y: &mut self.y,
+            u: &mut self.u,
+            v: &mut self.v,
+            y0: self.extra * ys + mb_x * 16,
+            uv0: self.extra / 2 * uvs + mb_x * 8,
+            ys,
+            uvs,
+        };
+        let st = &self.row_strengths[mb_x];
+        filter::macroblock(mb, st, self.h.filter.simple, mb_x > 0, mb_y > 0);
     }
 
     /// Hands the rows no later filtering can change to the sink, then moves the delayed

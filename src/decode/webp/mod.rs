@@ -46,6 +46,9 @@ mod predict;
 mod reduce;
 mod residuals;
 mod riff;
+#[cfg(target_arch = "x86_64")]
+mod sse2;
+mod strength;
 mod tables;
 mod transform;
 

@@ -23,12 +23,15 @@ pub(super) struct Modes {
 /// Reads one macroblock's modes; `top` and `left` are the sub-block modes along its upper
 /// and left edges (updated for the next macroblocks).
 pub(super) fn read(
-    d: &mut BoolDecoder<'_>,
+    partition: &mut BoolDecoder<'_>,
     segments: &Segments,
     skip_prob: Option<u8>,
     top: &mut [u8; 4],
     left: &mut [u8; 4],
 ) -> Modes {
+    // A local copy, written back at the end, so the decoder stays in registers (`bools`).
+    let mut br = partition.clone();
+    let d = &mut br;
     let mut m = Modes::default();
     if segments.update_map {
         let p = &segments.tree_probs;
@@ -71,11 +74,12 @@ pub(super) fn read(
     } else {
         H
     };
+    *partition = br;
     m
 }
 
 /// The sub-block mode tree (section 11.2).
-#[inline]
+#[inline(always)]
 fn sub_mode(d: &mut BoolDecoder<'_>, p: &[u8; 9]) -> u8 {
     if !d.bit(p[0]) {
         return DC;

@@ -65,13 +65,17 @@ impl Coeffs {
 // Each block reads the context above it (`x`) and left of it (`y`): two arrays, one index each.
 #[allow(clippy::needless_range_loop)]
 pub(super) fn read(
-    d: &mut BoolDecoder<'_>,
+    partition: &mut BoolDecoder<'_>,
     probs: &TokenProbs,
     q: &Quant,
     i16x16: bool,
     (top, left): (&mut Context, &mut Context),
     out: &mut Coeffs,
 ) {
+    // A local copy of the decoder, written back at the end: with `block` and `large`
+    // inlined its state stays in registers (see `bools`).
+    let mut br = partition.clone();
+    let d = &mut br;
     out.blocks = [[0; 16]; 24];
     let first = if i16x16 {
         let mut y2 = [0i16; 16];
@@ -118,6 +122,7 @@ pub(super) fn read(
             }
         }
     }
+    *partition = br;
 }
 
 fn kind(n: usize, dc: i16) -> Kind {
@@ -133,7 +138,7 @@ fn kind(n: usize, dc: i16) -> Kind {
 /// One block's tokens from position `first`, dequantised (`dq`: DC then AC factor) into
 /// `out`. Returns the position after the last token read before the end of block (16 if
 /// the block ran to its end), as libwebp counts it for the contexts.
-#[inline]
+#[inline(always)]
 fn block(
     d: &mut BoolDecoder<'_>,
     probs: &[[[u8; 11]; 3]; 17],
@@ -170,7 +175,7 @@ fn block(
 }
 
 /// A token larger than one: its value from the rest of the tree and any extra bits.
-#[inline]
+#[inline(always)]
 fn large(d: &mut BoolDecoder<'_>, p: &[u8; 11]) -> i32 {
     if !d.bit(p[3]) {
         if !d.bit(p[4]) {

@@ -158,9 +158,14 @@ pub fn disk_config(workers: usize, dir: &std::path::Path) -> webimage::Config {
     }
 }
 
-/// Number of threads in this process.
-pub fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
+/// Number of this process's threads whose name starts with `prefix` (as `/proc` shows names:
+/// 15 bytes at most).
+pub fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .filter(|comm| comm.starts_with(prefix))
+        .count()
 }
 
 /// A picture of deterministic noise: it does not compress, so its PNG is about 4*w*h bytes.
