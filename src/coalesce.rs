@@ -232,6 +232,7 @@ impl InFlight {
                 task.control.abandoned.store(false, Ordering::Release);
             }
             subscriber.arrival.joined = true;
+            subscriber.arrival.task = Some(task.id);
             task.subscribers.push(subscriber);
             let latest = listener.and_then(|l| {
                 let latest = task.control.listeners.add(l.clone())?;
@@ -251,6 +252,7 @@ impl InFlight {
             return Admission::Answered(subscriber, Err(e));
         }
         let task_id = self.next_id();
+        subscriber.arrival.task = Some(task_id);
         let control = Arc::new(Control::default());
         if let Some(listener) = listener {
             control.listeners.add(listener);

@@ -21,7 +21,7 @@ fn caller(map: &InFlight, variant: Option<Variant>, partial_ok: bool) -> Caller 
             callback,
             listener: None,
             partial_ok,
-            arrival: crate::metrics::Arrival::now(),
+            arrival: crate::metrics::Arrival::now(crate::metrics::MemoryLookup::Miss),
         },
         priority: Priority::Normal,
         store: Store::Both,

@@ -7,7 +7,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::error::Error;
-use crate::loaded::LoadedImage;
+use crate::loaded::{LoadedImage, Source};
 use crate::metrics::{DecodeMetrics, DiskOutcome, Metrics, NetworkMetrics};
 
 /// An app's view of loads as they run, set as [`Config::event_listener`](crate::Config::event_listener).
@@ -38,6 +38,16 @@ pub trait EventListener: Send + Sync + 'static {
     /// One load finished: called exactly once per load, on every path, with its record and
     /// its result, just before its completion closure.
     fn finished(&self, url: &str, metrics: &Metrics, result: Result<&LoadedImage, &Error>) {
+        let _ = (url, metrics, result);
+    }
+
+    /// One URL of a [`prefetch`](crate::ImageLoader::prefetch) run has its bytes (or failed):
+    /// called exactly once per URL the run fetches, on every path (cancel included), with its
+    /// record (no decode: a prefetch only fetches) and where the bytes came from. A URL the
+    /// disk cache already holds is skipped without a load, so without a call; with
+    /// `PrefetchOptions::decode` each URL is an image load, told through
+    /// [`finished`](Self::finished) instead.
+    fn prefetched(&self, url: &str, metrics: &Metrics, result: Result<Source, &Error>) {
         let _ = (url, metrics, result);
     }
 }

@@ -48,7 +48,7 @@ pub use crate::events::EventListener;
 pub use crate::loaded::{Frame, LoadedImage, LoopCount, Source};
 pub use crate::loader::{DiskCache, ImageLoader};
 pub use crate::metrics::{
-    DecodeKind, DecodeMetrics, DiskOutcome, MemoryLookup, Metrics, NetworkMetrics,
+    DecodeKind, DecodeMetrics, DiskOutcome, FailedDecode, MemoryLookup, Metrics, NetworkMetrics,
 };
 pub use crate::pipeline::Token;
 pub use crate::prefetch::{Prefetch, PrefetchOptions, PrefetchProgress};

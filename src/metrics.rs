@@ -44,6 +44,8 @@ pub struct Metrics {
     pub network: Option<NetworkMetrics>,
     /// The decode that made this load's image, if one ran for it.
     pub decode: Option<DecodeMetrics>,
+    /// The decode that failed for this load, if one ran and failed (the error says why).
+    pub decode_failed: Option<FailedDecode>,
     /// Time spent in the request's processors, if it had any and they ran.
     pub process: Option<Duration>,
     /// Previews published by the task while it downloaded (progressive JPEGs).
@@ -71,6 +73,7 @@ impl Metrics {
         queue_wait: None,
         network: None,
         decode: None,
+        decode_failed: None,
         process: None,
         previews: 0,
         preview_time: Duration::ZERO,
@@ -139,6 +142,11 @@ pub struct NetworkMetrics {
     pub requests: u32,
     /// Whether the body was ended early because its DC scans served every caller.
     pub cut_short: bool,
+    /// The fetch failed (refused, timed out, reset, blocked, a TLS error, a body cut off):
+    /// the time from its first request until the failure. What was measured before it is
+    /// kept: `dns` and `connect` as far as they got, the last `status` seen (`None` when no
+    /// answer came), the body's time and bytes so far. `None` when the fetch got its answer.
+    pub failed_after: Option<Duration>,
 }
 
 /// The decode that made one load's image.
@@ -153,6 +161,22 @@ pub struct DecodeMetrics {
     pub budget_wait: Duration,
     /// The image as delivered, before processors: width and height.
     pub size: (u32, u32),
+}
+
+/// A decode that failed: how long it ran and what it tried.
+///
+/// Which reduced path a format would have taken (DCT scaling, DC scans, the Exif thumbnail)
+/// is decided inside the format's decoder as it reads the file; a failure ends that before
+/// it reports one, so the record says what was asked: a full-size or a scaled decode, of
+/// which format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FailedDecode {
+    /// From the decode's start until it failed, waits for the decode budget included.
+    pub time: Duration,
+    /// Whether a scaled decode was asked for (a thumbnail or cover size: the reduced paths
+    /// were open to it) rather than the full size.
+    pub scaled: bool,
 }
 
 /// Which decode path made an image (the counters of [`Stats`](crate::Stats) name the same).
@@ -193,21 +217,31 @@ pub(crate) struct Arrival {
     pub(crate) at: Instant,
     /// It joined a task that existed already.
     pub(crate) joined: bool,
+    /// The task it joined or started, once admitted to one.
+    pub(crate) task: Option<u64>,
+    /// What its memory-cache lookup found (a caller that reaches admission missed, unless
+    /// its policy skips the memory cache).
+    pub(crate) memory: MemoryLookup,
 }
 
 impl Arrival {
-    /// A caller arriving now.
-    pub(crate) fn now() -> Arrival {
+    /// A caller arriving now, after a memory lookup that found `memory`.
+    pub(crate) fn now(memory: MemoryLookup) -> Arrival {
         Arrival {
             at: Instant::now(),
             joined: false,
+            task: None,
+            memory,
         }
     }
 }
 
-/// The record of a caller answered without a task (at admission, at shutdown, on cancel).
+/// The record of a caller answered before its task's worker delivered it: at admission (a
+/// hit there is `memory`), at shutdown, or cancelled. A cancelled caller names the task it
+/// left; what that task had measured is not its own (the task may go on for others).
 pub(crate) fn answered(arrival: Arrival, memory: MemoryLookup) -> Metrics {
     Metrics {
+        task: arrival.task,
         joined: arrival.joined,
         memory,
         total: Some(arrival.at.elapsed()),

@@ -79,8 +79,8 @@ pub(crate) trait Watch {
     fn cut_short(&self) -> bool {
         false
     }
-    /// The figures of a fetch that got an answer (a body, or a `304`), for the job's
-    /// [`Metrics`](crate::Metrics). Default: ignored.
+    /// The figures of a fetch, once it ended (a body, a `304`, or a failure with what was
+    /// measured before it), for the job's [`Metrics`](crate::Metrics). Default: ignored.
     fn network(&self, figures: NetworkMetrics) {
         let _ = figures;
     }
@@ -215,15 +215,18 @@ impl Fetchers {
         }
         // Other schemes: one read, timed as the body.
         let started = Instant::now();
-        let fetched = fetcher.fetch(target, &body)?;
-        if let Fetched::Body(bytes, _) = &fetched {
-            watch.network(NetworkMetrics {
-                body: started.elapsed(),
-                bytes: bytes.len() as u64,
-                requests: 1,
-                ..NetworkMetrics::default()
-            });
+        let fetched = fetcher.fetch(target, &body);
+        let mut figures = NetworkMetrics {
+            body: started.elapsed(),
+            requests: 1,
+            ..NetworkMetrics::default()
+        };
+        match &fetched {
+            Ok(Fetched::Body(bytes, _)) => figures.bytes = bytes.len() as u64,
+            Err(FetchError::Failed(_)) => figures.failed_after = Some(figures.body),
+            _ => {}
         }
-        Ok(fetched)
+        watch.network(figures);
+        fetched
     }
 }

@@ -21,7 +21,7 @@ use crate::headers::Header;
 use crate::key::{self, Key, Resolved, Scope, TaskKey};
 use crate::listener::Listener;
 use crate::loaded::{LoadedImage, Source};
-use crate::metrics::{Arrival, Metrics, Recorded};
+use crate::metrics::{Arrival, MemoryLookup, Metrics, Recorded};
 use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
 use crate::url_text;
@@ -118,7 +118,7 @@ pub(super) fn fetch(p: &Arc<Pipeline>, request: Request, completion: BytesCallba
             Submission::new(request, parsed, raw, Callback::Bytes(completion)),
         ),
         Err(e) => {
-            p.complete_fetch(completion, &raw, Err(e));
+            p.complete_fetch(completion, &raw, Err(e), || Metrics::EMPTY);
             Token::finished()
         }
     }
@@ -225,7 +225,12 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
             callback: s.callback,
             listener: Listener::new(id, s.progress, preview),
             partial_ok: s.partial_download || !s.store.disk(),
-            arrival: Arrival::now(),
+            // A bytes-only caller (a prefetch) never looks in the memory cache.
+            arrival: Arrival::now(if s.policy.reads_memory() && variant.is_some() {
+                MemoryLookup::Miss
+            } else {
+                MemoryLookup::Skipped
+            }),
         },
         priority: s.priority,
         store: s.store,

@@ -55,12 +55,19 @@ impl Pipeline {
                     None if source == Source::Memory && result.is_ok() => {
                         metrics::answered(subscriber.arrival, MemoryLookup::Hit)
                     }
-                    None => metrics::answered(subscriber.arrival, MemoryLookup::Miss),
+                    None => metrics::answered(subscriber.arrival, subscriber.arrival.memory),
                 };
                 let metrics = Recorded::Shared(Arc::new(metrics));
                 self.complete(f, subscriber.url, result, source, metrics)
             }
-            Callback::Bytes(f) => self.complete_fetch(f, &subscriber.url, result.map(|_| source)),
+            Callback::Bytes(f) => {
+                let arrival = subscriber.arrival;
+                let metrics = || match record {
+                    Some(record) => record.for_caller(arrival, None),
+                    None => metrics::answered(arrival, arrival.memory),
+                };
+                self.complete_fetch(f, &subscriber.url, result.map(|_| source), metrics)
+            }
         }
     }
 
@@ -76,7 +83,10 @@ impl Pipeline {
             listener.retire();
         }
         match subscriber.callback {
-            Callback::Bytes(f) => self.complete_fetch(f, &subscriber.url, Ok(source)),
+            Callback::Bytes(f) => {
+                let metrics = || record.for_caller(subscriber.arrival, None);
+                self.complete_fetch(f, &subscriber.url, Ok(source), metrics)
+            }
             Callback::Image(variant, f) => {
                 let url = url_text::shown(&subscriber.url);
                 let error = Error::Internal {
@@ -90,15 +100,24 @@ impl Pipeline {
         }
     }
 
-    /// Calls a bytes-only caller's closure. Bytes-only callers are prefetches: they have their
-    /// own counts, not `Stats`'s.
+    /// Calls a bytes-only caller's closure, after the event listener's `prefetched` (with the
+    /// record `metrics` makes: only made when a listener is set). Bytes-only callers are
+    /// prefetches: they have their own counts, not `Stats`'s.
     pub(super) fn complete_fetch(
         &self,
         completion: BytesCallback,
         url: &str,
         result: Result<Source, Error>,
+        metrics: impl FnOnce() -> Metrics,
     ) {
         let result = result.map_err(|e| e.with_url(url));
+        if let Some(listener) = self.config.event_listener.as_deref() {
+            let (shown, metrics) = (url_text::shown(url), metrics());
+            let result = result.as_ref().copied();
+            if events::call(Some(listener), |l| l.prefetched(&shown, &metrics, result)) {
+                Counters::bump(&self.counters.callback_panics);
+            }
+        }
         if catch_unwind(AssertUnwindSafe(move || completion(result))).is_err() {
             Counters::bump(&self.counters.callback_panics);
         }

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::metrics::{Arrival, DecodeMetrics, DiskOutcome, MemoryLookup, Metrics, NetworkMetrics};
+use crate::metrics::{Arrival, DecodeMetrics, DiskOutcome, FailedDecode, Metrics, NetworkMetrics};
 use crate::request::Variant;
 
 /// What one job did, kept by the worker running it (never shared, never locked).
@@ -16,22 +16,29 @@ use crate::request::Variant;
 pub(crate) struct TaskRecord {
     pub(crate) task: u64,
     pub(crate) started: Instant,
-    pub(crate) memory: MemoryLookup,
     pub(crate) disk: DiskOutcome,
     pub(crate) network: Option<NetworkMetrics>,
     pub(crate) previews: u32,
     pub(crate) preview_time: Duration,
-    /// Each variant made, with its decode and its processors' time.
-    pub(crate) made: Vec<(Variant, Option<DecodeMetrics>, Option<Duration>)>,
+    /// Each variant made (or failed), with its decode and its processors' time.
+    pub(crate) made: Vec<Made>,
+}
+
+/// One variant a job made or failed to make.
+#[derive(Debug)]
+pub(crate) struct Made {
+    pub(crate) variant: Variant,
+    pub(crate) decode: Option<DecodeMetrics>,
+    pub(crate) failed: Option<FailedDecode>,
+    pub(crate) process: Option<Duration>,
 }
 
 impl TaskRecord {
     /// The record of `task`, started now.
-    pub(crate) fn new(task: u64, memory: MemoryLookup) -> TaskRecord {
+    pub(crate) fn new(task: u64) -> TaskRecord {
         TaskRecord {
             task,
             started: Instant::now(),
-            memory,
             disk: DiskOutcome::NotUsed,
             network: None,
             previews: 0,
@@ -40,19 +47,35 @@ impl TaskRecord {
         }
     }
 
+    /// Records `variant`, made by processors (`process`: their time, `None` if they never
+    /// ran) from its decode variant, whose decode figures it shares.
+    pub(crate) fn processed(&mut self, variant: &Variant, process: Option<Duration>) {
+        let decoded = variant.decoded();
+        let base = self.made.iter().find(|m| m.variant == decoded);
+        let made = Made {
+            variant: variant.clone(),
+            decode: base.and_then(|m| m.decode),
+            failed: base.and_then(|m| m.failed),
+            process,
+        };
+        self.made.push(made);
+    }
+
     /// The record of one of the task's callers, which arrived as `arrival` and waits for
     /// `variant` (`None`: bytes only), delivered now.
     pub(crate) fn for_caller(&self, arrival: Arrival, variant: Option<&Variant>) -> Metrics {
-        let made = variant.and_then(|v| self.made.iter().find(|(m, _, _)| m == v));
+        let made = variant.and_then(|v| self.made.iter().find(|m| m.variant == *v));
         Metrics {
             task: Some(self.task),
             joined: arrival.joined,
-            memory: self.memory,
+            // The caller's own lookup: a prefetch sharing an image load's task made none.
+            memory: arrival.memory,
             disk: self.disk,
             queue_wait: Some(self.started.saturating_duration_since(arrival.at)),
             network: self.network,
-            decode: made.and_then(|(_, d, _)| *d),
-            process: made.and_then(|(_, _, p)| *p),
+            decode: made.and_then(|m| m.decode),
+            decode_failed: made.and_then(|m| m.failed),
+            process: made.and_then(|m| m.process),
             previews: self.previews,
             preview_time: self.preview_time,
             total: Some(arrival.at.elapsed()),

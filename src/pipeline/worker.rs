@@ -20,7 +20,7 @@ use std::time::Instant;
 use super::Pipeline;
 use super::obtain::{self, Obtained};
 use super::preview::{At, Previewer};
-use super::record::TaskRecord;
+use super::record::{Made, TaskRecord};
 use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded, JobSpec};
 use crate::decode::color::Outcome;
@@ -29,10 +29,10 @@ use crate::error::Error;
 use crate::events;
 use crate::fetch::{FetchError, Stop, Watch};
 use crate::loaded::{Pixels, Source};
-use crate::metrics::{DecodeKind, DecodeMetrics, DiskOutcome, MemoryLookup, NetworkMetrics};
+use crate::metrics::{DecodeKind, DecodeMetrics, DiskOutcome, FailedDecode, NetworkMetrics};
 use crate::process::{self, Chain, ProcessError};
 use crate::queue::Job;
-use crate::request::Variant;
+use crate::request::{Size, Variant};
 use crate::stats::Counters;
 use crate::url_text;
 
@@ -130,17 +130,12 @@ fn run_job(shared: &Pipeline, job: &Job) {
         return; // cancelled while queued, or drained at shutdown
     };
     let remote = shared.fetchers.cached_on_disk(&spec.url);
-    let memory = if job.key.policy.reads_memory() {
-        MemoryLookup::Miss
-    } else {
-        MemoryLookup::Skipped
-    };
     let watch = JobWatch {
         shared,
         job,
         control: &control,
         previewer: RefCell::new(Previewer::new(remote, remote && shared.disk.is_some())),
-        record: RefCell::new(TaskRecord::new(job.task, memory)),
+        record: RefCell::new(TaskRecord::new(job.task)),
     };
     watch.event(|l| l.task_started(job.task, &url_text::shown(&spec.raw)));
     let Some(Obtained {
@@ -213,16 +208,16 @@ fn run_job(shared: &Pipeline, job: &Job) {
                 let Some(result) = this.process(chain, &pixels) else {
                     return;
                 };
-                let mut record = watch.record.borrow_mut();
-                let decoded = variant.decoded();
-                let base = record.made.iter().find(|(v, _, _)| *v == decoded);
-                let decode = base.and_then(|(_, d, _)| *d);
-                record
-                    .made
-                    .push((variant.clone(), decode, Some(started.elapsed())));
+                let took = Some(started.elapsed());
+                watch.record.borrow_mut().processed(&variant, took);
                 result
             }
-            (_, base) => base,
+            (Some(_), Err(e)) => {
+                // Its decode failed: the variant's record names that decode.
+                watch.record.borrow_mut().processed(&variant, None);
+                Err(e)
+            }
+            (None, base) => base,
         };
         // Every caller cancelled during the decode: store nothing.
         if watch.should_stop() == Some(Stop::Abandoned) {
@@ -280,14 +275,18 @@ impl Running<'_> {
                     size: (image.width(), image.height()),
                 };
                 self.watch.event(|l| l.decoded(self.job.task, &figures));
-                let made = (variant.clone(), Some(figures), None);
-                self.watch.record.borrow_mut().made.push(made);
+                self.made(variant, Some(figures), None);
                 output.pixels
             })
             .map_err(|e| {
                 if e == DecodeError::Panicked {
                     Counters::bump(&shared.counters.decoder_panics);
                 }
+                let failed = FailedDecode {
+                    time: took,
+                    scaled: variant.size != Size::Original,
+                };
+                self.made(variant, None, Some(failed));
                 e.into_error(raw, &shared.limits)
             });
         let key = &self.job.key.key;
@@ -305,6 +304,16 @@ impl Running<'_> {
             Err(_) => {}
         }
         Some(result)
+    }
+
+    /// Records the decode of `variant` in the job's record.
+    fn made(&self, variant: &Variant, decode: Option<DecodeMetrics>, failed: Option<FailedDecode>) {
+        self.watch.record.borrow_mut().made.push(Made {
+            variant: variant.clone(),
+            decode,
+            failed,
+            process: None,
+        });
     }
 
     /// Runs `chain` over a decoded image inside the decode budget. A processor's failure is

@@ -38,6 +38,7 @@ mod http;
 mod layout;
 mod memory_cache;
 mod metrics;
+mod metrics_failures;
 mod order;
 mod pool;
 mod prefetch;
