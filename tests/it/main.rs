@@ -14,6 +14,7 @@ mod cache_dir;
 mod cancel;
 #[cfg(feature = "cli")]
 mod cli;
+mod cli_explain;
 #[cfg(feature = "cli")]
 mod cli_journal;
 #[cfg(feature = "cli")]
