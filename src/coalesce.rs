@@ -28,6 +28,7 @@ use crate::key::TaskKey;
 pub(crate) use crate::listener::{Listener, Listeners, SubscriberId};
 use crate::loaded::{LoadedImage, Pixels, Source};
 use crate::metrics::{Arrival, Metrics};
+use crate::trace::LoadSpan;
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, Store, Variant};
 
@@ -57,6 +58,8 @@ pub(crate) struct Subscriber {
     pub(crate) partial_ok: bool,
     /// When it arrived, and whether it joined a task (for its [`Metrics`]).
     pub(crate) arrival: Arrival,
+    /// Its `tracing` span (nothing without the `tracing` feature).
+    pub(crate) span: LoadSpan,
 }
 
 impl Subscriber {
@@ -82,6 +85,8 @@ pub(crate) struct JobSpec {
     pub(crate) url: Url,
     pub(crate) raw: Arc<str>,
     pub(crate) headers: Vec<crate::headers::Header>,
+    /// The span of the load that started the task (the task's span is its child).
+    pub(crate) span: LoadSpan,
 }
 
 /// The part of a task its running worker reads without the map's lock.

@@ -34,6 +34,7 @@ mod process;
 mod queue;
 mod request;
 mod stats;
+mod trace;
 mod upload;
 mod url_text;
 mod variant;

@@ -22,6 +22,7 @@ use crate::key::{self, Key, Resolved, Scope, TaskKey};
 use crate::listener::Listener;
 use crate::loaded::{LoadedImage, Source};
 use crate::metrics::{Arrival, MemoryLookup, Metrics, Recorded};
+use crate::trace;
 use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
 use crate::url_text;
@@ -60,7 +61,8 @@ where
                 url: url_text::shown(&url),
                 reason,
             };
-            p.complete(completion, url, Err(error), Source::Network, nothing());
+            let span = trace::LoadSpan::new(&url);
+            p.complete(completion, url, Err(error), Source::Network, nothing(), span);
             return Token::finished();
         }
     };
@@ -85,7 +87,8 @@ where
             } else {
                 request.url.as_str().into()
             };
-            p.complete(completion, url, Ok(pixels), Source::Memory, memory_hit());
+            let span = trace::LoadSpan::new(&url);
+            p.complete(completion, url, Ok(pixels), Source::Memory, memory_hit(), span);
             return Token::finished();
         }
     }
@@ -94,7 +97,8 @@ where
         Ok(parsed) => parsed,
         Err(e) => {
             let result = p.remember_invalid(&raw, e);
-            p.complete(completion, raw, result, Source::Network, nothing());
+            let span = trace::LoadSpan::new(&raw);
+            p.complete(completion, raw, result, Source::Network, nothing(), span);
             return Token::finished();
         }
     };
@@ -102,7 +106,8 @@ where
         && let Some((_, pixels)) = p.memory.get(parsed.key.as_str(), &variant)
     {
         Counters::bump(&p.counters.memory_hits);
-        p.complete(completion, raw, Ok(pixels), Source::Memory, memory_hit());
+        let span = trace::LoadSpan::new(&raw);
+        p.complete(completion, raw, Ok(pixels), Source::Memory, memory_hit(), span);
         return Token::finished();
     }
     let callback = Callback::Image(variant, Box::new(completion));
@@ -118,7 +123,8 @@ pub(super) fn fetch(p: &Arc<Pipeline>, request: Request, completion: BytesCallba
             Submission::new(request, parsed, raw, Callback::Bytes(completion)),
         ),
         Err(e) => {
-            p.complete_fetch(completion, &raw, Err(e), || Metrics::EMPTY);
+            let span = trace::LoadSpan::new(&raw);
+            p.complete_fetch(completion, &raw, Err(e), || Metrics::EMPTY, span);
             Token::finished()
         }
     }
@@ -218,6 +224,7 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
         (Some(f), Some(variant)) => Some((f, variant.size, s.raw.clone())),
         _ => None,
     };
+    let span = trace::LoadSpan::new(&s.raw);
     let caller = Caller {
         subscriber: Subscriber {
             id,
@@ -231,6 +238,7 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
             } else {
                 MemoryLookup::Skipped
             }),
+            span: span.clone(),
         },
         priority: s.priority,
         store: s.store,
@@ -248,6 +256,7 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
             url,
             raw: raw.clone(),
             headers,
+            span,
         },
         || p.check_new_task(&s.key, s.policy, variant, s.retry_failed, &raw),
     );

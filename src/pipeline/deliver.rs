@@ -19,6 +19,7 @@ use crate::events;
 use crate::loaded::{LoadedImage, Source};
 use crate::metrics::{self, MemoryLookup, Metrics, Recorded};
 use crate::stats::Counters;
+use crate::trace::LoadSpan;
 use crate::url_text;
 
 impl Pipeline {
@@ -58,7 +59,7 @@ impl Pipeline {
                     None => metrics::answered(subscriber.arrival, subscriber.arrival.memory),
                 };
                 let metrics = Recorded::Shared(Arc::new(metrics));
-                self.complete(f, subscriber.url, result, source, metrics)
+                self.complete(f, subscriber.url, result, source, metrics, subscriber.span)
             }
             Callback::Bytes(f) => {
                 let arrival = subscriber.arrival;
@@ -66,7 +67,8 @@ impl Pipeline {
                     Some(record) => record.for_caller(arrival, None),
                     None => metrics::answered(arrival, arrival.memory),
                 };
-                self.complete_fetch(f, &subscriber.url, result.map(|_| source), metrics)
+                let span = subscriber.span;
+                self.complete_fetch(f, &subscriber.url, result.map(|_| source), metrics, span)
             }
         }
     }
@@ -85,7 +87,7 @@ impl Pipeline {
         match subscriber.callback {
             Callback::Bytes(f) => {
                 let metrics = || record.for_caller(subscriber.arrival, None);
-                self.complete_fetch(f, &subscriber.url, Ok(source), metrics)
+                self.complete_fetch(f, &subscriber.url, Ok(source), metrics, subscriber.span)
             }
             Callback::Image(variant, f) => {
                 let url = url_text::shown(&subscriber.url);
@@ -95,7 +97,7 @@ impl Pipeline {
                 };
                 let metrics = record.for_caller(subscriber.arrival, Some(&variant));
                 let metrics = Recorded::Shared(Arc::new(metrics));
-                self.complete(f, subscriber.url, Err(error), source, metrics)
+                self.complete(f, subscriber.url, Err(error), source, metrics, subscriber.span)
             }
         }
     }
@@ -109,13 +111,18 @@ impl Pipeline {
         url: &str,
         result: Result<Source, Error>,
         metrics: impl FnOnce() -> Metrics,
+        span: LoadSpan,
     ) {
         let result = result.map_err(|e| e.with_url(url));
-        if let Some(listener) = self.config.event_listener.as_deref() {
-            let (shown, metrics) = (url_text::shown(url), metrics());
-            let result = result.as_ref().copied();
-            if events::call(Some(listener), |l| l.prefetched(&shown, &metrics, result)) {
-                Counters::bump(&self.counters.callback_panics);
+        let listener = self.config.event_listener.as_deref();
+        if listener.is_some() || span.is_enabled() {
+            let metrics = metrics();
+            span.finished(&metrics, result.as_ref().copied());
+            if let Some(listener) = listener {
+                let (shown, result) = (url_text::shown(url), result.as_ref().copied());
+                if events::call(Some(listener), |l| l.prefetched(&shown, &metrics, result)) {
+                    Counters::bump(&self.counters.callback_panics);
+                }
             }
         }
         if catch_unwind(AssertUnwindSafe(move || completion(result))).is_err() {
@@ -133,6 +140,7 @@ impl Pipeline {
         result: Decoded,
         source: Source,
         metrics: Recorded,
+        span: LoadSpan,
     ) where
         F: FnOnce(Result<LoadedImage, Error>, &Metrics),
     {
@@ -148,6 +156,7 @@ impl Pipeline {
             Ok(pixels) => Ok(LoadedImage::new(pixels, source, url).with_metrics(metrics.clone())),
             Err(e) => Err(e.with_url(&url)),
         };
+        span.finished(metrics.get(), result.as_ref().map(|_| source));
         if let Some(url) = shown {
             let panicked = events::call(listener, |l| {
                 l.finished(&url, metrics.get(), result.as_ref())

@@ -34,6 +34,7 @@ use crate::process::{self, Chain, ProcessError};
 use crate::queue::Job;
 use crate::request::{Size, Variant};
 use crate::stats::Counters;
+use crate::trace;
 use crate::url_text;
 
 /// The worker's view of its task while fetching and decoding.
@@ -129,6 +130,7 @@ fn run_job(shared: &Pipeline, job: &Job) {
     let Some((spec, control)) = shared.inflight.start(job) else {
         return; // cancelled while queued, or drained at shutdown
     };
+    let _span = trace::task(job.task, &spec.span); // entered until the job ends
     let remote = shared.fetchers.cached_on_disk(&spec.url);
     let watch = JobWatch {
         shared,
@@ -274,6 +276,7 @@ impl Running<'_> {
                     budget_wait: output.budget_wait,
                     size: (image.width(), image.height()),
                 };
+                trace::decoded(&figures);
                 self.watch.event(|l| l.decoded(self.job.task, &figures));
                 self.made(variant, Some(figures), None);
                 output.pixels
@@ -287,7 +290,9 @@ impl Running<'_> {
                     scaled: variant.size != Size::Original,
                 };
                 self.made(variant, None, Some(failed));
-                e.into_error(raw, &shared.limits)
+                let error = e.into_error(raw, &shared.limits);
+                trace::decode_failed(&failed, &error);
+                error
             });
         let key = &self.job.key.key;
         match &result {
@@ -382,6 +387,7 @@ fn obtain_or_end(
     match obtain::obtain(shared, job, spec, watch) {
         Ok(obtained) => {
             let record = watch.record.borrow();
+            trace::fetched(record.disk, record.network.as_ref());
             watch.event(|l| l.fetched(job.task, record.disk, record.network.as_ref()));
             Some(obtained)
         }
