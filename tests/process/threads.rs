@@ -4,12 +4,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::server::CONNECTION_THREAD;
 use crate::support::*;
 use webimage::ImageLoader;
 
 fn worker_threads() -> usize {
-    threads_named("webimage-worke")
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .filter(|name| name.starts_with("webimage-worke"))
+        .count()
 }
 
 /// Ids of this process's threads.
@@ -25,9 +28,6 @@ fn exact_worker_count_and_no_threads_left_behind() {
     let _serial = crate::serial();
     let server = Server::start();
     server.route("/a.png", Route::ok(png(16, 16, 1)));
-    // Not every thread: the harness may start the next test's thread (to wait for the serial
-    // lock) at any moment, so count the test servers' connection threads by name.
-    let before = threads_named(CONNECTION_THREAD);
     {
         let loader = ImageLoader::new(config(5)).unwrap();
         // A new thread names itself after `spawn` returns, so wait for the names to appear.
@@ -73,7 +73,9 @@ fn exact_worker_count_and_no_threads_left_behind() {
     }
     wait_until("every loader's workers to exit", || worker_threads() == 0);
     // The server's connection threads end when the loaders' connections close.
+    // Counted by the server, not as the process's threads: the harness may start the next
+    // test's thread (to wait for the serial lock) at any moment.
     wait_until("server connection threads to end", || {
-        threads_named(CONNECTION_THREAD) <= before
+        server.open_connections() == 0
     });
 }

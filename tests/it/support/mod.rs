@@ -158,16 +158,6 @@ pub fn disk_config(workers: usize, dir: &std::path::Path) -> webimage::Config {
     }
 }
 
-/// Number of this process's threads whose name starts with `prefix` (as `/proc` shows names:
-/// 15 bytes at most).
-pub fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
-        .filter(|comm| comm.starts_with(prefix))
-        .count()
-}
-
 /// A picture of deterministic noise: it does not compress, so its PNG is about 4*w*h bytes.
 pub fn noise(width: u32, height: u32, seed: u32) -> RgbaImage {
     let mut s = seed.wrapping_mul(2_654_435_761).max(1);

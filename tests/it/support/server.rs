@@ -191,9 +191,6 @@ pub struct Server {
     state: Arc<State>,
 }
 
-/// The name of every connection thread of a test [`Server`].
-pub const CONNECTION_THREAD: &str = "test-server-con";
-
 impl Server {
     pub fn start() -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -210,15 +207,10 @@ impl Server {
                 let id = state.connections.fetch_add(1, Ordering::SeqCst);
                 let open = state.open.fetch_add(1, Ordering::SeqCst) + 1;
                 state.max_open.fetch_max(open, Ordering::SeqCst);
-                // Named, so a test can count this server's connection threads apart from the
-                // test harness's own (which starts the next test's thread whenever it likes).
-                thread::Builder::new()
-                    .name(CONNECTION_THREAD.to_string())
-                    .spawn(move || {
-                        serve(&state, stream, id);
-                        state.open.fetch_sub(1, Ordering::SeqCst);
-                    })
-                    .unwrap();
+                thread::spawn(move || {
+                    serve(&state, stream, id);
+                    state.open.fetch_sub(1, Ordering::SeqCst);
+                });
             }
         });
         Server { addr, state }
@@ -263,6 +255,11 @@ impl Server {
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections open now (each one's thread ends as it closes).
+    pub fn open_connections(&self) -> usize {
+        self.state.open.load(Ordering::SeqCst)
     }
 
     /// Most TCP connections open at the same time.
