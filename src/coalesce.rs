@@ -28,9 +28,9 @@ use crate::key::TaskKey;
 pub(crate) use crate::listener::{Listener, Listeners, SubscriberId};
 use crate::loaded::{LoadedImage, Pixels, Source};
 use crate::metrics::{Arrival, Metrics};
-use crate::trace::LoadSpan;
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, Store, Variant};
+use crate::trace::LoadSpan;
 
 /// An image caller's completion closure: its result and its record.
 pub(crate) type ImageFn = Box<dyn FnOnce(Result<LoadedImage, Error>, &Metrics) + Send>;

@@ -22,6 +22,7 @@ fn caller(map: &InFlight, variant: Option<Variant>, partial_ok: bool) -> Caller 
             listener: None,
             partial_ok,
             arrival: crate::metrics::Arrival::now(crate::metrics::MemoryLookup::Miss),
+            span: crate::trace::LoadSpan::new("http://example.com/a.jpg"),
         },
         priority: Priority::Normal,
         store: Store::Both,
@@ -33,6 +34,7 @@ fn spec() -> JobSpec {
         url: Url::parse("http://example.com/a.jpg").unwrap(),
         raw: "http://example.com/a.jpg".into(),
         headers: Vec::new(),
+        span: crate::trace::LoadSpan::new("http://example.com/a.jpg"),
     }
 }
 

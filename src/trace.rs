@@ -30,21 +30,27 @@ mod on {
 
     use super::*;
 
-    /// The URL as a trace shows it: no userinfo, no query, no fragment (a query often carries a
-    /// signature or a token: traces go to log stores the user's credentials must not reach), and
-    /// a `data:` URL as its media type and length only.
+    /// The URL as a trace shows it: scheme, host, port and path, without userinfo, query or
+    /// fragment (a query often carries a signature or a token, and traces go to log stores
+    /// the user's credentials must not reach), cut to `MAX_SHOWN` bytes; a `data:` URL as its
+    /// media type (at most 64 bytes of it) and length only.
     pub(crate) fn traced(raw: &str) -> String {
         if let Some(data) = raw.strip_prefix("data:") {
             let media = data.split([',', ';']).next().unwrap_or("");
-            return format!("data:{media} ({} bytes)", raw.len());
+            return format!("data:{} ({} bytes)", cut(media, 64), raw.len());
         }
         let without = crate::url_text::without_userinfo(raw);
-        let mut end = without.find(['?', '#']).unwrap_or(without.len());
-        end = end.min(crate::url_text::MAX_SHOWN); // a path of a megabyte is not quoted whole
-        while !without.is_char_boundary(end) {
+        let end = without.find(['?', '#']).unwrap_or(without.len());
+        cut(&without[..end], crate::url_text::MAX_SHOWN).to_string()
+    }
+
+    /// `text`'s first `max` bytes at most, cut at a character boundary.
+    fn cut(text: &str, max: usize) -> &str {
+        let mut end = text.len().min(max);
+        while !text.is_char_boundary(end) {
             end -= 1;
         }
-        without[..end].to_string()
+        &text[..end]
     }
 
     /// The span of one load, from admission until its completion was called.
@@ -64,8 +70,14 @@ mod on {
                 source = Empty,
                 status = Empty,
                 bytes = Empty,
+                redirects = Empty,
+                first_byte_ms = Empty,
+                body_ms = Empty,
                 decode = Empty,
                 decode_ms = Empty,
+                budget_wait_ms = Empty,
+                process_ms = Empty,
+                previews = Empty,
                 queue_ms = Empty,
                 total_ms = Empty,
                 error = Empty,
@@ -77,8 +89,16 @@ mod on {
             !self.0.is_disabled()
         }
 
-        /// Records how the load ended, and closes the span (when its last clone goes).
-        pub(crate) fn finished(self, m: &Metrics, result: Result<Source, &Error>) {
+        /// Runs `f` (the listener and the completion) inside the span, so what an app logs
+        /// there sits under its load.
+        pub(crate) fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
+            self.0.in_scope(f)
+        }
+
+        /// Records how the load ended: its record's figures and its source or error. The
+        /// span closes when its last clone goes (the caller's, and for the load that started
+        /// a task, the task's).
+        pub(crate) fn finished(&self, m: &Metrics, result: Result<Source, &Error>) {
             let span = &self.0;
             if span.is_disabled() {
                 return;
@@ -95,10 +115,20 @@ mod on {
                     span.record("status", status);
                 }
                 span.record("bytes", net.bytes);
+                span.record("redirects", net.redirects);
+                span.record("first_byte_ms", ms(net.first_byte));
+                span.record("body_ms", ms(net.body));
             }
             if let Some(d) = &m.decode {
                 span.record("decode", d.kind.name());
                 span.record("decode_ms", ms(d.time));
+                span.record("budget_wait_ms", ms(d.budget_wait));
+            }
+            if let Some(p) = m.process {
+                span.record("process_ms", ms(p));
+            }
+            if m.previews > 0 {
+                span.record("previews", m.previews);
             }
             if let Some(q) = m.queue_wait {
                 span.record("queue_ms", ms(q));
@@ -150,6 +180,13 @@ mod on {
         );
     }
 
+    /// The task's fetch failed (its callers are told `error`).
+    pub(crate) fn fetch_failed(network: Option<&NetworkMetrics>, error: &Error) {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let failed_after = network.and_then(|n| n.failed_after).map(ms);
+        debug!(failed_after_ms = failed_after, error = %error.summary(), "fetch failed");
+    }
+
     /// A decode of the task failed.
     pub(crate) fn decode_failed(f: &FailedDecode, error: &Error) {
         debug!(
@@ -181,7 +218,12 @@ mod off {
         }
 
         #[inline(always)]
-        pub(crate) fn finished(self, _m: &Metrics, _result: Result<Source, &Error>) {}
+        pub(crate) fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
+            f()
+        }
+
+        #[inline(always)]
+        pub(crate) fn finished(&self, _m: &Metrics, _result: Result<Source, &Error>) {}
     }
 
     /// Nothing (the `tracing` feature is off).
@@ -190,6 +232,9 @@ mod off {
 
     #[inline(always)]
     pub(crate) fn fetched(_disk: DiskOutcome, _network: Option<&NetworkMetrics>) {}
+
+    #[inline(always)]
+    pub(crate) fn fetch_failed(_network: Option<&NetworkMetrics>, _error: &Error) {}
 
     #[inline(always)]
     pub(crate) fn decoded(_d: &DecodeMetrics) {}
@@ -209,7 +254,21 @@ mod tests {
             "https://h.example/a/b.jpg"
         );
         assert_eq!(traced("http://h/a.png#frag"), "http://h/a.png");
-        assert_eq!(traced("data:image/png;base64,AAAA"), "data:image/png (26 bytes)");
+        assert_eq!(
+            traced("data:image/png;base64,AAAA"),
+            "data:image/png (26 bytes)"
+        );
         assert_eq!(traced("/tmp/a.png"), "/tmp/a.png");
+        // The parser's own reading of userinfo: no slashes, backslashes, tabs.
+        assert_eq!(traced("http:alice:pw@h/x?t=1"), "http:h/x");
+        assert_eq!(traced("http:\\\\bob:pw@h/x"), "http:\\\\h/x");
+        assert_eq!(traced("http://al\tice:pw@h/x"), "http://h/x");
+        let long = format!("data:{};base64,AAAA", "x".repeat(5000));
+        assert_eq!(
+            traced(&long),
+            format!("data:{} ({} bytes)", "x".repeat(64), long.len())
+        );
+        let path = format!("http://h/{}", "é".repeat(2000));
+        assert!(traced(&path).len() <= crate::url_text::MAX_SHOWN);
     }
 }

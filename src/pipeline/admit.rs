@@ -22,9 +22,9 @@ use crate::key::{self, Key, Resolved, Scope, TaskKey};
 use crate::listener::Listener;
 use crate::loaded::{LoadedImage, Source};
 use crate::metrics::{Arrival, MemoryLookup, Metrics, Recorded};
-use crate::trace;
 use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
+use crate::trace;
 use crate::url_text;
 
 /// A parsed request, ready to join or start a task.
@@ -62,7 +62,14 @@ where
                 reason,
             };
             let span = trace::LoadSpan::new(&url);
-            p.complete(completion, url, Err(error), Source::Network, nothing(), span);
+            p.complete(
+                completion,
+                url,
+                Err(error),
+                Source::Network,
+                nothing(),
+                span,
+            );
             return Token::finished();
         }
     };
@@ -88,7 +95,14 @@ where
                 request.url.as_str().into()
             };
             let span = trace::LoadSpan::new(&url);
-            p.complete(completion, url, Ok(pixels), Source::Memory, memory_hit(), span);
+            p.complete(
+                completion,
+                url,
+                Ok(pixels),
+                Source::Memory,
+                memory_hit(),
+                span,
+            );
             return Token::finished();
         }
     }
@@ -107,7 +121,14 @@ where
     {
         Counters::bump(&p.counters.memory_hits);
         let span = trace::LoadSpan::new(&raw);
-        p.complete(completion, raw, Ok(pixels), Source::Memory, memory_hit(), span);
+        p.complete(
+            completion,
+            raw,
+            Ok(pixels),
+            Source::Memory,
+            memory_hit(),
+            span,
+        );
         return Token::finished();
     }
     let callback = Callback::Image(variant, Box::new(completion));

@@ -97,7 +97,14 @@ impl Pipeline {
                 };
                 let metrics = record.for_caller(subscriber.arrival, Some(&variant));
                 let metrics = Recorded::Shared(Arc::new(metrics));
-                self.complete(f, subscriber.url, Err(error), source, metrics, subscriber.span)
+                self.complete(
+                    f,
+                    subscriber.url,
+                    Err(error),
+                    source,
+                    metrics,
+                    subscriber.span,
+                )
             }
         }
     }
@@ -115,19 +122,21 @@ impl Pipeline {
     ) {
         let result = result.map_err(|e| e.with_url(url));
         let listener = self.config.event_listener.as_deref();
-        if listener.is_some() || span.is_enabled() {
-            let metrics = metrics();
-            span.finished(&metrics, result.as_ref().copied());
-            if let Some(listener) = listener {
-                let (shown, result) = (url_text::shown(url), result.as_ref().copied());
-                if events::call(Some(listener), |l| l.prefetched(&shown, &metrics, result)) {
-                    Counters::bump(&self.counters.callback_panics);
+        span.in_scope(|| {
+            if listener.is_some() || span.is_enabled() {
+                let metrics = metrics();
+                span.finished(&metrics, result.as_ref().copied());
+                if let Some(listener) = listener {
+                    let (shown, result) = (url_text::shown(url), result.as_ref().copied());
+                    if events::call(Some(listener), |l| l.prefetched(&shown, &metrics, result)) {
+                        Counters::bump(&self.counters.callback_panics);
+                    }
                 }
             }
-        }
-        if catch_unwind(AssertUnwindSafe(move || completion(result))).is_err() {
-            Counters::bump(&self.counters.callback_panics);
-        }
+            if catch_unwind(AssertUnwindSafe(move || completion(result))).is_err() {
+                Counters::bump(&self.counters.callback_panics);
+            }
+        });
     }
 
     /// Calls a completion closure with its result and record, about `url`, after the
@@ -157,16 +166,20 @@ impl Pipeline {
             Err(e) => Err(e.with_url(&url)),
         };
         span.finished(metrics.get(), result.as_ref().map(|_| source));
-        if let Some(url) = shown {
-            let panicked = events::call(listener, |l| {
-                l.finished(&url, metrics.get(), result.as_ref())
-            });
-            if panicked {
+        // The listener and the completion run inside the load's span: what the app logs
+        // there sits under its load.
+        span.in_scope(|| {
+            if let Some(url) = shown {
+                let panicked = events::call(listener, |l| {
+                    l.finished(&url, metrics.get(), result.as_ref())
+                });
+                if panicked {
+                    Counters::bump(&self.counters.callback_panics);
+                }
+            }
+            if catch_unwind(AssertUnwindSafe(move || completion(result, metrics.get()))).is_err() {
                 Counters::bump(&self.counters.callback_panics);
             }
-        }
-        if catch_unwind(AssertUnwindSafe(move || completion(result, metrics.get()))).is_err() {
-            Counters::bump(&self.counters.callback_panics);
-        }
+        });
     }
 }

@@ -403,6 +403,7 @@ fn obtain_or_end(
             None
         }
         Err(FetchError::Failed(error)) => {
+            trace::fetch_failed(watch.record.borrow().network.as_ref(), &error);
             fail(shared, job, &spec.raw, error, Some(&watch.record()));
             None
         }
