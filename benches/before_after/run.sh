@@ -5,6 +5,8 @@
 # (callgrind), which a busy machine does not disturb. Usage, from the repository root:
 #   benches/before_after/run.sh REV
 # BEFORE_AFTER_ONLY="hit thumb" runs only the workloads whose first word is listed.
+# BEFORE_AFTER_FEATURES="webimage/tracing" builds the "after" side with those features too
+# (the cost of a feature compiled in, for a comparison against a tree that lacks it).
 set -euo pipefail
 rev="${1:?usage: benches/before_after/run.sh REV (the commit to compare against)}"
 root="$(git rev-parse --show-toplevel)"
@@ -23,7 +25,8 @@ mkdir -p "$work/before"
 sed "s#^webimage = { path = \"../..\"#webimage = { path = \"$work/src-before\"#; s#^path = \"src/main.rs\"#path = \"$here/src/main.rs\"#" \
     "$here/Cargo.toml" > "$work/before/Cargo.toml"
 export CARGO_TARGET_DIR="$work/target"
-cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+cargo build --release --quiet --manifest-path "$here/Cargo.toml" \
+    ${BEFORE_AFTER_FEATURES:+--features "$BEFORE_AFTER_FEATURES"}
 cp "$CARGO_TARGET_DIR/release/before-after-bench" "$work/after-bin"
 cargo build --release --quiet --manifest-path "$work/before/Cargo.toml"
 cp "$CARGO_TARGET_DIR/release/before-after-bench" "$work/before-bin"
