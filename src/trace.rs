@@ -25,6 +25,8 @@ pub(crate) use off::*;
 
 #[cfg(feature = "tracing")]
 mod on {
+    use std::sync::Arc;
+
     use tracing::field::Empty;
     use tracing::{Span, debug, debug_span};
 
@@ -53,14 +55,17 @@ mod on {
         &text[..end]
     }
 
-    /// The span of one load, from admission until its completion was called.
+    /// The span of one load, from admission until its completion was called; `None` when no
+    /// subscriber wants it. Shared, not cloned: a `Span` is five words and every waiting
+    /// caller holds one (up to `max_pending` of them), a shared one is one word, and its
+    /// clones need not go through the subscriber.
     #[derive(Debug, Clone)]
-    pub(crate) struct LoadSpan(Span);
+    pub(crate) struct LoadSpan(Option<Arc<Span>>);
 
     impl LoadSpan {
         /// A load of `raw`, arriving now (a child of the caller's current span).
         pub(crate) fn new(raw: &str) -> LoadSpan {
-            LoadSpan(debug_span!(
+            let span = debug_span!(
                 "webimage.load",
                 url = %traced(raw),
                 task = Empty,
@@ -81,28 +86,28 @@ mod on {
                 queue_ms = Empty,
                 total_ms = Empty,
                 error = Empty,
-            ))
+            );
+            LoadSpan((!span.is_disabled()).then(|| Arc::new(span)))
         }
 
         /// Whether a subscriber wants this span.
         pub(crate) fn is_enabled(&self) -> bool {
-            !self.0.is_disabled()
+            self.0.is_some()
         }
 
-        /// Runs `f` (the listener and the completion) inside the span, so what an app logs
-        /// there sits under its load.
-        pub(crate) fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
-            self.0.in_scope(f)
+        /// Enters the span until the guard goes (around the listener and the completion, so
+        /// what an app logs there sits under its load).
+        pub(crate) fn enter(&self) -> Option<tracing::span::Entered<'_>> {
+            self.0.as_deref().map(Span::enter)
         }
 
         /// Records how the load ended: its record's figures and its source or error. The
         /// span closes when its last clone goes (the caller's, and for the load that started
         /// a task, the task's).
         pub(crate) fn finished(&self, m: &Metrics, result: Result<Source, &Error>) {
-            let span = &self.0;
-            if span.is_disabled() {
+            let Some(span) = &self.0 else {
                 return;
-            }
+            };
             let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
             if let Some(task) = m.task {
                 span.record("task", task);
@@ -146,7 +151,10 @@ mod on {
 
     /// The span of `task`, entered by its worker: a child of the load that started it.
     pub(crate) fn task(task: u64, parent: &LoadSpan) -> tracing::span::EnteredSpan {
-        debug_span!(parent: &parent.0, "webimage.task", task).entered()
+        match &parent.0 {
+            Some(load) => debug_span!(parent: &**load, "webimage.task", task).entered(),
+            None => debug_span!(parent: None, "webimage.task", task).entered(),
+        }
     }
 
     /// The task has its bytes.
@@ -206,6 +214,9 @@ mod off {
     #[derive(Debug, Clone, Copy)]
     pub(crate) struct LoadSpan;
 
+    /// Nothing entered (the `tracing` feature is off).
+    pub(crate) struct Entered;
+
     impl LoadSpan {
         #[inline(always)]
         pub(crate) fn new(_raw: &str) -> LoadSpan {
@@ -218,8 +229,8 @@ mod off {
         }
 
         #[inline(always)]
-        pub(crate) fn in_scope<T>(&self, f: impl FnOnce() -> T) -> T {
-            f()
+        pub(crate) fn enter(&self) -> Entered {
+            Entered
         }
 
         #[inline(always)]

@@ -122,21 +122,20 @@ impl Pipeline {
     ) {
         let result = result.map_err(|e| e.with_url(url));
         let listener = self.config.event_listener.as_deref();
-        span.in_scope(|| {
-            if listener.is_some() || span.is_enabled() {
-                let metrics = metrics();
-                span.finished(&metrics, result.as_ref().copied());
-                if let Some(listener) = listener {
-                    let (shown, result) = (url_text::shown(url), result.as_ref().copied());
-                    if events::call(Some(listener), |l| l.prefetched(&shown, &metrics, result)) {
-                        Counters::bump(&self.counters.callback_panics);
-                    }
+        let _inside = span.enter();
+        if listener.is_some() || span.is_enabled() {
+            let metrics = metrics();
+            span.finished(&metrics, result.as_ref().copied());
+            if let Some(listener) = listener {
+                let (shown, result) = (url_text::shown(url), result.as_ref().copied());
+                if events::call(Some(listener), |l| l.prefetched(&shown, &metrics, result)) {
+                    Counters::bump(&self.counters.callback_panics);
                 }
             }
-            if catch_unwind(AssertUnwindSafe(move || completion(result))).is_err() {
-                Counters::bump(&self.counters.callback_panics);
-            }
-        });
+        }
+        if catch_unwind(AssertUnwindSafe(move || completion(result))).is_err() {
+            Counters::bump(&self.counters.callback_panics);
+        }
     }
 
     /// Calls a completion closure with its result and record, about `url`, after the
@@ -162,24 +161,24 @@ impl Pipeline {
         // The listener sees the URL as errors show it (userinfo redacted).
         let shown = listener.map(|_| url_text::shown(&url));
         let result = match result {
-            Ok(pixels) => Ok(LoadedImage::new(pixels, source, url).with_metrics(metrics.clone())),
+            Ok(pixels) => Ok(LoadedImage::new(pixels, source, url, metrics.clone())),
             Err(e) => Err(e.with_url(&url)),
         };
         span.finished(metrics.get(), result.as_ref().map(|_| source));
         // The listener and the completion run inside the load's span: what the app logs
-        // there sits under its load.
-        span.in_scope(|| {
-            if let Some(url) = shown {
-                let panicked = events::call(listener, |l| {
-                    l.finished(&url, metrics.get(), result.as_ref())
-                });
-                if panicked {
-                    Counters::bump(&self.counters.callback_panics);
-                }
-            }
-            if catch_unwind(AssertUnwindSafe(move || completion(result, metrics.get()))).is_err() {
+        // there sits under its load. A guard, not a closure: a closure would move the result
+        // once more on the memory-hit path.
+        let _inside = span.enter();
+        if let Some(url) = shown {
+            let panicked = events::call(listener, |l| {
+                l.finished(&url, metrics.get(), result.as_ref())
+            });
+            if panicked {
                 Counters::bump(&self.counters.callback_panics);
             }
-        });
+        }
+        if catch_unwind(AssertUnwindSafe(move || completion(result, metrics.get()))).is_err() {
+            Counters::bump(&self.counters.callback_panics);
+        }
     }
 }
