@@ -19,19 +19,6 @@ use webimage::{
     LoadedImage, MemoryLookup, Metrics, Request, Source,
 };
 
-/// Loads `request` and waits for its result and record.
-fn measured(
-    loader: &ImageLoader,
-    request: impl Into<Request>,
-) -> (Result<LoadedImage, Error>, Metrics) {
-    let (tx, rx) = mpsc::channel();
-    let _token = loader.load_with_metrics(request, move |result, metrics| {
-        let _ = tx.send((result, metrics.clone()));
-    });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("a completion")
-}
-
 const HELD: Duration = Duration::from_millis(150);
 const PACE: Duration = Duration::from_millis(40);
 

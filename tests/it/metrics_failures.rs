@@ -12,22 +12,9 @@ use std::time::Duration;
 use crate::support::photo::{Jpeg, jpeg, photo};
 use crate::support::*;
 use webimage::{
-    CachePolicy, Config, DiskOutcome, Error, EventListener, ImageLoader, LoadedImage, MemoryLookup,
-    Metrics, PrefetchOptions, Request, Source,
+    CachePolicy, Config, DiskOutcome, Error, EventListener, ImageLoader, MemoryLookup, Metrics,
+    PrefetchOptions, Request, Source,
 };
-
-/// Loads `request` and waits for its result and record.
-fn measured(
-    loader: &ImageLoader,
-    request: impl Into<Request>,
-) -> (Result<LoadedImage, Error>, Metrics) {
-    let (tx, rx) = mpsc::channel();
-    let _token = loader.load_with_metrics(request, move |result, metrics| {
-        let _ = tx.send((result, metrics.clone()));
-    });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("a completion")
-}
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use collector::{Collector, EventRec, SpanRec};
 use support::*;
 use tracing::Dispatch;
-use webimage::{Error, ImageLoader, LoadedImage, Metrics, Request};
+use webimage::{Error, ImageLoader};
 
 /// The collector, installed as the global default the first time.
 fn collector() -> &'static Collector {
@@ -30,19 +30,6 @@ fn collector() -> &'static Collector {
         dispatch
     });
     dispatch.downcast_ref::<Collector>().expect("our collector")
-}
-
-/// Loads `request` and waits for its result and record.
-fn measured(
-    loader: &ImageLoader,
-    request: impl Into<Request>,
-) -> (Result<LoadedImage, Error>, Metrics) {
-    let (tx, rx) = mpsc::channel();
-    let _token = loader.load_with_metrics(request, move |result, metrics| {
-        let _ = tx.send((result, metrics.clone()));
-    });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("a completion")
 }
 
 /// The `webimage.load` spans of `url`, in the order they were opened.
