@@ -35,6 +35,7 @@ use image::codecs::png::PngDecoder;
 use image::metadata::Orientation;
 use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageError, RgbaImage};
 
+use super::formats::gif_palette;
 use super::{DecodeError, Limits, Target, gif_walk, webp};
 use crate::error::Cause;
 use crate::loaded::{Animation, Frame, LoopCount, Pixels};
@@ -231,7 +232,12 @@ pub(crate) fn decode(
     }
     let mut image_limits = image::Limits::default();
     image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16));
-    let cursor = Cursor::new(bytes);
+    // A GIF without any colour table gets the default one its still decode gets.
+    let fixed = match kind {
+        Kind::Gif => gif_palette::with_default(bytes),
+        _ => std::borrow::Cow::Borrowed(bytes),
+    };
+    let cursor = Cursor::new(&*fixed);
     let (loop_count, frames) = match kind {
         Kind::Gif => {
             let mut d = GifDecoder::new(cursor).map_err(library)?;

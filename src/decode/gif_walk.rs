@@ -18,7 +18,10 @@
 //! the LZW data into a buffer it first reserves at a quarter of the frame's declared pixels:
 //! 100 MB for the frame above.)
 
+use std::borrow::Cow;
 use std::io::Cursor;
+
+use super::formats::gif_palette;
 
 /// A frame's rectangle on the screen, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +58,12 @@ pub(crate) struct Walk {
     pub(crate) largest: (u32, u32),
 }
 
-fn open(bytes: &[u8]) -> Result<gif::Decoder<Cursor<&[u8]>>, gif::DecodingError> {
+/// The `gif` crate's reader over `bytes`, given the default colour table a file without any
+/// is decoded with (`formats/gif_palette.rs`): the walk must accept what the decode accepts.
+fn open(bytes: &[u8]) -> Result<gif::Decoder<Cursor<Cow<'_, [u8]>>>, gif::DecodingError> {
     let mut options = gif::DecodeOptions::new();
     options.skip_frame_decoding(true);
-    options.read_info(Cursor::new(bytes))
+    options.read_info(Cursor::new(gif_palette::with_default(bytes)))
 }
 
 fn rect(frame: &gif::Frame<'_>) -> Rect {

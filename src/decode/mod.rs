@@ -11,10 +11,11 @@
 //!
 //! Formats: `formats/jpeg.rs` (full size through zune-jpeg; thumbnails through the reduced
 //! decoder in `jpeg/` or the embedded Exif thumbnail read by `exif`), `formats/image_rs.rs`
-//! (PNG, GIF, WebP, BMP, ICO, TIFF, QOI, PNM, TGA through the `image` crate). Where a
-//! decoder allocates more than the stored size says, its container is read first, cost in
-//! proportion to the bytes: `gif_walk` (a GIF's frames, which may be larger than its
-//! screen) and `tiff_chunks` (a TIFF's chunks, whose JPEGs are checked like JPEG files). `preview.rs`
+//! (PNG, GIF, BMP, ICO, TIFF, QOI, PNM through the `image` crate), `formats/tga.rs` (TGA,
+//! told by a plausible header and tried last, decoded by `image`). Where a decoder allocates
+//! more than the stored size says, its container is read first, cost in proportion to the
+//! bytes: `gif_walk` (a GIF's frames, which may be larger than its screen) and `tiff_chunks`
+//! (a TIFF's chunks, whose JPEGs are checked like JPEG files). `preview.rs`
 //! follows a progressive JPEG still downloading, for previews and early-stopped thumbnails.
 //! Animations (every frame of a GIF, APNG or animated WebP, when the variant asks for them):
 //! `animation.rs`, through the same steps with the frame count and the pixels of all frames
@@ -254,7 +255,8 @@ impl Decoders {
     }
 
     /// `user`'s decoders (tried first, in order), then the built-in formats: JPEG, JPEG XL
-    /// and SVG when built with their features, then everything the `image` crate reads.
+    /// and SVG when built with their features, then everything the `image` crate reads, and
+    /// TGA last (told by a plausible header, not magic bytes).
     /// `svg_system_fonts` lets SVG text use the system's fonts (feature `svg-text`).
     pub(crate) fn new(user: &[Arc<dyn Decoder>], svg_system_fonts: bool) -> Self {
         let mut formats: Vec<Arc<dyn FormatDecoder>> = user
@@ -271,7 +273,11 @@ impl Decoders {
         })));
         #[cfg(not(feature = "svg"))]
         let _ = svg_system_fonts;
+        // Before `image`: the RLE BMPs its decoder refuses (`formats/bmp.rs`).
+        formats.push(Arc::new(formats::bmp::BmpRle));
         formats.push(Arc::new(formats::image_rs::ImageRs));
+        // Last: TGA has no magic bytes, only a header that must be plausible.
+        formats.push(Arc::new(formats::tga::Tga));
         Decoders {
             formats,
             budget: None,

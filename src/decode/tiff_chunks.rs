@@ -34,6 +34,9 @@
 //! - The tables copied in front of each chunk count too: the JPEG streams the decoder reads
 //!   add up to at most [`STREAM_FACTOR`] times the file plus [`STREAM_SLACK`].
 //!
+//! One layout `tiff` panics on is refused ([`check_planar_tiles`]: separate planes in tiles
+//! cut by the bottom edge).
+//!
 //! Other compressions (none, LZW, deflate, PackBits, fax) decompress into the image buffer
 //! row by row; their work is bounded by the decoded area like any other format's.
 
@@ -96,6 +99,9 @@ pub(crate) fn preflight(bytes: &[u8]) -> Result<Chunks, DecodeError> {
         .unwrap_or(1);
     let tiles = d.get_chunk_type() == ChunkType::Tile;
     let (cw, ch) = d.chunk_dimensions();
+    if tiles {
+        check_planar_tiles(&mut d, height, ch)?;
+    }
     // A strip's rows are capped by the image's (RowsPerStrip 2^32-1 means one strip).
     let ch = if tiles { ch } else { ch.min(height) };
     let padded = |n: u32, c: u32| u64::from(n).div_ceil(u64::from(c.max(1))) * u64::from(c);
@@ -123,6 +129,40 @@ pub(crate) fn preflight(bytes: &[u8]) -> Result<Chunks, DecodeError> {
             .saturating_add(chunk_bytes)
             .saturating_add(DECODER_SLACK),
     })
+}
+
+/// Refuses the tiled layout `tiff` 0.11 panics on: separate planes (PlanarConfiguration 2)
+/// of more than one sample, in tiles whose last row is cut by the image's bottom edge.
+///
+/// `tiff` 0.11.3 (`decoder/image.rs`, `TileAttributes::get_padding`) finds a tile's row as
+/// its index divided by the tiles across, over all planes: a tile of the second plane on
+/// is never in "the last row", so its bottom padding is not dropped and it is expanded at
+/// the full tile height, past the end of the output buffer for the last plane, where an
+/// `assert!` in `expand_chunk` fires (and into the next plane's rows for the others). The
+/// index should be taken modulo the chunks of one plane. When the height is a multiple of
+/// the tile height there is no padding and the decode is right (checked against Pillow in
+/// `tests/it/conformance/tiff.rs`); so only the panicking layout is refused, as a format
+/// variant not supported, before `tiff` decodes a chunk.
+fn check_planar_tiles(
+    d: &mut Decoder<Cursor<&[u8]>>,
+    height: u32,
+    tile_height: u32,
+) -> Result<(), DecodeError> {
+    let planar = d
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .map_err(corrupt)?
+        == Some(2);
+    let samples = d
+        .find_tag_unsigned::<u16>(Tag::SamplesPerPixel)
+        .map_err(corrupt)?
+        .unwrap_or(1);
+    if planar && samples > 1 && !height.is_multiple_of(tile_height.max(1)) {
+        return Err(DecodeError::Unsupported(format!(
+            "TIFF: {samples} separate planes in tiles cut by the bottom edge ({height} rows in \
+             tiles of {tile_height}; the tiff crate cannot decode them)"
+        )));
+    }
+    Ok(())
 }
 
 /// Bytes of one value of TIFF field type `kind`; `None` for a type `tiff` skips.

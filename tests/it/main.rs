@@ -21,6 +21,7 @@ mod cli_journal;
 mod cli_options;
 mod coalescing;
 mod color;
+mod conformance;
 mod corpus;
 mod credentials;
 mod decode;

@@ -1,14 +1,15 @@
 //! Issue 9 through the loader: hostile JPEGs (scan bombs, tiny files declaring huge images, a
 //! photo claiming to be 45 times taller than its data) and a mutation fuzz; issue 18: the
 //! same fuzz over GIFs, TIFFs and SVGs embedding rasters (the shapes of `hostile_formats.rs`
-//! and real files). Memory is the heap peak from the counting allocator (`alloc.rs`), which
+//! and real files); issue 22: BMP, TGA, ICO and QOI with lying header fields
+//! (`hostile/fields.rs`). Memory is the heap peak from the counting allocator (`alloc.rs`), which
 //! sees every allocation of this process, exactly: cost must follow the bytes received and
 //! the size asked for, never the size a header claims.
 
 use std::time::{Duration, Instant};
 
 use crate::alloc::peak_during;
-use crate::support::hostile::{self, Chunks, GifFrame, Rng, Tiff};
+use crate::support::hostile::{self, Chunks, GifFrame, Rng, Small, Tiff};
 use crate::support::photo::{self, Jpeg};
 use crate::support::*;
 use webimage::{Error, ImageLoader, Request};
@@ -224,11 +225,14 @@ enum Shape {
     Tiff,
     /// A raster (GIF, PNG or JPEG), mutated and then drawn by an SVG.
     Svg,
+    /// BMP, TGA, ICO or QOI (issue 22): their header fields lie.
+    Small(hostile::Small),
 }
 
 /// The format fuzz's inputs: the corpus GIFs and TIFFs, and generated hostile shapes (frames
 /// larger than or outside their screen, an animation, JPEG tiles and strips, tiles sharing
-/// bytes), and rasters for SVGs to embed.
+/// bytes), rasters for SVGs to embed, and BMPs (RLE included), TGAs, ICOs and QOIs
+/// (`hostile/fields.rs`).
 fn format_seeds() -> Vec<(String, Vec<u8>, Shape)> {
     let mut seeds = Vec::new();
     for (dir, shape) in [("gif", Shape::Gif), ("tiff", Shape::Tiff)] {
@@ -300,6 +304,11 @@ fn format_seeds() -> Vec<(String, Vec<u8>, Shape)> {
     for (name, bytes) in tiffs {
         seeds.push((name.to_string(), bytes, Shape::Tiff));
     }
+    for small in [Small::Bmp, Small::Tga, Small::Ico, Small::Qoi] {
+        for (name, bytes) in small.seeds() {
+            seeds.push((name, bytes, Shape::Small(small)));
+        }
+    }
     seeds.push(("SVG of a PNG".into(), png(120, 80, 4), Shape::Svg));
     let picture = photo::photo(160, 120, 2);
     seeds.push((
@@ -311,9 +320,9 @@ fn format_seeds() -> Vec<(String, Vec<u8>, Shape)> {
 }
 
 #[test]
-fn mutated_gifs_tiffs_and_svgs_stay_within_the_decode_budget() {
+fn mutated_gifs_tiffs_svgs_bmps_tgas_icos_and_qois_stay_within_the_decode_budget() {
     let _serial = crate::serial();
-    let (cases, seed) = fuzz_run(240);
+    let (cases, seed) = fuzz_run(480);
     let dir = TempDir::new("fuzz-formats");
     // A budget well under what the hostile shapes would take if their headers were believed.
     let budget = 64 << 20;
@@ -329,6 +338,7 @@ fn mutated_gifs_tiffs_and_svgs_stay_within_the_decode_budget() {
             Shape::Tiff => hostile::mutate_tiff(bytes, rng),
             Shape::Svg if bytes.starts_with(b"GIF") => hostile::mutate_gif(bytes, rng),
             Shape::Svg => hostile::mutate(bytes, rng),
+            Shape::Small(small) => small.mutate(bytes, rng),
         };
         let mut bytes = mutate(original, &mut rng);
         if rng.below(4) == 0 {

@@ -16,6 +16,7 @@
 //! here from the `eXIf` chunk wherever it is: the PNG specification (third edition) allows it
 //! after the image data, where the `png` crate has not read it when the header is probed.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use image::metadata::Orientation;
@@ -23,6 +24,7 @@ use image::{
     ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader,
 };
 
+use super::{bmp, gif_palette, ico_entries, png_trns};
 use crate::decode::color::{Model, Profile, Raster, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
@@ -47,9 +49,11 @@ impl FormatDecoder for ImageRs {
             Ok(ImageFormat::Tiff) => Some(tiff_chunks::preflight(bytes)?),
             _ => None,
         };
-        let (format, mut decoder) = open(bytes)?;
+        // The repaired copy (`repaired`), so that the probe accepts what the decode will.
+        let fixed = repaired(bytes, None);
+        let (format, mut decoder) = open(&fixed)?;
         let (width, height) = decoder.dimensions();
-        let orientation = orientation(bytes, decoder.as_mut());
+        let orientation = orientation(&fixed, decoder.as_mut());
         let mut probe = Probe::sized(width, height, orientation, decoder.total_bytes());
         if let Some(chunks) = tiff {
             // Its chunks with their padding, a copy of the image in its own samples, and
@@ -82,10 +86,7 @@ impl FormatDecoder for ImageRs {
         _target: Target,
         limits: &Limits,
     ) -> Result<Output, DecodeError> {
-        Ok(Output {
-            image: decode(bytes, limits)?,
-            path: DecodePath::FullDecode,
-        })
+        full_output(bytes, limits, None)
     }
 
     fn profile(&self, bytes: &[u8]) -> Profile {
@@ -95,7 +96,8 @@ impl FormatDecoder for ImageRs {
             Ok(ImageFormat::WebP | ImageFormat::Tiff | ImageFormat::Gif | ImageFormat::Jpeg) => {}
             _ => return Profile::Unspecified,
         }
-        let Ok((_, mut decoder)) = open(bytes) else {
+        let fixed = repaired(bytes, None);
+        let Ok((_, mut decoder)) = open(&fixed) else {
             return Profile::Unspecified;
         };
         let model = if matches!(
@@ -126,9 +128,24 @@ impl FormatDecoder for ImageRs {
 
 /// The `image` crate's decoder for `bytes`, format guessed from the bytes.
 fn open(bytes: &[u8]) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), DecodeError> {
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| DecodeError::Corrupt(format!("cannot read the header: {e}")))?;
+    open_as(bytes, None)
+}
+
+/// The `image` crate's decoder for `bytes` in `format`, or the format guessed from the bytes
+/// (`None`): TGA has no magic bytes for `image` to guess from (`formats/tga.rs` tells it).
+pub(crate) fn open_as(
+    bytes: &[u8],
+    format: Option<ImageFormat>,
+) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), DecodeError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    match format {
+        Some(format) => reader.set_format(format),
+        None => {
+            reader = reader
+                .with_guessed_format()
+                .map_err(|e| DecodeError::Corrupt(format!("cannot read the header: {e}")))?;
+        }
+    }
     let Some(format) = reader.format() else {
         return Err(DecodeError::Unsupported("not a known image format".into()));
     };
@@ -136,9 +153,32 @@ fn open(bytes: &[u8]) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), Decod
     Ok((format, Box::new(decoder)))
 }
 
+/// [`decode_as`] as a decoder's [`Output`]: the full-size decode, no reduced path.
+pub(crate) fn full_output(
+    bytes: &[u8],
+    limits: &Limits,
+    format: Option<ImageFormat>,
+) -> Result<Output, DecodeError> {
+    Ok(Output {
+        image: decode_as(bytes, limits, format)?,
+        path: DecodePath::FullDecode,
+    })
+}
+
 /// Full-size decode to upright RGBA8, or RGBA16 when the samples have 16 bits.
 pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Raster, DecodeError> {
-    let (format, mut decoder) = open(bytes)?;
+    decode_as(bytes, limits, None)
+}
+
+/// [`decode`] in `format` (`None`: guessed from the bytes).
+pub(crate) fn decode_as(
+    bytes: &[u8],
+    limits: &Limits,
+    format: Option<ImageFormat>,
+) -> Result<Raster, DecodeError> {
+    let repaired = repaired(bytes, format);
+    let bytes = &*repaired;
+    let (format, mut decoder) = open_as(bytes, format)?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
     // Backstop for decoders' own allocations: nothing bigger than the pixel limit allows.
@@ -163,6 +203,22 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Raster, DecodeErro
     let mut rgba = DynamicImage::ImageRgba8(image.into_rgba8());
     rgba.apply_orientation(orientation);
     Ok(Raster::Rgba8(rgba.into_rgba8()))
+}
+
+/// `bytes` as the `image` crate can read what the reference decoders read and its format
+/// crates refuse: a GIF without a colour table (`gif_palette.rs`), a low-depth gray PNG's
+/// tRNS value out of range (`png_trns.rs`), an icon directory wrong about its images' sizes
+/// (`ico_entries.rs`), a BMP header with a plane count other than 1 or of OS/2 2.x
+/// (`bmp.rs`). Each copies the file only when it applies. The probe, the profile and
+/// the decode all read this copy, so that none refuses what another accepts.
+fn repaired(bytes: &[u8], format: Option<ImageFormat>) -> Cow<'_, [u8]> {
+    match format.or_else(|| image::guess_format(bytes).ok()) {
+        Some(ImageFormat::Gif) => gif_palette::with_default(bytes),
+        Some(ImageFormat::Png) => png_trns::masked(bytes),
+        Some(ImageFormat::Ico) => ico_entries::matched(bytes),
+        Some(ImageFormat::Bmp) => bmp::repaired(bytes),
+        _ => Cow::Borrowed(bytes),
+    }
 }
 
 /// How `bytes` are turned upright: a PNG's `eXIf` chunk, or what the decoder reads.

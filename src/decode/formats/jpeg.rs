@@ -45,15 +45,14 @@
 //!
 //! Fallback decision: the path is chosen from the headers. When the reduced decoder then fails
 //! on the data (corrupt entropy-coded data), the thumbnail fails with a decode error; it never
-//! falls back to a full-size decode (a damaged embedded Exif thumbnail falls back to the main
-//! image's reduced decode, which its reservation covers), so corrupt bytes cannot make a 32 px thumbnail cost the
-//! memory and time of the full image they claim to be (zune-jpeg may still load such a file
-//! at full size, leniently: a full-size load asks for that cost).
+//! falls back to a full-size decode (a damaged Exif thumbnail falls back to the main image's
+//! reduced decode, which its reservation covers), so corrupt bytes cannot make a 32 px
+//! thumbnail cost the time and memory of the image they claim (a full-size load asks for it).
 
 mod full;
+mod repair;
 
-use image::metadata::Orientation;
-use image::{DynamicImage, RgbaImage};
+use image::{DynamicImage, RgbaImage, metadata::Orientation};
 
 use super::image_rs;
 use crate::decode::color::{MAX_PROFILE_BYTES, Model, Profile, Raster};
@@ -116,6 +115,7 @@ impl FormatDecoder for Jpeg {
         if let Some(scaled) = plan(bytes, target) {
             return scaled.run(bytes);
         }
+        let bytes = &*repair::for_zune(bytes); // Adobe segments zune refuses, libjpeg skips.
         let image = match full::rgba(bytes, limits) {
             Some(result) => Raster::Rgba8(result?),
             None => match full::cmyk(bytes, limits) {

@@ -6,11 +6,15 @@
 //! (an embedded raster drawn many times). Here: the generator that drives the fuzz and the
 //! mutations that know no format.
 
+mod bmp;
+mod fields;
 mod gif;
 mod jpeg;
 mod svg;
 mod tiff;
 
+pub use bmp::*;
+pub use fields::*;
 pub use gif::*;
 pub use jpeg::*;
 pub use svg::*;

@@ -26,6 +26,9 @@ pub struct Tiff {
     pub pieces: Vec<Vec<u8>>,
     pub order: Vec<usize>,
     pub jpeg_tables: Option<Vec<u8>>,
+    /// Separate planes (PlanarConfiguration 2): every chunk holds one sample, the chunks of
+    /// the first sample first.
+    pub planar: bool,
 }
 
 impl Tiff {
@@ -49,6 +52,65 @@ impl Tiff {
             pieces: vec![piece],
             order: vec![0; (across * down) as usize],
             jpeg_tables: None,
+            planar: false,
+        }
+    }
+
+    /// An uncompressed TIFF of 8-bit `pixels` (`samples` a pixel, rows top down), cut into
+    /// `chunks`, chunky or in separate planes; padding in the chunks is zero.
+    pub fn raw(
+        width: u32,
+        height: u32,
+        samples: u16,
+        chunks: Chunks,
+        planar: bool,
+        pixels: &[u8],
+    ) -> Tiff {
+        let spp = usize::from(samples);
+        assert_eq!(pixels.len(), width as usize * height as usize * spp);
+        let (across, down) = Tiff::grid(width, height, chunks);
+        let (cw, ch) = match chunks {
+            Chunks::Tiles(w, h) => (w, h),
+            // A strip's rows past the image are not stored.
+            Chunks::Strips(rows) => (width, rows),
+        };
+        let planes = if planar { 0..spp } else { 0..1 };
+        let mut pieces = Vec::new();
+        for plane in planes {
+            for cy in 0..down {
+                for cx in 0..across {
+                    let rows = match chunks {
+                        Chunks::Tiles(..) => ch,
+                        Chunks::Strips(_) => ch.min(height - cy * ch),
+                    };
+                    let mut piece = Vec::new();
+                    for y in cy * ch..cy * ch + rows {
+                        for x in cx * cw..cx * cw + cw {
+                            let inside = x < width && y < height;
+                            let at = (y as usize * width as usize + x as usize) * spp;
+                            if planar {
+                                piece.push(if inside { pixels[at + plane] } else { 0 });
+                            } else if inside {
+                                piece.extend_from_slice(&pixels[at..at + spp]);
+                            } else {
+                                piece.extend(std::iter::repeat_n(0, spp));
+                            }
+                        }
+                    }
+                    pieces.push(piece);
+                }
+            }
+        }
+        Tiff {
+            width,
+            height,
+            samples,
+            compression: 1,
+            chunks,
+            order: (0..pieces.len()).collect(),
+            pieces,
+            jpeg_tables: None,
+            planar,
         }
     }
 
@@ -94,6 +156,9 @@ impl Tiff {
             (262, 3, vec![photometric]),
             (277, 3, vec![u32::from(self.samples)]),
         ];
+        if self.planar {
+            entries.push((284, 3, vec![2]));
+        }
         match self.chunks {
             Chunks::Tiles(w, h) => entries.extend([
                 (322, 4, vec![w]),
