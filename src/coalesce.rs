@@ -161,8 +161,7 @@ pub(crate) struct Advance {
     pub(crate) fetched: Vec<Subscriber>,
     /// The next variant to make; `None`: the task is done and gone (unless `refetch`).
     pub(crate) next: Option<Variant>,
-    /// The body was cut short and a waiting caller needs the whole of it: the task stays in
-    /// the map and the worker downloads again.
+    /// Cut short, and a waiting caller needs the whole body: the worker downloads again.
     pub(crate) refetch: bool,
 }
 
@@ -191,8 +190,7 @@ impl InFlight {
         self.callers.fetch_sub(n, Ordering::Relaxed);
     }
 
-    /// Counts a caller of `url` in (call with the lock held), or `Err(TooManyPending)` while
-    /// the map holds its bound of callers.
+    /// Counts a caller of `url` in (lock held), or `Err(TooManyPending)` at the bound.
     fn count_in(&self, url: &str) -> Result<(), Error> {
         if self.callers.load(Ordering::Relaxed) >= self.max_callers {
             let (url, limit) = (url.to_string(), self.max_callers);
@@ -207,11 +205,9 @@ impl InFlight {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Joins `caller` to the task for `key`, or, if there is none, runs `check` (under the
-    /// lock, so it sees every result a finished task stored before leaving the map) and either
-    /// answers with its result or starts a new task from `spec`. A caller that would join or
-    /// start a task while the map holds its bound of callers is answered with
-    /// [`Error::TooManyPending`] instead.
+    /// Joins `caller` to the task for `key`, or, if none, runs `check` (under the lock: it
+    /// sees every result a finished task stored before leaving the map) and answers with its
+    /// result or starts a task from `spec`. Past the bound of callers: [`Error::TooManyPending`].
     pub(crate) fn admit(
         &self,
         key: &TaskKey,
@@ -285,9 +281,8 @@ impl InFlight {
         Admission::Started(id)
     }
 
-    /// Takes caller `id` off the task for `key`. When nobody is left, a queued task is removed
-    /// from the queue at once; a running one is marked abandoned and its worker stops at its
-    /// next check.
+    /// Takes caller `id` off the task for `key`. Nobody left: a queued task leaves the queue at
+    /// once; a running one is marked abandoned and its worker stops at its next check.
     pub(crate) fn cancel(
         &self,
         key: &TaskKey,
@@ -370,10 +365,9 @@ impl InFlight {
         }
     }
 
-    /// Whether the running task may end its download now, with a body cut short: it has
-    /// callers, each wants an image whose final form `dc_only` says the bytes so far give,
-    /// and, if the body would go to the disk cache (`disk`), each accepts a body that is not
-    /// stored.
+    /// Whether the running task may end its download now, cut short: it has callers, each
+    /// wants an image whose final form `dc_only` says the bytes so far give, and, if the body
+    /// would go to the disk cache (`disk`), each accepts a body that is not stored.
     pub(crate) fn may_cut_short(
         &self,
         job: &Job,
@@ -394,7 +388,6 @@ impl InFlight {
     /// Records a decoded variant (if any), takes out every caller whose variant is now
     /// decoded, and says which variant to decode next. When nothing is left to decode the task
     /// leaves the map; the caller must have stored cacheable results before calling this.
-    ///
     /// `cut_short`: the body was cut short, and this says which variants it still serves. A
     /// waiting caller it does not serve (a variant that needs more, or a bytes-only caller,
     /// which wants the whole body on disk) makes this return `refetch` with the task kept.

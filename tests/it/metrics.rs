@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use image::{Rgba, RgbaImage};
 
-use crate::support::photo::{Jpeg, jpeg, photo};
+use crate::support::photo::{Jpeg, exif_block, jpeg, photo};
 use crate::support::*;
 use webimage::{
     CachePolicy, Config, DecodeKind, Decoder, DecoderError, DiskOutcome, Error, ImageLoader,
@@ -241,6 +241,23 @@ fn a_dc_only_thumbnail_cut_short_says_so() {
     let (_, m) = measured(&loader, request);
     assert_eq!(m.decode.unwrap().kind, DecodeKind::DctScaled);
     assert!(!m.network.unwrap().cut_short);
+
+    // A photo carrying an embedded thumbnail that fits: the Exif path.
+    let picture = photo(1600, 1200, 7);
+    let small = image::imageops::resize(&picture, 320, 240, image::imageops::FilterType::Lanczos3);
+    let embedded = jpeg(&small, Jpeg::BASELINE, None);
+    let exif = exif_block(1, Some(&embedded));
+    server.route(
+        "/e.jpg",
+        Route::ok(jpeg(&picture, Jpeg::BASELINE, Some(&exif))),
+    );
+    let request = Request::new(server.url("/e.jpg")).thumbnail(160, 160);
+    let (_, m) = measured(&loader, request);
+    let decode = m.decode.unwrap();
+    assert_eq!(
+        (decode.kind, decode.size),
+        (DecodeKind::ExifThumbnail, (160, 120))
+    );
 }
 
 /// A decoder of `HOLD` files that holds its decode until the test lets it go.
@@ -452,4 +469,40 @@ fn the_event_listener_sees_each_stage_on_the_thread_doing_it() {
     let (result, _) = measured(&loader, server.url("/e.png"));
     assert!(result.is_ok());
     assert_eq!(loader.stats().callback_panics, before + 1);
+}
+
+#[test]
+fn previews_and_processors_are_counted_and_timed() {
+    let server = Server::start();
+    let gate = Gate::new();
+    let bytes = jpeg(&photo(800, 600, 5), Jpeg::PROGRESSIVE, None);
+    // Held halfway: past the DC scans (a small part of a progressive file), so the worker
+    // makes its preview while the rest waits.
+    let half = bytes.len() / 2;
+    server.route(
+        "/p.jpg",
+        Route::ok(bytes).stall_after(half, &gate).in_pieces(1024),
+    );
+    let loader = ImageLoader::new(config(1)).unwrap();
+    let previews = Arc::new(Mutex::new(0));
+    let seen = previews.clone();
+    let request = Request::new(server.url("/p.jpg"))
+        .process(webimage::Grayscale)
+        .preview(move |_| *seen.lock().unwrap() += 1);
+    let (tx, rx) = mpsc::channel();
+    let _token = loader.load_with_metrics(request, move |result, metrics| {
+        let _ = tx.send((result.is_ok(), metrics.clone()));
+    });
+    wait_until("a preview", || *previews.lock().unwrap() > 0);
+    gate.open();
+    let (ok, m) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(ok);
+    assert_eq!(m.previews, 1, "one preview, as the caller saw: {m:?}");
+    assert_eq!(*previews.lock().unwrap(), 1);
+    assert!(m.preview_time > Duration::ZERO, "{m:?}");
+    assert!(
+        m.process.is_some(),
+        "the processor ran and was timed: {m:?}"
+    );
+    assert_eq!(m.decode.unwrap().kind, DecodeKind::Original);
 }
