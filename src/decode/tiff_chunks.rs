@@ -64,9 +64,11 @@ const MAX_TAG_BYTES: u64 = 1 << 20;
 /// The tags `tiff` and `image` read when they open a file's first image: the image's layout,
 /// its samples, its chunks, `JPEGTables` and the orientation. A change that reads another tag
 /// (an ICC profile, XMP) must add it here, or a hostile entry of it allocates unchecked.
-pub(crate) const READ_TAGS: [u16; 20] = [
-    256, 257, 258, 259, 262, 273, 274, 277, 278, 279, 284, 317, 322, 323, 324, 325, 338, 339, 347,
-    530,
+/// `ColorMap` (320), `YCbCrCoefficients` (529) and `ReferenceBlackWhite` (532) are read by
+/// `formats/tiff_colors.rs`.
+pub(crate) const READ_TAGS: [u16; 23] = [
+    256, 257, 258, 259, 262, 273, 274, 277, 278, 279, 284, 317, 320, 322, 323, 324, 325, 338, 339,
+    347, 529, 530, 532,
 ];
 
 /// What a decode of a TIFF's first image really decodes and holds.
@@ -176,10 +178,46 @@ fn type_bytes(kind: u16) -> Option<u64> {
     })
 }
 
-/// Every entry of the first directory whose tag is in [`READ_TAGS`] has its values inside
-/// the file and at most [`MAX_TAG_BYTES`] of them. Reads the entries in place, allocates
-/// nothing. A header or directory it cannot find is left to `tiff` to report.
-fn check_directory(bytes: &[u8]) -> Result<(), DecodeError> {
+/// One entry of the first directory, as stored.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    pub(crate) tag: u16,
+    pub(crate) kind: u16,
+    pub(crate) count: u64,
+    /// The value field: the values themselves when they fit in it, else their offset.
+    pub(crate) value: u64,
+    /// Where the value field is in the file, and its size (4 bytes, 8 in a BigTIFF).
+    pub(crate) value_at: usize,
+    pub(crate) field_bytes: u64,
+    /// The file's byte order is big-endian (`MM`).
+    pub(crate) big_endian: bool,
+}
+
+impl Entry {
+    /// The entry's one value when it is a single SHORT or LONG (stored in its value field).
+    pub(crate) fn single_uint(&self) -> Option<u64> {
+        let size = match (self.kind, self.count) {
+            (3, 1) => 2,
+            (4, 1) => 4,
+            _ => return None,
+        };
+        // The value sits at the start of the field: in a big-endian file, the high bytes.
+        let shift = if self.big_endian {
+            8 * (self.field_bytes - size)
+        } else {
+            0
+        };
+        Some((self.value >> shift) & ((1 << (8 * size)) - 1))
+    }
+}
+
+/// Calls `visit` with each entry of the first directory, in place (allocates nothing),
+/// until it returns an error. A header or directory it cannot find, or an entry cut off by
+/// the end of the file, ends the walk quietly: `tiff` reports those.
+pub(crate) fn each_entry(
+    bytes: &[u8],
+    mut visit: impl FnMut(Entry) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
     let big_endian = match bytes.get(..2) {
         Some(b"MM") => true,
         Some(b"II") => false,
@@ -196,13 +234,12 @@ fn check_directory(bytes: &[u8]) -> Result<(), DecodeError> {
         return Ok(());
     };
     // Classic TIFF: 2-byte entry count, 12-byte entries with a 4-byte count and value.
-    // BigTIFF: 8-byte count, 20-byte entries with an 8-byte count and value.
+    // BigTIFF: 8-byte entry count, 20-byte entries with 8-byte count and value.
     let (ifd, count_bytes, field) = match version {
         42 => (uint(4, 4), 2, 4),
         43 => (uint(8, 8), 8, 8),
         _ => return Ok(()),
     };
-    let file = bytes.len() as u64;
     let Some(ifd) = ifd.and_then(|v| usize::try_from(v).ok()) else {
         return Ok(());
     };
@@ -228,26 +265,45 @@ fn check_directory(bytes: &[u8]) -> Result<(), DecodeError> {
         ) else {
             break;
         };
-        let tag = tag as u16;
-        if !READ_TAGS.contains(&tag) {
-            continue;
-        }
-        let Some(size) = type_bytes(kind as u16) else {
-            continue;
-        };
-        let values = count.saturating_mul(size);
-        if values > MAX_TAG_BYTES {
-            return Err(corrupt(format!(
-                "tag {tag} declares {values} bytes of values (at most {MAX_TAG_BYTES} are read)"
-            )));
-        }
-        if values > field as u64 && value.saturating_add(values) > file {
-            return Err(corrupt(format!(
-                "the values of tag {tag} lie outside the file"
-            )));
-        }
+        visit(Entry {
+            tag: tag as u16,
+            kind: kind as u16,
+            count,
+            value,
+            value_at: at + 4 + field,
+            field_bytes: field as u64,
+            big_endian,
+        })?;
     }
     Ok(())
+}
+
+/// Every entry of the first directory whose tag is in [`READ_TAGS`] has its values inside
+/// the file and at most [`MAX_TAG_BYTES`] of them ([`each_entry`]: nothing allocated).
+fn check_directory(bytes: &[u8]) -> Result<(), DecodeError> {
+    let file = bytes.len() as u64;
+    each_entry(bytes, |e| {
+        if !READ_TAGS.contains(&e.tag) {
+            return Ok(());
+        }
+        let Some(size) = type_bytes(e.kind) else {
+            return Ok(());
+        };
+        let values = e.count.saturating_mul(size);
+        if values > MAX_TAG_BYTES {
+            return Err(corrupt(format!(
+                "tag {} declares {values} bytes of values (at most {MAX_TAG_BYTES} are read)",
+                e.tag
+            )));
+        }
+        if values > e.field_bytes && e.value.saturating_add(values) > file {
+            return Err(corrupt(format!(
+                "the values of tag {} lie outside the file",
+                e.tag
+            )));
+        }
+        Ok(())
+    })
 }
 
 /// Checks every JPEG chunk of a `chunk`-sized grid; the most one chunk's decode holds.

@@ -36,8 +36,6 @@ fn expected(rel: &str) -> Option<bool> {
         "pngsuite" => Some(!name.starts_with('x')),
         "png-fuzz" => None,
         "jpeg" => Some(!matches!(name, "ljt_monkey12.jpg" | "ljt_testimgari.jpg")),
-        // `image` reads no YCbCr TIFF.
-        "tiff" => Some(name != "jpeg-tiled-ycbcr.tif"),
         _ => Some(true),
     }
 }

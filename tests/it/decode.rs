@@ -141,7 +141,7 @@ fn tiffs_decode_as_the_image_crate_decodes_them() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    let mut decoded = 0;
+    let (mut decoded, mut own) = (0, 0);
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(path).unwrap();
@@ -161,13 +161,14 @@ fn tiffs_decode_as_the_image_crate_decodes_them() {
                 decoded += 1;
             }
             Err(image::ImageError::Unsupported(_)) => {
-                assert!(
-                    matches!(ours, Err(Error::UnsupportedFormat { .. })),
-                    "{name}: {ours:?}"
-                );
+                // YCbCr and BigTIFF, which `image` refuses and webimage reads (their pixels
+                // are checked against Pillow in tests/it/conformance/tiff.rs).
+                let ours = ours.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(ours.width() > 0, "{name}");
+                own += 1;
             }
             Err(e) => panic!("{name}: the reference fails: {e}"),
         }
     }
-    assert_eq!(decoded, 8, "{files:?}");
+    assert_eq!((decoded, own), (8, 3), "{files:?}");
 }

@@ -301,7 +301,23 @@ fn format_seeds() -> Vec<(String, Vec<u8>, Shape)> {
             .bytes(),
         ),
     ];
-    for (name, bytes) in tiffs {
+    // The colour models decoded by webimage itself (`tiff_colors.rs`): a 4-bit palette, 2-bit
+    // gray, uncompressed YCbCr.
+    let mut palette = Tiff::packed(40, 30, 4, 3, vec![0x5A; 20 * 30]);
+    palette
+        .tags
+        .push((320, 3, (0..48).map(|i| i * 1300).collect()));
+    let mut ycbcr = Tiff::raw(40, 30, 3, Chunks::Strips(8), false, &[90; 40 * 30 * 3]);
+    ycbcr.tags = vec![(262, 3, vec![6]), (530, 3, vec![1, 1])];
+    let models = [
+        ("4-bit palette", palette.bytes()),
+        (
+            "2-bit gray",
+            Tiff::packed(40, 30, 2, 1, vec![0x1B; 10 * 30]).bytes(),
+        ),
+        ("YCbCr", ycbcr.bytes()),
+    ];
+    for (name, bytes) in tiffs.into_iter().chain(models) {
         seeds.push((name.to_string(), bytes, Shape::Tiff));
     }
     for small in [Small::Bmp, Small::Tga, Small::Ico, Small::Qoi] {

@@ -12,6 +12,9 @@
 //! (`decode/animation.rs` reads and decodes the frames of GIF, APNG and WebP; this format only
 //! says where they are).
 //!
+//! TIFF palette, 2/4-bit gray and YCbCr images, which `image` refuses, go to
+//! `tiff_colors` from the probe and the decode.
+//!
 //! Orientation: the `image` crate's (the EXIF of TIFF and the others), except PNG's, read
 //! here from the `eXIf` chunk wherever it is: the PNG specification (third edition) allows it
 //! after the image data, where the `png` crate has not read it when the header is probed.
@@ -24,11 +27,11 @@ use image::{
     ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader,
 };
 
-use super::{bmp, gif_palette, ico_entries, png_trns};
+use super::{bmp, gif_palette, ico_entries, png_trns, tiff_colors};
 use crate::decode::color::{Model, Profile, Raster, read};
 use crate::decode::{
     DecodeError, DecodePath, FormatDecoder, Limits, Output, Probe, Target, animation, check_pixels,
-    full_peak, gif_walk, tiff_chunks,
+    full_peak, gif_walk,
 };
 use crate::error::Cause;
 
@@ -40,15 +43,21 @@ pub(crate) struct ImageRs;
 
 impl FormatDecoder for ImageRs {
     fn sniff(&self, head: &[u8]) -> bool {
-        image::guess_format(head).is_ok()
+        format_of(head).is_some()
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Probe, DecodeError> {
         // Before `image` opens a TIFF: `tiff` trusts the directory's declared sizes.
-        let tiff = match image::guess_format(bytes) {
-            Ok(ImageFormat::Tiff) => Some(tiff_chunks::preflight(bytes)?),
+        let tiff = match format_of(bytes) {
+            Some(ImageFormat::Tiff) => Some(tiff_colors::preflight(bytes)?),
             _ => None,
         };
+        if let Some(chunks) = tiff
+            && tiff_colors::model(bytes).is_some()
+        {
+            // Palette, low-depth gray, YCbCr: samples `image` refuses (`tiff_colors`).
+            return tiff_colors::probe(bytes, chunks);
+        }
         // The repaired copy (`repaired`), so that the probe accepts what the decode will.
         let fixed = repaired(bytes, None);
         let (format, mut decoder) = open(&fixed)?;
@@ -90,10 +99,10 @@ impl FormatDecoder for ImageRs {
     }
 
     fn profile(&self, bytes: &[u8]) -> Profile {
-        match image::guess_format(bytes) {
-            Ok(ImageFormat::Png) => return read::png(bytes),
+        match format_of(bytes) {
+            Some(ImageFormat::Png) => return read::png(bytes),
             // The formats here that carry ICC profiles; BMP, ICO, QOI, PNM and TGA: none read.
-            Ok(ImageFormat::WebP | ImageFormat::Tiff | ImageFormat::Gif | ImageFormat::Jpeg) => {}
+            Some(ImageFormat::WebP | ImageFormat::Tiff | ImageFormat::Gif | ImageFormat::Jpeg) => {}
             _ => return Profile::Unspecified,
         }
         let fixed = repaired(bytes, None);
@@ -126,9 +135,19 @@ impl FormatDecoder for ImageRs {
     }
 }
 
-/// The `image` crate's decoder for `bytes`, format guessed from the bytes.
+/// The `image` crate's decoder for `bytes`, format told from the bytes ([`format_of`]).
 fn open(bytes: &[u8]) -> Result<(ImageFormat, Box<dyn ImageDecoder + '_>), DecodeError> {
-    open_as(bytes, None)
+    open_as(bytes, format_of(bytes))
+}
+
+/// The format of `bytes` as `image` names it, BigTIFF included: `image` 0.25 guesses only
+/// classic TIFF's magic bytes, but its TIFF decoder (through `tiff`) reads BigTIFF, and so
+/// do `tiff_chunks` and `tiff_colors`.
+fn format_of(bytes: &[u8]) -> Option<ImageFormat> {
+    if bytes.starts_with(b"II+\0") || bytes.starts_with(b"MM\0+") {
+        return Some(ImageFormat::Tiff);
+    }
+    image::guess_format(bytes).ok()
 }
 
 /// The `image` crate's decoder for `bytes` in `format`, or the format guessed from the bytes
@@ -178,7 +197,13 @@ pub(crate) fn decode_as(
 ) -> Result<Raster, DecodeError> {
     let repaired = repaired(bytes, format);
     let bytes = &*repaired;
-    let (format, mut decoder) = open_as(bytes, format)?;
+    if format.is_none() && format_of(bytes) == Some(ImageFormat::Tiff) {
+        // The probe ran `tiff_chunks::preflight` on these bytes before the decode.
+        if let Some(model) = tiff_colors::model(bytes) {
+            return tiff_colors::decode(bytes, model, limits);
+        }
+    }
+    let (format, mut decoder) = open_as(bytes, format.or_else(|| format_of(bytes)))?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, limits)?;
     // Backstop for decoders' own allocations: nothing bigger than the pixel limit allows.
@@ -212,7 +237,7 @@ pub(crate) fn decode_as(
 /// (`bmp.rs`). Each copies the file only when it applies. The probe, the profile and
 /// the decode all read this copy, so that none refuses what another accepts.
 fn repaired(bytes: &[u8], format: Option<ImageFormat>) -> Cow<'_, [u8]> {
-    match format.or_else(|| image::guess_format(bytes).ok()) {
+    match format.or_else(|| format_of(bytes)) {
         Some(ImageFormat::Gif) => gif_palette::with_default(bytes),
         Some(ImageFormat::Png) => png_trns::masked(bytes),
         Some(ImageFormat::Ico) => ico_entries::matched(bytes),

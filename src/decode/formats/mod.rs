@@ -14,4 +14,5 @@ mod png_trns;
 #[cfg(feature = "svg")]
 pub(crate) mod svg;
 pub(super) mod tga;
+mod tiff_colors;
 pub(super) mod webp;

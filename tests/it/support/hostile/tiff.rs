@@ -29,6 +29,9 @@ pub struct Tiff {
     /// Separate planes (PlanarConfiguration 2): every chunk holds one sample, the chunks of
     /// the first sample first.
     pub planar: bool,
+    /// Entries (tag, type, values) written in place of the generated ones of the same tag,
+    /// or added: another photometric, bit depth, a `ColorMap`.
+    pub tags: Vec<(u16, u16, Vec<u32>)>,
 }
 
 impl Tiff {
@@ -53,6 +56,7 @@ impl Tiff {
             order: vec![0; (across * down) as usize],
             jpeg_tables: None,
             planar: false,
+            tags: Vec::new(),
         }
     }
 
@@ -111,7 +115,35 @@ impl Tiff {
             pieces,
             jpeg_tables: None,
             planar,
+            tags: Vec::new(),
         }
+    }
+
+    /// An uncompressed TIFF of one strip of `rows` (already packed, `bits` a sample, each row
+    /// starting on a byte), one sample a pixel, photometric `photometric`.
+    pub fn packed(width: u32, height: u32, bits: u32, photometric: u32, rows: Vec<u8>) -> Tiff {
+        assert_eq!(
+            rows.len(),
+            (width * bits).div_ceil(8) as usize * height as usize
+        );
+        Tiff {
+            tags: vec![(258, 3, vec![bits]), (262, 3, vec![photometric])],
+            ..Tiff::raw(
+                width,
+                height,
+                1,
+                Chunks::Strips(height),
+                false,
+                &vec![0; (width * height) as usize],
+            )
+        }
+        .with_pieces(vec![rows])
+    }
+
+    fn with_pieces(mut self, pieces: Vec<Vec<u8>>) -> Tiff {
+        self.order = (0..pieces.len()).collect();
+        self.pieces = pieces;
+        self
     }
 
     /// A JPEG-compressed TIFF whose every chunk is a flat JPEG of its own, the chunk's size.
@@ -147,7 +179,7 @@ impl Tiff {
             .map(|&i| self.pieces[i].len() as u32)
             .collect();
         let photometric = if self.samples == 1 { 1 } else { 2 };
-        // (tag, type, values): type 3 SHORT, 4 LONG, 7 UNDEFINED (one byte each).
+        // (tag, type, values): type 3 SHORT, 4 LONG, 5 RATIONAL, 7 UNDEFINED (one byte each).
         let mut entries: Vec<(u16, u16, Vec<u32>)> = vec![
             (256, 4, vec![self.width]),
             (257, 4, vec![self.height]),
@@ -173,6 +205,10 @@ impl Tiff {
         if let Some(tables) = &self.jpeg_tables {
             entries.push((347, 7, tables.iter().map(|&b| u32::from(b)).collect()));
         }
+        for tag in &self.tags {
+            entries.retain(|e| e.0 != tag.0);
+            entries.push(tag.clone());
+        }
         entries.sort_by_key(|e| e.0);
         // Values that do not fit in an entry's four bytes go before the directory.
         let mut inline = Vec::new();
@@ -181,7 +217,8 @@ impl Tiff {
             for &v in values {
                 match kind {
                     3 => data.extend_from_slice(&(v as u16).to_le_bytes()),
-                    4 => data.extend_from_slice(&v.to_le_bytes()),
+                    // RATIONAL: the values are numerator, denominator, numerator, ...
+                    4 | 5 => data.extend_from_slice(&v.to_le_bytes()),
                     _ => data.push(v as u8),
                 }
             }
@@ -194,7 +231,12 @@ impl Tiff {
                 data = offset.to_le_bytes().to_vec();
             }
             data.resize(4, 0);
-            inline.push((*tag, *kind, values.len() as u32, data));
+            let count = if *kind == 5 {
+                values.len() / 2
+            } else {
+                values.len()
+            };
+            inline.push((*tag, *kind, count as u32, data));
         }
         let ifd = out.len() as u32;
         out[4..8].copy_from_slice(&ifd.to_le_bytes());
