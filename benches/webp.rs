@@ -78,6 +78,9 @@ if mode == "thumb":
 fn main() {
     if let Ok(mode) = std::env::var("WEBIMAGE_BENCH_ONE") {
         let file = std::env::args().nth(1).expect("a file");
+        // A file:// URL needs an absolute path: a relative one would be read as a host name.
+        let file = std::fs::canonicalize(&file)
+            .unwrap_or_else(|e| panic!("WEBIMAGE_BENCH_ONE: cannot open {file}: {e}"));
         let times = std::env::args()
             .nth(2)
             .and_then(|n| n.parse().ok())
@@ -85,7 +88,7 @@ fn main() {
         let l = loader();
         let size = (mode == "thumb").then_some(BOX);
         for _ in 0..times {
-            std::hint::black_box(load(&l, Path::new(&file), size));
+            std::hint::black_box(load(&l, &file, size));
         }
         return;
     }

@@ -84,8 +84,9 @@ impl<'a> BoolDecoder<'a> {
             (split + 1, 0)
         };
         self.value -= u64::from(taken) << pos;
-        // Renormalise: shift the range back to 128..=255.
-        let shift = (range | 1).leading_zeros() - 24;
+        // Renormalise: shift the range back to 128..=255. The range is 1..=254 here, so
+        // the shift is 7 - log2 = 7 ^ log2 (libwebp's `7 ^ BitsLog2Floor`: `bsr`, `xor`).
+        let shift = 7 ^ (range | 1).ilog2();
         self.range = (range << shift) - 1;
         self.bits -= shift as i32;
         one

@@ -234,23 +234,22 @@ impl<'a> Decoder<'a> {
                 }
                 for n in 0..16 {
                     let at = (1 + 4 * (n / 4)) * BPS + 1 + 4 * (n % 4);
-                    predict::sub_block(&mut self.yw, at, m.sub[n]);
+                    sub_block(&mut self.yw, at, m.sub[n]);
                     add_residual(c, n, &mut self.yw, at);
                 }
             }
             Some(mode) => {
-                predict::block(&mut self.yw, BPS + 1, 16, mode, mb_y > 0, mb_x > 0);
-                for n in 0..16 {
+                predict::block::<16>(&mut self.yw, BPS + 1, mode, mb_y > 0, mb_x > 0);
+                for n in (0..16).step_by(2) {
                     let at = (1 + 4 * (n / 4)) * BPS + 1 + 4 * (n % 4);
-                    add_residual(c, n, &mut self.yw, at);
+                    add_residual2(c, n, &mut self.yw, at);
                 }
             }
         }
         for (w, first) in [(&mut self.uw, 16), (&mut self.vw, 20)] {
-            predict::block(w, BPS + 1, 8, m.chroma, mb_y > 0, mb_x > 0);
-            for n in 0..4 {
-                let at = (1 + 4 * (n / 2)) * BPS + 1 + 4 * (n % 2);
-                add_residual(c, first + n, w, at);
+            predict::block::<8>(w, BPS + 1, m.chroma, mb_y > 0, mb_x > 0);
+            for n in [0, 2] {
+                add_residual2(c, first + n, w, (1 + 2 * n) * BPS + 1);
             }
         }
         if mb_y + 1 < self.mb_h {
@@ -319,6 +318,19 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// The 4x4 sub-block prediction: SSE2 on x86_64 (`sse2::predict`, the same pixels),
+/// `predict::sub_block` elsewhere.
+#[inline]
+fn sub_block(buf: &mut [u8], at: usize, mode: u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86_64; the function reads and writes through slices only.
+    unsafe {
+        super::sse2::predict::sub_block(buf, at, mode)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    predict::sub_block(buf, at, mode)
+}
+
 /// Adds block `n`'s inverse transform at `at`.
 #[inline]
 fn add_residual(c: &Coeffs, n: usize, buf: &mut [u8], at: usize) {
@@ -326,5 +338,23 @@ fn add_residual(c: &Coeffs, n: usize, buf: &mut [u8], at: usize) {
         Kind::Zero => {}
         Kind::Dc => transform::add_dc(c.blocks[n][0], buf, at),
         Kind::Full => transform::add_idct(&c.blocks[n], buf, at),
+    }
+}
+
+/// Adds the inverse transforms of blocks `n` and `n + 1`, side by side at `at` and `at + 4`
+/// (the blocks of a whole-block prediction do not depend on each other): one two-block
+/// transform when either needs the full one. A DC-only block gives the same pixels through
+/// it as through `add_dc`, and a `Zero` block of a coded macroblock is all zeros (`residuals`
+/// clears them; a skipped macroblock's are all `Zero` and never get here).
+#[inline]
+fn add_residual2(c: &Coeffs, n: usize, buf: &mut [u8], at: usize) {
+    match (c.kinds[n], c.kinds[n + 1]) {
+        (Kind::Full, _) | (_, Kind::Full) => {
+            transform::add_idct2(&c.blocks[n], &c.blocks[n + 1], buf, at);
+        }
+        _ => {
+            add_residual(c, n, buf, at);
+            add_residual(c, n + 1, buf, at + 4);
+        }
     }
 }

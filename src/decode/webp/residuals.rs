@@ -165,9 +165,11 @@ fn block(
         } else {
             (large(d, p), 2)
         };
-        let factor = if n > 0 { dq[1] } else { dq[0] };
+        // `dq[n > 0]` and `& 15` as libwebp: no branch, no bounds check (the positions
+        // are all below 16).
+        let factor = dq[usize::from(n > 0)];
         // Wrapping as libwebp's 16-bit store does (only made-up data gets there).
-        out[ZIGZAG[n]] = d.signed(v).wrapping_mul(factor) as i16;
+        out[ZIGZAG[n] & 15] = d.signed(v).wrapping_mul(factor) as i16;
         n += 1;
         p = &probs[n][next];
     }

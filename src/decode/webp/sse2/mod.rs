@@ -1,10 +1,12 @@
-//! The decoder's hot loops in x86_64 SSE2: so far the loop filter (`filter`), the largest
-//! stage of a full-size decode.
+//! The decoder's hot loops in x86_64 SSE2: the loop filter (`filter`), the largest
+//! stage of a full-size decode, the inverse DCT (`transform`), two blocks at a time, and
+//! the 4x4 intra predictions (`predict`).
 //!
 //! Owns: these loops' vector forms and the loads and stores they share (below). Must not
 //! touch: anything the scalar versions do not (each function here computes exactly what its
-//! scalar counterpart in `filter` computes, on every input: `filter`'s test compares them on
-//! random strengths and pictures, and the decoder's tests compare whole files with `dwebp`).
+//! scalar counterpart in `filter`, `transform` or `predict` computes, on every input: each
+//! file's test compares the two on random input, and the decoder's tests compare whole files
+//! with `dwebp`).
 //!
 //! Why SSE2 and nothing newer: it is part of x86_64 itself, so no runtime detection is needed
 //! and every x86_64 machine takes these paths; 16 pixels a register is what libwebp's own
@@ -13,11 +15,14 @@
 //! Safety: every function here is `#[target_feature(enable = "sse2")]` and takes slices, not
 //! pointers: memory is only read and written through bounds-checked slice indexing, and the
 //! vectors are made from and turned into byte arrays with `bytemuck` (no pointer casts). The
-//! only `unsafe` is at the entry point (`filter::macroblock`), calling a function that needs
-//! SSE2 on a target that always has it, and in `filter`'s `Lanes` methods, which call this
-//! file's loads and stores for the same reason.
+//! only `unsafe` is at the entry points (`filter::macroblock`, `transform::add_idct` and
+//! `add_idct2`, `frame::sub_block`), calling a function that needs SSE2 on a target that
+//! always has it, and in `filter`'s `Lanes` methods, which call this file's loads and stores
+//! for the same reason.
 
 pub(super) mod filter;
+pub(super) mod predict;
+pub(super) mod transform;
 
 use std::arch::x86_64::*;
 
