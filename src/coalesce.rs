@@ -27,20 +27,23 @@ use crate::decode::preview::Previews;
 use crate::key::TaskKey;
 pub(crate) use crate::listener::{Listener, Listeners, SubscriberId};
 use crate::loaded::{LoadedImage, Pixels, Source};
+use crate::metrics::{Arrival, Metrics};
 use crate::queue::{Job, JobQueue, Slot, TaskId};
 use crate::request::{Priority, Store, Variant};
+use crate::trace::LoadSpan;
+
+/// An image caller's completion closure: its result and its record.
+pub(crate) type ImageFn = Box<dyn FnOnce(Result<LoadedImage, Error>, &Metrics) + Send>;
 
 /// What a caller waits for, and its completion closure.
 pub(crate) enum Callback {
     /// A decoded image of this variant.
-    Image(Variant, Box<dyn FnOnce(Result<LoadedImage, Error>) + Send>),
-    /// Only the bytes, fetched and stored (prefetching): ready as soon as the task has them,
-    /// with no decode. Gets where the bytes came from.
+    Image(Variant, ImageFn),
+    /// Only the bytes (prefetching): ready once the task has them; gets their source.
     Bytes(Box<dyn FnOnce(Result<Source, Error>) + Send>),
 }
 
-/// The outcome of decoding (and processing) one variant, shared by every caller that asked
-/// for it.
+/// The outcome of decoding (and processing) one variant, shared by its callers.
 pub(crate) type Decoded = Result<Pixels, Error>;
 
 /// One caller waiting for a task.
@@ -51,9 +54,12 @@ pub(crate) struct Subscriber {
     pub(crate) callback: Callback,
     /// Its progress and preview closures, if any; retired before the completion runs.
     pub(crate) listener: Option<Arc<Listener>>,
-    /// Whether a body cut short (never stored on disk) is acceptable to this caller: it
-    /// does not want the disk cache, or it said so (`Request::partial_download`).
+    /// Whether a body cut short (never on disk) is acceptable: no disk wanted, or said so.
     pub(crate) partial_ok: bool,
+    /// When it arrived, and whether it joined a task (for its [`Metrics`]).
+    pub(crate) arrival: Arrival,
+    /// Its `tracing` span (nothing without the `tracing` feature).
+    pub(crate) span: LoadSpan,
 }
 
 impl Subscriber {
@@ -79,6 +85,8 @@ pub(crate) struct JobSpec {
     pub(crate) url: Url,
     pub(crate) raw: Arc<str>,
     pub(crate) headers: Vec<crate::headers::Header>,
+    /// The span of the load that started the task (the task's span is its child).
+    pub(crate) span: LoadSpan,
 }
 
 /// The part of a task its running worker reads without the map's lock.
@@ -89,8 +97,7 @@ pub(crate) struct Control {
 }
 
 impl Control {
-    /// Whether the last caller has cancelled (to be confirmed with
-    /// [`InFlight::confirm_abandon`], since a new caller may have joined since).
+    /// Whether the last caller has cancelled (to confirm: [`InFlight::confirm_abandon`]).
     pub(crate) fn is_abandoned(&self) -> bool {
         self.abandoned.load(Ordering::Acquire)
     }
@@ -152,20 +159,18 @@ pub(crate) struct Advance {
     pub(crate) ready: Vec<(Subscriber, Decoded)>,
     /// Callers that wanted only the bytes, taken out of the map (the task has its bytes).
     pub(crate) fetched: Vec<Subscriber>,
-    /// The next variant to make; `None` means the task is finished and gone from the map,
-    /// unless `refetch` is set.
+    /// The next variant to make; `None`: the task is done and gone (unless `refetch`).
     pub(crate) next: Option<Variant>,
-    /// The body was cut short and a waiting caller needs the whole of it: the task stays in
-    /// the map and the worker downloads again.
+    /// Cut short, and a waiting caller needs the whole body: the worker downloads again.
     pub(crate) refetch: bool,
 }
 
 pub(crate) struct InFlight {
     tasks: Mutex<HashMap<TaskKey, Task>>,
     next_id: AtomicU64,
-    /// Callers in the map, over every task; changed only under the map's lock.
+    /// Callers in the map, over every task (changed only under the map's lock), and the
+    /// most it takes (`Config::max_pending`).
     callers: AtomicUsize,
-    /// Most callers the map takes (`Config::max_pending`).
     max_callers: usize,
 }
 
@@ -185,8 +190,7 @@ impl InFlight {
         self.callers.fetch_sub(n, Ordering::Relaxed);
     }
 
-    /// Counts a caller of `url` in (call with the lock held), or `Err(TooManyPending)` while
-    /// the map holds its bound of callers.
+    /// Counts a caller of `url` in (lock held), or `Err(TooManyPending)` at the bound.
     fn count_in(&self, url: &str) -> Result<(), Error> {
         if self.callers.load(Ordering::Relaxed) >= self.max_callers {
             let (url, limit) = (url.to_string(), self.max_callers);
@@ -201,11 +205,9 @@ impl InFlight {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Joins `caller` to the task for `key`, or, if there is none, runs `check` (under the
-    /// lock, so it sees every result a finished task stored before leaving the map) and either
-    /// answers with its result or starts a new task from `spec`. A caller that would join or
-    /// start a task while the map holds its bound of callers is answered with
-    /// [`Error::TooManyPending`] instead.
+    /// Joins `caller` to the task for `key`, or, if none, runs `check` (under the lock: it
+    /// sees every result a finished task stored before leaving the map) and answers with its
+    /// result or starts a task from `spec`. Past the bound of callers: [`Error::TooManyPending`].
     pub(crate) fn admit(
         &self,
         key: &TaskKey,
@@ -215,7 +217,7 @@ impl InFlight {
         check: impl FnOnce() -> Option<Decoded>,
     ) -> Admission {
         let Caller {
-            subscriber,
+            mut subscriber,
             priority,
             store,
         } = caller;
@@ -230,6 +232,8 @@ impl InFlight {
                 // It was being abandoned; it is wanted again.
                 task.control.abandoned.store(false, Ordering::Release);
             }
+            subscriber.arrival.joined = true;
+            subscriber.arrival.task = Some(task.id);
             task.subscribers.push(subscriber);
             let latest = listener.and_then(|l| {
                 let latest = task.control.listeners.add(l.clone())?;
@@ -249,6 +253,7 @@ impl InFlight {
             return Admission::Answered(subscriber, Err(e));
         }
         let task_id = self.next_id();
+        subscriber.arrival.task = Some(task_id);
         let control = Arc::new(Control::default());
         if let Some(listener) = listener {
             control.listeners.add(listener);
@@ -276,9 +281,8 @@ impl InFlight {
         Admission::Started(id)
     }
 
-    /// Takes caller `id` off the task for `key`. When nobody is left, a queued task is removed
-    /// from the queue at once; a running one is marked abandoned and its worker stops at its
-    /// next check.
+    /// Takes caller `id` off the task for `key`. Nobody left: a queued task leaves the queue at
+    /// once; a running one is marked abandoned and its worker stops at its next check.
     pub(crate) fn cancel(
         &self,
         key: &TaskKey,
@@ -361,10 +365,9 @@ impl InFlight {
         }
     }
 
-    /// Whether the running task may end its download now, with a body cut short: it has
-    /// callers, each wants an image whose final form `dc_only` says the bytes so far give,
-    /// and, if the body would go to the disk cache (`disk`), each accepts a body that is not
-    /// stored.
+    /// Whether the running task may end its download now, cut short: it has callers, each
+    /// wants an image whose final form `dc_only` says the bytes so far give, and, if the body
+    /// would go to the disk cache (`disk`), each accepts a body that is not stored.
     pub(crate) fn may_cut_short(
         &self,
         job: &Job,
@@ -385,7 +388,6 @@ impl InFlight {
     /// Records a decoded variant (if any), takes out every caller whose variant is now
     /// decoded, and says which variant to decode next. When nothing is left to decode the task
     /// leaves the map; the caller must have stored cacheable results before calling this.
-    ///
     /// `cut_short`: the body was cut short, and this says which variants it still serves. A
     /// waiting caller it does not serve (a variant that needs more, or a bytes-only caller,
     /// which wants the whole body on disk) makes this return `refetch` with the task kept.

@@ -11,7 +11,7 @@ use crate::request::{CachePolicy, Size};
 
 fn caller(map: &InFlight, variant: Option<Variant>, partial_ok: bool) -> Caller {
     let callback = match variant {
-        Some(v) => Callback::Image(v, Box::new(|_| {})),
+        Some(v) => Callback::Image(v, Box::new(|_, _| {})),
         None => Callback::Bytes(Box::new(|_| {})),
     };
     Caller {
@@ -21,6 +21,8 @@ fn caller(map: &InFlight, variant: Option<Variant>, partial_ok: bool) -> Caller 
             callback,
             listener: None,
             partial_ok,
+            arrival: crate::metrics::Arrival::now(crate::metrics::MemoryLookup::Miss),
+            span: crate::trace::LoadSpan::new("http://example.com/a.jpg"),
         },
         priority: Priority::Normal,
         store: Store::Both,
@@ -32,6 +34,7 @@ fn spec() -> JobSpec {
         url: Url::parse("http://example.com/a.jpg").unwrap(),
         raw: "http://example.com/a.jpg".into(),
         headers: Vec::new(),
+        span: crate::trace::LoadSpan::new("http://example.com/a.jpg"),
     }
 }
 

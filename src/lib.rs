@@ -20,18 +20,21 @@ mod decode;
 #[cfg(feature = "egui")]
 pub mod egui;
 mod error;
+mod events;
 mod fetch;
 mod headers;
 mod key;
 mod listener;
 mod loaded;
 mod loader;
+mod metrics;
 mod pipeline;
 mod prefetch;
 mod process;
 mod queue;
 mod request;
 mod stats;
+mod trace;
 mod upload;
 mod url_text;
 mod variant;
@@ -42,8 +45,12 @@ pub use crate::config::{
 };
 pub use crate::decode::{Decoder, DecoderError};
 pub use crate::error::{Cause, Error, Limit};
+pub use crate::events::EventListener;
 pub use crate::loaded::{Frame, LoadedImage, LoopCount, Source};
 pub use crate::loader::{DiskCache, ImageLoader};
+pub use crate::metrics::{
+    DecodeKind, DecodeMetrics, DiskOutcome, FailedDecode, MemoryLookup, Metrics, NetworkMetrics,
+};
 pub use crate::pipeline::Token;
 pub use crate::prefetch::{Prefetch, PrefetchOptions, PrefetchProgress};
 pub use crate::process::{Blur, Circle, Grayscale, Processor, RoundedCorners};

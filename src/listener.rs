@@ -149,6 +149,7 @@ impl Listener {
                 Pixels::Still(image),
                 Source::Network,
                 preview.url.clone(),
+                crate::metrics::Recorded::Static(&crate::metrics::Metrics::EMPTY),
             ));
             true
         })

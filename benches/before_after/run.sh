@@ -4,6 +4,9 @@
 # of each and their ratio. With valgrind installed it also prints instruction counts
 # (callgrind), which a busy machine does not disturb. Usage, from the repository root:
 #   benches/before_after/run.sh REV
+# BEFORE_AFTER_ONLY="hit thumb" runs only the workloads whose first word is listed.
+# BEFORE_AFTER_FEATURES="webimage/tracing" builds the "after" side with those features too
+# (the cost of a feature compiled in, for a comparison against a tree that lacks it).
 set -euo pipefail
 rev="${1:?usage: benches/before_after/run.sh REV (the commit to compare against)}"
 root="$(git rev-parse --show-toplevel)"
@@ -22,7 +25,8 @@ mkdir -p "$work/before"
 sed "s#^webimage = { path = \"../..\"#webimage = { path = \"$work/src-before\"#; s#^path = \"src/main.rs\"#path = \"$here/src/main.rs\"#" \
     "$here/Cargo.toml" > "$work/before/Cargo.toml"
 export CARGO_TARGET_DIR="$work/target"
-cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+cargo build --release --quiet --manifest-path "$here/Cargo.toml" \
+    ${BEFORE_AFTER_FEATURES:+--features "$BEFORE_AFTER_FEATURES"}
 cp "$CARGO_TARGET_DIR/release/before-after-bench" "$work/after-bin"
 cargo build --release --quiet --manifest-path "$work/before/Cargo.toml"
 cp "$CARGO_TARGET_DIR/release/before-after-bench" "$work/before-bin"
@@ -37,9 +41,12 @@ if command -v vips >/dev/null && [ ! -f "$formats/jpeg-tiles.tif" ]; then
         --compression jpeg --tile --tile-width 256 --tile-height 256 --rgbjpeg
 fi
 
+# Whether the workload starting with word $1 is wanted (BEFORE_AFTER_ONLY unset: all).
+wanted() { [ -z "${BEFORE_AFTER_ONLY:-}" ] || [[ " $BEFORE_AFTER_ONLY " == *" $1 "* ]]; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run() { # name, args...
     local name="$1"; shift
+    wanted "$1" || return 0
     : > "$work/b.txt"; : > "$work/a.txt"
     for _ in 1 2 3 4 5 6 7 8 9; do
         "$work/before-bin" "$@" >> "$work/b.txt"
@@ -72,6 +79,7 @@ if command -v valgrind >/dev/null; then
     for w in "hit 100000" "coalesce 1000" "thumb 3 $photo" "full 1 $photo" \
         "full 1 $formats/photo.png" "full 1 $formats/photo.gif" "full 1 $formats/photo.tif" \
         ${tiles:+"$tiles"} "thumb 10 $formats/drawing.svg"; do
+        wanted "${w%% *}" || continue
         # shellcheck disable=SC2086
         b=$(count "$work/before-bin" $w); a=$(count "$work/after-bin" $w)
         awk -v n="$w" -v b="$b" -v a="$a" -v p="$photo" -v f="$formats/" \

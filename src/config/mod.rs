@@ -194,6 +194,10 @@ pub struct Config {
     /// Default `false`: no font file is ever opened and text draws nothing. Needs the
     /// `svg-text` feature; otherwise it has no effect.
     pub svg_system_fonts: bool,
+    /// Told about every load as it runs: tasks started, bytes fetched, decodes, and each
+    /// load's [`Metrics`](crate::Metrics) when it finishes (see
+    /// [`EventListener`](crate::EventListener)). Default `None`.
+    pub event_listener: Option<Arc<dyn crate::EventListener>>,
     /// The persistent cache of downloaded bytes; `None` turns it off. Default: on, in a
     /// directory of this program's own under the platform's user cache directory
     /// (`~/.cache/webimage/<executable name>` on Linux; see [`DiskCacheConfig::default`]).
@@ -231,6 +235,7 @@ impl Default for Config {
             decoders: Vec::new(),
             color: crate::ColorTarget::Srgb,
             svg_system_fonts: false,
+            event_listener: None,
         }
     }
 }
@@ -272,6 +277,7 @@ impl fmt::Debug for Config {
             )
             .field("color", &self.color)
             .field("svg_system_fonts", &self.svg_system_fonts)
+            .field("event_listener", &self.event_listener.is_some())
             .finish()
     }
 }

@@ -18,7 +18,7 @@
 //!   is not held up by a full budget.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -58,6 +58,15 @@ struct State {
 pub(crate) struct Reservation<'a> {
     budget: &'a Budget,
     bytes: u64,
+    /// How long it waited for room (zero when it fitted at once: no clock read then).
+    waited: Duration,
+}
+
+impl Reservation<'_> {
+    /// How long this reservation waited for room.
+    pub(crate) fn waited(&self) -> Duration {
+        self.waited
+    }
 }
 
 impl Drop for Reservation<'_> {
@@ -106,8 +115,10 @@ impl Budget {
             return Ok(Reservation {
                 budget: self,
                 bytes,
+                waited: Duration::ZERO,
             });
         }
+        let waiting_since = Instant::now();
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         state.waiting.push_back((ticket, bytes, 0));
@@ -130,6 +141,7 @@ impl Budget {
                 return Ok(Reservation {
                     budget: self,
                     bytes,
+                    waited: waiting_since.elapsed(),
                 });
             }
             if stop() {

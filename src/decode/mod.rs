@@ -47,6 +47,7 @@ pub use user::{Decoder, DecoderError};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::time::Duration;
 
 use image::RgbaImage;
 use image::metadata::Orientation;
@@ -112,6 +113,8 @@ pub(crate) struct Decoded {
     pub(crate) pixels: Pixels,
     pub(crate) path: DecodePath,
     pub(crate) color: Outcome,
+    /// How long the decode waited for the budget.
+    pub(crate) budget_wait: Duration,
 }
 
 /// What a decoder's header read found.
@@ -374,7 +377,8 @@ impl Decoders {
             {
                 animation::check(&info, limits)?;
                 let peak = format.frames_peak_bytes(bytes, &info, target) + color_bytes;
-                let _reservation = self.reserve(peak, stop)?;
+                let reservation = self.reserve(peak, stop)?;
+                let budget_wait = reservation.as_ref().map_or(Duration::ZERO, |r| r.waited());
                 let frames = self.colors.frames(&profile, &variant.color);
                 let mut finish = |f| frames.convert(target.finish(f)?);
                 let pixels =
@@ -389,10 +393,12 @@ impl Decoders {
                     pixels,
                     path,
                     color,
+                    budget_wait,
                 });
             }
             let peak = format.peak_bytes(bytes, &probe, target) + color_bytes;
-            let _reservation = self.reserve(peak, stop)?;
+            let reservation = self.reserve(peak, stop)?;
+            let budget_wait = reservation.as_ref().map_or(Duration::ZERO, |r| r.waited());
             let output = format.decode(bytes, &probe, target, limits)?;
             let (image, color) =
                 self.colors
@@ -408,6 +414,7 @@ impl Decoders {
                 pixels: Pixels::still(image),
                 path,
                 color,
+                budget_wait,
             })
         };
         match catch_unwind(AssertUnwindSafe(run)) {

@@ -45,6 +45,11 @@ impl<'a> BodyLimits<'a> {
         self.counters
     }
 
+    /// The job this body is read for.
+    pub(super) fn watch(&self) -> &dyn Watch {
+        self.watch
+    }
+
     fn too_large(&self) -> FetchError {
         Error::TooLarge {
             url: url_text::shown(self.raw),

@@ -4,20 +4,24 @@
 //! request; timeouts are idle timeouts plus one total deadline), the headers every request
 //! sends, conditional requests for revalidation, following redirects (only to `http`/`https`,
 //! never from `https` down to `http` unless allowed, credentials dropped when the origin
-//! changes, userinfo in a `Location` ignored), and mapping ureq's errors to [`Error`] with
+//! changes, userinfo in a `Location` ignored), the fetch's figures for the per-load record
+//! (time to the final response's headers, body time, bytes, redirects, the set-up times
+//! `resolve.rs` took), and mapping ureq's errors to [`Error`] with
 //! the original as the source. Must not touch: the disk cache (it returns the response
 //! headers; the pipeline decides what to store) or decoding.
 
+use std::cell::Cell;
 use std::io;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use url::Url;
 
-use super::resolve::BlockedAddress;
+use super::resolve::{self, BlockedAddress};
 use super::{BodyLimits, FetchError, Fetched, HttpResponse, SchemeFetcher, Target};
 use crate::config::Config;
 use crate::error::{Cause, Error};
 use crate::headers::{Header, HeaderRules};
+use crate::metrics::NetworkMetrics;
 use crate::stats::Counters;
 use crate::url_text;
 
@@ -126,6 +130,37 @@ impl SchemeFetcher for Http {
             }
             .into());
         }
+        resolve::take_setup(); // what an earlier fetch on this thread left
+        let started = Instant::now();
+        let mut figures = NetworkMetrics::default();
+        let result = self.exchange(target, body, started, &mut figures);
+        // Every path reports what it measured: a fetch that failed before an answer (refused,
+        // timed out) has its set-up times so far, one cut off mid-body its bytes so far.
+        let (dns, connect) = resolve::take_setup();
+        (figures.dns, figures.connect) = (dns, connect);
+        if let Err(FetchError::Failed(_)) = &result {
+            figures.failed_after = Some(started.elapsed());
+        }
+        body.watch().network(figures);
+        result
+    }
+
+    fn cached_on_disk(&self) -> bool {
+        true
+    }
+}
+
+impl Http {
+    /// The requests of one fetch (redirects followed) and the final body, filling `figures`
+    /// as it goes (all but the set-up times, which [`SchemeFetcher::fetch`] adds).
+    fn exchange(
+        &self,
+        target: &Target<'_>,
+        body: &BodyLimits<'_>,
+        started: Instant,
+        figures: &mut NetworkMetrics,
+    ) -> Result<Fetched, FetchError> {
+        let raw = target.raw;
         let mut sent = self.sent_headers(target.headers);
         let mut url = target.url.clone();
         let mut hops = 0;
@@ -139,8 +174,10 @@ impl SchemeFetcher for Http {
                 request = request.header(name, value);
             }
             Counters::bump(&body.counters().network_requests);
+            figures.requests += 1;
             let response = request.call().map_err(|e| map_error(raw, e))?;
             let status = response.status().as_u16();
+            figures.status = Some(status);
             let location = response
                 .headers()
                 .get("location")
@@ -158,6 +195,7 @@ impl SchemeFetcher for Http {
                 .into());
             }
             hops += 1;
+            figures.redirects = hops;
             let next = self.redirect_target(raw, &url, location)?;
             if !same_origin(&url, &next) {
                 // Credentials were meant for the origin the caller named, not for wherever
@@ -170,6 +208,7 @@ impl SchemeFetcher for Http {
             drop(response);
             url = next;
         };
+        figures.first_byte = started.elapsed();
         let meta = HttpResponse {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
@@ -188,13 +227,33 @@ impl SchemeFetcher for Http {
         }
         let declared = response.body().content_length();
         // Dropping the reader early (limit, cancel) closes the connection instead of draining it.
-        let reader = response.into_body().into_reader();
-        let bytes = body.read(reader, declared, |e| map_io(raw, e))?;
-        Ok(Fetched::Body(bytes, Some(meta)))
+        let received = Cell::new(0);
+        let reader = Counted {
+            inner: response.into_body().into_reader(),
+            bytes: &received,
+        };
+        let reading = Instant::now();
+        let read = body.read(reader, declared, |e| map_io(raw, e));
+        figures.body = reading.elapsed();
+        figures.bytes = match &read {
+            Ok(bytes) => bytes.len() as u64, // after a cut: the bytes kept
+            Err(_) => received.get(),
+        };
+        Ok(Fetched::Body(read?, Some(meta)))
     }
+}
 
-    fn cached_on_disk(&self) -> bool {
-        true
+/// A body reader that counts what it read (a failed read keeps the count so far).
+struct Counted<'a, R> {
+    inner: R,
+    bytes: &'a Cell<u64>,
+}
+
+impl<R: io::Read> io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.set(self.bytes.get() + n as u64);
+        Ok(n)
     }
 }
 

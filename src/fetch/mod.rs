@@ -26,13 +26,14 @@ pub(crate) use resolve::agent;
 pub(crate) use tls::{tls_error, ureq_tls};
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use url::Url;
 
 use crate::Error;
 use crate::config::Config;
 use crate::headers::Header;
+use crate::metrics::{DiskOutcome, NetworkMetrics};
 use crate::stats::Counters;
 use crate::url_text;
 
@@ -77,6 +78,15 @@ pub(crate) trait Watch {
     /// stored as a whole response).
     fn cut_short(&self) -> bool {
         false
+    }
+    /// The figures of a fetch, once it ended (a body, a `304`, or a failure with what was
+    /// measured before it), for the job's [`Metrics`](crate::Metrics). Default: ignored.
+    fn network(&self, figures: NetworkMetrics) {
+        let _ = figures;
+    }
+    /// What the disk cache did for the job. Default: ignored.
+    fn disk(&self, outcome: DiskOutcome) {
+        let _ = outcome;
     }
 }
 
@@ -200,6 +210,23 @@ impl Fetchers {
             .into());
         };
         let body = BodyLimits::new(target.raw, self.max_bytes, watch, counters);
-        fetcher.fetch(target, &body)
+        if matches!(target.url.scheme(), "http" | "https") {
+            return fetcher.fetch(target, &body); // it reports its own, finer figures
+        }
+        // Other schemes: one read, timed as the body.
+        let started = Instant::now();
+        let fetched = fetcher.fetch(target, &body);
+        let mut figures = NetworkMetrics {
+            body: started.elapsed(),
+            requests: 1,
+            ..NetworkMetrics::default()
+        };
+        match &fetched {
+            Ok(Fetched::Body(bytes, _)) => figures.bytes = bytes.len() as u64,
+            Err(FetchError::Failed(_)) => figures.failed_after = Some(figures.body),
+            _ => {}
+        }
+        watch.network(figures);
+        fetched
     }
 }

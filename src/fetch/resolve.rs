@@ -8,16 +8,23 @@
 //! (`/etc/resolv.conf` `timeout` x `attempts`, 10 s by default on glibc). When private
 //! networks are blocked, every address the host resolves to is checked (`address.rs`) and
 //! only then handed to ureq, which dials exactly those: the check is on the address dialed,
-//! after resolution, for every redirect hop, so DNS rebinding cannot slip past it. Must not
-//! touch: connections.
+//! after resolution, for every redirect hop, so DNS rebinding cannot slip past it. It also
+//! times connection set-up for the per-load record: lookups here, and TCP + TLS in a
+//! connector wrapped around ureq's own ([`Timed`]); both run on the fetching thread, so the
+//! figures go to a thread-local the fetch reads back ([`take_setup`]). Must not touch:
+//! connections beyond timing them.
 
+use std::cell::Cell;
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
 
 use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{
+    ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
 
 use super::address;
 
@@ -72,7 +79,10 @@ impl Resolver for OnThisThread {
             return Err(ureq::Error::BadUri(format!("{uri} has no port")));
         };
         let mut result = self.empty();
-        for found in config.ip_family().keep_wanted(addr.to_socket_addrs()?) {
+        let started = Instant::now();
+        let found = addr.to_socket_addrs();
+        add_setup(|s| s.0 = Some(s.0.unwrap_or_default() + started.elapsed()));
+        for found in config.ip_family().keep_wanted(found?) {
             // One refused address refuses the host: a name that resolves to a public and a
             // private address is someone steering us.
             if self.block_private
@@ -96,11 +106,51 @@ impl Resolver for OnThisThread {
     }
 }
 
-/// An agent with `config`, the default connector (TCP, TLS, proxies) and this resolver.
+/// An agent with `config`, the default connector (TCP, TLS, proxies), timed, and this
+/// resolver.
 pub(crate) fn agent(config: Config, block_private: bool) -> ureq::Agent {
     ureq::Agent::with_parts(
         config,
-        DefaultConnector::default(),
+        Timed(DefaultConnector::default()),
         OnThisThread { block_private },
     )
+}
+
+thread_local! {
+    /// This thread's connection set-up since the last [`take_setup`]: lookups, connects.
+    static SETUP: Cell<(Option<Duration>, Option<Duration>)> = const { Cell::new((None, None)) };
+}
+
+fn add_setup(f: impl FnOnce(&mut (Option<Duration>, Option<Duration>))) {
+    SETUP.with(|cell| {
+        let mut setup = cell.get();
+        f(&mut setup);
+        cell.set(setup);
+    });
+}
+
+/// The time this thread spent resolving names and connecting (TCP and TLS) since the last
+/// call; `None` for what did not happen (a reused connection does neither).
+pub(crate) fn take_setup() -> (Option<Duration>, Option<Duration>) {
+    SETUP.with(|cell| cell.replace((None, None)))
+}
+
+/// ureq's default connector, timed: only new connections go through a connector, so a
+/// reused keep-alive connection records nothing.
+#[derive(Debug)]
+struct Timed(DefaultConnector);
+
+impl Connector<()> for Timed {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let started = Instant::now();
+        let connected = self.0.connect(details, chained);
+        add_setup(|s| s.1 = Some(s.1.unwrap_or_default() + started.elapsed()));
+        connected
+    }
 }

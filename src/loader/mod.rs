@@ -118,6 +118,28 @@ impl ImageLoader {
     where
         F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
     {
+        self.pipeline
+            .load(request.into(), move |result, _| completion(result))
+    }
+
+    /// [`load`](Self::load), with the load's [`Metrics`](crate::Metrics) beside the result
+    /// on every path, errors included (on success they are also
+    /// [`LoadedImage::metrics`]): whether it waited in the queue, joined another download,
+    /// hit a cache, revalidated, and where the time went.
+    ///
+    /// ```no_run
+    /// # let loader = webimage::ImageLoader::new(webimage::Config::default())?;
+    /// loader.load_with_metrics("https://example.com/a.jpg", |result, metrics| {
+    ///     if let Err(e) = result {
+    ///         eprintln!("{e} after {:?} (task {:?})", metrics.total, metrics.task);
+    ///     }
+    /// });
+    /// # Ok::<(), webimage::Error>(())
+    /// ```
+    pub fn load_with_metrics<F>(&self, request: impl Into<Request>, completion: F) -> Token
+    where
+        F: FnOnce(Result<LoadedImage, Error>, &crate::Metrics) + Send + 'static,
+    {
         self.pipeline.load(request.into(), completion)
     }
 

@@ -21,8 +21,10 @@ use crate::headers::Header;
 use crate::key::{self, Key, Resolved, Scope, TaskKey};
 use crate::listener::Listener;
 use crate::loaded::{LoadedImage, Source};
+use crate::metrics::{Arrival, MemoryLookup, Metrics, Recorded};
 use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
+use crate::trace;
 use crate::url_text;
 
 /// A parsed request, ready to join or start a task.
@@ -45,8 +47,11 @@ struct Submission {
 /// never boxes it; it is boxed only when the load joins or starts a task.
 pub(super) fn load<F>(p: &Arc<Pipeline>, request: Request, completion: F) -> Token
 where
-    F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
+    F: FnOnce(Result<LoadedImage, Error>, &Metrics) + Send + 'static,
 {
+    // Answers known at once carry a constant record: no timestamp, no allocation.
+    let nothing = || Recorded::Static(&Metrics::EMPTY);
+    let memory_hit = || Recorded::Static(&Metrics::MEMORY_HIT);
     let policy = request.cache_policy;
     let variant = match p.variant_of(&request) {
         Ok(variant) => variant,
@@ -56,7 +61,15 @@ where
                 url: url_text::shown(&url),
                 reason,
             };
-            p.complete(completion, url, Err(error), Source::Network);
+            let span = trace::LoadSpan::new(&url);
+            p.complete(
+                completion,
+                url,
+                Err(error),
+                Source::Network,
+                nothing(),
+                span,
+            );
             return Token::finished();
         }
     };
@@ -81,7 +94,15 @@ where
             } else {
                 request.url.as_str().into()
             };
-            p.complete(completion, url, Ok(pixels), Source::Memory);
+            let span = trace::LoadSpan::new(&url);
+            p.complete(
+                completion,
+                url,
+                Ok(pixels),
+                Source::Memory,
+                memory_hit(),
+                span,
+            );
             return Token::finished();
         }
     }
@@ -90,7 +111,8 @@ where
         Ok(parsed) => parsed,
         Err(e) => {
             let result = p.remember_invalid(&raw, e);
-            p.complete(completion, raw, result, Source::Network);
+            let span = trace::LoadSpan::new(&raw);
+            p.complete(completion, raw, result, Source::Network, nothing(), span);
             return Token::finished();
         }
     };
@@ -98,7 +120,15 @@ where
         && let Some((_, pixels)) = p.memory.get(parsed.key.as_str(), &variant)
     {
         Counters::bump(&p.counters.memory_hits);
-        p.complete(completion, raw, Ok(pixels), Source::Memory);
+        let span = trace::LoadSpan::new(&raw);
+        p.complete(
+            completion,
+            raw,
+            Ok(pixels),
+            Source::Memory,
+            memory_hit(),
+            span,
+        );
         return Token::finished();
     }
     let callback = Callback::Image(variant, Box::new(completion));
@@ -114,7 +144,8 @@ pub(super) fn fetch(p: &Arc<Pipeline>, request: Request, completion: BytesCallba
             Submission::new(request, parsed, raw, Callback::Bytes(completion)),
         ),
         Err(e) => {
-            p.complete_fetch(completion, &raw, Err(e));
+            let span = trace::LoadSpan::new(&raw);
+            p.complete_fetch(completion, &raw, Err(e), || Metrics::EMPTY, span);
             Token::finished()
         }
     }
@@ -214,6 +245,7 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
         (Some(f), Some(variant)) => Some((f, variant.size, s.raw.clone())),
         _ => None,
     };
+    let span = trace::LoadSpan::new(&s.raw);
     let caller = Caller {
         subscriber: Subscriber {
             id,
@@ -221,6 +253,13 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
             callback: s.callback,
             listener: Listener::new(id, s.progress, preview),
             partial_ok: s.partial_download || !s.store.disk(),
+            // A bytes-only caller (a prefetch) never looks in the memory cache.
+            arrival: Arrival::now(if s.policy.reads_memory() && variant.is_some() {
+                MemoryLookup::Miss
+            } else {
+                MemoryLookup::Skipped
+            }),
+            span: span.clone(),
         },
         priority: s.priority,
         store: s.store,
@@ -238,6 +277,7 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
             url,
             raw: raw.clone(),
             headers,
+            span,
         },
         || p.check_new_task(&s.key, s.policy, variant, s.retry_failed, &raw),
     );
@@ -255,7 +295,7 @@ fn submit(p: &Arc<Pipeline>, s: Submission) -> Token {
         }
         Admission::Started(id) => Token::pending(p, task_key, id),
         Admission::Answered(subscriber, result) => {
-            p.deliver(subscriber, result, Source::Memory);
+            p.deliver(subscriber, result, Source::Memory, None);
             Token::finished()
         }
     }

@@ -19,6 +19,7 @@ mod admit;
 mod deliver;
 mod obtain;
 mod preview;
+mod record;
 mod token;
 mod worker;
 
@@ -173,7 +174,7 @@ impl Pipeline {
     /// Loads `request` as a decoded image; see [`ImageLoader::load`](crate::ImageLoader::load).
     pub(crate) fn load<F>(self: &Arc<Self>, request: Request, completion: F) -> Token
     where
-        F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
+        F: FnOnce(Result<LoadedImage, Error>, &crate::Metrics) + Send + 'static,
     {
         let token = admit::load(self, request, completion);
         // Counted once admitted, not before: an atomic between building the request and
@@ -188,7 +189,7 @@ impl Pipeline {
     where
         F: FnOnce(Result<LoadedImage, Error>) + Send + 'static,
     {
-        admit::load(self, request, completion)
+        admit::load(self, request, move |result, _| completion(result))
     }
 
     /// Fetches `request`'s bytes into the caches (as its [`Store`](crate::Store) says) without
@@ -225,6 +226,7 @@ impl Pipeline {
             pixels,
             Source::Memory,
             request.url().into(),
+            crate::metrics::Recorded::Static(&crate::metrics::Metrics::MEMORY_HIT),
         ))
     }
 

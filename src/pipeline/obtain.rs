@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::fetch::{FetchError, Fetched, HttpResponse, Target, Watch};
 use crate::key;
 use crate::loaded::Source;
+use crate::metrics::DiskOutcome;
 use crate::queue::Job;
 use crate::request::CachePolicy;
 use crate::stats::Counters;
@@ -43,6 +44,9 @@ pub(super) fn obtain(
         .disk
         .as_ref()
         .filter(|_| cache_policy.reads_disk() && shared.fetchers.cached_on_disk(&spec.url));
+    if disk.is_some() {
+        watch.disk(DiskOutcome::Miss);
+    }
     let cached = disk.and_then(|disk| disk.read(job.key.key.disk_key()));
     if let Some(cached) = cached {
         // The headers this request sends, credentials as digests: what the entry's `Vary` is
@@ -60,6 +64,7 @@ pub(super) fn obtain(
                 CachePolicy::Revalidate | CachePolicy::Reload => false,
             };
             if serve {
+                watch.disk(DiskOutcome::Hit);
                 return Ok(from_disk(shared, watch, cached.body));
             }
             return revalidate(shared, job, spec, watch, cached);
@@ -94,9 +99,13 @@ fn revalidate(
 ) -> Result<Obtained, FetchError> {
     let validators = policy::validators(&cached.meta);
     match download(shared, job, spec, watch, &validators) {
-        Ok((obtained, None)) => Ok(obtained),
+        Ok((obtained, None)) => {
+            watch.disk(DiskOutcome::Replaced);
+            Ok(obtained)
+        }
         Ok((_, Some(not_modified))) => {
             Counters::bump(&shared.counters.revalidated);
+            watch.disk(DiskOutcome::Revalidated);
             let meta = policy::refreshed(
                 &cached.meta,
                 &not_modified.headers,
@@ -116,6 +125,7 @@ fn revalidate(
             // RFC 9111 4.2.4: a stale response may be served when the origin is unreachable,
             // unless it said it must be revalidated.
             Counters::bump(&shared.counters.stale_served);
+            watch.disk(DiskOutcome::StaleServed);
             Ok(from_disk(shared, watch, cached.body))
         }
         Err(FetchError::Failed(e)) => {

@@ -53,6 +53,9 @@ pub(super) struct Previewer {
     cut: bool,
     /// Nothing more to look at in this body.
     done: bool,
+    /// Previews published for this task (over both downloads), and the time they took.
+    made: u32,
+    time: Duration,
 }
 
 /// The job a previewer works for.
@@ -76,6 +79,8 @@ impl Previewer {
             failed: false,
             cut: false,
             done: false,
+            made: 0,
+            time: Duration::ZERO,
         }
     }
 
@@ -86,8 +91,15 @@ impl Previewer {
             may_cut: false,
             last: self.last,
             seq: self.seq,
+            made: self.made,
+            time: self.time,
             ..Previewer::new(self.on, self.disk)
         }
+    }
+
+    /// Previews published so far for the task, and the time spent making them.
+    pub(super) fn figures(&self) -> (u32, Duration) {
+        (self.made, self.time)
     }
 
     /// Whether the body was cut short.
@@ -153,6 +165,7 @@ impl Previewer {
             return;
         }
         let shared = at.shared;
+        let started = Instant::now();
         // `stop` is asked only while waiting for memory: never wait.
         let decoded = shared.decoders.decode(
             prefix,
@@ -181,6 +194,9 @@ impl Previewer {
         }
         let (_, panics) = at.control.listeners().publish(previews);
         Counters::add(&shared.counters.callback_panics, panics);
-        self.last = Some(Instant::now());
+        let now = Instant::now();
+        self.last = Some(now);
+        self.made += 1;
+        self.time += now - started;
     }
 }

@@ -76,7 +76,12 @@ impl Token {
         }
         let subscriber = cancelled.subscriber;
         let url = url_text::shown(&subscriber.url);
-        shared.deliver(subscriber, Err(Error::Cancelled { url }), Source::Network);
+        shared.deliver(
+            subscriber,
+            Err(Error::Cancelled { url }),
+            Source::Network,
+            None,
+        );
         true
     }
 }

@@ -15,21 +15,26 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use super::Pipeline;
 use super::obtain::{self, Obtained};
 use super::preview::{At, Previewer};
+use super::record::{Made, TaskRecord};
 use crate::cache::memory::EntryKey;
 use crate::coalesce::{Control, Decoded, JobSpec};
 use crate::decode::color::Outcome;
 use crate::decode::{DecodeError, DecodePath};
 use crate::error::Error;
+use crate::events;
 use crate::fetch::{FetchError, Stop, Watch};
 use crate::loaded::{Pixels, Source};
+use crate::metrics::{DecodeKind, DecodeMetrics, DiskOutcome, FailedDecode, NetworkMetrics};
 use crate::process::{self, Chain, ProcessError};
 use crate::queue::Job;
-use crate::request::Variant;
+use crate::request::{Size, Variant};
 use crate::stats::Counters;
+use crate::trace;
 use crate::url_text;
 
 /// The worker's view of its task while fetching and decoding.
@@ -38,6 +43,26 @@ struct JobWatch<'a> {
     job: &'a Job,
     control: &'a Control,
     previewer: RefCell<Previewer>,
+    /// What this job did, for its callers' records (this worker's alone).
+    record: RefCell<TaskRecord>,
+}
+
+impl JobWatch<'_> {
+    /// The record as it stands, previews brought up to date.
+    fn record(&self) -> std::cell::Ref<'_, TaskRecord> {
+        let (made, time) = self.previewer.borrow().figures();
+        let mut record = self.record.borrow_mut();
+        (record.previews, record.preview_time) = (made, time);
+        drop(record);
+        self.record.borrow()
+    }
+
+    /// Tells the event listener, if any, catching a panic in it.
+    fn event(&self, f: impl FnOnce(&dyn events::EventListener)) {
+        if events::call(self.shared.config.event_listener.as_deref(), f) {
+            Counters::bump(&self.shared.counters.callback_panics);
+        }
+    }
 }
 
 impl Watch for JobWatch<'_> {
@@ -68,6 +93,18 @@ impl Watch for JobWatch<'_> {
     fn cut_short(&self) -> bool {
         self.previewer.borrow().cut_short()
     }
+
+    fn network(&self, mut figures: NetworkMetrics) {
+        figures.cut_short = self.cut_short();
+        let mut record = self.record.borrow_mut();
+        // A second download (after a cut) adds its requests to the first one's.
+        figures.requests += record.network.map_or(0, |n| n.requests);
+        record.network = Some(figures);
+    }
+
+    fn disk(&self, outcome: DiskOutcome) {
+        self.record.borrow_mut().disk = outcome;
+    }
 }
 
 /// Runs one job. A panic anywhere in it (a bug, ours or a library's) fails the task with
@@ -85,7 +122,7 @@ pub(super) fn run(shared: &Pipeline, job: Job) {
             message,
         };
         // Not a permanent error: the URL it would be remembered under does not matter.
-        fail(shared, &job, job.key.key.as_str(), error);
+        fail(shared, &job, job.key.key.as_str(), error, None);
     }
 }
 
@@ -93,13 +130,16 @@ fn run_job(shared: &Pipeline, job: &Job) {
     let Some((spec, control)) = shared.inflight.start(job) else {
         return; // cancelled while queued, or drained at shutdown
     };
+    let _span = trace::task(job.task, &spec.span); // entered until the job ends
     let remote = shared.fetchers.cached_on_disk(&spec.url);
     let watch = JobWatch {
         shared,
         job,
         control: &control,
         previewer: RefCell::new(Previewer::new(remote, remote && shared.disk.is_some())),
+        record: RefCell::new(TaskRecord::new(job.task)),
     };
+    watch.event(|l| l.task_started(job.task, &url_text::shown(&spec.raw)));
     let Some(Obtained {
         mut bytes,
         mut source,
@@ -121,11 +161,14 @@ fn run_job(shared: &Pipeline, job: &Job) {
                 .then_some(&serves as &dyn Fn(&Variant) -> bool);
             shared.inflight.advance(job, produced.take(), cut_short)
         };
-        for subscriber in step.fetched {
-            shared.deliver_fetched(subscriber, source);
-        }
-        for (subscriber, result) in step.ready {
-            shared.deliver(subscriber, result, source);
+        if !(step.fetched.is_empty() && step.ready.is_empty()) {
+            let record = watch.record();
+            for subscriber in step.fetched {
+                shared.deliver_fetched(subscriber, source, &record);
+            }
+            for (subscriber, result) in step.ready {
+                shared.deliver(subscriber, result, source, Some(&record));
+            }
         }
         if step.refetch {
             // A caller joined the download cut short that needs the whole body: download again.
@@ -162,11 +205,21 @@ fn run_job(shared: &Pipeline, job: &Job) {
             }
         };
         let result = match (&variant.chain, base) {
-            (Some(chain), Ok(pixels)) => match this.process(chain, &pixels) {
-                Some(result) => result,
-                None => return,
-            },
-            (_, base) => base,
+            (Some(chain), Ok(pixels)) => {
+                let started = Instant::now();
+                let Some(result) = this.process(chain, &pixels) else {
+                    return;
+                };
+                let took = Some(started.elapsed());
+                watch.record.borrow_mut().processed(&variant, took);
+                result
+            }
+            (Some(_), Err(e)) => {
+                // Its decode failed: the variant's record names that decode.
+                watch.record.borrow_mut().processed(&variant, None);
+                Err(e)
+            }
+            (None, base) => base,
         };
         // Every caller cancelled during the decode: store nothing.
         if watch.should_stop() == Some(Stop::Abandoned) {
@@ -202,9 +255,11 @@ impl Running<'_> {
         let (shared, raw) = (self.shared, &self.spec.raw);
         Counters::bump(&shared.counters.decodes);
         let stop = || self.watch.should_stop().is_some();
+        let started = Instant::now();
         let decoded = shared
             .decoders
             .decode(self.bytes, variant, &shared.limits, &stop);
+        let took = started.elapsed();
         // Stopped while waiting for decode memory: nobody wants it, or the loader is closing.
         if decoded.as_ref().is_err_and(|e| *e == DecodeError::Stopped) {
             self.stopped(self.watch.should_stop());
@@ -214,13 +269,30 @@ impl Running<'_> {
             .map(|output| {
                 count_path(shared, output.path);
                 count_color(shared, output.color);
+                let image = output.pixels.first();
+                let figures = DecodeMetrics {
+                    kind: kind(output.path),
+                    time: took.saturating_sub(output.budget_wait),
+                    budget_wait: output.budget_wait,
+                    size: (image.width(), image.height()),
+                };
+                trace::decoded(&figures);
+                self.watch.event(|l| l.decoded(self.job.task, &figures));
+                self.made(variant, Some(figures), None);
                 output.pixels
             })
             .map_err(|e| {
                 if e == DecodeError::Panicked {
                     Counters::bump(&shared.counters.decoder_panics);
                 }
-                e.into_error(raw, &shared.limits)
+                let failed = FailedDecode {
+                    time: took,
+                    scaled: variant.size != Size::Original,
+                };
+                self.made(variant, None, Some(failed));
+                let error = e.into_error(raw, &shared.limits);
+                trace::decode_failed(&failed, &error);
+                error
             });
         let key = &self.job.key.key;
         match &result {
@@ -237,6 +309,16 @@ impl Running<'_> {
             Err(_) => {}
         }
         Some(result)
+    }
+
+    /// Records the decode of `variant` in the job's record.
+    fn made(&self, variant: &Variant, decode: Option<DecodeMetrics>, failed: Option<FailedDecode>) {
+        self.watch.record.borrow_mut().made.push(Made {
+            variant: variant.clone(),
+            decode,
+            failed,
+            process: None,
+        });
     }
 
     /// Runs `chain` over a decoded image inside the decode budget. A processor's failure is
@@ -269,10 +351,26 @@ impl Running<'_> {
         let url = url_text::shown(raw);
         match stop {
             Some(Stop::Abandoned) => Counters::bump(&shared.counters.jobs_abandoned),
-            Some(Stop::Shutdown) => fail(shared, self.job, raw, Error::Shutdown { url }),
+            Some(Stop::Shutdown) => {
+                let record = self.watch.record();
+                fail(
+                    shared,
+                    self.job,
+                    raw,
+                    Error::Shutdown { url },
+                    Some(&record),
+                )
+            }
             None => {
                 let message = "the decode stopped while the task was still wanted".into();
-                fail(shared, self.job, raw, Error::Internal { url, message })
+                let record = self.watch.record();
+                fail(
+                    shared,
+                    self.job,
+                    raw,
+                    Error::Internal { url, message },
+                    Some(&record),
+                )
             }
         }
     }
@@ -287,7 +385,12 @@ fn obtain_or_end(
     watch: &JobWatch<'_>,
 ) -> Option<Obtained> {
     match obtain::obtain(shared, job, spec, watch) {
-        Ok(obtained) => Some(obtained),
+        Ok(obtained) => {
+            let record = watch.record.borrow();
+            trace::fetched(record.disk, record.network.as_ref());
+            watch.event(|l| l.fetched(job.task, record.disk, record.network.as_ref()));
+            Some(obtained)
+        }
         Err(FetchError::Stopped(Stop::Abandoned)) => {
             Counters::bump(&shared.counters.jobs_abandoned);
             None
@@ -296,11 +399,12 @@ fn obtain_or_end(
             let error = Error::Shutdown {
                 url: url_text::shown(&spec.raw),
             };
-            fail(shared, job, &spec.raw, error);
+            fail(shared, job, &spec.raw, error, Some(&watch.record()));
             None
         }
         Err(FetchError::Failed(error)) => {
-            fail(shared, job, &spec.raw, error);
+            trace::fetch_failed(watch.record.borrow().network.as_ref(), &error);
+            fail(shared, job, &spec.raw, error, Some(&watch.record()));
             None
         }
     }
@@ -320,6 +424,18 @@ fn count_path(shared: &Pipeline, path: DecodePath) {
     Counters::bump(counter);
 }
 
+/// The public name of a decode path.
+fn kind(path: DecodePath) -> DecodeKind {
+    match path {
+        DecodePath::Original => DecodeKind::Original,
+        DecodePath::FullDecode => DecodeKind::FullDecode,
+        DecodePath::DctScaled => DecodeKind::DctScaled,
+        DecodePath::DcOnly => DecodeKind::DcOnly,
+        DecodePath::ExifThumbnail => DecodeKind::ExifThumbnail,
+        DecodePath::YuvReduced => DecodeKind::WebpReduced,
+    }
+}
+
 /// Counts what colour management did to a decode.
 fn count_color(shared: &Pipeline, outcome: Outcome) {
     let c = &shared.counters;
@@ -332,7 +448,7 @@ fn count_color(shared: &Pipeline, outcome: Outcome) {
 
 /// The whole task failed: every caller gets `error`; permanent failures are remembered first,
 /// under `raw`, the URL that was fetched.
-fn fail(shared: &Pipeline, job: &Job, raw: &str, error: Error) {
+fn fail(shared: &Pipeline, job: &Job, raw: &str, error: Error, record: Option<&TaskRecord>) {
     let subscribers = shared.inflight.fail(job, || {
         if error.is_permanent() {
             shared
@@ -341,6 +457,6 @@ fn fail(shared: &Pipeline, job: &Job, raw: &str, error: Error) {
         }
     });
     for subscriber in subscribers {
-        shared.deliver(subscriber, Err(error.clone()), Source::Network);
+        shared.deliver(subscriber, Err(error.clone()), Source::Network, record);
     }
 }

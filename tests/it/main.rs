@@ -16,6 +16,7 @@ mod cancel;
 mod cli;
 #[cfg(all(feature = "cli", feature = "avif"))]
 mod cli_avif;
+mod cli_explain;
 #[cfg(feature = "cli")]
 mod cli_journal;
 #[cfg(feature = "cli")]
@@ -40,6 +41,8 @@ mod gallery_window;
 mod http;
 mod layout;
 mod memory_cache;
+mod metrics;
+mod metrics_failures;
 mod order;
 mod pool;
 mod prefetch;

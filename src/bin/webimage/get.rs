@@ -1,12 +1,15 @@
-//! `webimage get URL... [--thumb WxH | --cover WxH] [--out DIR]`.
+//! `webimage get URL... [--thumb WxH | --cover WxH] [--out DIR] [--explain | --json]`.
 //!
 //! Owns: loading each argument (a URL, or a file path, relative ones resolved against the
-//! current directory) and saving it as PNG. Must not touch: anything but the public API.
+//! current directory), saving it as PNG, and handing each load's record to `explain.rs` when
+//! asked. Must not touch: anything but the public API.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 
 use webimage::{ImageLoader, Request};
+
+use crate::explain;
 
 /// Options of `webimage get`.
 #[derive(clap::Args)]
@@ -34,6 +37,14 @@ pub struct Args {
     workers: crate::Workers,
     #[command(flatten)]
     tls: crate::Tls,
+    /// After each load, print where its time went: queue, which cache, the network (DNS,
+    /// connect, first byte, body), the decode path, processors.
+    #[arg(long)]
+    explain: bool,
+    /// Print one JSON object per load on stdout (one per line, stable field names) instead of
+    /// the usual lines; errors are still reported on stderr too.
+    #[arg(long, conflicts_with = "explain")]
+    json: bool,
 }
 
 /// What to load for the argument `arg`: a URL as it is; anything without a scheme is a file
@@ -101,39 +112,53 @@ pub fn run(args: Args) -> crate::Result<bool> {
             request = request.cover(w, h);
         }
         let tx = tx.clone();
-        loader.load(request, move |result| {
-            let _ = tx.send((i, result));
+        let _token = loader.load_with_metrics(request, move |result, metrics| {
+            let _ = tx.send((i, result, metrics.clone()));
         });
     }
     drop(tx);
     let mut ok = true;
-    for (i, result) in rx {
+    for (i, result, metrics) in rx {
         let url = &args.urls[i];
-        match result {
-            Ok(image) => {
-                let path = args.out.join(&names[i]);
-                match image.image().save(&path) {
-                    Ok(()) => println!(
-                        "{} ({}x{}, {}) <- {url}",
-                        path.display(),
-                        image.width(),
-                        image.height(),
-                        match image.source() {
-                            webimage::Source::Network => "fetched",
-                            webimage::Source::Disk => "from the disk cache",
-                            webimage::Source::Memory => "from the memory cache",
-                        }
-                    ),
-                    Err(e) => {
-                        eprintln!("webimage: cannot write {}: {e}", path.display());
-                        ok = false;
-                    }
-                }
-            }
+        let path = args.out.join(&names[i]);
+        let shown = path.display().to_string();
+        let saved = match &result {
+            Ok(image) => (image.image().save(&path))
+                .map(|()| image)
+                .map_err(|e| format!("cannot write {shown}: {e}")),
+            Err(e) => Err(e.to_string()),
+        };
+        let outcome = match &saved {
+            Ok(image) => explain::Outcome::Saved {
+                path: &shown,
+                size: (image.width(), image.height()),
+                source: image.source(),
+            },
+            Err(e) => explain::Outcome::Failed(e),
+        };
+        match &saved {
             Err(e) => {
                 eprintln!("webimage: {e}");
                 ok = false;
             }
+            // A password in the URL is never printed (output gets pasted into reports).
+            Ok(image) if !args.json => println!(
+                "{shown} ({}x{}, {}) <- {}",
+                image.width(),
+                image.height(),
+                match image.source() {
+                    webimage::Source::Network => "fetched",
+                    webimage::Source::Disk => "from the disk cache",
+                    webimage::Source::Memory => "from the memory cache",
+                },
+                explain::shown(url)
+            ),
+            Ok(_) => {}
+        }
+        if args.json {
+            println!("{}", explain::json(url, &outcome, &metrics));
+        } else if args.explain {
+            println!("{}", explain::block(url, &outcome, &metrics));
         }
     }
     if let Some(disk) = loader.disk_cache() {

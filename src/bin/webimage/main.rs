@@ -6,6 +6,7 @@
 
 mod cache;
 mod demo;
+mod explain;
 #[cfg(feature = "gallery")]
 mod gallery;
 mod get;

@@ -86,6 +86,23 @@ pub fn config(workers: usize) -> webimage::Config {
     }
 }
 
+/// Loads `request` with [`load_with_metrics`](webimage::ImageLoader::load_with_metrics) and
+/// waits (30 s at most) for its result and record.
+pub fn measured(
+    loader: &webimage::ImageLoader,
+    request: impl Into<webimage::Request>,
+) -> (
+    Result<webimage::LoadedImage, webimage::Error>,
+    webimage::Metrics,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _token = loader.load_with_metrics(request, move |result, metrics| {
+        let _ = tx.send((result, metrics.clone()));
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("a completion")
+}
+
 /// A fresh, empty directory under the system temp dir, removed when dropped.
 pub struct TempDir(pub PathBuf);
 
