@@ -1,11 +1,29 @@
-//! Helpers the decoders' unit tests share: the test corpus's paths, image differences, and
-//! the per-thread counting allocator of the library's unit-test binary.
+//! Helpers the decoders' unit tests share: the test corpus's paths, image differences, the
+//! fuzz tests' deterministic generator, and the per-thread counting allocator of the
+//! library's unit-test binary.
 //!
 //! Owns: test-only helpers (compiled under `cfg(test)`). Must not touch: any decoder.
 
 use std::path::PathBuf;
 
 use image::RgbaImage;
+
+/// A deterministic generator (xorshift) for the mutation tests: the same seed, the same cases.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value in `0..n` (0 when `n` is 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
 
 /// A file of the repository's test corpus (`tests/data/corpus/<rel>`), which must exist.
 pub(crate) fn corpus(rel: &str) -> PathBuf {

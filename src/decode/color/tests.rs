@@ -5,6 +5,7 @@
 //!
 //! Owns: nothing but these tests. Must not touch: anything outside `super`.
 
+use crate::decode::test_util::Rng;
 use std::sync::atomic::Ordering;
 
 use image::{Rgba, RgbaImage};
@@ -399,18 +400,6 @@ fn broken_png_profiles_are_invalid_not_errors() {
     let mut huge = png_with(&[]);
     huge[33..37].copy_from_slice(&u32::MAX.to_be_bytes());
     assert_eq!(read::png(&huge), Profile::Unspecified);
-}
-
-/// xorshift, for the mutation test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

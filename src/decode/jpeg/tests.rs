@@ -12,6 +12,7 @@
 
 use super::test_encoder as mini_encoder;
 use super::*;
+pub(super) use crate::decode::test_util::Rng;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 /// Largest allowed mean absolute difference per channel sample (0..255).
@@ -420,17 +421,6 @@ fn every_corpus_file_is_ok_or_err() {
         }
     }
     assert!(count > 500, "{count}");
-}
-
-/// Deterministic xorshift.
-pub(super) struct Rng(pub(super) u64);
-impl Rng {
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Decodes like a careful caller: refuse frames over 16 MP first.

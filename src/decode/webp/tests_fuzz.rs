@@ -8,22 +8,7 @@
 
 use super::tests::{files, payloads};
 use super::*;
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::decode::test_util::Rng;
 
 /// Runs every entry point on `vp8` (and `alpha`); panics only if the decoder does.
 fn run_all(vp8: &[u8], alpha: Option<&[u8]>) {

@@ -12,24 +12,8 @@
 
 use super::tests::{LIMITS, load, read};
 use super::*;
-use crate::decode::test_util::counting;
+use crate::decode::test_util::{Rng, counting};
 use crate::request::Size;
-
-/// A deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Fields worth setting to extreme values: the 4 bytes after these box types.
 const FIELDS: [&[u8; 4]; 10] = [
