@@ -352,9 +352,8 @@ fn add_residual2(c: &Coeffs, n: usize, buf: &mut [u8], at: usize) {
         (Kind::Full, _) | (_, Kind::Full) => {
             transform::add_idct2(&c.blocks[n], &c.blocks[n + 1], buf, at);
         }
-        _ => {
-            add_residual(c, n, buf, at);
-            add_residual(c, n + 1, buf, at + 4);
-        }
+        (Kind::Zero, Kind::Zero) => {}
+        // At least one DC-only block, so the macroblock is coded and a `Zero` one's DC is 0.
+        _ => transform::add_dc2(c.blocks[n][0], c.blocks[n + 1][0], buf, at),
     }
 }

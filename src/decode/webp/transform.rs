@@ -94,11 +94,41 @@ pub(super) fn scalar_add_idct(coeffs: &[i16; 16], buf: &mut [u8], at: usize) {
     }
 }
 
-/// Adds a DC-only block's inverse DCT (one value) to the 4x4 block at `at`: in the same
-/// 16-bit arithmetic as [`scalar_add_idct`], so a DC-only block gets the same pixels either
-/// way (`frame` sends some through the two-block transform).
+/// Adds a DC-only block's inverse DCT (one value) to the 4x4 block at `at`: SSE2 on x86_64
+/// (`sse2::transform::add_dc`, the same pixels), [`scalar_add_dc`] elsewhere.
 #[inline]
 pub(super) fn add_dc(dc: i16, buf: &mut [u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `add_idct`.
+    unsafe {
+        super::sse2::transform::add_dc(dc, buf, at)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    scalar_add_dc(dc, buf, at)
+}
+
+/// Adds two DC-only blocks, `a` at `at` and `b` at `at + 4` (a block with no coefficients
+/// has a DC of 0, which adds nothing): one register a row where SSE2 is there. Most blocks of
+/// smooth pictures are DC-only.
+#[inline]
+pub(super) fn add_dc2(a: i16, b: i16, buf: &mut [u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `add_idct`.
+    unsafe {
+        super::sse2::transform::add_dc2(a, b, buf, at)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        scalar_add_dc(a, buf, at);
+        scalar_add_dc(b, buf, at + 4);
+    }
+}
+
+/// [`add_dc`] in scalar code, the definition: the same 16-bit arithmetic as
+/// [`scalar_add_idct`], so a DC-only block gets the same pixels either way (`frame` sends
+/// some through the two-block transform).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(super) fn scalar_add_dc(dc: i16, buf: &mut [u8], at: usize) {
     let v = dc.wrapping_add(4) >> 3;
     for r in 0..4 {
         for p in &mut buf[at + r * BPS..at + r * BPS + 4] {
@@ -233,6 +263,15 @@ mod tests {
                 scalar_add_idct(&a, &mut dc, 0);
                 add_dc(b[0], &mut dc, 4);
                 assert_eq!(dc, want, "DC {}", b[0]);
+                let mut dc = pixels.clone();
+                scalar_add_idct(&a, &mut dc, 0);
+                scalar_add_dc(b[0], &mut dc, 4);
+                assert_eq!(dc, want, "scalar DC {}", b[0]);
+                if a[1..].iter().all(|&v| v == 0) {
+                    let mut two = pixels.clone();
+                    add_dc2(a[0], b[0], &mut two, 0);
+                    assert_eq!(two, want, "DC {} {}", a[0], b[0]);
+                }
             }
         }
     }

@@ -31,6 +31,22 @@ pub(in super::super) fn add_idct(a: &[i16; 16], buf: &mut [u8], at: usize) {
     add_rows(idct(a, a), buf, at, false);
 }
 
+/// Adds two DC-only blocks' inverse DCTs, `(dc + 4) >> 3` each, to the 4x4 blocks at `at`
+/// (`a`) and `at + 4` (`b`): `transform::add_dc` twice, in one register a row.
+#[target_feature(enable = "sse2")]
+pub(in super::super) fn add_dc2(a: i16, b: i16, buf: &mut [u8], at: usize) {
+    let (va, vb) = (a.wrapping_add(4) >> 3, b.wrapping_add(4) >> 3);
+    let v = _mm_set_epi16(vb, vb, vb, vb, va, va, va, va);
+    add_rows([v; 4], buf, at, true);
+}
+
+/// Adds one DC-only block's inverse DCT to the 4x4 block at `at`: `transform::add_dc`.
+#[target_feature(enable = "sse2")]
+pub(in super::super) fn add_dc(dc: i16, buf: &mut [u8], at: usize) {
+    let v = _mm_set1_epi16(dc.wrapping_add(4) >> 3);
+    add_rows([v; 4], buf, at, false);
+}
+
 /// Adds the residual rows to the prediction at `at`, 8 pixels a row when `both` (two
 /// blocks), else 4, saturating to 0..=255.
 #[inline]
