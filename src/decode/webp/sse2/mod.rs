@@ -1,6 +1,6 @@
 //! The decoder's hot loops in x86_64 SSE2: the loop filter (`filter`), the largest
 //! stage of a full-size decode, the inverse DCT (`transform`), two blocks at a time, and
-//! the 4x4 intra predictions (`predict`).
+//! the 4x4 intra predictions (`predict`), and the thumbnail's column sums (`reduce`).
 //!
 //! Owns: these loops' vector forms and the loads and stores they share (below). Must not
 //! touch: anything the scalar versions do not (each function here computes exactly what its
@@ -15,13 +15,14 @@
 //! Safety: every function here is `#[target_feature(enable = "sse2")]` and takes slices, not
 //! pointers: memory is only read and written through bounds-checked slice indexing, and the
 //! vectors are made from and turned into byte arrays with `bytemuck` (no pointer casts). The
-//! only `unsafe` is at the entry points (`filter::macroblock`, `transform::add_idct` and
-//! `add_idct2`, `frame::sub_block`), calling a function that needs SSE2 on a target that
-//! always has it, and in `filter`'s `Lanes` methods, which call this file's loads and stores
-//! for the same reason.
+//! only `unsafe` is at the entry points (`filter::macroblock`, `transform::add_idct`,
+//! `add_idct2`, `add_dc` and `add_dc2`, `frame::sub_block`, `reduce::add_row`), calling a
+//! function that needs SSE2 on a target that always has it, and in `filter`'s `Lanes`
+//! methods, which call this file's loads and stores for the same reason.
 
 pub(super) mod filter;
 pub(super) mod predict;
+pub(super) mod reduce;
 pub(super) mod transform;
 
 use std::arch::x86_64::*;
