@@ -41,8 +41,29 @@ pub(super) trait Sink {
 /// filter (full-size output); without it, the pixels are exactly those of a decoder run
 /// with the filter off (`dwebp -nofilter`).
 pub(super) fn decode(data: &[u8], filter: bool, sink: &mut dyn Sink) -> Result<(), Vp8Error> {
+    decode_with(data, filter, sink, true)
+}
+
+/// [`decode`], with the entropy decoding compiled for BMI2 when `bmi2` and the CPU has it
+/// (see [`Decoder::row`]); the tests compare the two.
+pub(super) fn decode_with(
+    data: &[u8],
+    filter: bool,
+    sink: &mut dyn Sink,
+    bmi2: bool,
+) -> Result<(), Vp8Error> {
     let h = header::parse(data)?;
-    Decoder::new(h, filter).run(sink)
+    Decoder::new(h, filter).run(sink, bmi2)
+}
+
+/// Whether this CPU has BMI2 and LZCNT (x86_64 only; the answer is cached by `std`).
+fn has_bmi2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("bmi2") && std::arch::is_x86_feature_detected!("lzcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// The state that lives across macroblocks.
@@ -113,9 +134,10 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn run(mut self, sink: &mut dyn Sink) -> Result<(), Vp8Error> {
+    fn run(mut self, sink: &mut dyn Sink, bmi2: bool) -> Result<(), Vp8Error> {
+        let bmi2 = bmi2 && has_bmi2();
         for mb_y in 0..self.mb_h {
-            self.row(mb_y)?;
+            self.row(mb_y, bmi2)?;
             if self.strengths.is_some() {
                 for mb_x in 0..self.mb_w {
                     self.filter_mb(mb_x, mb_y);
@@ -126,8 +148,34 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    /// Decodes and reconstructs one macroblock row into the plane rows.
-    fn row(&mut self, mb_y: usize) -> Result<(), Vp8Error> {
+    /// Decodes and reconstructs one macroblock row into the plane rows; `bmi2`: the CPU has
+    /// BMI2 and LZCNT ([`has_bmi2`]).
+    ///
+    /// The boolean decoder's every bit shifts by a count that changes from bit to bit; plain
+    /// x86_64 can shift only by `cl`, so each such shift costs a move into `rcx` as well, and
+    /// the renormalisation a `bsr` and an `xor`. Compiled with BMI2 (`shrx`, `shlx`: any
+    /// register) and LZCNT, the same source (`row_body`, with the mode and token readers
+    /// inlined into it) runs fewer instructions a bit (docs/PERFORMANCE.md).
+    fn row(&mut self, mb_y: usize, bmi2: bool) -> Result<(), Vp8Error> {
+        #[cfg(target_arch = "x86_64")]
+        if bmi2 {
+            // SAFETY: `bmi2` is only true where the CPU has BMI2 and LZCNT (`run`).
+            return unsafe { self.row_bmi2(mb_y) };
+        }
+        let _ = bmi2;
+        self.row_body(mb_y)
+    }
+
+    /// [`Decoder::row_body`] compiled with BMI2 and LZCNT.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi2,lzcnt")]
+    fn row_bmi2(&mut self, mb_y: usize) -> Result<(), Vp8Error> {
+        self.row_body(mb_y)
+    }
+
+    /// [`Decoder::row`]'s work, inlined into both of its forms.
+    #[inline(always)]
+    fn row_body(&mut self, mb_y: usize) -> Result<(), Vp8Error> {
         let mut left_ctx = Context::default();
         let mut left_modes = [DC; 4];
         // Borders: 129 left of the frame; 127 above it (and above-left on the top row).

@@ -32,7 +32,9 @@
 //! 16,383 pixels) and the output (checked against the pixel limit by the caller); a
 //! partition that runs out of bytes fails the decode after the macroblock that needed them,
 //! so a truncated file costs no more than its bytes; no input can panic (fuzzed in
-//! `tests_fuzz`); no `unsafe`, no threads.
+//! `tests_fuzz`); no threads, and no `unsafe` but the calls into code compiled for a CPU
+//! feature: SSE2 (`sse2`, always there on x86_64) and BMI2 with LZCNT (`frame::Decoder::row`,
+//! detected at run time).
 
 mod alpha;
 pub(crate) mod anim;

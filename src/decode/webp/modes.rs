@@ -22,6 +22,8 @@ pub(super) struct Modes {
 
 /// Reads one macroblock's modes; `top` and `left` are the sub-block modes along its upper
 /// and left edges (updated for the next macroblocks).
+// Inlined into the frame decoder's row loop, which is compiled twice (`frame::Decoder::row`).
+#[inline(always)]
 pub(super) fn read(
     partition: &mut BoolDecoder<'_>,
     segments: &Segments,

@@ -64,6 +64,8 @@ impl Coeffs {
 /// left contexts. `i16x16`: the macroblock has a Y2 block (any mode but `B_PRED`).
 // Each block reads the context above it (`x`) and left of it (`y`): two arrays, one index each.
 #[allow(clippy::needless_range_loop)]
+// Inlined into the frame decoder's row loop, which is compiled twice (`frame::Decoder::row`).
+#[inline(always)]
 pub(super) fn read(
     partition: &mut BoolDecoder<'_>,
     probs: &TokenProbs,
