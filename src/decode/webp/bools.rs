@@ -85,8 +85,10 @@ impl<'a> BoolDecoder<'a> {
         };
         self.value -= u64::from(taken) << pos;
         // Renormalise: shift the range back to 128..=255. The range is 1..=254 here, so
-        // the shift is 7 - log2 = 7 ^ log2 (libwebp's `7 ^ BitsLog2Floor`: `bsr`, `xor`).
-        let shift = 7 ^ (range | 1).ilog2();
+        // the shift is 7 - log2 (libwebp's `7 ^ BitsLog2Floor`), which is the leading zeros
+        // minus 24: one `lzcnt` and a `sub` where the CPU has LZCNT (`frame::Decoder::row`),
+        // and no `| 1` to rule out zero, which `ilog2` needed and `lzcnt` does not.
+        let shift = range.leading_zeros() - 24;
         self.range = (range << shift) - 1;
         self.bits -= shift as i32;
         one
