@@ -248,15 +248,25 @@ mod tests {
         // then sampled sums, the largest included, for sizes up to 256 x 256.
         let check = |n: u32, sum: u32| {
             let m = reciprocal(n);
-            assert_eq!(u32::from(average(sum, n, m)), (sum + n / 2) / n, "{sum} / {n}");
+            assert_eq!(
+                u32::from(average(sum, n, m)),
+                (sum + n / 2) / n,
+                "{sum} / {n}"
+            );
         };
         for n in 1..=144 {
             for sum in 0..=255 * n {
                 check(n, sum);
             }
         }
-        for n in (145..=65_536).step_by(97).chain([6 * 256, 255 * 256, 65_535, 65_536]) {
-            for sum in (0..=255 * n).step_by(n as usize / 3 + 1).chain([255 * n, 255 * n - 1]) {
+        for n in (145..=65_536)
+            .step_by(97)
+            .chain([6 * 256, 255 * 256, 65_535, 65_536])
+        {
+            for sum in (0..=255 * n)
+                .step_by(n as usize / 3 + 1)
+                .chain([255 * n, 255 * n - 1])
+            {
                 check(n, sum);
             }
         }

@@ -183,7 +183,8 @@ impl frame::Sink for Everything {
     fn rows(&mut self, rows: frame::Rows<'_>) {
         let chroma = (rows.first + rows.count).div_ceil(2) - rows.first / 2;
         self.0.extend_from_slice(&(rows.first as u32).to_le_bytes());
-        self.0.extend_from_slice(&rows.y[..rows.count * rows.y_stride]);
+        self.0
+            .extend_from_slice(&rows.y[..rows.count * rows.y_stride]);
         self.0.extend_from_slice(&rows.u[..chroma * rows.uv_stride]);
         self.0.extend_from_slice(&rows.v[..chroma * rows.uv_stride]);
     }
