@@ -149,7 +149,7 @@ impl Listener {
                 Pixels::Still(image),
                 Source::Network,
                 preview.url.clone(),
-                crate::metrics::Recorded::Static(&crate::metrics::Metrics::EMPTY),
+                crate::loaded::Recorded::CONSTANT,
             ));
             true
         })

@@ -1,7 +1,7 @@
 //! What a successful load hands back.
 //!
-//! Owns: [`LoadedImage`], [`Source`], the frames of an animation ([`Frame`], [`LoopCount`]),
-//! and `Pixels`, the shared form of a result that the memory cache stores and every caller
+//! Owns: [`LoadedImage`], [`Source`], the one-word record an image holds (`Recorded`), the
+//! frames of an animation ([`Frame`], [`LoopCount`]), and `Pixels`, the shared form of a result that the memory cache stores and every caller
 //! of one result receives (one still image, or the frames of an animation) with its cost.
 //! Must not touch: decoding, processing or caching; a `LoadedImage` only points at pixels
 //! that the cache and other callers share.
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use image::RgbaImage;
 
-use crate::metrics::{Metrics, Recorded};
+use crate::metrics::Metrics;
 
 /// Where a loaded image came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,7 +165,7 @@ impl LoadedImage {
     /// What this load did and where its time went (see [`Metrics`]). A memory hit's record
     /// is [`Metrics::MEMORY_HIT`]; a preview's is [`Metrics::EMPTY`].
     pub fn metrics(&self) -> &Metrics {
-        self.metrics.get()
+        self.metrics.get(self.source)
     }
 
     /// The decoded RGBA8 pixels, upright (EXIF orientation applied). For an animation, its
@@ -220,5 +220,31 @@ impl fmt::Debug for LoadedImage {
             .field("frames", &self.frames().map(<[Frame]>::len))
             .field("source", &self.source)
             .finish()
+    }
+}
+
+/// A delivered image's record, in one word (every `LoadedImage` carries one, and the
+/// memory-hit path moves it): `CONSTANT` is the record its source implies
+/// ([`Metrics::MEMORY_HIT`] from the memory cache, [`Metrics::EMPTY`] otherwise: previews and
+/// loads answered before any stage ran), else one made for it and shared.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorded(Option<Arc<Metrics>>);
+
+impl Recorded {
+    /// The constant record of `source`.
+    pub(crate) const CONSTANT: Recorded = Recorded(None);
+
+    /// A record made for one load.
+    pub(crate) fn made(metrics: Metrics) -> Recorded {
+        Recorded(Some(Arc::new(metrics)))
+    }
+
+    /// The record of a load delivered from `source`.
+    pub(crate) fn get(&self, source: Source) -> &Metrics {
+        match &self.0 {
+            Some(made) => made,
+            None if source == Source::Memory => &Metrics::MEMORY_HIT,
+            None => &Metrics::EMPTY,
+        }
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Owns: [`Metrics`] and its parts ([`MemoryLookup`], [`DiskOutcome`], [`NetworkMetrics`],
 //! [`DecodeMetrics`], [`DecodeKind`]), a caller's `Arrival` (taken when it joins or starts a
-//! task), the record of a load answered without a task, and how a delivered image holds its
-//! record (`Recorded`). Must not touch: the stages themselves; a job's figures are kept by
+//! task) and the record of a load answered without a task (an image holds its record as
+//! `loaded::Recorded`). Must not touch: the stages themselves; a job's figures are kept by
 //! its worker (`pipeline/record.rs`) and `pipeline/deliver.rs` assembles each caller's
 //! record. Apps watching loads as they run implement `events.rs`'s `EventListener`.
 //!
@@ -11,7 +11,6 @@
 //! constant, [`Metrics::MEMORY_HIT`]); a load that reaches a task takes one `Instant` when it
 //! is admitted, the worker a handful per job, and each delivered image one `Arc`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What one load did and where its time went, delivered with its result:
@@ -125,8 +124,12 @@ pub enum DiskOutcome {
 pub struct NetworkMetrics {
     /// Name resolution, summed over redirects; `None` if no lookup ran (not HTTP).
     pub dns: Option<Duration>,
-    /// TCP connect plus TLS handshake, summed over redirects; `None` on a reused connection.
+    /// TCP connect (to the proxy, and its `CONNECT`, when one is configured), summed over
+    /// redirects; `None` on a reused connection.
     pub connect: Option<Duration>,
+    /// TLS handshake (certificate checks included), summed over redirects; `None` for
+    /// `http:` and on a reused connection.
+    pub tls: Option<Duration>,
     /// From the first request sent until the final response's headers arrived: connection
     /// set-up, redirects, and the server's think time.
     pub first_byte: Duration,
@@ -144,7 +147,7 @@ pub struct NetworkMetrics {
     pub cut_short: bool,
     /// The fetch failed (refused, timed out, reset, blocked, a TLS error, a body cut off):
     /// the time from its first request until the failure. What was measured before it is
-    /// kept: `dns` and `connect` as far as they got, the last `status` seen (`None` when no
+    /// kept: `dns`, `connect` and `tls` as far as they got, the last `status` seen (`None` when no
     /// answer came), the body's time and bytes so far. `None` when the fetch got its answer.
     pub failed_after: Option<Duration>,
 }
@@ -246,22 +249,5 @@ pub(crate) fn answered(arrival: Arrival, memory: MemoryLookup) -> Metrics {
         memory,
         total: Some(arrival.at.elapsed()),
         ..Metrics::EMPTY
-    }
-}
-
-/// A delivered image's record: a constant for memory hits and previews, shared otherwise.
-#[derive(Debug, Clone)]
-pub(crate) enum Recorded {
-    Static(&'static Metrics),
-    Shared(Arc<Metrics>),
-}
-
-impl Recorded {
-    /// The record.
-    pub(crate) fn get(&self) -> &Metrics {
-        match self {
-            Recorded::Static(m) => m,
-            Recorded::Shared(m) => m,
-        }
     }
 }

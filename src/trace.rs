@@ -63,8 +63,20 @@ mod on {
     pub(crate) struct LoadSpan(Option<Arc<Span>>);
 
     impl LoadSpan {
-        /// A load of `raw`, arriving now (a child of the caller's current span).
+        /// A load of `raw`, arriving now (a child of the caller's current span). With no
+        /// subscriber at `DEBUG` this is one atomic load (the memory-hit path makes one per
+        /// hit): the span's callsite is not even looked at.
+        #[inline]
         pub(crate) fn new(raw: &str) -> LoadSpan {
+            if !tracing::level_enabled!(tracing::Level::DEBUG) {
+                return LoadSpan(None);
+            }
+            LoadSpan::open(raw)
+        }
+
+        /// [`new`](Self::new) once a subscriber may want the span.
+        #[cold]
+        fn open(raw: &str) -> LoadSpan {
             let span = debug_span!(
                 "webimage.load",
                 url = %traced(raw),
@@ -167,6 +179,7 @@ mod on {
                 bytes = n.bytes,
                 dns_ms = n.dns.map(ms),
                 connect_ms = n.connect.map(ms),
+                tls_ms = n.tls.map(ms),
                 first_byte_ms = ms(n.first_byte),
                 body_ms = ms(n.body),
                 redirects = n.redirects,

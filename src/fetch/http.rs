@@ -136,8 +136,8 @@ impl SchemeFetcher for Http {
         let result = self.exchange(target, body, started, &mut figures);
         // Every path reports what it measured: a fetch that failed before an answer (refused,
         // timed out) has its set-up times so far, one cut off mid-body its bytes so far.
-        let (dns, connect) = resolve::take_setup();
-        (figures.dns, figures.connect) = (dns, connect);
+        let setup = resolve::take_setup();
+        (figures.dns, figures.connect, figures.tls) = (setup.dns, setup.connect, setup.tls);
         if let Err(FetchError::Failed(_)) = &result {
             figures.failed_after = Some(started.elapsed());
         }

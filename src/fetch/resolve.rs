@@ -9,9 +9,10 @@
 //! networks are blocked, every address the host resolves to is checked (`address.rs`) and
 //! only then handed to ureq, which dials exactly those: the check is on the address dialed,
 //! after resolution, for every redirect hop, so DNS rebinding cannot slip past it. It also
-//! times connection set-up for the per-load record: lookups here, and TCP + TLS in a
-//! connector wrapped around ureq's own ([`Timed`]); both run on the fetching thread, so the
-//! figures go to a thread-local the fetch reads back ([`take_setup`]). Must not touch:
+//! times connection set-up for the per-load record: lookups here, and TCP and TLS apart in
+//! ureq's own connectors chained as its default one chains them, with a time stamp between
+//! them ([`Timed`], [`TcpDone`]); all run on the fetching thread, so the figures go to a
+//! thread-local the fetch reads back ([`take_setup`]). Must not touch:
 //! connections beyond timing them.
 
 use std::cell::Cell;
@@ -23,7 +24,8 @@ use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector,
+    TcpConnector, Transport,
 };
 
 use super::address;
@@ -81,7 +83,7 @@ impl Resolver for OnThisThread {
         let mut result = self.empty();
         let started = Instant::now();
         let found = addr.to_socket_addrs();
-        add_setup(|s| s.0 = Some(s.0.unwrap_or_default() + started.elapsed()));
+        add_setup(|s| s.dns = add(s.dns, started.elapsed()));
         for found in config.ip_family().keep_wanted(found?) {
             // One refused address refuses the host: a name that resolves to a public and a
             // private address is someone steering us.
@@ -106,22 +108,36 @@ impl Resolver for OnThisThread {
     }
 }
 
-/// An agent with `config`, the default connector (TCP, TLS, proxies), timed, and this
-/// resolver.
+/// An agent with `config`, ureq's connectors (CONNECT proxies, TCP, rustls), timed, and
+/// this resolver.
 pub(crate) fn agent(config: Config, block_private: bool) -> ureq::Agent {
-    ureq::Agent::with_parts(
-        config,
-        Timed(DefaultConnector::default()),
-        OnThisThread { block_private },
-    )
+    ureq::Agent::with_parts(config, Timed::new(), OnThisThread { block_private })
+}
+
+/// Connection set-up this thread measured since the last [`take_setup`]: `None` for what
+/// did not happen (a reused connection does none of it, `http:` has no TLS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Setup {
+    /// Name resolution, summed over lookups.
+    pub(crate) dns: Option<Duration>,
+    /// TCP connect (through a CONNECT proxy, if one is configured), summed.
+    pub(crate) connect: Option<Duration>,
+    /// TLS handshake, summed.
+    pub(crate) tls: Option<Duration>,
 }
 
 thread_local! {
-    /// This thread's connection set-up since the last [`take_setup`]: lookups, connects.
-    static SETUP: Cell<(Option<Duration>, Option<Duration>)> = const { Cell::new((None, None)) };
+    /// This thread's connection set-up since the last [`take_setup`].
+    static SETUP: Cell<Setup> = const { Cell::new(Setup { dns: None, connect: None, tls: None }) };
+    /// When the connection being made had its TCP stream (set by [`TcpDone`]).
+    static TCP_DONE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-fn add_setup(f: impl FnOnce(&mut (Option<Duration>, Option<Duration>))) {
+fn add(total: Option<Duration>, d: Duration) -> Option<Duration> {
+    Some(total.unwrap_or_default() + d)
+}
+
+fn add_setup(f: impl FnOnce(&mut Setup)) {
     SETUP.with(|cell| {
         let mut setup = cell.get();
         f(&mut setup);
@@ -129,16 +145,34 @@ fn add_setup(f: impl FnOnce(&mut (Option<Duration>, Option<Duration>))) {
     });
 }
 
-/// The time this thread spent resolving names and connecting (TCP and TLS) since the last
-/// call; `None` for what did not happen (a reused connection does neither).
-pub(crate) fn take_setup() -> (Option<Duration>, Option<Duration>) {
-    SETUP.with(|cell| cell.replace((None, None)))
+/// The time this thread spent resolving names, connecting and in TLS handshakes since the
+/// last call.
+pub(crate) fn take_setup() -> Setup {
+    SETUP.with(|cell| cell.replace(Setup::default()))
 }
 
-/// ureq's default connector, timed: only new connections go through a connector, so a
-/// reused keep-alive connection records nothing.
-#[derive(Debug)]
-struct Timed(DefaultConnector);
+/// ureq's connectors in the order of its `DefaultConnector` (CONNECT proxy, TCP, rustls; the
+/// crate enables neither SOCKS nor native-tls, whose links ureq would add, and always
+/// configures rustls), with [`TcpDone`] between TCP and TLS, timed as a whole: only new
+/// connections go through a connector, so a reused keep-alive connection records nothing.
+struct Timed(Box<dyn Connector<(), Out = Box<dyn Transport>>>);
+
+impl fmt::Debug for Timed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Timed")
+    }
+}
+
+impl Timed {
+    fn new() -> Timed {
+        let chain =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(TcpDone)
+                .chain(RustlsConnector::default());
+        Timed(Box::new(Boxed(chain)))
+    }
+}
 
 impl Connector<()> for Timed {
     type Out = Box<dyn Transport>;
@@ -148,9 +182,58 @@ impl Connector<()> for Timed {
         details: &ConnectionDetails,
         chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
+        TCP_DONE.with(|c| c.set(None));
         let started = Instant::now();
         let connected = self.0.connect(details, chained);
-        add_setup(|s| s.1 = Some(s.1.unwrap_or_default() + started.elapsed()));
+        let ended = Instant::now();
+        let tcp_done = TCP_DONE.with(Cell::take);
+        add_setup(|s| match tcp_done {
+            // A TLS connection's handshake began when its TCP stream was there (an `http:`
+            // one's time after that is nothing but the stamp itself).
+            Some(at) => {
+                s.connect = add(s.connect, at.saturating_duration_since(started));
+                if details.needs_tls() {
+                    s.tls = add(s.tls, ended.saturating_duration_since(at));
+                }
+            }
+            // TCP failed (refused, timed out): all of it was the connect.
+            None => s.connect = add(s.connect, ended.saturating_duration_since(started)),
+        });
         connected
+    }
+}
+
+/// A link that passes the TCP stream on, noting when it came.
+#[derive(Debug)]
+struct TcpDone;
+
+impl<In: Transport> Connector<In> for TcpDone {
+    type Out = In;
+
+    fn connect(
+        &self,
+        _details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<In>, ureq::Error> {
+        if chained.is_some() {
+            TCP_DONE.with(|c| c.set(Some(Instant::now())));
+        }
+        Ok(chained)
+    }
+}
+
+/// A chain whose transport is boxed (ureq's own `boxed_connector` is private).
+#[derive(Debug)]
+struct Boxed<C>(C);
+
+impl<C: Connector<(), Out: Transport>> Connector<()> for Boxed<C> {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(self.0.connect(details, chained)?.map(Transport::boxed))
     }
 }

@@ -20,8 +20,8 @@ use crate::error::Error;
 use crate::headers::Header;
 use crate::key::{self, Key, Resolved, Scope, TaskKey};
 use crate::listener::Listener;
-use crate::loaded::{LoadedImage, Source};
-use crate::metrics::{Arrival, MemoryLookup, Metrics, Recorded};
+use crate::loaded::{LoadedImage, Recorded, Source};
+use crate::metrics::{Arrival, MemoryLookup, Metrics};
 use crate::request::{CachePolicy, PreviewFn, Priority, ProgressFn, Request, Store, Variant};
 use crate::stats::Counters;
 use crate::trace;
@@ -50,8 +50,7 @@ where
     F: FnOnce(Result<LoadedImage, Error>, &Metrics) + Send + 'static,
 {
     // Answers known at once carry a constant record: no timestamp, no allocation.
-    let nothing = || Recorded::Static(&Metrics::EMPTY);
-    let memory_hit = || Recorded::Static(&Metrics::MEMORY_HIT);
+    let nothing = || Recorded::CONSTANT;
     let policy = request.cache_policy;
     let variant = match p.variant_of(&request) {
         Ok(variant) => variant,
@@ -94,15 +93,7 @@ where
             } else {
                 request.url.as_str().into()
             };
-            let span = trace::LoadSpan::new(&url);
-            p.complete(
-                completion,
-                url,
-                Ok(pixels),
-                Source::Memory,
-                memory_hit(),
-                span,
-            );
+            p.complete_hit(completion, url, pixels);
             return Token::finished();
         }
     }
@@ -120,15 +111,7 @@ where
         && let Some((_, pixels)) = p.memory.get(parsed.key.as_str(), &variant)
     {
         Counters::bump(&p.counters.memory_hits);
-        let span = trace::LoadSpan::new(&raw);
-        p.complete(
-            completion,
-            raw,
-            Ok(pixels),
-            Source::Memory,
-            memory_hit(),
-            span,
-        );
+        p.complete_hit(completion, raw, pixels);
         return Token::finished();
     }
     let callback = Callback::Image(variant, Box::new(completion));

@@ -16,8 +16,8 @@ use super::{BytesCallback, Pipeline};
 use crate::coalesce::{Callback, Decoded, Subscriber};
 use crate::error::Error;
 use crate::events;
-use crate::loaded::{LoadedImage, Source};
-use crate::metrics::{self, MemoryLookup, Metrics, Recorded};
+use crate::loaded::{LoadedImage, Pixels, Recorded, Source};
+use crate::metrics::{self, MemoryLookup, Metrics};
 use crate::stats::Counters;
 use crate::trace::LoadSpan;
 use crate::url_text;
@@ -58,7 +58,7 @@ impl Pipeline {
                     }
                     None => metrics::answered(subscriber.arrival, subscriber.arrival.memory),
                 };
-                let metrics = Recorded::Shared(Arc::new(metrics));
+                let metrics = Recorded::made(metrics);
                 self.complete(f, subscriber.url, result, source, metrics, subscriber.span)
             }
             Callback::Bytes(f) => {
@@ -96,7 +96,7 @@ impl Pipeline {
                     message: "no decode was scheduled".into(),
                 };
                 let metrics = record.for_caller(subscriber.arrival, Some(&variant));
-                let metrics = Recorded::Shared(Arc::new(metrics));
+                let metrics = Recorded::made(metrics);
                 self.complete(
                     f,
                     subscriber.url,
@@ -138,6 +138,27 @@ impl Pipeline {
         }
     }
 
+    /// Completes a memory hit on the caller's thread: [`complete`](Self::complete) with the
+    /// constant record, in the fewest steps when nobody watches (no event listener, no
+    /// subscriber for the load's span): the image is made in place and the closure called
+    /// (the telemetry's bound on this path is 2% of its instructions; see PERFORMANCE.md).
+    #[inline]
+    pub(super) fn complete_hit<F>(&self, completion: F, url: Arc<str>, pixels: Pixels)
+    where
+        F: FnOnce(Result<LoadedImage, Error>, &Metrics),
+    {
+        let span = LoadSpan::new(&url);
+        if self.config.event_listener.is_some() || span.is_enabled() {
+            let hit = Recorded::CONSTANT;
+            return self.complete(completion, url, Ok(pixels), Source::Memory, hit, span);
+        }
+        let image = LoadedImage::new(pixels, Source::Memory, url, Recorded::CONSTANT);
+        let hit = &Metrics::MEMORY_HIT;
+        if catch_unwind(AssertUnwindSafe(move || completion(Ok(image), hit))).is_err() {
+            Counters::bump(&self.counters.callback_panics);
+        }
+    }
+
     /// Calls a completion closure with its result and record, about `url`, after the
     /// event listener's `finished`. A panic in either is caught and counted, so the worker
     /// and every other caller carry on.
@@ -164,20 +185,24 @@ impl Pipeline {
             Ok(pixels) => Ok(LoadedImage::new(pixels, source, url, metrics.clone())),
             Err(e) => Err(e.with_url(&url)),
         };
-        span.finished(metrics.get(), result.as_ref().map(|_| source));
+        span.finished(metrics.get(source), result.as_ref().map(|_| source));
         // The listener and the completion run inside the load's span: what the app logs
         // there sits under its load. A guard, not a closure: a closure would move the result
         // once more on the memory-hit path.
         let _inside = span.enter();
         if let Some(url) = shown {
             let panicked = events::call(listener, |l| {
-                l.finished(&url, metrics.get(), result.as_ref())
+                l.finished(&url, metrics.get(source), result.as_ref())
             });
             if panicked {
                 Counters::bump(&self.counters.callback_panics);
             }
         }
-        if catch_unwind(AssertUnwindSafe(move || completion(result, metrics.get()))).is_err() {
+        if catch_unwind(AssertUnwindSafe(move || {
+            completion(result, metrics.get(source))
+        }))
+        .is_err()
+        {
             Counters::bump(&self.counters.callback_panics);
         }
     }

@@ -226,7 +226,7 @@ impl Pipeline {
             pixels,
             Source::Memory,
             request.url().into(),
-            crate::metrics::Recorded::Static(&crate::metrics::Metrics::MEMORY_HIT),
+            crate::loaded::Recorded::CONSTANT,
         ))
     }
 

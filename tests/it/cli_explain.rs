@@ -87,6 +87,7 @@ fn json_prints_one_object_per_load_with_its_record() {
         net["dns_ms"].is_f64() && net["connect_ms"].is_f64(),
         "{net}"
     );
+    assert_eq!(net["tls_ms"], Value::Null, "http: has no TLS handshake");
     assert_eq!(net["failed_after_ms"], Value::Null);
     assert_eq!(ok["decode"]["path"], "original");
     assert_eq!(ok["decode"]["width"], 30);

@@ -62,6 +62,7 @@ fn a_download_records_where_its_time_went() {
     assert!(!net.cut_short);
     assert!(net.dns.is_some(), "the host was looked up");
     assert!(net.connect.is_some(), "a first connection was made");
+    assert_eq!(net.tls, None, "http: has no TLS handshake");
     assert!(
         net.first_byte >= HELD,
         "headers were held {HELD:?}: {net:?}"

@@ -185,3 +185,31 @@ fn the_cli_trusts_ca_cert_files_and_ssl_cert_file() {
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
     assert_clean_errors(&missing);
 }
+
+#[test]
+fn the_record_times_the_tls_handshake_apart_from_the_connect() {
+    const DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+    let ca = Ca::new("webimage test CA");
+    let server = TlsServer::start_slow(Identity::IssuedBy(&ca), png(7, 5, 1), DELAY);
+    let loader = with_roots(TlsConfig {
+        extra_roots_pem: vec![ca.pem().into_bytes()],
+        ..TlsConfig::default()
+    });
+    let (image, m) = measured(&loader, server.url("/a.png"));
+    assert_eq!(image.unwrap().width(), 7);
+    let net = m.network.expect("network figures");
+    assert_eq!(net.status, Some(200));
+    assert!(net.connect.is_some(), "a TCP connection was made: {net:?}");
+    let tls = net.tls.expect("a TLS handshake");
+    // The server held the handshake, not the TCP connect (the kernel accepts that at once).
+    assert!(tls >= DELAY, "the handshake waited {DELAY:?}: {net:?}");
+    assert!(net.first_byte >= tls, "{net:?}");
+
+    // The same loader over plain HTTP: no handshake.
+    let plain = Server::start();
+    plain.route("/b.png", Route::ok(png(3, 3, 1)));
+    let (_, m) = measured(&loader, plain.url("/b.png"));
+    let net = m.network.expect("network figures");
+    assert!(net.connect.is_some(), "{net:?}");
+    assert_eq!(net.tls, None, "http: has no TLS: {net:?}");
+}

@@ -156,6 +156,9 @@ fn network_text(net: &NetworkMetrics) -> String {
         None if net.dns.is_some() => parts.push("connection reused".into()),
         None => {}
     }
+    if let Some(tls) = net.tls {
+        parts.push(format!("tls {}", ms(tls)));
+    }
     if net.status.is_some() && net.dns.is_some() {
         parts.push(format!("first byte {}", ms(net.first_byte)));
     }
@@ -232,6 +235,7 @@ pub fn json(url: &str, outcome: &Outcome<'_>, m: &Metrics) -> String {
             ("bytes", n.bytes.to_string()),
             ("dns_ms", ms_json(n.dns)),
             ("connect_ms", ms_json(n.connect)),
+            ("tls_ms", ms_json(n.tls)),
             // Only an HTTP answer has a first byte.
             ("first_byte_ms", ms_json(n.status.map(|_| n.first_byte))),
             ("body_ms", ms_json(Some(n.body))),

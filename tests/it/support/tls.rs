@@ -52,6 +52,16 @@ pub struct TlsServer {
 
 impl TlsServer {
     pub fn start(identity: Identity<'_>, body: Vec<u8>) -> TlsServer {
+        TlsServer::start_slow(identity, body, std::time::Duration::ZERO)
+    }
+
+    /// Like [`start`](Self::start), holding each connection `handshake_delay` after it is
+    /// accepted before the TLS handshake begins (the TCP connection is already made).
+    pub fn start_slow(
+        identity: Identity<'_>,
+        body: Vec<u8>,
+        handshake_delay: std::time::Duration,
+    ) -> TlsServer {
         let key = KeyPair::generate().unwrap();
         let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
         let mut params = CertificateParams::new(names).unwrap();
@@ -87,6 +97,7 @@ impl TlsServer {
                 let Ok(stream) = stream else { continue };
                 let (config, body, counted) = (config.clone(), body.clone(), counted.clone());
                 std::thread::spawn(move || {
+                    std::thread::sleep(handshake_delay);
                     let Ok(conn) = rustls::ServerConnection::new(config) else {
                         return;
                     };
