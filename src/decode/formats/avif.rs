@@ -20,8 +20,9 @@
 //! file does not hold (a truncated download) is refused before decoding.
 //!
 //! Thumbnails: AV1 has no reduced-size decode, so the frame is decoded at full size, without
-//! film grain (noise averaged away at thumbnail scale); then each plane is resized straight
-//! to the thumbnail and only the thumbnail's pixels are converted to RGB (`yuv.rs`), at the
+//! film grain (noise averaged away at thumbnail scale) and, for an opaque still reduced 4
+//! times or more each way, without the in-loop filters (`skips_filters`); then each plane is
+//! resized straight to the thumbnail and only the thumbnail's pixels are converted to RGB (`yuv.rs`), at the
 //! thumbnail's size whatever the bit depth. With alpha, the RGBA image is made at full size
 //! and resized by the registry, alpha-weighted.
 //!
@@ -260,6 +261,20 @@ fn matrix(
     Ok(Matrix::new(model, depth, full_range, gray))
 }
 
+/// The smallest reduction (in each direction) at which a thumbnail is decoded without the
+/// in-loop filters.
+const NO_FILTERS_FROM: u32 = 4;
+
+/// Whether a still's thumbnail of `out` from `up` (both upright) skips AV1's in-loop filters
+/// (deblocking, CDEF, loop restoration): when it is at least [`NO_FILTERS_FROM`] times
+/// smaller each way. The filters smooth block edges and ringing a few pixels wide, which a
+/// reduction by 4 or more averages away; a still has no later frame that predicts from the
+/// unfiltered pixels, so nothing else changes.
+fn skips_filters(up: (u32, u32), out: (u32, u32)) -> bool {
+    let factor = |from: u32, to: u32| from / to.max(1);
+    factor(up.0, out.0).min(factor(up.1, out.1)) >= NO_FILTERS_FROM
+}
+
 /// Decodes the still image to upright RGBA8: the `target` size when it can be made directly
 /// (opaque, scaled down), else the full size for the registry to resize.
 fn decode_still(
@@ -282,9 +297,11 @@ fn decode_still(
     let up = upright(probe);
     let out = target.decode_size(up.0, up.1);
     let thumbnail = target != Target::Full;
-    let image = picture::decode(&still.color, !thumbnail, |planes, seq| {
+    let small = still.alpha.is_none() && thumbnail && out != up;
+    let filters = !(small && skips_filters(up, out));
+    let image = picture::decode(&still.color, (!thumbnail, filters), |planes, seq| {
         let m = matrix(still.nclx, seq, planes.depth, planes.uv.is_none())?;
-        if still.alpha.is_none() && thumbnail && out != up {
+        if small {
             let stored = if exif::swaps_axes(orient) {
                 (out.1, out.0)
             } else {
@@ -301,7 +318,7 @@ fn decode_still(
         let window = (crop.x, crop.y, crop.width, crop.height);
         match &still.alpha {
             None => Ok(yuv::full(planes, &m, None, window)),
-            Some(alpha) => picture::decode(alpha, !thumbnail, |a, aseq| {
+            Some(alpha) => picture::decode(alpha, (!thumbnail, true), |a, aseq| {
                 let alpha = yuv::Alpha {
                     plane: a.y,
                     depth: a.depth,

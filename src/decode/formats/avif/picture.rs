@@ -80,23 +80,25 @@ pub(crate) fn frame<'d>(
     Ok(pic)
 }
 
-/// The frame limit for a tile of `coded`.
-pub(crate) fn settings(coded: &Coded<'_>, grain: bool) -> Settings {
+/// The frame limit for a tile of `coded`, with film grain (`grain`) and the in-loop filters
+/// (`filters`) on or off.
+pub(crate) fn settings(coded: &Coded<'_>, grain: bool, filters: bool) -> Settings {
     let pixels = u64::from(coded.tile_width) * u64::from(coded.tile_height);
     Settings {
         grain,
-        filters: true,
+        filters,
         max_frame_pixels: u32::try_from(pixels).unwrap_or(u32::MAX),
     }
 }
 
-/// Decodes `coded` and hands its planes and sequence header to `f`.
+/// Decodes `coded` (with film grain and the in-loop filters as asked) and hands its planes
+/// and sequence header to `f`.
 pub(crate) fn decode<R>(
     coded: &Coded<'_>,
-    grain: bool,
+    (grain, filters): (bool, bool),
     f: impl FnOnce(&Planes<'_>, Option<Sequence>) -> Result<R, DecodeError>,
 ) -> Result<R, DecodeError> {
-    let mut decoder = Decoder::new(settings(coded, grain)).map_err(av1_error)?;
+    let mut decoder = Decoder::new(settings(coded, grain, filters)).map_err(av1_error)?;
     let tile = (coded.tile_width, coded.tile_height);
     if coded.tiles.len() == 1 {
         let pic = frame(&mut decoder, &coded.tiles[0], tile)?;

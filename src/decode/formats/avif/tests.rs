@@ -192,6 +192,11 @@ fn thumbnails_match_libavif_resized() {
                 width: 64,
                 height: 64,
             },
+            // 7 times smaller: decoded without the in-loop filters (`skips_filters`).
+            Size::Thumbnail {
+                width: 32,
+                height: 32,
+            },
             Size::Cover {
                 width: 50,
                 height: 50,
@@ -386,4 +391,15 @@ fn the_reservation_covers_the_real_peak() {
         r.unwrap();
         assert!(peak <= estimate, "animation {size:?}: {peak} > {estimate}");
     }
+}
+
+#[test]
+fn only_reductions_by_four_or_more_skip_the_in_loop_filters() {
+    assert!(skips_filters((4240, 2832), (256, 171)));
+    assert!(skips_filters((1024, 1024), (256, 256)));
+    assert!(!skips_filters((1023, 1024), (256, 256)));
+    assert!(!skips_filters((240, 160), (64, 43)));
+    // A cover's decode size keeps the short side: the smaller reduction decides.
+    assert!(!skips_filters((4000, 600), (1707, 256)));
+    assert!(!skips_filters((1, 1), (0, 0)));
 }
