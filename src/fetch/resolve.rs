@@ -111,7 +111,12 @@ impl Resolver for OnThisThread {
 /// An agent with `config`, ureq's connectors (CONNECT proxies, TCP, rustls), timed, and
 /// this resolver.
 pub(crate) fn agent(config: Config, block_private: bool) -> ureq::Agent {
-    ureq::Agent::with_parts(config, Timed::new(), OnThisThread { block_private })
+    let connectors =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(TcpDone)
+            .chain(RustlsConnector::default());
+    ureq::Agent::with_parts(config, Timed(connectors), OnThisThread { block_private })
 }
 
 /// Connection set-up this thread measured since the last [`take_setup`]: `None` for what
@@ -153,28 +158,13 @@ pub(crate) fn take_setup() -> Setup {
 
 /// ureq's connectors in the order of its `DefaultConnector` (CONNECT proxy, TCP, rustls; the
 /// crate enables neither SOCKS nor native-tls, whose links ureq would add, and always
-/// configures rustls), with [`TcpDone`] between TCP and TLS, timed as a whole: only new
-/// connections go through a connector, so a reused keep-alive connection records nothing.
-struct Timed(Box<dyn Connector<(), Out = Box<dyn Transport>>>);
+/// configures rustls), with [`TcpDone`] between TCP and TLS, timed as a whole, the transport
+/// boxed (as ureq's own `DefaultConnector` boxes it): only new connections go through a
+/// connector, so a reused keep-alive connection records nothing.
+#[derive(Debug)]
+struct Timed<C>(C);
 
-impl fmt::Debug for Timed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Timed")
-    }
-}
-
-impl Timed {
-    fn new() -> Timed {
-        let chain =
-            ().chain(ConnectProxyConnector::default())
-                .chain(TcpConnector::default())
-                .chain(TcpDone)
-                .chain(RustlsConnector::default());
-        Timed(Box::new(Boxed(chain)))
-    }
-}
-
-impl Connector<()> for Timed {
+impl<C: Connector<(), Out: Transport>> Connector<()> for Timed<C> {
     type Out = Box<dyn Transport>;
 
     fn connect(
@@ -199,7 +189,7 @@ impl Connector<()> for Timed {
             // TCP failed (refused, timed out): all of it was the connect.
             None => s.connect = add(s.connect, ended.saturating_duration_since(started)),
         });
-        connected
+        Ok(connected?.map(Transport::boxed))
     }
 }
 
@@ -219,21 +209,5 @@ impl<In: Transport> Connector<In> for TcpDone {
             TCP_DONE.with(|c| c.set(Some(Instant::now())));
         }
         Ok(chained)
-    }
-}
-
-/// A chain whose transport is boxed (ureq's own `boxed_connector` is private).
-#[derive(Debug)]
-struct Boxed<C>(C);
-
-impl<C: Connector<(), Out: Transport>> Connector<()> for Boxed<C> {
-    type Out = Box<dyn Transport>;
-
-    fn connect(
-        &self,
-        details: &ConnectionDetails,
-        chained: Option<()>,
-    ) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(self.0.connect(details, chained)?.map(Transport::boxed))
     }
 }
