@@ -39,7 +39,6 @@ mod meta;
 mod picture;
 mod track;
 mod yuv;
-mod yuv8;
 
 use crate::decode::color::Profile;
 use image::RgbaImage;
