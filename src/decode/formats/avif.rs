@@ -39,6 +39,7 @@ mod meta;
 mod picture;
 mod track;
 mod yuv;
+mod yuv8;
 
 use crate::decode::color::Profile;
 use image::RgbaImage;

@@ -127,6 +127,9 @@ pub(crate) struct Matrix {
     y_off: i32,
     /// Chroma offset, in sixteenths.
     uv_off: i32,
+    /// What the matrix was made from, for [`super::yuv8`]: model, range, and `None` for luma
+    /// only or a depth other than 8.
+    pub(crate) eight_bit: Option<(Model, bool)>,
 }
 
 impl Matrix {
@@ -170,6 +173,7 @@ impl Matrix {
             coef: rows.map(|r| r.map(|v| v.round() as i32)),
             y_off: y_off.round() as i32,
             uv_off: (uv_off * 16.0).round() as i32,
+            eight_bit: (depth == 8 && !gray).then_some((model, full_range)),
         }
     }
 
@@ -296,23 +300,35 @@ pub(crate) fn full(
     (x0, y0, w, h): (u32, u32, u32, u32),
 ) -> RgbaImage {
     let n = w as usize;
-    let mut out = RgbaImage::from_pixel(w, h, image::Rgba([0, 0, 0, 255]));
-    let (mut yrow, mut urow, mut vrow) = (vec![0; n], vec![0; n], vec![0; n]);
-    let (mut tmp, mut far) = (Vec::new(), Vec::new());
-    let shifts = planes.layout.shifts();
-    for (i, rgba) in out.chunks_exact_mut(n * 4).enumerate() {
-        let ly = y0 + i as u32;
-        planes.y.load(ly, x0, n, 1, &mut yrow);
-        match &planes.uv {
-            Some((u, v)) => {
-                chroma_row(u, shifts, ly, x0, n, &mut tmp, &mut far, &mut urow);
-                chroma_row(v, shifts, ly, x0, n, &mut tmp, &mut far, &mut vrow);
-                matrix.row(&yrow, &urow, &vrow, rgba);
+    let whole = (x0, y0, w, h) == (0, 0, planes.y.width, planes.y.height);
+    let mut out = if whole {
+        super::yuv8::convert(planes, matrix)
+    } else {
+        None
+    }
+    .unwrap_or_else(|| {
+        let mut out = RgbaImage::from_pixel(w, h, image::Rgba([0, 0, 0, 255]));
+        let (mut yrow, mut urow, mut vrow) = (vec![0; n], vec![0; n], vec![0; n]);
+        let (mut tmp, mut far) = (Vec::new(), Vec::new());
+        let shifts = planes.layout.shifts();
+        for (i, rgba) in out.chunks_exact_mut(n * 4).enumerate() {
+            let ly = y0 + i as u32;
+            planes.y.load(ly, x0, n, 1, &mut yrow);
+            match &planes.uv {
+                Some((u, v)) => {
+                    chroma_row(u, shifts, ly, x0, n, &mut tmp, &mut far, &mut urow);
+                    chroma_row(v, shifts, ly, x0, n, &mut tmp, &mut far, &mut vrow);
+                    matrix.row(&yrow, &urow, &vrow, rgba);
+                }
+                None => matrix.gray_row(&yrow, rgba),
             }
-            None => matrix.gray_row(&yrow, rgba),
         }
-        if let Some(a) = alpha {
-            a.row(ly, x0, &mut yrow, rgba);
+        out
+    });
+    if let Some(a) = alpha {
+        let mut buf = vec![0; n];
+        for (i, rgba) in out.chunks_exact_mut(n * 4).enumerate() {
+            a.row(y0 + i as u32, x0, &mut buf, rgba);
         }
     }
     out
