@@ -245,6 +245,24 @@ fn upright(probe: &Probe) -> (u32, u32) {
     }
 }
 
+/// `window` of `planes` as RGBA8 with `alpha`: [`yuv8`] (SIMD) if it applies, else [`yuv::rows`].
+fn rgba(
+    planes: &yuv::Planes<'_>,
+    m: &yuv::Matrix,
+    alpha: Option<&yuv::Alpha<'_>>,
+    window: (u32, u32, u32, u32),
+) -> RgbaImage {
+    let whole = window == (0, 0, planes.y.width, planes.y.height);
+    let mut out = whole
+        .then(|| yuv8::convert(planes, m))
+        .flatten()
+        .unwrap_or_else(|| yuv::rows(planes, m, window));
+    if let Some(a) = alpha {
+        yuv::put_alpha(&mut out, a, (window.0, window.1));
+    }
+    out
+}
+
 /// The conversion matrix of a picture: `nclx` first, else the sequence header.
 fn matrix(
     nclx: Option<meta::Nclx>,
@@ -318,7 +336,7 @@ fn decode_still(
         }
         let window = (crop.x, crop.y, crop.width, crop.height);
         match &still.alpha {
-            None => Ok(yuv::full(planes, &m, None, window)),
+            None => Ok(rgba(planes, &m, None, window)),
             Some(alpha) => picture::decode(alpha, (!thumbnail, true), |a, aseq| {
                 let alpha = yuv::Alpha {
                     plane: a.y,
@@ -326,7 +344,7 @@ fn decode_still(
                     full_range: aseq.is_none_or(|s| s.full_range),
                     premultiplied: still.premultiplied,
                 };
-                Ok(yuv::full(planes, &m, Some(&alpha), window))
+                Ok(rgba(planes, &m, Some(&alpha), window))
             }),
         }
     })?;

@@ -20,7 +20,7 @@ use image::RgbaImage;
 use super::av1::{Decoder, Layout, Settings};
 use super::track::{Plays, Track};
 use super::yuv::{self, Window};
-use super::{STATE_BASE, STATE_PER_PIXEL, corrupt, matrix, picture};
+use super::{STATE_BASE, STATE_PER_PIXEL, corrupt, matrix, picture, rgba};
 use crate::decode::{DecodeError, Limits, Target, animation, check_pixels};
 use crate::loaded::{Animation, Frame, LoopCount, Pixels};
 
@@ -126,12 +126,12 @@ fn each(
                     full_range: apic.sequence().is_none_or(|s| s.full_range),
                     premultiplied: false,
                 };
-                yuv::full(&planes, &m, Some(&alpha), (0, 0, size.0, size.1))
+                rgba(&planes, &m, Some(&alpha), (0, 0, size.0, size.1))
             }
             _ if target != Target::Full && out != size => {
                 yuv::small(&planes, &m, whole, out).map_err(corrupt)?
             }
-            _ => yuv::full(&planes, &m, None, (0, 0, size.0, size.1)),
+            _ => rgba(&planes, &m, None, (0, 0, size.0, size.1)),
         };
         drop(pic);
         f(image, delay)?;

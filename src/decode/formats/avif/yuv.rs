@@ -292,46 +292,47 @@ fn chroma_row(
     }
 }
 
-/// The whole-pixel `window` of `planes` as RGBA8, with `alpha` (or opaque).
-pub(crate) fn full(
+/// The whole-pixel `window` of `planes` as opaque RGBA8, converted row by row (the general
+/// path: every depth, model, layout and crop).
+pub(crate) fn rows(
     planes: &Planes<'_>,
     matrix: &Matrix,
-    alpha: Option<&Alpha<'_>>,
     (x0, y0, w, h): (u32, u32, u32, u32),
 ) -> RgbaImage {
     let n = w as usize;
-    let whole = (x0, y0, w, h) == (0, 0, planes.y.width, planes.y.height);
-    let mut out = if whole {
-        super::yuv8::convert(planes, matrix)
-    } else {
-        None
+    let mut out = RgbaImage::from_pixel(w, h, image::Rgba([0, 0, 0, 255]));
+    if n == 0 {
+        return out;
     }
-    .unwrap_or_else(|| {
-        let mut out = RgbaImage::from_pixel(w, h, image::Rgba([0, 0, 0, 255]));
-        let (mut yrow, mut urow, mut vrow) = (vec![0; n], vec![0; n], vec![0; n]);
-        let (mut tmp, mut far) = (Vec::new(), Vec::new());
-        let shifts = planes.layout.shifts();
-        for (i, rgba) in out.chunks_exact_mut(n * 4).enumerate() {
-            let ly = y0 + i as u32;
-            planes.y.load(ly, x0, n, 1, &mut yrow);
-            match &planes.uv {
-                Some((u, v)) => {
-                    chroma_row(u, shifts, ly, x0, n, &mut tmp, &mut far, &mut urow);
-                    chroma_row(v, shifts, ly, x0, n, &mut tmp, &mut far, &mut vrow);
-                    matrix.row(&yrow, &urow, &vrow, rgba);
-                }
-                None => matrix.gray_row(&yrow, rgba),
+    let (mut yrow, mut urow, mut vrow) = (vec![0; n], vec![0; n], vec![0; n]);
+    let (mut tmp, mut far) = (Vec::new(), Vec::new());
+    let shifts = planes.layout.shifts();
+    for (i, rgba) in out.chunks_exact_mut(n * 4).enumerate() {
+        let ly = y0 + i as u32;
+        planes.y.load(ly, x0, n, 1, &mut yrow);
+        match &planes.uv {
+            Some((u, v)) => {
+                chroma_row(u, shifts, ly, x0, n, &mut tmp, &mut far, &mut urow);
+                chroma_row(v, shifts, ly, x0, n, &mut tmp, &mut far, &mut vrow);
+                matrix.row(&yrow, &urow, &vrow, rgba);
             }
-        }
-        out
-    });
-    if let Some(a) = alpha {
-        let mut buf = vec![0; n];
-        for (i, rgba) in out.chunks_exact_mut(n * 4).enumerate() {
-            a.row(y0 + i as u32, x0, &mut buf, rgba);
+            None => matrix.gray_row(&yrow, rgba),
         }
     }
     out
+}
+
+/// Writes `alpha`'s samples for the pixel `window` (`x0`, `y0` and `out`'s size) into `out`,
+/// premultiplying or not as the alpha image says.
+pub(crate) fn put_alpha(out: &mut RgbaImage, alpha: &Alpha<'_>, (x0, y0): (u32, u32)) {
+    let n = out.width() as usize;
+    if n == 0 {
+        return;
+    }
+    let mut buf = vec![0; n];
+    for (i, rgba) in out.chunks_exact_mut(n * 4).enumerate() {
+        alpha.row(y0 + i as u32, x0, &mut buf, rgba);
+    }
 }
 
 fn resize_failed(e: impl std::fmt::Display) -> String {
@@ -476,7 +477,7 @@ mod tests {
             depth: 8,
         };
         let m = Matrix::new(Model::Identity, 8, true, false);
-        let out = full(&planes, &m, None, (0, 0, 4, 2));
+        let out = rows(&planes, &m, (0, 0, 4, 2));
         // Identity: blue is Cb. Columns 0..4 sit at chroma 0, 40, 120, 160.
         let blue: Vec<u8> = (0..4).map(|x| out.get_pixel(x, 0).0[2]).collect();
         assert_eq!(blue, vec![0, 40, 120, 160]);
@@ -500,7 +501,8 @@ mod tests {
             full_range: true,
             premultiplied: true,
         };
-        let out = full(&planes, &m, Some(&alpha), (0, 0, 2, 1));
+        let mut out = rows(&planes, &m, (0, 0, 2, 1));
+        put_alpha(&mut out, &alpha, (0, 0));
         assert_eq!(out.get_pixel(0, 0).0, [128, 128, 128, 255]);
         assert_eq!(out.get_pixel(1, 0).0, [255, 255, 255, 128]);
     }
@@ -535,7 +537,7 @@ mod tests {
             height: f64::from(h),
         };
         let small = small(&planes, &m, whole, (16, 12)).unwrap();
-        let big = full(&planes, &m, None, (0, 0, w, h));
+        let big = rows(&planes, &m, (0, 0, w, h));
         let resized = crate::decode::resize::rgba(big, (16, 12)).unwrap();
         let worst = small
             .as_raw()

@@ -1,4 +1,4 @@
-//! The common case of [`super::yuv::full`]: a whole 8-bit Y'CbCr picture to RGBA8, with the
+//! The common case of [`super::yuv::rows`]: a whole 8-bit Y'CbCr picture to RGBA8, with the
 //! chroma upsampled here and the matrix applied by the `yuv` crate (AVX2, SSE4.1 or NEON
 //! chosen at run time).
 //!
@@ -197,7 +197,7 @@ mod tests {
                     let fast = convert(&planes, &m).expect("the yuv crate's path applies");
                     let mut scalar = m;
                     scalar.eight_bit = None;
-                    let rows = super::super::yuv::full(&planes, &scalar, None, (0, 0, w, h));
+                    let rows = super::super::yuv::rows(&planes, &scalar, (0, 0, w, h));
                     let worst = fast
                         .as_raw()
                         .iter()
