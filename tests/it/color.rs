@@ -408,3 +408,25 @@ fn an_apps_own_decoder_hands_over_its_profile() {
     assert!(mad(&opaque(&picture()), &reference) >= MIN_EFFECT);
     assert_eq!(counted(&Stats::default(), &loader.stats()), (1, 0));
 }
+
+/// An AVIF with two `colr` boxes, a Display P3 ICC profile and an `nclx` saying sRGB, as
+/// Pillow writes them: the profile wins (as in libavif), so the full decode and the thumbnail
+/// match LittleCMS's P3 to sRGB conversion of the pixels as stored.
+#[cfg(feature = "avif")]
+#[test]
+fn an_avif_icc_profile_wins_over_its_nclx() {
+    let file = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus/avif/p3-icc.avif"),
+    )
+    .unwrap();
+    let (loader, server) = (loader(), Server::start());
+    let stored = load(&loader, &server, "p3-icc.avif", &file, |r| {
+        r.color(ColorTarget::AsStored)
+    });
+    let rgb = DynamicImage::ImageRgba8(stored).into_rgb8();
+    check(
+        "p3-icc.avif",
+        &file,
+        &cms::to_srgb(&rgb, &cms::display_p3()),
+    );
+}

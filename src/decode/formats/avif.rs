@@ -8,29 +8,25 @@
 //! alpha undone, `clap` crop, rotation and mirror. Animated AVIF (`avis`) frame by frame in
 //! `frames.rs`. Must not touch: the network, caches, or the other decoders.
 //!
-//! Parts: `boxes.rs` (ISO BMFF), `meta.rs` (the still image's items and properties),
-//! `track.rs` (an animation's samples), `av1.rs` (rav1d, the only `unsafe` code),
-//! `picture.rs` (tiles to planes), `yuv.rs` (planes to RGBA, resized first for thumbnails).
+//! Parts: `boxes.rs` (ISO BMFF), `meta.rs` (still items and properties), `track.rs` (an
+//! animation's samples), `av1.rs` (rav1d, the only `unsafe` code), `picture.rs` (tiles to
+//! planes), `yuv.rs` (planes to RGBA, resized first for thumbnails), `yuv8.rs` (SIMD 8-bit).
 //!
 //! Sizes, and a header that lies: the size the file declares (`ispe`, a grid's output size)
 //! and the AV1 sequence header's largest frame are both checked against `max_pixels` before
-//! the decoder exists; a sequence header smaller than the declared size is refused from the
-//! headers; the declared size is the decoder's frame size limit (rav1d refuses a larger frame
-//! before allocating it), and a frame of any other size is an error. An item whose data the
-//! file does not hold (a truncated download) is refused before decoding.
+//! the decoder exists; a smaller sequence header is refused; the declared size is rav1d's
+//! frame size limit (a larger frame is refused before allocating it), a frame of any other
+//! size an error. An item whose data the file does not hold (truncated) is refused first.
 //!
 //! Thumbnails: AV1 has no reduced-size decode, so the frame is decoded at full size, without
 //! film grain (noise averaged away at thumbnail scale) and, for an opaque still reduced 4
-//! times or more each way, without the in-loop filters (`skips_filters`); then each plane is
-//! resized straight to the thumbnail and only the thumbnail's pixels are converted to RGB (`yuv.rs`), at the
-//! thumbnail's size whatever the bit depth. With alpha, the RGBA image is made at full size
-//! and resized by the registry, alpha-weighted.
+//! times or more each way, without the in-loop filters (`skips_filters`); each plane is then
+//! resized straight to the thumbnail and only its pixels are converted to RGB (`yuv.rs`).
+//! With alpha, the full-size RGBA image is resized by the registry, alpha-weighted.
 //!
-//! Colour: Y'CbCr to R'G'B' with the matrix and range of the `colr` `nclx` box, or of the AV1
-//! sequence header when there is none (BT.601, BT.709, BT.2020, FCC, SMPTE 240, identity,
-//! YCgCo; the others are `UnsupportedFormat`). The pixels stay in the file's primaries and
-//! transfer, as for every format here; the `nclx` code points and the ICC profile are read
-//! (`meta::Still`) for the colour-management step to convert.
+//! Colour: Y'CbCr to R'G'B' with the `nclx` matrix and range, else the sequence header's
+//! (BT.601, BT.709, BT.2020, FCC, SMPTE 240, identity, YCgCo; others `UnsupportedFormat`). The
+//! ICC profile (`prof`/`rICC`), else the `nclx` primaries and transfer, go to colour management.
 
 mod av1;
 mod boxes;
@@ -41,7 +37,7 @@ mod track;
 mod yuv;
 mod yuv8;
 
-use crate::decode::color::Profile;
+use crate::decode::color::{self, Profile, read};
 use image::RgbaImage;
 use image::metadata::Orientation;
 
@@ -427,12 +423,16 @@ impl FormatDecoder for Avif {
     }
 
     fn profile(&self, bytes: &[u8]) -> Profile {
-        let nclx = match parse(bytes).and_then(shown) {
-            Ok(Shown::Item(still)) => still.nclx,
-            Ok(Shown::FirstFrame(track)) => track.nclx,
-            Err(_) => None,
+        // ICC over `nclx`, as libavif; an RGB model (a gray profile is ignored and counted).
+        let (nclx, icc) = match parse(bytes).and_then(shown) {
+            Ok(Shown::Item(still)) => (still.nclx, still.icc),
+            Ok(Shown::FirstFrame(track)) => (track.nclx, track.icc),
+            Err(_) => (None, None),
         };
-        nclx.map_or(Profile::Unspecified, rgb_profile)
+        icc.map_or_else(
+            || nclx.map_or(Profile::Unspecified, rgb_profile),
+            |b| read::icc(Some(b.to_vec()), color::Model::Rgb),
+        )
     }
 
     fn animation(

@@ -73,8 +73,11 @@ pub(crate) struct Still<'a> {
     /// The colour was premultiplied by the alpha (`prem` reference).
     pub(crate) premultiplied: bool,
     /// The matrix and range to read the planes with (the primaries and transfer are the
-    /// colour-management step's; an ICC profile `colr` is left to it too).
+    /// colour-management step's).
     pub(crate) nclx: Option<Nclx>,
+    /// An ICC profile `colr` (`prof` or `rICC`): the colour-management step's, over the
+    /// `nclx` primaries and transfer (the `nclx` matrix still reads the planes).
+    pub(crate) icc: Option<&'a [u8]>,
     /// Quarter turns anticlockwise (`irot`), applied after the crop.
     pub(crate) rotation: u8,
     /// Mirror (`imir` mode: 0 swaps top and bottom, 1 left and right), applied after the
@@ -89,12 +92,12 @@ enum Property<'a> {
     Ispe(u32, u32),
     Av1c(&'a [u8]),
     Nclx(Nclx),
+    Icc(&'a [u8]),
     Irot(u8),
     Imir(u8),
     Clap([u32; 8]),
     AuxC(&'a [u8]),
-    /// Read but not used: `pixi` (bit depth, which the AV1 data states itself), an ICC
-    /// `colr`.
+    /// Read but not used: `pixi` (bit depth, which the AV1 data states itself).
     Known,
     /// Any other property (its type, for messages).
     Other([u8; 4]),
@@ -124,25 +127,30 @@ pub(crate) fn still<'a>(file: &'a [u8], meta: BoxRef<'a>) -> Result<Still<'a>, R
     let color = meta.coded(primary)?;
     let props = meta.props(primary)?;
     let mut nclx = None;
+    let mut icc = None;
     let mut rotation = 0;
     let mut mirror = None;
     let mut clap = None;
     for p in &props {
         match p {
             Property::Nclx(n) => nclx = nclx.or(Some(*n)),
+            Property::Icc(b) => icc = icc.or(Some(*b)),
             Property::Irot(r) => rotation = *r,
             Property::Imir(m) => mirror = Some(*m),
             Property::Clap(c) => clap = Some(*c),
             _ => {}
         }
     }
-    if meta.kinds.get(&primary) == Some(b"grid") && nclx.is_none() {
+    if meta.kinds.get(&primary) == Some(b"grid") && nclx.is_none() && icc.is_none() {
         // A grid's colour may sit on its tiles.
         if let Some(first) = meta.refs_from(b"dimg", primary).first() {
-            nclx = meta.props(*first)?.into_iter().find_map(|p| match p {
-                Property::Nclx(n) => Some(n),
-                _ => None,
-            });
+            for p in meta.props(*first)? {
+                match p {
+                    Property::Nclx(n) => nclx = nclx.or(Some(n)),
+                    Property::Icc(b) => icc = icc.or(Some(b)),
+                    _ => {}
+                }
+            }
         }
     }
     let alpha_item = meta.alpha_of(primary)?;
@@ -166,6 +174,7 @@ pub(crate) fn still<'a>(file: &'a [u8], meta: BoxRef<'a>) -> Result<Still<'a>, R
         alpha,
         premultiplied,
         nclx,
+        icc,
         rotation,
         mirror,
         crop,
@@ -553,7 +562,8 @@ fn read_property(p: BoxRef<'_>) -> Result<Property<'_>, Bad> {
                     full_range,
                 })
             }
-            // An ICC profile (`prof`, `rICC`): for the colour-management step.
+            // An ICC profile, unrestricted or restricted: for the colour-management step.
+            b"prof" | b"rICC" => Property::Icc(r.rest()),
             _ => Property::Known,
         },
         b"irot" => Property::Irot(r.u8()? & 3),

@@ -46,6 +46,8 @@ pub(crate) struct Track<'a> {
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) nclx: Option<Nclx>,
+    /// An ICC profile `colr` of the sample entry.
+    pub(crate) icc: Option<&'a [u8]>,
     pub(crate) plays: Plays,
     pub(crate) color: Tables<'a>,
     pub(crate) alpha: Option<Tables<'a>>,
@@ -71,6 +73,7 @@ struct Entry<'a> {
     height: u32,
     config: &'a [u8],
     nclx: Option<Nclx>,
+    icc: Option<&'a [u8]>,
 }
 
 /// The animation in the `moov` box `moov`, or `None` if it has no AV1 picture track.
@@ -118,6 +121,7 @@ pub(crate) fn read(moov: BoxRef<'_>) -> Result<Option<Track<'_>>, Bad> {
         width: entry.width,
         height: entry.height,
         nclx: entry.nclx,
+        icc: entry.icc,
         plays,
         color: tables,
         alpha,
@@ -295,6 +299,7 @@ fn read_av01(entry: BoxRef<'_>) -> Result<Entry<'_>, Bad> {
         height,
         config: &[],
         nclx: None,
+        icc: None,
     };
     let mut config = None;
     for b in entry.children(78) {
@@ -305,15 +310,19 @@ fn read_av01(entry: BoxRef<'_>) -> Result<Entry<'_>, Bad> {
                 r.skip(4)?;
                 config = Some(r.rest());
             }
-            b"colr" if &r.fourcc()? == b"nclx" => {
-                let (primaries, transfer, matrix) = (r.u16()?, r.u16()?, r.u16()?);
-                out.nclx = Some(Nclx {
-                    primaries,
-                    transfer,
-                    matrix,
-                    full_range: r.u8()? & 0x80 != 0,
-                });
-            }
+            b"colr" => match &r.fourcc()? {
+                b"nclx" => {
+                    let (primaries, transfer, matrix) = (r.u16()?, r.u16()?, r.u16()?);
+                    out.nclx = out.nclx.or(Some(Nclx {
+                        primaries,
+                        transfer,
+                        matrix,
+                        full_range: r.u8()? & 0x80 != 0,
+                    }));
+                }
+                b"prof" | b"rICC" => out.icc = out.icc.or(Some(r.rest())),
+                _ => {}
+            },
             _ => {}
         }
     }
